@@ -1,0 +1,79 @@
+"""jobbertrack: create jobs and track their status in Redis, atomically.
+
+    import redis, jobbertrack
+    track = jobbertrack.Handler(redis.Redis())
+    job = track.create(60)          # waiting, record lives 60 s
+    job.start(); job.finish({"rows": 3})
+    track.get(job.id).data          # {'rows': 3}
+
+``jobbertrack.aio`` has the same names for ``redis.asyncio``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._core.transitions import State
+from ._exceptions import (
+    InvalidData,
+    InvalidJobId,
+    InvalidTimeout,
+    InvalidTransition,
+    JobberTrackError,
+    JobExists,
+    JobExpired,
+    JobNotFound,
+    RedisCommandError,
+    RedisUnavailable,
+    WaitTimeout,
+)
+from ._sync import Handler, Resource, ResourceFactory
+
+if TYPE_CHECKING:
+    from . import aio as aio
+
+__version__ = "0.1.0"
+
+#: Idiomatic aliases of the seed's names.
+Tracker = Handler
+Job = Resource
+
+
+def connect(url: str | None = None, **kwargs: Any) -> Any:
+    """A ``redis.Redis`` for ``url``, or ``$JOBBERTRACK_REDIS_URL``; with
+    neither, a private embedded Redis (see ``jobbertrack.embedded``)."""
+    from ._connect import connect as _connect
+
+    return _connect(url, **kwargs)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "aio":  # imported on first use: keeps `import jobbertrack` light
+        import importlib
+
+        return importlib.import_module(".aio", __name__)
+    raise AttributeError(f"module 'jobbertrack' has no attribute {name!r}")
+
+
+__all__ = [
+    "Handler",
+    "InvalidData",
+    "InvalidJobId",
+    "InvalidTimeout",
+    "InvalidTransition",
+    "Job",
+    "JobExists",
+    "JobExpired",
+    "JobNotFound",
+    "JobberTrackError",
+    "RedisCommandError",
+    "RedisUnavailable",
+    "Resource",
+    "ResourceFactory",
+    "State",
+    "Tracker",
+    "WaitTimeout",
+    "__version__",
+    "aio",
+    "connect",
+]

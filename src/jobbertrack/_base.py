@@ -1,0 +1,197 @@
+"""What the sync and asyncio ``Resource`` and ``Handler`` share: every pure
+part (reading fields, snapshots, binding, argument checks).  The twins in
+``_sync.py`` and ``aio/`` add only the I/O."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ._core.calls import UNSET, Call, Core, Outcome, outcome
+from ._core.codec import decode_json, duration_ms
+from ._core.ids import check_id
+from ._core.keys import Keyspace
+from ._core.record import Fields, from_value, ms_to_datetime, to_value
+from ._core.transitions import State
+from ._exceptions import InvalidTimeout
+from ._scripts import Registry, registry
+
+DEFAULT_CORE = Core()
+
+
+class ResourceBase:
+    """A job: its id and a local copy of its record (not live; see refresh)."""
+
+    def __init__(self, client: Any, id: str) -> None:  # noqa: A002 - the seed's name
+        self.client = client
+        self.id = check_id(id)
+        self._core = DEFAULT_CORE
+        self._reg: Registry | None = None
+        self._fields: Fields = {}
+        self._known = False
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.id!r} {self._fields.get('state', '?')}>"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ResourceBase):
+            return NotImplemented
+        return self.id == other.id and self._core.keys.namespace == other._core.keys.namespace
+
+    def __hash__(self) -> int:
+        return hash((self.id, self._core.keys.namespace))
+
+    # -- binding -----------------------------------------------------------
+
+    def _bind(self, core: Core, reg: Registry) -> None:
+        self._core, self._reg = core, reg
+
+    @property
+    def _registry(self) -> Registry:
+        if self._reg is None:
+            self._reg = registry(self.client)
+        return self._reg
+
+    # -- the local copy ----------------------------------------------------
+
+    @property
+    def state(self) -> State | None:
+        raw = self._fields.get("state")
+        return None if raw is None else State(raw)
+
+    @property
+    def data(self) -> Any:
+        """The stored data (``finish(data)`` or ``create(data=...)``), else None."""
+        return decode_json(self._fields.get("data"))
+
+    @property
+    def name(self) -> str | None:
+        return self._fields.get("name")
+
+    @property
+    def progress(self) -> dict[str, Any] | None:
+        """The last progress report: ``{current, total, message}``, or None."""
+        value: dict[str, Any] | None = decode_json(self._fields.get("progress"))
+        return value
+
+    @property
+    def error(self) -> dict[str, Any] | None:
+        """Failure details: ``{reason, message, ...}``, or None."""
+        value: dict[str, Any] | None = decode_json(self._fields.get("error"))
+        return value
+
+    @property
+    def created_at(self) -> datetime | None:
+        return ms_to_datetime(self._fields.get("created"))
+
+    @property
+    def started_at(self) -> datetime | None:
+        return ms_to_datetime(self._fields.get("started"))
+
+    @property
+    def ended_at(self) -> datetime | None:
+        return ms_to_datetime(self._fields.get("ended"))
+
+    @property
+    def expires_at(self) -> datetime | None:
+        return ms_to_datetime(self._fields.get("expires"))
+
+    @property
+    def heartbeat_at(self) -> datetime | None:
+        return ms_to_datetime(self._fields.get("beat"))
+
+    def get_value(self) -> dict[str, Any]:
+        """A JSON-able snapshot of the local copy (``state``, ``data`` once
+        set, progress, error, times as ISO 8601 UTC).  Not live."""
+        return to_value(self.id, self._fields)
+
+    def set_value(self, reply: Any) -> None:
+        """Replace the local copy with what Redis returned (an HGETALL reply,
+        bytes or str) or with what ``get_value()`` returned."""
+        self._fields = from_value(reply)
+        self._known = bool(self._fields)
+
+    # -- applying replies --------------------------------------------------
+
+    def _apply(self, reply: Any, target: str, sent: Call | None = None) -> Outcome:
+        """Take a script's reply into the local copy; raise its error if any."""
+        result = outcome(reply)
+        if result.fields is not None:
+            kept = self._fields.get("data")
+            self._fields = result.fields
+            if "data" not in self._fields and kept is not None:
+                self._fields["data"] = kept
+            if result.code == "ok" and sent is not None and sent.data is not None:
+                self._fields["data"] = sent.data  # what this call stored
+        result.raise_for(self.id, target, known=self._known)
+        self._known = True
+        return result
+
+
+class HandlerBase:
+    """The pure half of a handler: configuration and argument checks."""
+
+    def __init__(
+        self,
+        client: Any,
+        resource_factory: Any = None,
+        *,
+        namespace: str = "jt",
+        shards: int = 16,
+        default_timeout: float | None = None,
+        max_data_bytes: int | None = None,
+        max_events: int = 10_000,
+        tombstone_ttl: float = 86_400,
+        max_tombstones: int = 1_024,
+    ) -> None:
+        self.client = client
+        self.resource_factory = resource_factory or self._default_factory()
+        extra = {} if max_data_bytes is None else {"max_data_bytes": max_data_bytes}
+        self._core = Core(
+            Keyspace(namespace, shards), max_events=max_events,
+            tombstone_ttl=tombstone_ttl, max_tombstones=max_tombstones, **extra,
+        )
+        self._reg = registry(client)
+        self._default_timeout_ms: int | None = None
+        if default_timeout is not None:
+            self.set_default_timeout(default_timeout)
+
+    def _default_factory(self) -> Any:
+        raise NotImplementedError
+
+    @property
+    def namespace(self) -> str:
+        return self._core.keys.namespace
+
+    @property
+    def default_timeout(self) -> float | None:
+        ms = self._default_timeout_ms
+        return None if ms is None else ms / 1000
+
+    def set_default_timeout(self, timeout: float) -> None:
+        """The lifetime, in seconds, of jobs created without a timeout."""
+        self._default_timeout_ms = duration_ms(timeout)
+
+    def _timeout_ms(self, timeout: float | None) -> int:
+        if timeout is None:
+            if self._default_timeout_ms is None:
+                raise InvalidTimeout(
+                    "create() needs a timeout: pass one, or call set_default_timeout() first"
+                )
+            return self._default_timeout_ms
+        return duration_ms(timeout)
+
+    def _adopt(self, resource: Any) -> Any:
+        """Bind a resource made by the factory to this handler."""
+        if not isinstance(resource, ResourceBase):
+            raise TypeError(f"the resource factory returned {type(resource).__name__}, not a Resource")
+        resource._bind(self._core, self._reg)
+        return resource
+
+    def _create_call(self, resource: ResourceBase, timeout: float | None, data: Any, name: str | None) -> Call:
+        if name is not None and not isinstance(name, str):
+            raise TypeError("name must be a str")
+        return self._core.create(resource.id, self._timeout_ms(timeout), data, name)
+
+
+__all__ = ["UNSET", "DEFAULT_CORE", "HandlerBase", "ResourceBase"]

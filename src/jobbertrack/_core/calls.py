@@ -1,0 +1,166 @@
+"""Building script calls and reading their replies.  Pure: no I/O.
+
+A ``Call`` names a script (a file of ``jobbertrack/_lua``), its KEYS and
+ARGV.  The sync and asyncio layers run it and hand the reply back to
+``outcome``; ``Outcome.raise_for`` is the one place where a script's status
+becomes an exception.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import traceback as tb
+from typing import Any, NamedTuple
+
+from .._exceptions import (
+    InvalidData,
+    InvalidTransition,
+    JobberTrackError,
+    JobExists,
+    JobExpired,
+    JobNotFound,
+)
+from . import ids
+from .codec import DEFAULT_MAX_DATA_BYTES, encode_json
+from .keys import Keyspace
+from .record import Fields, fields_from_flat, text
+from .transitions import SOURCES_ARG, State
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+
+
+class Call(NamedTuple):
+    script: str
+    keys: tuple[str, ...]
+    args: tuple[str | int, ...]
+    data: str | None = None  # the JSON data the call stores, if it succeeds
+
+
+class Outcome(NamedTuple):
+    code: str  # "ok" | "bad" | "gone" | "exists"
+    fields: Fields | None
+
+    def raise_for(self, job_id: str, target: str, *, known: bool) -> None:
+        """Raise the error this outcome means (nothing for "ok").  ``known``:
+        the caller has seen this job exist, so "gone" means expired."""
+        if self.code == "ok":
+            return
+        if self.code == "bad":
+            assert self.fields is not None
+            raise InvalidTransition(job_id, self.fields.get("state", "?"), target)
+        if self.code == "gone":
+            raise JobExpired(job_id) if known else JobNotFound(job_id)
+        if self.code == "exists":
+            raise JobExists(job_id)
+        raise JobberTrackError(f"unexpected reply from Redis: {self.code!r}")
+
+
+def outcome(reply: Any) -> Outcome:
+    code = text(reply[0])
+    return Outcome(code, fields_from_flat(reply[1]) if len(reply) > 1 else None)
+
+
+_token_counter = itertools.count(1)
+
+
+def new_token() -> str:
+    """A token unique to one call, so a retried call can be recognised."""
+    return f"{ids._IdState.process}{next(_token_counter):x}"
+
+
+def error_details(error: object, *, with_traceback: bool = False) -> dict[str, Any]:
+    """The stored form of a failure given to ``fail()``."""
+    details: dict[str, Any] = {"reason": "error", "message": None}
+    if isinstance(error, BaseException):
+        details["type"] = type(error).__qualname__
+        details["message"] = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        if with_traceback:
+            details["traceback"] = "".join(tb.format_exception(type(error), error, error.__traceback__))
+    elif isinstance(error, dict):
+        details.update(error)
+    elif error is not None:
+        details["message"] = str(error)
+    return details
+
+
+def progress_details(current: object, total: object = None, message: object = None) -> dict[str, Any]:
+    for name, value in (("current", current), ("total", total)):
+        if value is None and name == "total":
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise InvalidData(f"progress {name} must be a finite number, not {value!r}")
+    if message is not None and not isinstance(message, str):
+        raise InvalidData(f"progress message must be a str, not {type(message).__name__}")
+    return {"current": current, "total": total, "message": message}
+
+
+class Core:
+    """Everything a handler knows besides its connection: the key layout and
+    the limits.  Shared by ``Handler`` and ``aio.Handler``."""
+
+    __slots__ = ("keys", "event_cap", "tomb_ttl_ms", "tomb_cap", "cleanup_batch", "max_data_bytes")
+
+    def __init__(
+        self,
+        keyspace: Keyspace | None = None,
+        *,
+        max_events: int = 10_000,
+        tombstone_ttl: float = 86_400,
+        max_tombstones: int = 1_024,
+        max_data_bytes: int = DEFAULT_MAX_DATA_BYTES,
+        cleanup_batch: int = 100,
+    ) -> None:
+        self.keys = keyspace or Keyspace()
+        shards = self.keys.shards
+        self.event_cap = max(1, math.ceil(max_events / shards))
+        self.tomb_ttl_ms = round(tombstone_ttl * 1000)
+        self.tomb_cap = max(1, math.ceil(max_tombstones / shards))
+        self.max_data_bytes = max_data_bytes
+        self.cleanup_batch = cleanup_batch
+
+    def _head(self, job_id: str, token: str) -> tuple[str | int, ...]:
+        return (job_id, token, self.event_cap, self.tomb_ttl_ms)
+
+    def json(self, value: Any, what: str = "data") -> str:
+        return encode_json(value, what=what, limit=self.max_data_bytes)
+
+    def create(self, job_id: str, timeout_ms: int, data: Any = UNSET, name: str | None = None) -> Call:
+        stored = None if data is UNSET else self.json(data)
+        args = (
+            *self._head(job_id, new_token()), timeout_ms, "0" if stored is None else "1",
+            stored or "", name or "", self.tomb_cap, self.cleanup_batch,
+        )
+        return Call("create", self.keys.job_keys(job_id), args, stored)
+
+    def transition(
+        self,
+        job_id: str,
+        target: State,
+        *,
+        data: Any = UNSET,
+        error: dict[str, Any] | None = None,
+        lease_ms: int | None = None,
+        max_runtime_ms: int | None = None,
+    ) -> Call:
+        stored = None if data is UNSET else self.json(data)
+        args = (
+            *self._head(job_id, new_token()), target.value, SOURCES_ARG[target],
+            "0" if stored is None else "1", stored or "",
+            "" if error is None else self.json(error, "error"),
+            "" if lease_ms is None else lease_ms, "" if max_runtime_ms is None else max_runtime_ms,
+        )
+        return Call("transition", self.keys.job_keys(job_id), args, stored)
+
+    def touch(self, job_id: str, progress: dict[str, Any] | None = None) -> Call:
+        report = "" if progress is None else self.json(progress, "progress")
+        return Call("touch", self.keys.job_keys(job_id), (*self._head(job_id, new_token()), report))
+
+    def get(self, job_id: str) -> Call:
+        return Call("get", self.keys.job_keys(job_id), self._head(job_id, ""))

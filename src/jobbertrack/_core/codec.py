@@ -1,0 +1,55 @@
+"""Encoding what goes into Redis: JSON payloads and durations.
+
+JSON only, never pickle: any client in any language can read what we store,
+and reading it can never run code.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from .._exceptions import InvalidData, InvalidTimeout
+
+DEFAULT_MAX_DATA_BYTES = 1024 * 1024
+
+_encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def encode_json(value: Any, *, what: str = "data", limit: int = DEFAULT_MAX_DATA_BYTES) -> str:
+    """JSON text of ``value``, or InvalidData if it has no JSON form or its
+    UTF-8 encoding is over ``limit`` bytes."""
+    try:
+        text = _encoder.encode(value)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise InvalidData(f"{what} must be JSON-serialisable: {exc}") from None
+    size = len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+    if size > limit:
+        raise InvalidData(f"{what} is {size} bytes of JSON, over the limit of {limit} bytes")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidData(f"{what} contains text that is not valid unicode") from None
+    return text
+
+
+def decode_json(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def duration_ms(value: object, *, what: str = "timeout") -> int:
+    """Seconds (int or float, > 0) as whole milliseconds (at least 1)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidTimeout(f"{what} must be a number of seconds, not {value!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise InvalidTimeout(f"{what} must be a finite number of seconds > 0, not {value!r}")
+    ms = math.ceil(value * 1000)
+    if ms > 2**52:
+        raise InvalidTimeout(f"{what} of {value!r} s is too long")
+    return ms
+
+
+def optional_ms(value: object, what: str) -> int | None:
+    return None if value is None else duration_ms(value, what=what)

@@ -1,0 +1,65 @@
+"""Job ids: the default generator and the rules every id must follow.
+
+Default ids are 21 characters of Crockford base32: 10 for the milliseconds
+since the epoch, 6 for a random number drawn once per process (and again
+after fork), 5 for a per-process counter.  They sort by creation time to the
+millisecond, are unique within a process by the counter, and across
+processes by the 30-bit process part.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import secrets
+import time
+
+from .._exceptions import InvalidJobId
+
+MAX_ID_LENGTH = 512  # characters; keeps keys, index entries and events small
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32
+
+
+def _b32(value: int, width: int) -> str:
+    out = []
+    for _ in range(width):
+        value, rem = divmod(value, 32)
+        out.append(_ALPHABET[rem])
+    return "".join(reversed(out))
+
+
+class _IdState:
+    process = _b32(secrets.randbits(30), 6)
+    counter = itertools.count(secrets.randbits(20))
+
+
+def _reseed() -> None:
+    _IdState.process = _b32(secrets.randbits(30), 6)
+    _IdState.counter = itertools.count(secrets.randbits(20))
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reseed)
+
+
+def new_id() -> str:
+    """A new unique, time-ordered id."""
+    ms = time.time_ns() // 1_000_000
+    return _b32(ms, 10) + _IdState.process + _b32(next(_IdState.counter) & 0x1FFFFFF, 5)
+
+
+def check_id(job_id: object) -> str:
+    """Return ``job_id`` if it can be stored safely, else raise InvalidJobId."""
+    if not isinstance(job_id, str):
+        raise InvalidJobId(f"a job id must be a str, not {type(job_id).__name__}")
+    if not job_id:
+        raise InvalidJobId("a job id must not be empty")
+    if len(job_id) > MAX_ID_LENGTH:
+        raise InvalidJobId(f"a job id must be at most {MAX_ID_LENGTH} characters, not {len(job_id)}")
+    if not job_id.isprintable():
+        raise InvalidJobId(f"a job id must be printable characters only: {job_id!r}")
+    try:
+        job_id.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidJobId(f"a job id must be valid unicode text: {job_id!r}") from None
+    return job_id

@@ -1,0 +1,92 @@
+"""A job record as stored in its hash, and its JSON-able snapshot.
+
+The canonical local form is the hash itself: ``dict[str, str]`` of the
+fields documented in docs/data-model.md (times as integer milliseconds of
+Redis' clock, durations in milliseconds, payloads as JSON text).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from .._exceptions import JobberTrackError
+from .codec import decode_json, encode_json
+from .transitions import State
+
+Fields = dict[str, str]
+
+_TIMES = {"created": "created_at", "started": "started_at", "ended": "ended_at",
+          "expires": "expires_at", "beat": "heartbeat_at"}
+_DURATIONS = {"lease": "lease", "max_runtime": "max_runtime"}
+_JSON = ("progress", "error")
+
+
+def text(value: Any) -> str:
+    return value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else str(value)
+
+
+def fields_from_flat(flat: Sequence[Any]) -> Fields:
+    """Fields from a flat [field, value, ...] reply (bytes or str)."""
+    return {text(flat[i]): text(flat[i + 1]) for i in range(0, len(flat) - 1, 2)}
+
+
+def ms_to_datetime(ms: str | int | None) -> datetime | None:
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(int(ms) / 1000, tz=timezone.utc)
+
+
+def datetime_to_ms(value: Any) -> str:
+    if isinstance(value, datetime):
+        return str(round(value.timestamp() * 1000))
+    if isinstance(value, str):
+        return str(round(datetime.fromisoformat(value).timestamp() * 1000))
+    return str(int(value))
+
+
+def to_value(job_id: str, fields: Mapping[str, str]) -> dict[str, Any]:
+    """The JSON-able snapshot returned by ``Resource.get_value()``."""
+    out: dict[str, Any] = {"id": job_id, "state": fields.get("state")}
+    if "name" in fields:
+        out["name"] = fields["name"]
+    if "data" in fields:
+        out["data"] = decode_json(fields["data"])
+    for key in _JSON:
+        out[key] = decode_json(fields.get(key))
+    for raw, name in _TIMES.items():
+        stamp = ms_to_datetime(fields.get(raw))
+        out[name] = None if stamp is None else stamp.isoformat(timespec="milliseconds")
+    for raw, name in _DURATIONS.items():
+        out[name] = int(fields[raw]) / 1000 if raw in fields else None
+    return out
+
+
+def from_value(value: Mapping[Any, Any] | Sequence[Any]) -> Fields:
+    """Fields from what Redis returned (HGETALL dict or flat list, bytes or
+    str) or from what ``to_value`` produced."""
+    if not isinstance(value, Mapping):
+        if isinstance(value, (str, bytes)):
+            raise JobberTrackError("set_value() needs a mapping or a flat list of fields")
+        return fields_from_flat(value)
+    items = {text(k): v for k, v in value.items()}
+    if "created_at" not in items and "id" not in items:
+        return {k: text(v) for k, v in items.items()}
+    fields: Fields = {}
+    if items.get("state") is not None:
+        fields["state"] = str(State(text(items["state"])).value)
+    if items.get("name") is not None:
+        fields["name"] = text(items["name"])
+    if "data" in items:
+        fields["data"] = encode_json(items["data"])
+    for key in _JSON:
+        if items.get(key) is not None:
+            fields[key] = encode_json(items[key], what=key)
+    for raw, name in _TIMES.items():
+        if items.get(name) is not None:
+            fields[raw] = datetime_to_ms(items[name])
+    for raw, name in _DURATIONS.items():
+        if items.get(name) is not None:
+            fields[raw] = str(round(float(items[name]) * 1000))
+    return fields

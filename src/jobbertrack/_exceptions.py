@@ -1,0 +1,90 @@
+"""Every error jobbertrack raises, rooted at :class:`JobberTrackError`.
+
+    JobberTrackError
+    ├── InvalidTransition        an illegal move; carries job_id, current, target
+    ├── JobNotFound (KeyError)   no record under that id
+    │   └── JobExpired           the record existed and has outlived its timeout
+    ├── JobExists                create() with an id that is already taken
+    ├── InvalidTimeout (ValueError)  no timeout and no default, or not > 0
+    ├── InvalidJobId (ValueError)    empty, too long, control characters
+    ├── InvalidData (ValueError)     not JSON-serialisable, or over the size limit
+    ├── WaitTimeout (TimeoutError)   wait() ran out of time
+    └── RedisUnavailable (ConnectionError)  Redis down, unreachable, timed out
+        RedisCommandError            Redis refused a command (OOM, ACL, ...)
+
+A refused call (any of the ValueError family, JobExists, InvalidTransition)
+has written nothing to Redis.
+"""
+
+from __future__ import annotations
+
+
+class JobberTrackError(Exception):
+    """Base class of every error raised by jobbertrack."""
+
+
+class InvalidTransition(JobberTrackError):
+    """The job's state in Redis does not allow the requested move."""
+
+    def __init__(self, job_id: str, current: str, target: str) -> None:
+        self.job_id = job_id
+        self.current = str(current)
+        self.target = str(target)
+        super().__init__(
+            f"job {job_id!r} cannot move to {self.target!r}: it is {self.current!r}"
+        )
+
+
+class JobNotFound(JobberTrackError, KeyError):
+    """No record exists under this id (never created, or gone)."""
+
+    def __init__(self, job_id: str, message: str | None = None) -> None:
+        self.job_id = job_id
+        super().__init__(message or f"job {job_id!r} not found")
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0])
+
+
+class JobExpired(JobNotFound):
+    """The job existed, but its record outlived its timeout and is gone."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(job_id, f"job {job_id!r} has expired (its record outlived its timeout)")
+
+
+class JobExists(JobberTrackError):
+    """create() was given an id that already has a record; nothing changed."""
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        super().__init__(f"job {job_id!r} already exists; it was left as it is")
+
+
+class InvalidTimeout(JobberTrackError, ValueError):
+    """No timeout given and no default set, or a timeout that is not > 0."""
+
+
+class InvalidJobId(JobberTrackError, ValueError):
+    """An id that cannot be stored safely (empty, too long, control chars)."""
+
+
+class InvalidData(JobberTrackError, ValueError):
+    """Data that is not JSON-serialisable or is over the size limit."""
+
+
+class WaitTimeout(JobberTrackError, TimeoutError):
+    """wait() gave up before the job reached a final state."""
+
+    def __init__(self, job_id: str, timeout: float) -> None:
+        self.job_id = job_id
+        self.timeout = timeout
+        super().__init__(f"job {job_id!r} did not end within {timeout:g} s")
+
+
+class RedisUnavailable(JobberTrackError, ConnectionError):
+    """Redis could not be reached or did not answer in time."""
+
+
+class RedisCommandError(JobberTrackError):
+    """Redis refused a command (out of memory, missing permission, ...)."""

@@ -1,0 +1,143 @@
+-- Shared prelude, prepended (after the optional `#!lua` header) to every
+-- script that works on one job.  It is not a command of its own.
+--
+-- Every job script receives the same KEYS layout, all in one hash slot
+-- (the shard's hash tag):
+--   KEYS[1]  job hash            <ns>:{<tag>}:job:<id>
+--   KEYS[2]  index of waiting    <ns>:{<tag>}:idx:waiting   (zset id -> expiry ms)
+--   KEYS[3]  index of running    <ns>:{<tag>}:idx:running
+--   KEYS[4]  index of failed     <ns>:{<tag>}:idx:failed
+--   KEYS[5]  index of finished   <ns>:{<tag>}:idx:finished
+--   KEYS[6]  lease deadlines     <ns>:{<tag>}:due           (zset id -> due ms)
+--   KEYS[7]  event stream        <ns>:{<tag>}:events
+--   KEYS[8]  tombstones          <ns>:{<tag>}:tomb          (zset id -> expiry ms)
+-- and ARGV[1..4] are always:
+--   ARGV[1]  job id   ARGV[2]  call token ('' = none)
+--   ARGV[3]  event stream cap (approximate MAXLEN per shard)
+--   ARGV[4]  tombstone lifetime, ms
+-- Invariant: a job id is in exactly the index of the state its hash holds,
+-- scored by the hash's `expires` field; running jobs with a lease or a
+-- maximum run time are also in `due`, scored by the earliest deadline.
+-- Rule: every check happens before the first write (Redis never rolls back).
+
+local IDX = {waiting = 2, running = 3, failed = 4, finished = 5}
+local JOB, DUE, EVENTS, TOMB = KEYS[1], KEYS[6], KEYS[7], KEYS[8]
+local ID, TOKEN = ARGV[1], ARGV[2]
+local EVENT_CAP, TOMB_TTL = tonumber(ARGV[3]), tonumber(ARGV[4])
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- Make `key` live at least until `at_ms` (never shortens an expiry).
+local function keep_until(key, at_ms, now)
+  local left = redis.call('PTTL', key)
+  if left < 0 or now + left < at_ms then
+    redis.call('PEXPIREAT', key, at_ms)
+  end
+end
+
+-- Append one event to the shard's stream, capped, alive as long as the
+-- longest-lived job that wrote to it (plus the tombstone lifetime).
+local function emit(state, now, expires, extra_k, extra_v)
+  if extra_k then
+    redis.call('XADD', EVENTS, 'MAXLEN', '~', EVENT_CAP, '*',
+      'job', ID, 'state', state, extra_k, extra_v)
+  else
+    redis.call('XADD', EVENTS, 'MAXLEN', '~', EVENT_CAP, '*', 'job', ID, 'state', state)
+  end
+  keep_until(EVENTS, expires, now)
+end
+
+local function index_move(from, to, expires, now)
+  if from then redis.call('ZREM', KEYS[IDX[from]], ID) end
+  redis.call('ZADD', KEYS[IDX[to]], expires, ID)
+  keep_until(KEYS[IDX[to]], expires + TOMB_TTL, now)
+end
+
+-- The job as a flat list of field, value; `data` only when asked for.
+local function snapshot(with_data)
+  local all = redis.call('HGETALL', JOB)
+  if with_data then return all end
+  local out = {}
+  for i = 1, #all, 2 do
+    if all[i] ~= 'data' then
+      out[#out + 1] = all[i]
+      out[#out + 1] = all[i + 1]
+    end
+  end
+  return out
+end
+
+-- End a job: state, end time, error details, indexes, lease, event.
+local function finish_as(from, to, now, fields)
+  local expires = tonumber(redis.call('HGET', JOB, 'expires'))
+  fields[#fields + 1] = 'state'
+  fields[#fields + 1] = to
+  fields[#fields + 1] = 'ended'
+  fields[#fields + 1] = now
+  redis.call('HSET', JOB, unpack(fields))
+  redis.call('ZREM', DUE, ID)
+  index_move(from, to, expires, now)
+  return expires
+end
+
+-- If a running job has outlived its lease or its maximum run time, fail it
+-- now (reason "stalled" or "timeout") and return the state it has after.
+local function settle(state, now)
+  if state ~= 'running' then return state end
+  local f = redis.call('HMGET', JOB, 'lease', 'beat', 'max_runtime', 'started')
+  local lease, beat, maxrt, started = tonumber(f[1]), tonumber(f[2]), tonumber(f[3]), tonumber(f[4])
+  local lease_due = lease and beat and (beat + lease) or nil
+  local rt_due = maxrt and started and (started + maxrt) or nil
+  local reason, message
+  if rt_due and rt_due <= now and (not lease_due or rt_due <= lease_due) then
+    reason = 'timeout'
+    message = 'ran longer than its maximum run time of ' .. (maxrt / 1000) .. ' s'
+  elseif lease_due and lease_due <= now then
+    reason = 'stalled'
+    message = 'no heartbeat within its lease of ' .. (lease / 1000) .. ' s'
+  else
+    return state
+  end
+  local err = cjson.encode({reason = reason, message = message})
+  local expires = finish_as('running', 'failed', now, {'error', err})
+  emit('failed', now, expires, 'error', err)
+  return 'failed'
+end
+
+-- True when the last call recorded on the job carries this call's token:
+-- the call is a replay (redis-py retried it) and already took effect.
+local function is_replay()
+  return TOKEN ~= '' and redis.call('HGET', JOB, 'token') == TOKEN
+end
+
+-- Move index entries of expired records (score < now) into the shard's
+-- tombstones, at most `batch` per state; keep the newest `cap` tombstones,
+-- none older than the tombstone lifetime.  Returns how many it moved.
+local function cleanup(now, batch, cap)
+  local moved = 0
+  for state, i in pairs(IDX) do
+    local gone = redis.call('ZRANGEBYSCORE', KEYS[i], '-inf', '(' .. now,
+      'WITHSCORES', 'LIMIT', 0, batch)
+    if #gone > 0 then
+      local ids, pairs_ = {}, {}
+      for j = 1, #gone, 2 do
+        ids[#ids + 1] = gone[j]
+        pairs_[#pairs_ + 1] = gone[j + 1]
+        pairs_[#pairs_ + 1] = gone[j]
+      end
+      redis.call('ZREM', KEYS[i], unpack(ids))
+      if state == 'running' then redis.call('ZREM', DUE, unpack(ids)) end
+      redis.call('ZADD', TOMB, unpack(pairs_))
+      moved = moved + #ids
+    end
+  end
+  if moved > 0 then
+    redis.call('ZREMRANGEBYSCORE', TOMB, '-inf', '(' .. (now - TOMB_TTL))
+    redis.call('ZREMRANGEBYRANK', TOMB, 0, -(cap + 1))
+    keep_until(TOMB, now + TOMB_TTL, now)
+  end
+  return moved
+end

@@ -1,0 +1,9 @@
+-- get: read one job, first failing it if its lease or maximum run time has
+-- run out (so a reader never sees a dead worker's job as running).
+-- KEYS: the job layout of _lib.lua (1 job, 2-5 indexes, 6 due, 7 events, 8 tomb)
+-- ARGV[1..4]: id, token (unused), event cap, tombstone lifetime ms
+-- Returns {'ok', fields...} (flat HGETALL, data included) | {'gone'}
+local state = redis.call('HGET', JOB, 'state')
+if not state then return {'gone'} end
+settle(state, now_ms())
+return {'ok', snapshot(true)}

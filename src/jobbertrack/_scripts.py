@@ -35,10 +35,10 @@ WITH_LIB = {"create", "transition", "touch", "get", "sweep", "cleanup", "status"
 
 
 def _read(name: str) -> str:
-    return resources.files("jobbertrack").joinpath("_lua", f"{name}.lua").read_text("utf-8")
+    return resources.files("jobbertrack").joinpath("_lua").joinpath(f"{name}.lua").read_text("utf-8")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def source(name: str, modern: bool) -> str:
     """The text sent to Redis for script ``name``."""
     body = _read(name)

@@ -24,8 +24,10 @@ class Resource(ResourceBase):
         show life (heartbeat/progress) or the job is failed as stalled;
         ``max_runtime``: seconds after which it is failed as timed out."""
         call = self._core.transition(
-            self.id, State.RUNNING,
-            lease_ms=optional_ms(lease, "lease"), max_runtime_ms=optional_ms(max_runtime, "max_runtime"),
+            self.id,
+            State.RUNNING,
+            lease_ms=optional_ms(lease, "lease"),
+            max_runtime_ms=optional_ms(max_runtime, "max_runtime"),
         )
         self._apply(run(self._registry, call), "running", call)
         return self
@@ -48,7 +50,9 @@ class Resource(ResourceBase):
         self._apply(run(self._registry, self._core.touch(self.id)), "running")
         return self
 
-    def set_progress(self, current: float, total: float | None = None, message: str | None = None) -> Resource:
+    def set_progress(
+        self, current: float, total: float | None = None, message: str | None = None
+    ) -> Resource:
         """Report progress of a running job (also renews its lease)."""
         call = self._core.touch(self.id, progress_details(current, total, message))
         self._apply(run(self._registry, call), "running")
@@ -68,7 +72,7 @@ class ResourceFactory:
     def create(self, client: Any) -> Resource:
         return self.resource_class(client, new_id())
 
-    def load(self, client: Any, id: str, reply: Any) -> Resource:  # noqa: A002
+    def load(self, client: Any, id: str, reply: Any) -> Resource:
         resource = self.resource_class(client, id)
         resource.set_value(reply)
         return resource
@@ -80,9 +84,7 @@ class Handler(HandlerBase):
     def _default_factory(self) -> ResourceFactory:
         return ResourceFactory()
 
-    def create(
-        self, timeout: float | None = None, *, data: Any = UNSET, name: str | None = None
-    ) -> Resource:
+    def create(self, timeout: float | None = None, *, data: Any = UNSET, name: str | None = None) -> Resource:
         """A new job in state ``waiting`` whose record lives ``timeout`` seconds."""
         self._timeout_ms(timeout)  # refuse a bad timeout before the factory runs
         job: Resource = self._adopt(self.resource_factory.create(self.client))
@@ -90,10 +92,10 @@ class Handler(HandlerBase):
         job._apply(run(self._reg, call), "waiting", call)
         return job
 
-    def get(self, id: str) -> Resource | None:  # noqa: A002
+    def get(self, id: str) -> Resource | None:
         """The job with this id, or None when it is unknown or expired."""
         reply = run(self._reg, self._core.get(check_id(id)))
         if len(reply) < 2:
             return None
-        job: Resource = self.resource_factory.load(self.client, id, reply[1])
-        return self._adopt(job)
+        job: Resource = self._adopt(self.resource_factory.load(self.client, id, reply[1]))
+        return job

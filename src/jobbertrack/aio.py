@@ -33,8 +33,10 @@ class Resource(ResourceBase):
     async def start(self, lease: float | None = None, max_runtime: float | None = None) -> Resource:
         """waiting -> running (see ``jobbertrack.Resource.start``)."""
         call = self._core.transition(
-            self.id, State.RUNNING,
-            lease_ms=optional_ms(lease, "lease"), max_runtime_ms=optional_ms(max_runtime, "max_runtime"),
+            self.id,
+            State.RUNNING,
+            lease_ms=optional_ms(lease, "lease"),
+            max_runtime_ms=optional_ms(max_runtime, "max_runtime"),
         )
         self._apply(await arun(self._registry, call), "running", call)
         return self
@@ -79,7 +81,7 @@ class ResourceFactory:
     def create(self, client: Any) -> Resource:
         return self.resource_class(client, new_id())
 
-    def load(self, client: Any, id: str, reply: Any) -> Resource:  # noqa: A002
+    def load(self, client: Any, id: str, reply: Any) -> Resource:
         resource = self.resource_class(client, id)
         resource.set_value(reply)
         return resource
@@ -101,20 +103,34 @@ class Handler(HandlerBase):
         job._apply(await arun(self._reg, call), "waiting", call)
         return job
 
-    async def get(self, id: str) -> Resource | None:  # noqa: A002
+    async def get(self, id: str) -> Resource | None:
         """The job with this id, or None when it is unknown or expired."""
         reply = await arun(self._reg, self._core.get(check_id(id)))
         if len(reply) < 2:
             return None
-        job: Resource = self.resource_factory.load(self.client, id, reply[1])
-        return self._adopt(job)
+        job: Resource = self._adopt(self.resource_factory.load(self.client, id, reply[1]))
+        return job
 
 
 Tracker = Handler
 Job = Resource
 
 __all__ = [
-    "Handler", "InvalidData", "InvalidJobId", "InvalidTimeout", "InvalidTransition", "Job",
-    "JobExists", "JobExpired", "JobNotFound", "JobberTrackError", "RedisCommandError",
-    "RedisUnavailable", "Resource", "ResourceFactory", "State", "Tracker", "WaitTimeout",
+    "Handler",
+    "InvalidData",
+    "InvalidJobId",
+    "InvalidTimeout",
+    "InvalidTransition",
+    "Job",
+    "JobExists",
+    "JobExpired",
+    "JobNotFound",
+    "JobberTrackError",
+    "RedisCommandError",
+    "RedisUnavailable",
+    "Resource",
+    "ResourceFactory",
+    "State",
+    "Tracker",
+    "WaitTimeout",
 ]

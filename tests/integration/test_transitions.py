@@ -132,7 +132,7 @@ JSON_VALUES = [
     [1, "two", 3.0, None, {"four": [4]}],
     {"nested": {"deep": [True, False]}, "unicode": "żółw 🐢 日本"},
     "nul\x00inside\x00",
-    "quotes \" and \\ backslashes and \n newlines",
+    'quotes " and \\ backslashes and \n newlines',
 ]
 
 
@@ -205,8 +205,11 @@ def test_bad_timeouts_are_refused(track: Any, client: Any, bad: Any) -> None:
 def test_default_timeout_applies(track: Any, client: Any) -> None:
     track.set_default_timeout(60)
     job = track.create()
-    ttl = client.pttl(track._target._core.keys.job_key(job.id) if hasattr(track, "_target")
-                      else track._core.keys.job_key(job.id))
+    ttl = client.pttl(
+        track._target._core.keys.job_key(job.id)
+        if hasattr(track, "_target")
+        else track._core.keys.job_key(job.id)
+    )
     assert 55_000 < ttl <= 60_000
     short = track.create(2.5)  # an explicit timeout wins; floats are fine
     assert short.expires_at is not None and short.created_at is not None

@@ -105,7 +105,7 @@ class Core:
     """Everything a handler knows besides its connection: the key layout and
     the limits.  Shared by ``Handler`` and ``aio.Handler``."""
 
-    __slots__ = ("keys", "event_cap", "tomb_ttl_ms", "tomb_cap", "cleanup_batch", "max_data_bytes")
+    __slots__ = ("cleanup_batch", "event_cap", "keys", "max_data_bytes", "tomb_cap", "tomb_ttl_ms")
 
     def __init__(
         self,
@@ -134,8 +134,13 @@ class Core:
     def create(self, job_id: str, timeout_ms: int, data: Any = UNSET, name: str | None = None) -> Call:
         stored = None if data is UNSET else self.json(data)
         args = (
-            *self._head(job_id, new_token()), timeout_ms, "0" if stored is None else "1",
-            stored or "", name or "", self.tomb_cap, self.cleanup_batch,
+            *self._head(job_id, new_token()),
+            timeout_ms,
+            "0" if stored is None else "1",
+            stored or "",
+            name or "",
+            self.tomb_cap,
+            self.cleanup_batch,
         )
         return Call("create", self.keys.job_keys(job_id), args, stored)
 
@@ -151,10 +156,14 @@ class Core:
     ) -> Call:
         stored = None if data is UNSET else self.json(data)
         args = (
-            *self._head(job_id, new_token()), target.value, SOURCES_ARG[target],
-            "0" if stored is None else "1", stored or "",
+            *self._head(job_id, new_token()),
+            target.value,
+            SOURCES_ARG[target],
+            "0" if stored is None else "1",
+            stored or "",
             "" if error is None else self.json(error, "error"),
-            "" if lease_ms is None else lease_ms, "" if max_runtime_ms is None else max_runtime_ms,
+            "" if lease_ms is None else lease_ms,
+            "" if max_runtime_ms is None else max_runtime_ms,
         )
         return Call("transition", self.keys.job_keys(job_id), args, stored)
 

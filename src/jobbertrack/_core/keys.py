@@ -63,13 +63,11 @@ def shard_tags(shards: int) -> tuple[str, ...]:
 class Keyspace:
     """Key names of one namespace.  Pure; shared by the sync and async layers."""
 
-    __slots__ = ("namespace", "shards", "_prefixes", "_shard_keys")
+    __slots__ = ("_prefixes", "_shard_keys", "namespace", "shards")
 
     def __init__(self, namespace: str = "jt", shards: int = 16) -> None:
         if not isinstance(namespace, str) or not namespace or "{" in namespace or "}" in namespace:
-            raise JobberTrackError(
-                f"namespace must be a non-empty string without braces, not {namespace!r}"
-            )
+            raise JobberTrackError(f"namespace must be a non-empty string without braces, not {namespace!r}")
         if not isinstance(shards, int) or not 1 <= shards <= MAX_SHARDS:
             raise JobberTrackError(f"shards must be an int from 1 to {MAX_SHARDS}, not {shards!r}")
         self.namespace = namespace
@@ -78,7 +76,7 @@ class Keyspace:
         self._prefixes = tuple(f"{namespace}:{{{tag}}}:" for tag in tags)
         # Per shard: the KEYS[2..8] shared by every job of the shard.
         self._shard_keys = tuple(
-            tuple(p + f"idx:{s.value}" for s in State) + (p + "due", p + "events", p + "tomb")
+            (*(p + f"idx:{s.value}" for s in State), p + "due", p + "events", p + "tomb")
             for p in self._prefixes
         )
 

@@ -17,8 +17,13 @@ from .transitions import State
 
 Fields = dict[str, str]
 
-_TIMES = {"created": "created_at", "started": "started_at", "ended": "ended_at",
-          "expires": "expires_at", "beat": "heartbeat_at"}
+_TIMES = {
+    "created": "created_at",
+    "started": "started_at",
+    "ended": "ended_at",
+    "expires": "expires_at",
+    "beat": "heartbeat_at",
+}
 _DURATIONS = {"lease": "lease", "max_runtime": "max_runtime"}
 _JSON = ("progress", "error")
 
@@ -76,6 +81,10 @@ def from_value(value: Mapping[Any, Any] | Sequence[Any]) -> Fields:
     fields: Fields = {}
     if items.get("state") is not None:
         fields["state"] = str(State(text(items["state"])).value)
+    return _value_fields(items, fields)
+
+
+def _value_fields(items: dict[str, Any], fields: Fields) -> Fields:
     if items.get("name") is not None:
         fields["name"] = text(items["name"])
     if "data" in items:

@@ -1,0 +1,150 @@
+"""Retries, lost scripts, a dead server, memory limits: nothing doubled,
+nothing lost, errors the caller can catch."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+import time
+import warnings
+from typing import Any
+
+import pytest
+from redis.backoff import ConstantBackoff
+from redis.retry import Retry
+
+import jobbertrack
+import jobbertrack.aio
+from jobbertrack.testing import RedisServer, free_port
+
+
+def _events_of(client: Any, job_id: str) -> list[bytes]:
+    out = []
+    for key in client.keys("jt:*:events"):
+        out += [f[b"state"] for _, f in client.xrange(key) if f[b"job"] == job_id.encode()]
+    return out
+
+
+def _evalsha_calls(client: Any) -> int:
+    stats = client.info("commandstats")
+    return int(stats.get("cmdstat_evalsha", {}).get("calls", 0))
+
+
+def test_a_transition_replayed_by_a_retry_takes_effect_once(server: RedisServer, client: Any) -> None:
+    """Freeze the server mid-call for longer than the socket timeout: redis-py
+    times out and sends the same call again; both reach Redis on SIGCONT."""
+    flaky = server.client(socket_timeout=0.3, retry=Retry(ConstantBackoff(0.2), 10))
+    track = jobbertrack.Handler(flaky)
+    job = track.create(60)
+    job.start()
+    calls_before = _evalsha_calls(client)
+    server.signal(signal.SIGSTOP)
+    thaw = threading.Timer(1.2, server.signal, args=(signal.SIGCONT,))
+    thaw.start()
+    try:
+        job.finish({"once": True})
+    finally:
+        thaw.join()
+        server.signal(signal.SIGCONT)
+    assert job.state == "finished"
+    assert track.get(job.id).data == {"once": True}
+    assert _evalsha_calls(client) - calls_before >= 2, "the call was not actually sent twice"
+    assert _events_of(client, job.id) == [b"waiting", b"running", b"finished"]
+
+
+def test_a_create_replayed_by_a_retry_is_not_a_duplicate(server: RedisServer, client: Any) -> None:
+    flaky = server.client(socket_timeout=0.3, retry=Retry(ConstantBackoff(0.2), 10))
+    track = jobbertrack.Handler(flaky)
+    track.create(60)  # scripts loaded, policy checked
+    server.signal(signal.SIGSTOP)
+    thaw = threading.Timer(1.2, server.signal, args=(signal.SIGCONT,))
+    thaw.start()
+    try:
+        job = track.create(60)
+    finally:
+        thaw.join()
+    assert job.state == "waiting"
+    assert _events_of(client, job.id) == [b"waiting"]
+
+
+def test_scripts_come_back_after_script_flush(make_handler: Any, client: Any) -> None:
+    track = make_handler()
+    job = track.create(30)
+    client.script_flush()
+    job.start()
+    client.script_flush()
+    assert track.get(job.id).state == "running"
+    client.script_flush()
+    job.finish(5)
+    client.script_flush()
+    assert track.create(30).state == "waiting"
+
+
+def test_scripts_come_back_after_a_server_restart(server: RedisServer) -> None:
+    with RedisServer(server.binary) as own:
+        track = jobbertrack.Handler(own.client())
+        job = track.create(30)
+        own.stop()
+        own.start()
+        assert track.get(job.id) is None  # --save '': data gone, scripts too
+        assert track.create(30).start().state == "running"
+
+
+def test_a_dead_server_is_a_catchable_error_not_a_hang() -> None:
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    client = jobbertrack.connect(url)
+    track = jobbertrack.Handler(client)
+    started = time.monotonic()
+    with pytest.raises(jobbertrack.RedisUnavailable) as info:
+        track.create(30)
+    assert isinstance(info.value, jobbertrack.JobberTrackError)
+    assert isinstance(info.value, ConnectionError)
+    assert time.monotonic() - started < 15
+    with pytest.raises(jobbertrack.RedisUnavailable):
+        track.get("x")
+
+
+def test_a_dead_server_async() -> None:
+    import redis.asyncio
+
+    async def main() -> None:
+        client = redis.asyncio.Redis(port=free_port(), retry=Retry(ConstantBackoff(0.01), 1))
+        track = jobbertrack.aio.Handler(client)
+        with pytest.raises(jobbertrack.RedisUnavailable):
+            await track.create(30)
+        await client.aclose()
+
+    asyncio.run(main())
+
+
+def test_eviction_policy_warns_once(server: RedisServer, client: Any) -> None:
+    client.config_set("maxmemory-policy", "allkeys-lru")
+    try:
+        track = jobbertrack.Handler(server.client())
+        with pytest.warns(RuntimeWarning, match="allkeys-lru"):
+            track.create(30)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            track.create(30)  # once per client, not per call
+    finally:
+        client.config_set("maxmemory-policy", "noeviction")
+
+
+def test_out_of_memory_refuses_writes_up_front(server: RedisServer, client: Any) -> None:
+    track = jobbertrack.Handler(server.client())
+    job = track.create(60)
+    job.start()
+    before = {k: client.type(k) for k in client.keys("*")}
+    client.config_set("maxmemory", 1)
+    try:
+        with pytest.raises(jobbertrack.RedisCommandError, match=r"(?i)oom|memory"):
+            track.create(60)
+        with pytest.raises(jobbertrack.RedisCommandError):
+            job.finish("x")
+        assert track.get(job.id).state == "running"  # reads still work
+    finally:
+        client.config_set("maxmemory", 0)
+    assert {k: client.type(k) for k in client.keys("*")} == before
+    job.finish("x")
+    assert job.state == "finished"

@@ -1,0 +1,89 @@
+"""The public surface: names, the two layers' parity, import cost."""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+import sys
+
+import jobbertrack
+import jobbertrack.aio
+
+EXPECTED = {
+    "Handler",
+    "Resource",
+    "ResourceFactory",
+    "State",
+    "JobberTrackError",
+    "InvalidTransition",
+    "JobNotFound",
+    "JobExpired",
+    "JobExists",
+    "InvalidTimeout",
+    "InvalidJobId",
+    "InvalidData",
+    "WaitTimeout",
+    "RedisUnavailable",
+    "RedisCommandError",
+    "Tracker",
+    "Job",
+    "connect",
+    "aio",
+    "__version__",
+}
+
+
+def test_public_names_are_what_we_mean_to_export() -> None:
+    assert set(jobbertrack.__all__) == EXPECTED
+    for name in jobbertrack.__all__:
+        assert getattr(jobbertrack, name) is not None
+
+
+def test_every_error_derives_from_the_root() -> None:
+    for name in jobbertrack.__all__:
+        obj = getattr(jobbertrack, name)
+        if isinstance(obj, type) and issubclass(obj, Exception):
+            assert issubclass(obj, jobbertrack.JobberTrackError)
+
+
+def _public_methods(cls: type) -> dict[str, inspect.Signature]:
+    return {
+        name: inspect.signature(member)
+        for name, member in inspect.getmembers(cls, callable)
+        if not name.startswith("_")
+    }
+
+
+def test_sync_and_async_layers_have_the_same_names_and_signatures() -> None:
+    for name in ("Handler", "Resource", "ResourceFactory"):
+        sync_cls, async_cls = getattr(jobbertrack, name), getattr(jobbertrack.aio, name)
+        sync_m, async_m = _public_methods(sync_cls), _public_methods(async_cls)
+        assert sync_m.keys() == async_m.keys(), name
+        for method, sig in sync_m.items():
+            other = async_m[method]
+            assert list(sig.parameters) == list(other.parameters), f"{name}.{method}"
+            assert [p.default for p in sig.parameters.values()] == [
+                p.default for p in other.parameters.values()
+            ], f"{name}.{method}"
+    for name in set(jobbertrack.aio.__all__):
+        assert hasattr(jobbertrack, name), name
+
+
+def test_import_is_light_and_starts_no_threads() -> None:
+    code = (
+        "import time, threading, sys; t = time.perf_counter(); import jobbertrack; "
+        "t = time.perf_counter() - t; print(t, threading.active_count(), 'redis' in sys.modules)"
+    )
+    best = min(
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, check=True
+            ).stdout.split()[0]
+        )
+        for _ in range(3)
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    _, threads, redis_loaded = out.split()
+    assert best < 0.1, f"import jobbertrack took {best:.3f} s"
+    assert threads == "1"
+    assert redis_loaded == "False"  # redis-py is imported by the caller, not by us

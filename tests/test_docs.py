@@ -1,0 +1,31 @@
+"""The docs stay true to the code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jobbertrack._core.keys import shard_tags
+from jobbertrack._core.transitions import mermaid_diagram
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_MODEL = (ROOT / "docs" / "data-model.md").read_text()
+
+
+def test_state_diagram_is_generated_from_the_table() -> None:
+    assert f"```mermaid\n{mermaid_diagram()}\n```" in DATA_MODEL
+
+
+def test_every_script_is_documented() -> None:
+    for path in (ROOT / "src" / "jobbertrack" / "_lua").glob("*.lua"):
+        if not path.name.startswith("_"):
+            assert f"| `{path.stem}` |" in DATA_MODEL, path.name
+
+
+def test_the_documented_shard_tags_are_the_real_ones() -> None:
+    assert " ".join(shard_tags(16)) in DATA_MODEL
+
+
+def test_readme_opens_with_the_two_commands() -> None:
+    readme = (ROOT / "README.md").read_text()
+    head = readme[: readme.index("## Quickstart")]
+    assert "make demo" in head and "make test" in head

@@ -191,6 +191,12 @@ class HandlerBase:
         resource._bind(self._core, self._reg)
         return resource
 
+    def _load(self, job_id: str, reply: Any) -> Any:
+        """The factory's resource for a ``get`` reply, or None if gone."""
+        if len(reply) < 2:
+            return None
+        return self._adopt(self.resource_factory.load(self.client, job_id, reply[1]))
+
     def _create_call(
         self, resource: ResourceBase, timeout: float | None, data: Any, name: str | None
     ) -> Call:

@@ -27,11 +27,10 @@ FLAGS: dict[str, str] = {
     "list": "no-writes",
     "status": "no-writes",
     "sweep": "",
-    "cleanup": "",
-    "watermark": "no-writes",
+    "settle": "",
 }
 #: Scripts that work on one job or shard and need the shared prelude.
-WITH_LIB = {"create", "transition", "touch", "get", "sweep", "cleanup", "status"}
+WITH_LIB = {"create", "transition", "touch", "get", "sweep", "settle", "status"}
 
 
 def _read(name: str) -> str:

@@ -6,14 +6,20 @@ Each method builds a call with the core, runs it, and applies the reply;
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ._base import UNSET, HandlerBase, ResourceBase
 from ._core.calls import error_details, progress_details
 from ._core.codec import optional_ms
 from ._core.ids import check_id, new_id
+from ._core.sweeping import SweepPlan
 from ._core.transitions import State
-from ._run import run
+from ._exceptions import InvalidTransition, JobberTrackError
+from ._run import run, run_many
+from ._running import Run, heartbeat_interval, log
 
 
 class Resource(ResourceBase):
@@ -63,6 +69,53 @@ class Resource(ResourceBase):
         self._apply(run(self._registry, self._core.get(self.id)), "get")
         return self
 
+    @contextlib.contextmanager
+    def running(
+        self,
+        lease: float | None = None,
+        max_runtime: float | None = None,
+        *,
+        heartbeat: float | None = None,
+        traceback: bool = False,
+    ) -> Iterator[Run]:
+        """Start the job, heartbeat in a thread while the block runs, then
+        finish it with ``run.result`` or fail it with the block's exception."""
+        interval = heartbeat_interval(lease, heartbeat)
+        self.start(lease=lease, max_runtime=max_runtime)
+        handle = Run(self)
+        stop = threading.Event()
+        beater = None
+        if interval is not None:
+            beater = threading.Thread(
+                target=self._beat,
+                args=(handle, stop, interval),
+                name=f"jobbertrack-heartbeat-{self.id}",
+                daemon=True,
+            )
+            beater.start()
+        try:
+            yield handle
+        except BaseException as exc:
+            stop.set()
+            with contextlib.suppress(JobberTrackError):  # lost already: keep the block's error
+                self.fail(exc, traceback=traceback)
+            raise
+        finally:
+            stop.set()
+            if beater is not None:
+                beater.join()
+        self.finish(handle.result)
+
+    def _beat(self, handle: Run, stop: threading.Event, interval: float) -> None:
+        while not stop.wait(interval):
+            try:
+                self.heartbeat()
+            except InvalidTransition as exc:  # the job was failed under us
+                handle.lost = exc
+                return
+            except JobberTrackError as exc:  # Redis hiccup: try again next beat
+                log.warning("heartbeat of job %s failed: %s", self.id, exc)
+
 
 class ResourceFactory:
     """Makes resources.  Override ``create`` to choose your own ids."""
@@ -94,8 +147,22 @@ class Handler(HandlerBase):
 
     def get(self, id: str) -> Resource | None:
         """The job with this id, or None when it is unknown or expired."""
-        reply = run(self._reg, self._core.get(check_id(id)))
-        if len(reply) < 2:
-            return None
-        job: Resource = self._adopt(self.resource_factory.load(self.client, id, reply[1]))
+        job: Resource | None = self._load(id, run(self._reg, self._core.get(check_id(id))))
         return job
+
+    def get_many(self, ids: Iterable[str]) -> list[Resource | None]:
+        """Jobs for ``ids`` in one pipelined round trip, None where missing."""
+        wanted = list(ids)
+        replies = run_many(self._reg, self._core.get_many(wanted))
+        return [self._load(i, r) for i, r in zip(wanted, replies, strict=True)]
+
+    def sweep(self) -> int:
+        """Fail every running job of the namespace whose lease or maximum run
+        time has run out, and tidy expired index entries; return how many
+        jobs this call failed."""
+        plan = SweepPlan(self._core)
+        calls = plan.scan_calls()
+        while calls:
+            plan.after_settle(run_many(self._reg, plan.after_scan(run_many(self._reg, calls))))
+            calls = plan.scan_calls()
+        return plan.failed

@@ -4,12 +4,16 @@ order as ``_sync.py``; all logic lives in the shared core."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from ._base import UNSET, HandlerBase, ResourceBase
 from ._core.calls import error_details, progress_details
 from ._core.codec import optional_ms
 from ._core.ids import check_id, new_id
+from ._core.sweeping import SweepPlan
 from ._core.transitions import State
 from ._exceptions import (
     InvalidData,
@@ -24,7 +28,8 @@ from ._exceptions import (
     RedisUnavailable,
     WaitTimeout,
 )
-from ._run import arun
+from ._run import arun, arun_many
+from ._running import Run, heartbeat_interval, log
 
 
 class Resource(ResourceBase):
@@ -72,6 +77,50 @@ class Resource(ResourceBase):
         self._apply(await arun(self._registry, self._core.get(self.id)), "get")
         return self
 
+    @contextlib.asynccontextmanager
+    async def running(
+        self,
+        lease: float | None = None,
+        max_runtime: float | None = None,
+        *,
+        heartbeat: float | None = None,
+        traceback: bool = False,
+    ) -> AsyncIterator[Run]:
+        """Start the job, heartbeat in a task while the block runs, then
+        finish it with ``run.result`` or fail it with the block's exception."""
+        interval = heartbeat_interval(lease, heartbeat)
+        await self.start(lease=lease, max_runtime=max_runtime)
+        handle = Run(self)
+        beater = None if interval is None else asyncio.create_task(self._beat(handle, interval))
+        try:
+            yield handle
+        except BaseException as exc:
+            await _cancel(beater)
+            with contextlib.suppress(JobberTrackError):  # lost already: keep the block's error
+                await self.fail(exc, traceback=traceback)
+            raise
+        finally:
+            await _cancel(beater)
+        await self.finish(handle.result)
+
+    async def _beat(self, handle: Run, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.heartbeat()
+            except InvalidTransition as exc:  # the job was failed under us
+                handle.lost = exc
+                return
+            except JobberTrackError as exc:  # Redis hiccup: try again next beat
+                log.warning("heartbeat of job %s failed: %s", self.id, exc)
+
+
+async def _cancel(task: asyncio.Task[None] | None) -> None:
+    if task is not None and not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
 
 class ResourceFactory:
     """Makes resources.  Override ``create`` to choose your own ids."""
@@ -105,11 +154,24 @@ class Handler(HandlerBase):
 
     async def get(self, id: str) -> Resource | None:
         """The job with this id, or None when it is unknown or expired."""
-        reply = await arun(self._reg, self._core.get(check_id(id)))
-        if len(reply) < 2:
-            return None
-        job: Resource = self._adopt(self.resource_factory.load(self.client, id, reply[1]))
+        job: Resource | None = self._load(id, await arun(self._reg, self._core.get(check_id(id))))
         return job
+
+    async def get_many(self, ids: Iterable[str]) -> list[Resource | None]:
+        """Jobs for ``ids`` in one pipelined round trip, None where missing."""
+        wanted = list(ids)
+        replies = await arun_many(self._reg, self._core.get_many(wanted))
+        return [self._load(i, r) for i, r in zip(wanted, replies, strict=True)]
+
+    async def sweep(self) -> int:
+        """Fail every running job whose lease or maximum run time has run
+        out, and tidy expired index entries; return how many this call failed."""
+        plan = SweepPlan(self._core)
+        calls = plan.scan_calls()
+        while calls:
+            plan.after_settle(await arun_many(self._reg, plan.after_scan(await arun_many(self._reg, calls))))
+            calls = plan.scan_calls()
+        return plan.failed
 
 
 Tracker = Handler

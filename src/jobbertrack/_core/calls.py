@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 import traceback as tb
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from .._exceptions import (
@@ -23,6 +24,7 @@ from .._exceptions import (
 )
 from . import ids
 from .codec import DEFAULT_MAX_DATA_BYTES, encode_json
+from .ids import check_id
 from .keys import Keyspace
 from .record import Fields, fields_from_flat, text
 from .transitions import SOURCES_ARG, State
@@ -173,3 +175,13 @@ class Core:
 
     def get(self, job_id: str) -> Call:
         return Call("get", self.keys.job_keys(job_id), self._head(job_id, ""))
+
+    def get_many(self, job_ids: Sequence[str]) -> list[Call]:
+        return [self.get(check_id(i)) for i in job_ids]
+
+    def sweep_shard(self, shard: int, limit: int) -> Call:
+        args = ("", "", self.event_cap, self.tomb_ttl_ms, self.tomb_cap, self.cleanup_batch, limit)
+        return Call("sweep", self.keys.shard_keys(shard), args)
+
+    def settle(self, job_id: str) -> Call:
+        return Call("settle", self.keys.job_keys(job_id), self._head(job_id, ""))

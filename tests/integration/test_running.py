@@ -1,0 +1,90 @@
+"""job.running(...): a block of code as the job, sync (thread) and asyncio (task)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Any
+
+import pytest
+
+import jobbertrack
+import jobbertrack.aio
+from jobbertrack import InvalidTransition
+
+
+def test_success_finishes_with_the_result(client: Any) -> None:
+    track = jobbertrack.Handler(client)
+    job = track.create(30)
+    with job.running(lease=5) as run:
+        assert job.state == "running"
+        run.set_progress(1, 1, "done")
+        run.result = {"answer": 42}
+    assert job.state == "finished"
+    assert track.get(job.id).data == {"answer": 42}
+    other = track.create(30)
+    with other.running():
+        pass
+    assert track.get(other.id).get_value()["data"] is None
+
+
+def test_an_exception_fails_the_job_and_goes_on(client: Any) -> None:
+    track = jobbertrack.Handler(client)
+    job = track.create(30)
+    with pytest.raises(ZeroDivisionError), job.running(lease=5, traceback=True):
+        1 / 0  # noqa: B018
+    stored = track.get(job.id)
+    assert stored.state == "failed"
+    assert stored.error["type"] == "ZeroDivisionError"
+    assert "1 / 0" in stored.error["traceback"]
+
+
+def test_background_heartbeats_outlive_the_lease(client: Any) -> None:
+    track = jobbertrack.Handler(client)
+    job = track.create(30)
+    with job.running(lease=0.3) as run:
+        time.sleep(1.0)  # the work: three leases long
+        assert track.get(job.id).state == "running"
+        run.result = "ok"
+    assert track.get(job.id).state == "finished"
+    assert threading.active_count() == 1  # the heartbeat thread is gone
+
+
+def test_a_lost_job_is_not_finished_over_its_failure(client: Any) -> None:
+    track = jobbertrack.Handler(client)
+    job = track.create(30)
+    with pytest.raises(InvalidTransition), job.running(lease=0.2, heartbeat=5) as run:
+        time.sleep(0.3)
+        assert track.sweep() == 1
+        run.result = "too late"
+    stored = track.get(job.id)
+    assert stored.error["reason"] == "stalled"
+    assert "data" not in stored.get_value()
+
+
+def test_asyncio_running(server: Any) -> None:
+    async def main() -> None:
+        client = server.async_client()
+        track = jobbertrack.aio.Handler(client)
+        job = await track.create(30)
+        async with job.running(lease=0.3) as run:
+            await asyncio.sleep(1.0)
+            assert (await track.get(job.id)).state == "running"
+            await run.set_progress(2, 2)
+            run.result = [1, 2]
+        assert (await track.get(job.id)).data == [1, 2]
+        failing = await track.create(30)
+        with pytest.raises(ValueError):
+            async with failing.running(lease=1):
+                raise ValueError("nope")
+        assert (await track.get(failing.id)).error["message"] == "ValueError: nope"
+        lost = await track.create(30)
+        with pytest.raises(InvalidTransition):
+            async with lost.running(lease=0.2, heartbeat=5):
+                await asyncio.sleep(0.3)
+                assert await track.sweep() == 1
+        assert len(asyncio.all_tasks()) == 1
+        await client.aclose()
+
+    asyncio.run(main())

@@ -4,6 +4,7 @@ part (reading fields, snapshots, binding, argument checks).  The twins in
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any
 
@@ -11,9 +12,9 @@ from ._core.calls import UNSET, Call, Core, Outcome, outcome
 from ._core.codec import decode_json, duration_ms
 from ._core.ids import check_id
 from ._core.keys import Keyspace
-from ._core.record import Fields, from_value, ms_to_datetime, to_value
+from ._core.record import Fields, from_value, history, ms_to_datetime, text, to_value
 from ._core.transitions import State
-from ._exceptions import InvalidTimeout
+from ._exceptions import InvalidTimeout, JobberTrackError, JobExpired, JobNotFound
 from ._scripts import Registry, registry
 
 DEFAULT_CORE = Core()
@@ -100,6 +101,16 @@ class ResourceBase:
     def heartbeat_at(self) -> datetime | None:
         return ms_to_datetime(self._fields.get("beat"))
 
+    @property
+    def is_final(self) -> bool:
+        """True once the job is ``finished`` or ``failed``."""
+        state = self.state
+        return state is not None and state.is_final
+
+    def history(self) -> list[dict[str, Any]]:
+        """The transitions recorded in the local copy (see Handler.history)."""
+        return history(self._fields)
+
     def get_value(self) -> dict[str, Any]:
         """A JSON-able snapshot of the local copy (``state``, ``data`` once
         set, progress, error, times as ISO 8601 UTC).  Not live."""
@@ -126,6 +137,28 @@ class ResourceBase:
         result.raise_for(self.id, target, known=self._known)
         self._known = True
         return result
+
+
+def wake_at(fields: Fields, until: float) -> float:
+    """Monotonic time to look at a job again while waiting for it: the
+    caller's deadline ``until``, or earlier when the record expires or its
+    lease or maximum run time runs out (a read then settles it)."""
+    moments = [int(fields["expires"])]
+    if fields.get("state") == "running":
+        if "lease" in fields and "beat" in fields:
+            moments.append(int(fields["beat"]) + int(fields["lease"]))
+        if "max_runtime" in fields and "started" in fields:
+            moments.append(int(fields["started"]) + int(fields["max_runtime"]))
+    wall_ms = min(moments) + 5  # Redis decides at its own ms: look just after
+    return min(until, time.monotonic() + (wall_ms / 1000 - time.time()))
+
+
+def wait_deadline(timeout: float | None) -> float:
+    if timeout is None:
+        return float("inf")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0:
+        raise InvalidTimeout(f"wait timeout must be a number of seconds >= 0, not {timeout!r}")
+    return time.monotonic() + timeout
 
 
 class HandlerBase:
@@ -196,6 +229,19 @@ class HandlerBase:
         if len(reply) < 2:
             return None
         return self._adopt(self.resource_factory.load(self.client, job_id, reply[1]))
+
+    @staticmethod
+    def _missing(job_id: str, status: Any) -> JobNotFound:
+        return JobExpired(job_id) if text(status) == "expired" else JobNotFound(job_id)
+
+    def _create_calls(
+        self, count: int, timeout: float | None, data: Any, name: str | None
+    ) -> tuple[list[Any], list[Call]]:
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise JobberTrackError(f"count must be an int >= 0, not {count!r}")
+        self._timeout_ms(timeout)
+        jobs = [self._adopt(self.resource_factory.create(self.client)) for _ in range(count)]
+        return jobs, [self._create_call(job, timeout, data, name) for job in jobs]
 
     def _create_call(
         self, resource: ResourceBase, timeout: float | None, data: Any, name: str | None

@@ -25,7 +25,7 @@ FLAGS: dict[str, str] = {
     "get": "allow-oom",  # reads; writes only to fail a stalled job
     "count": "no-writes",
     "list": "no-writes",
-    "status": "no-writes",
+    "status": "allow-oom",  # reads; writes only to fail a stalled job
     "sweep": "",
     "settle": "",
 }
@@ -62,6 +62,7 @@ class Registry:
         self.modern = True
         self.checked_policy = False
         self._scripts: dict[str, Any] = {}
+        self.hubs: dict[str, Any] = {}  # namespace -> _awatch.WaitHub (asyncio clients)
 
     def script(self, name: str) -> Any:
         obj = self._scripts.get(name)

@@ -8,18 +8,23 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ._base import UNSET, HandlerBase, ResourceBase
+from ._base import UNSET, HandlerBase, ResourceBase, wait_deadline, wake_at
 from ._core.calls import error_details, progress_details
 from ._core.codec import optional_ms
+from ._core.events import Event
 from ._core.ids import check_id, new_id
+from ._core.listing import Cursor, JobList, count_calls, list_calls, merge_counts, merge_page, states_of
+from ._core.record import text
 from ._core.sweeping import SweepPlan
 from ._core.transitions import State
-from ._exceptions import InvalidTransition, JobberTrackError
+from ._exceptions import InvalidTransition, JobberTrackError, WaitTimeout
 from ._run import run, run_many
 from ._running import Run, heartbeat_interval, log
+from ._watch import iter_events, last_stream_id, wait_for_final
 
 
 class Resource(ResourceBase):
@@ -68,6 +73,26 @@ class Resource(ResourceBase):
         """Reload the local copy from Redis (JobExpired if the record is gone)."""
         self._apply(run(self._registry, self._core.get(self.id)), "get")
         return self
+
+    def wait(self, timeout: float | None = None) -> Resource:
+        """Block until the job is finished or failed, woken by its shard's
+        event stream (no polling); WaitTimeout after ``timeout`` seconds,
+        JobExpired if its record expires first."""
+        key = self._core.keys.events_key(self._core.keys.shard_of(self.id))
+        until = wait_deadline(timeout)
+        while True:
+            after = last_stream_id(self.client, key)  # before the check: no event slips by
+            self.refresh()
+            if self.is_final:
+                return self
+            if (
+                not wait_for_final(self.client, key, after, self.id, wake_at(self._fields, until))
+                and time.monotonic() >= until
+            ):
+                self.refresh()
+                if self.is_final:
+                    return self
+                raise WaitTimeout(self.id, timeout or 0)
 
     @contextlib.contextmanager
     def running(
@@ -150,11 +175,53 @@ class Handler(HandlerBase):
         job: Resource | None = self._load(id, run(self._reg, self._core.get(check_id(id))))
         return job
 
+    def create_many(
+        self, count: int, timeout: float | None = None, *, data: Any = UNSET, name: str | None = None
+    ) -> list[Resource]:
+        """``count`` new jobs in one pipelined round trip (per node).  An id
+        that already exists raises JobExists after the others were created."""
+        jobs, calls = self._create_calls(count, timeout, data, name)
+        for job, call, reply in zip(jobs, calls, run_many(self._reg, calls), strict=True):
+            job._apply(reply, "waiting", call)
+        return jobs
+
     def get_many(self, ids: Iterable[str]) -> list[Resource | None]:
         """Jobs for ``ids`` in one pipelined round trip, None where missing."""
         wanted = list(ids)
         replies = run_many(self._reg, self._core.get_many(wanted))
         return [self._load(i, r) for i, r in zip(wanted, replies, strict=True)]
+
+    def count(self, state: str | State) -> int:
+        """Live jobs in ``state`` (expired records are never counted)."""
+        return self.counts()[states_of(state)[0].value]
+
+    def counts(self) -> dict[str, int]:
+        """Live jobs per state: all four states, one pipelined call per shard."""
+        return merge_counts(run_many(self._reg, count_calls(self._core.keys)))
+
+    def status(self, id: str) -> str:
+        """The job's state, ``"expired"`` (tombstone) or ``"unknown"``."""
+        return text(run(self._reg, self._core.status(id)))
+
+    def history(self, id: str) -> list[dict[str, Any]]:
+        """The job's transitions (from, to, at, message/progress), oldest
+        first, in one round trip; [] when unknown or expired."""
+        job = self.get(id)
+        return [] if job is None else job.history()
+
+    def events(self, since: str | None = None, block: float | None = None) -> Iterator[Event]:
+        """The namespace's events, oldest retained first (or after ``since``:
+        an ``Event.id`` or ``Event.cursor``).  ``block=None`` stops at the end;
+        ``block=S`` waits up to S seconds for each next event; ``block=0``
+        waits forever."""
+        return iter_events(self.client, self._core.keys, since, block)
+
+    def wait(self, id: str, timeout: float | None = None) -> Resource:
+        """The job once it is finished or failed (see ``Resource.wait``)."""
+        job = self.get(id)
+        if job is None:
+            raise self._missing(id, self.status(id))
+        return job.wait(timeout)
 
     def sweep(self) -> int:
         """Fail every running job of the namespace whose lease or maximum run
@@ -166,3 +233,19 @@ class Handler(HandlerBase):
             plan.after_settle(run_many(self._reg, plan.after_scan(run_many(self._reg, calls))))
             calls = plan.scan_calls()
         return plan.failed
+
+    # Last in the class: below it, `list` would name this method, not the type.
+    def list(
+        self,
+        state: str | State | Iterable[str | State] | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> JobList:
+        """One page of live jobs, latest expiry first (newest first for jobs
+        sharing a timeout); ``result.cursor`` gets the next page."""
+        after = Cursor.parse(cursor)
+        calls = list_calls(self._core.keys, states_of(state), limit, after)
+        ids, nxt = merge_page(run_many(self._reg, calls), limit, after)
+        page = JobList(job for job in self.get_many(ids) if job is not None)
+        page.cursor = None if nxt is None else str(nxt)
+        return page

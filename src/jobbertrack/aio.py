@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
-from ._base import UNSET, HandlerBase, ResourceBase
+from ._awatch import WaitHub, aiter_events
+from ._base import UNSET, HandlerBase, ResourceBase, wait_deadline, wake_at
 from ._core.calls import error_details, progress_details
 from ._core.codec import optional_ms
+from ._core.events import Event
 from ._core.ids import check_id, new_id
+from ._core.listing import Cursor, JobList, count_calls, list_calls, merge_counts, merge_page, states_of
+from ._core.record import text
 from ._core.sweeping import SweepPlan
 from ._core.transitions import State
 from ._exceptions import (
@@ -77,6 +82,35 @@ class Resource(ResourceBase):
         self._apply(await arun(self._registry, self._core.get(self.id)), "get")
         return self
 
+    async def wait(self, timeout: float | None = None) -> Resource:
+        """Wait until the job is finished or failed, woken by the client's
+        shared event hub (no polling); WaitTimeout after ``timeout`` seconds,
+        JobExpired if its record expires first."""
+        hub = _hub(self)
+        until = wait_deadline(timeout)
+        future = await hub.register(self.id)  # before the check: no event slips by
+        try:
+            while True:
+                await self.refresh()
+                if self.is_final:
+                    return self
+                left = wake_at(self._fields, until) - time.monotonic()
+                try:
+                    await asyncio.wait_for(
+                        asyncio.shield(future), None if left == float("inf") else max(0, left)
+                    )
+                except asyncio.TimeoutError:
+                    if time.monotonic() < until:
+                        continue  # expiry or lease due: the refresh settles it
+                    await self.refresh()
+                    if self.is_final:
+                        return self
+                    raise WaitTimeout(self.id, timeout or 0) from None
+                hub.unregister(self.id, future)
+                future = await hub.register(self.id)
+        finally:
+            hub.unregister(self.id, future)
+
     @contextlib.asynccontextmanager
     async def running(
         self,
@@ -113,6 +147,14 @@ class Resource(ResourceBase):
                 return
             except JobberTrackError as exc:  # Redis hiccup: try again next beat
                 log.warning("heartbeat of job %s failed: %s", self.id, exc)
+
+
+def _hub(job: ResourceBase) -> WaitHub:
+    hubs = job._registry.hubs
+    hub = hubs.get(job._core.keys.namespace)
+    if hub is None or hub.keys is not job._core.keys:
+        hub = hubs[job._core.keys.namespace] = WaitHub(job.client, job._core.keys)
+    return hub
 
 
 async def _cancel(task: asyncio.Task[None] | None) -> None:
@@ -157,11 +199,48 @@ class Handler(HandlerBase):
         job: Resource | None = self._load(id, await arun(self._reg, self._core.get(check_id(id))))
         return job
 
+    async def create_many(
+        self, count: int, timeout: float | None = None, *, data: Any = UNSET, name: str | None = None
+    ) -> list[Resource]:
+        """``count`` new jobs in one pipelined round trip (per node)."""
+        jobs, calls = self._create_calls(count, timeout, data, name)
+        for job, call, reply in zip(jobs, calls, await arun_many(self._reg, calls), strict=True):
+            job._apply(reply, "waiting", call)
+        return jobs
+
     async def get_many(self, ids: Iterable[str]) -> list[Resource | None]:
         """Jobs for ``ids`` in one pipelined round trip, None where missing."""
         wanted = list(ids)
         replies = await arun_many(self._reg, self._core.get_many(wanted))
         return [self._load(i, r) for i, r in zip(wanted, replies, strict=True)]
+
+    async def count(self, state: str | State) -> int:
+        """Live jobs in ``state`` (expired records are never counted)."""
+        return (await self.counts())[states_of(state)[0].value]
+
+    async def counts(self) -> dict[str, int]:
+        """Live jobs per state: all four states, one pipelined call per shard."""
+        return merge_counts(await arun_many(self._reg, count_calls(self._core.keys)))
+
+    async def status(self, id: str) -> str:
+        """The job's state, ``"expired"`` (tombstone) or ``"unknown"``."""
+        return text(await arun(self._reg, self._core.status(id)))
+
+    async def history(self, id: str) -> list[dict[str, Any]]:
+        """The job's transitions, oldest first; [] when unknown or expired."""
+        job = await self.get(id)
+        return [] if job is None else job.history()
+
+    def events(self, since: str | None = None, block: float | None = None) -> AsyncIterator[Event]:
+        """The namespace's events (``async for``); see ``jobbertrack.Handler.events``."""
+        return aiter_events(self.client, self._core.keys, since, block)
+
+    async def wait(self, id: str, timeout: float | None = None) -> Resource:
+        """The job once it is finished or failed (see ``Resource.wait``)."""
+        job = await self.get(id)
+        if job is None:
+            raise self._missing(id, await self.status(id))
+        return await job.wait(timeout)
 
     async def sweep(self) -> int:
         """Fail every running job whose lease or maximum run time has run
@@ -172,6 +251,22 @@ class Handler(HandlerBase):
             plan.after_settle(await arun_many(self._reg, plan.after_scan(await arun_many(self._reg, calls))))
             calls = plan.scan_calls()
         return plan.failed
+
+    # Last in the class: below it, `list` would name this method, not the type.
+    async def list(
+        self,
+        state: str | State | Iterable[str | State] | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> JobList:
+        """One page of live jobs, latest expiry first; ``result.cursor`` gets
+        the next page (see ``jobbertrack.Handler.list``)."""
+        after = Cursor.parse(cursor)
+        calls = list_calls(self._core.keys, states_of(state), limit, after)
+        ids, nxt = merge_page(await arun_many(self._reg, calls), limit, after)
+        page = JobList(job for job in await self.get_many(ids) if job is not None)
+        page.cursor = None if nxt is None else str(nxt)
+        return page
 
 
 Tracker = Handler

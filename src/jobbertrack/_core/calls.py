@@ -185,3 +185,6 @@ class Core:
 
     def settle(self, job_id: str) -> Call:
         return Call("settle", self.keys.job_keys(job_id), self._head(job_id, ""))
+
+    def status(self, job_id: str) -> Call:
+        return Call("status", self.keys.job_keys(check_id(job_id)), self._head(job_id, ""))

@@ -99,3 +99,28 @@ def _value_fields(items: dict[str, Any], fields: Fields) -> Fields:
         if items.get(name) is not None:
             fields[raw] = str(round(float(items[name]) * 1000))
     return fields
+
+
+def history(fields: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The job's transitions, oldest first, from the times in its record:
+    ``{"from", "to", "at"}`` plus ``message`` (failures) or ``progress``
+    (the last report before the job ended)."""
+    if "state" not in fields:
+        return []
+    out: list[dict[str, Any]] = [{"from": None, "to": "waiting", "at": ms_to_datetime(fields.get("created"))}]
+    if "started" in fields:
+        out.append({"from": "waiting", "to": "running", "at": ms_to_datetime(fields["started"])})
+    if "ended" in fields:
+        end: dict[str, Any] = {
+            "from": "running",
+            "to": fields["state"],
+            "at": ms_to_datetime(fields["ended"]),
+        }
+        error = decode_json(fields.get("error"))
+        if error:
+            end["message"] = error.get("message")
+            end["reason"] = error.get("reason")
+        if "progress" in fields:
+            end["progress"] = decode_json(fields["progress"])
+        out.append(end)
+    return out

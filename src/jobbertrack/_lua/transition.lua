@@ -44,8 +44,11 @@ if target == 'running' then
     if not due or now + maxrt < due then due = now + maxrt end
   end
   redis.call('HSET', JOB, unpack(fields))
-  if due then redis.call('ZADD', DUE, due, ID) end
   expires = tonumber(redis.call('HGET', JOB, 'expires'))
+  if due then
+    redis.call('ZADD', DUE, due, ID)
+    keep_until(DUE, expires + TOMB_TTL, now)
+  end
   index_move(state, 'running', expires, now)
   emit('running', now, expires)
 else

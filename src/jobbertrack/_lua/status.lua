@@ -1,0 +1,13 @@
+-- status: a job's state, or 'expired' (a tombstone or a stale index entry
+-- remembers it), or 'unknown'.  A running job past its lease or maximum
+-- run time is failed first, as in `get`.
+-- KEYS: the job layout of _lib.lua (1 job, 2-5 indexes, 6 due, 7 events, 8 tomb)
+-- ARGV[1..4]: id, '', event cap, tombstone lifetime ms
+-- Returns the state, 'expired' or 'unknown'.
+local state = redis.call('HGET', JOB, 'state')
+if state then return settle(state, now_ms()) end
+for i = 2, 5 do
+  if redis.call('ZSCORE', KEYS[i], ID) then return 'expired' end
+end
+if redis.call('ZSCORE', TOMB, ID) then return 'expired' end
+return 'unknown'

@@ -1,0 +1,91 @@
+"""Observing, synchronously: the event iterator and ``wait``.  The merge
+logic is ``_core.events``; this module only moves bytes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from ._core.events import Event, EventReader
+from ._core.keys import Keyspace
+from ._core.record import text
+from ._run import translate
+
+CHUNK_MS = 1000  # longest single XREAD BLOCK: stays under socket timeouts
+
+
+def block_deadline(block: float | None) -> float | None:
+    """Monotonic time after which waiting for a next event stops (inf: never)."""
+    if block is None:
+        return None
+    return float("inf") if block == 0 else time.monotonic() + block
+
+
+def chunk_ms(deadline: float) -> int:
+    left = deadline - time.monotonic()
+    return max(1, min(CHUNK_MS, int(left * 1000))) if left != float("inf") else CHUNK_MS
+
+
+def iter_events(client: Any, keys: Keyspace, since: str | None, block: float | None) -> Iterator[Event]:
+    reader = EventReader(keys, since)
+    deadline = block_deadline(block)
+    try:
+        while True:
+            shards = reader.to_fetch()
+            if shards:
+                pipe = client.pipeline(transaction=False)
+                for s in shards:
+                    key, low, high, count = reader.range_args(s)
+                    pipe.xrange(key, low, high, count)
+                for s, entries in zip(shards, pipe.execute(), strict=True):
+                    reader.feed(s, entries, complete=len(entries) < reader.page)
+                continue
+            event = reader.pop()
+            if event is not None:
+                yield event
+                deadline = block_deadline(block)
+                continue
+            if deadline is None or time.monotonic() >= deadline:
+                return
+            reader.feed_xread(
+                client.xread(reader.xread_streams(), count=reader.page, block=chunk_ms(deadline))
+            )
+    except GeneratorExit:
+        raise
+    except Exception as exc:
+        raise translate(exc) from exc
+
+
+def last_stream_id(client: Any, key: str) -> str:
+    """The newest id of a stream ("0-0" when empty or missing)."""
+    try:
+        newest = client.xrevrange(key, "+", "-", count=1)
+    except Exception as exc:
+        raise translate(exc) from exc
+    return text(newest[0][0]) if newest else "0-0"
+
+
+def wait_for_final(client: Any, key: str, after: str, job_id: str, deadline: float) -> bool:
+    """Block on one shard's stream until an event ends ``job_id`` (True) or
+    the deadline passes (False).  ``after``: the stream id read before the
+    caller last checked the job's state, so no event can slip between."""
+    position = after
+    try:
+        while time.monotonic() < deadline:
+            reply = client.xread({key: position}, count=500, block=chunk_ms(deadline))
+            items = reply.items() if isinstance(reply, dict) else (reply or [])
+            for _key, value in items:
+                for raw_id, raw in value[0] if isinstance(reply, dict) else value:
+                    position = text(raw_id)
+                    fields = raw if isinstance(raw, dict) else dict(zip(raw[::2], raw[1::2], strict=True))
+                    fields = {text(k): text(v) for k, v in fields.items()}
+                    if (
+                        fields.get("job") == job_id
+                        and fields.get("state") in ("finished", "failed")
+                        and "progress" not in fields
+                    ):
+                        return True
+    except Exception as exc:
+        raise translate(exc) from exc
+    return False

@@ -11,10 +11,12 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+from ._base import ResourceBase
 from ._core.events import Event, EventReader, ends_job, iter_xread
 from ._core.keys import Keyspace
 from ._core.record import text
-from ._run import translate
+from ._run import arun_many, translate
+from ._scripts import Registry
 from ._watch import block_deadline, chunk_ms
 
 
@@ -50,32 +52,30 @@ async def aiter_events(
 
 
 class WaitHub:
-    """Wakes waiters of one namespace when an event ends their job.
+    """Wakes waiters of one namespace when an event ends their job, and
+    batches their state checks, so N concurrent waiters use two connections
+    (one blocking XREAD, one pipeline of checks), not N.
 
-    Invariant: a waiter registers *before* it reads the job's state, and the
-    hub's stream positions were read before that registration, so an event
-    that ends the job after the read is always seen by the hub."""
+    Invariant: a waiter registers *before* it checks the job's state, and
+    the hub's stream positions were read before that registration, so an
+    event that ends the job after the check is always seen by the hub."""
 
-    def __init__(self, client: Any, keys: Keyspace) -> None:
-        self.client, self.keys = client, keys
+    def __init__(self, client: Any, keys: Keyspace, reg: Registry) -> None:
+        self.client, self.keys, self.reg = client, keys, reg
         self.waiters: dict[str, set[asyncio.Future[None]]] = {}
         self.positions: dict[str, str] | None = None
         self.task: asyncio.Task[None] | None = None
-        self.error: BaseException | None = None
+        self._init: asyncio.Task[dict[str, str]] | None = None
+        self._pending: list[tuple[ResourceBase, asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     async def register(self, job_id: str) -> asyncio.Future[None]:
         if self.positions is None:
-            pipe = self.client.pipeline(transaction=False)
-            for s in range(self.keys.shards):
-                pipe.xrevrange(self.keys.events_key(s), "+", "-", count=1)
-            try:
-                newest = await pipe.execute()
-            except Exception as exc:
-                raise translate(exc) from exc
-            if self.positions is None:  # another waiter may have filled it meanwhile
-                self.positions = {
-                    self.keys.events_key(s): text(n[0][0]) if n else "0-0" for s, n in enumerate(newest)
-                }
+            if self._init is None or self._init.done():
+                self._init = asyncio.create_task(self._newest_ids())
+            positions = await asyncio.shield(self._init)
+            if self.positions is None:
+                self.positions = dict(positions)
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.waiters.setdefault(job_id, set()).add(future)
         if self.task is None or self.task.done():
@@ -89,6 +89,43 @@ class WaitHub:
             if not futures:
                 del self.waiters[job_id]
 
+    async def refresh(self, job: ResourceBase) -> None:
+        """``job.refresh()``, batched with the other waiters' checks."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((job, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        await future
+
+    async def _flush(self) -> None:
+        await asyncio.sleep(0)  # let the waiters started in this tick join the batch
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                replies = await arun_many(self.reg, [job._core.get(job.id) for job, _ in batch])
+            except Exception as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (job, future), reply in zip(batch, replies, strict=True):
+                try:
+                    job._apply(reply, "get")
+                except Exception as exc:
+                    future.set_exception(exc)
+                else:
+                    future.set_result(None)
+
+    async def _newest_ids(self) -> dict[str, str]:
+        pipe = self.client.pipeline(transaction=False)
+        for s in range(self.keys.shards):
+            pipe.xrevrange(self.keys.events_key(s), "+", "-", count=1)
+        try:
+            newest = await pipe.execute()
+        except Exception as exc:
+            raise translate(exc) from exc
+        return {self.keys.events_key(s): text(n[0][0]) if n else "0-0" for s, n in enumerate(newest)}
+
     async def _run(self) -> None:
         try:
             while self.waiters and self.positions is not None:
@@ -96,7 +133,7 @@ class WaitHub:
                 self._dispatch(reply)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # wake everyone: each waiter re-reads and decides
+        except Exception as exc:  # wake everyone with the error
             for futures in self.waiters.values():
                 for future in futures:
                     if not future.done():
@@ -115,7 +152,8 @@ class WaitHub:
                         future.set_result(None)
 
     async def close(self) -> None:
-        if self.task is not None and not self.task.done():
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
+        for task in (self.task, self._flusher, self._init):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task

@@ -175,7 +175,7 @@ class HandlerBase:
         max_data_bytes: int | None = None,
         max_events: int = 10_000,
         tombstone_ttl: float = 86_400,
-        max_tombstones: int = 1_024,
+        max_tombstones: int = 256,
     ) -> None:
         self.client = client
         self.resource_factory = resource_factory or self._default_factory()

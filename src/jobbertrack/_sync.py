@@ -17,7 +17,7 @@ from ._core.calls import error_details, progress_details
 from ._core.codec import optional_ms
 from ._core.events import Event
 from ._core.ids import check_id, new_id
-from ._core.listing import Cursor, JobList, count_calls, list_calls, merge_counts, merge_page, states_of
+from ._core.listing import Cursor, JobList, ListPlan, count_calls, merge_counts, states_of
 from ._core.record import text
 from ._core.sweeping import SweepPlan
 from ._core.transitions import State
@@ -243,9 +243,11 @@ class Handler(HandlerBase):
     ) -> JobList:
         """One page of live jobs, latest expiry first (newest first for jobs
         sharing a timeout); ``result.cursor`` gets the next page."""
-        after = Cursor.parse(cursor)
-        calls = list_calls(self._core.keys, states_of(state), limit, after)
-        ids, nxt = merge_page(run_many(self._reg, calls), limit, after)
+        plan = ListPlan(self._core.keys, states_of(state), limit, Cursor.parse(cursor))
+        second = plan.after_first(run_many(self._reg, plan.first_calls()))
+        if second:
+            plan.after_second(run_many(self._reg, second))
+        ids, nxt = plan.result()
         page = JobList(job for job in self.get_many(ids) if job is not None)
         page.cursor = None if nxt is None else str(nxt)
         return page

@@ -16,7 +16,7 @@ from ._core.calls import error_details, progress_details
 from ._core.codec import optional_ms
 from ._core.events import Event
 from ._core.ids import check_id, new_id
-from ._core.listing import Cursor, JobList, count_calls, list_calls, merge_counts, merge_page, states_of
+from ._core.listing import Cursor, JobList, ListPlan, count_calls, merge_counts, states_of
 from ._core.record import text
 from ._core.sweeping import SweepPlan
 from ._core.transitions import State
@@ -90,26 +90,33 @@ class Resource(ResourceBase):
         until = wait_deadline(timeout)
         future = await hub.register(self.id)  # before the check: no event slips by
         try:
-            while True:
-                await self.refresh()
-                if self.is_final:
-                    return self
+            await self._first_check(hub)
+            while not self.is_final:
                 left = wake_at(self._fields, until) - time.monotonic()
                 try:
                     await asyncio.wait_for(
                         asyncio.shield(future), None if left == float("inf") else max(0, left)
                     )
                 except asyncio.TimeoutError:
-                    if time.monotonic() < until:
-                        continue  # expiry or lease due: the refresh settles it
-                    await self.refresh()
-                    if self.is_final:
-                        return self
-                    raise WaitTimeout(self.id, timeout or 0) from None
+                    await hub.refresh(self)  # expiry or lease due: the read settles it
+                    if not self.is_final and time.monotonic() >= until:
+                        raise WaitTimeout(self.id, timeout or 0) from None
+                    continue
                 hub.unregister(self.id, future)
                 future = await hub.register(self.id)
+                await hub.refresh(self)
+            return self
         finally:
             hub.unregister(self.id, future)
+
+    async def _first_check(self, hub: WaitHub) -> None:
+        try:
+            await hub.refresh(self)
+        except JobNotFound:
+            if self._known:
+                raise
+            status = await arun(self._registry, self._core.status(self.id))
+            raise HandlerBase._missing(self.id, status) from None
 
     @contextlib.asynccontextmanager
     async def running(
@@ -153,7 +160,7 @@ def _hub(job: ResourceBase) -> WaitHub:
     hubs = job._registry.hubs
     hub = hubs.get(job._core.keys.namespace)
     if hub is None or hub.keys is not job._core.keys:
-        hub = hubs[job._core.keys.namespace] = WaitHub(job.client, job._core.keys)
+        hub = hubs[job._core.keys.namespace] = WaitHub(job.client, job._core.keys, job._registry)
     return hub
 
 
@@ -237,10 +244,8 @@ class Handler(HandlerBase):
 
     async def wait(self, id: str, timeout: float | None = None) -> Resource:
         """The job once it is finished or failed (see ``Resource.wait``)."""
-        job = await self.get(id)
-        if job is None:
-            raise self._missing(id, await self.status(id))
-        return await job.wait(timeout)
+        job: Resource = self._adopt(self.resource_factory.load(self.client, check_id(id), {}))
+        return await job.wait(timeout)  # its first check is batched with other waiters'
 
     async def sweep(self) -> int:
         """Fail every running job whose lease or maximum run time has run
@@ -261,9 +266,11 @@ class Handler(HandlerBase):
     ) -> JobList:
         """One page of live jobs, latest expiry first; ``result.cursor`` gets
         the next page (see ``jobbertrack.Handler.list``)."""
-        after = Cursor.parse(cursor)
-        calls = list_calls(self._core.keys, states_of(state), limit, after)
-        ids, nxt = merge_page(await arun_many(self._reg, calls), limit, after)
+        plan = ListPlan(self._core.keys, states_of(state), limit, Cursor.parse(cursor))
+        second = plan.after_first(await arun_many(self._reg, plan.first_calls()))
+        if second:
+            plan.after_second(await arun_many(self._reg, second))
+        ids, nxt = plan.result()
         page = JobList(job for job in await self.get_many(ids) if job is not None)
         page.cursor = None if nxt is None else str(nxt)
         return page

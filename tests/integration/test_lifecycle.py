@@ -12,18 +12,7 @@ import pytest
 
 import jobbertrack
 from jobbertrack import InvalidTransition
-
-
-def wait_for(predicate: Any, limit: float = 5.0, step: float = 0.02) -> Any:
-    """Poll a time-based rule (expiry, lease) until it holds: no event exists
-    for 'a deadline passed', so this is the honest way to observe one."""
-    deadline = time.monotonic() + limit
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(step)
+from tests.helpers import wait_for
 
 
 def test_progress_round_trip(track: Any) -> None:

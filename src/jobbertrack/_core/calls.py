@@ -115,7 +115,7 @@ class Core:
         *,
         max_events: int = 10_000,
         tombstone_ttl: float = 86_400,
-        max_tombstones: int = 1_024,
+        max_tombstones: int = 256,
         max_data_bytes: int = DEFAULT_MAX_DATA_BYTES,
         cleanup_batch: int = 100,
     ) -> None:

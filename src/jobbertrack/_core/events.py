@@ -121,12 +121,10 @@ class EventReader:
         first (``to_fetch``) or everything known has been read."""
         if self.to_fetch():
             return None
-        best = None
-        for shard, buffer in enumerate(self.buffers):
-            if buffer and (best is None or (buffer[0][0], shard) < (self.buffers[best][0][0], best)):
-                best = shard
-        if best is None:
+        heads = [((b[0][0][0], s, b[0][0][1]), s) for s, b in enumerate(self.buffers) if b]
+        if not heads:
             return None
+        best = min(heads)[1]  # merge order: (time ms, shard, sequence)
         pos, fields = self.buffers[best].popleft()
         self.positions[best] = pos
         return Event(

@@ -69,34 +69,79 @@ class Cursor:
         return cls(int(score), job_id)
 
 
-def list_calls(keys: Keyspace, states: list[State], limit: int, cursor: Cursor | None) -> list[Call]:
-    if not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+def _check_limit(limit: int) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
         raise JobberTrackError(f"limit must be an int from 1 to {MAX_PAGE}, not {limit!r}")
-    positions = " ".join(str(_POS[s]) for s in states)
-    args = (positions, limit, "" if cursor is None else cursor.score)
-    return [Call("list", keys.shard_keys(s), args) for s in range(keys.shards)]
 
 
-def merge_page(replies: Sequence[Any], limit: int, cursor: Cursor | None) -> tuple[list[str], Cursor | None]:
-    """The ids of the page, in order, and the cursor of the next page
-    (None when this page is the last)."""
-    found: list[tuple[int, bytes, str]] = []
-    for shard_reply in replies:
-        for _pos, ties, page in shard_reply:
-            if cursor is not None:
-                after = cursor.job_id.encode("utf-8")
-                for raw in ties:
-                    job_id = text(raw)
-                    key = job_id.encode("utf-8", "surrogateescape")
-                    if key < after:
-                        found.append((cursor.score, key, job_id))
-            for i in range(0, len(page), 2):
-                job_id = text(page[i])
-                found.append((int(float(page[i + 1])), job_id.encode("utf-8", "surrogateescape"), job_id))
-    found.sort(reverse=True)
-    chosen = found[:limit]
-    nxt = Cursor(chosen[-1][0], chosen[-1][2]) if len(chosen) == limit else None
-    return [job_id for _, _, job_id in chosen], nxt
+Candidate = tuple[int, bytes, str]  # (score, id bytes, id): sorts in listing order, reversed
+
+
+class ListPlan:
+    """A page in at most two pipelined rounds, touching O(page) entries.
+
+    Round 1 asks every shard for a small share of the page (twice its fair
+    share).  A shard that filled its share and whose last entry would still
+    be on the page may hold more of the page: round 2 asks only those shards
+    for a whole page.  With jobs spread evenly, round 2 is rarely needed."""
+
+    def __init__(self, keys: Keyspace, states: list[State], limit: int, cursor: Cursor | None) -> None:
+        _check_limit(limit)
+        self.keys, self.limit, self.cursor = keys, limit, cursor
+        self.positions = " ".join(str(_POS[s]) for s in states)
+        share = -(-limit // keys.shards)
+        self.first_share = min(limit, 2 * share + 2)
+        self.found: dict[str, Candidate] = {}
+
+    def _calls(self, shards: Iterable[int], share: int) -> list[Call]:
+        args = (self.positions, share, "" if self.cursor is None else self.cursor.score)
+        return [Call("list", self.keys.shard_keys(s), args) for s in shards]
+
+    def first_calls(self) -> list[Call]:
+        return self._calls(range(self.keys.shards), self.first_share)
+
+    def after_first(self, replies: Sequence[Any]) -> list[Call]:
+        """Take round 1; return round 2's calls ([] if the page is settled)."""
+        lasts = {s: self._take(reply) for s, reply in enumerate(replies)}
+        if self.first_share >= self.limit:
+            return []
+        page = sorted(self.found.values(), reverse=True)[: self.limit]
+        bound = page[-1] if len(page) == self.limit else None
+        # A full shard's unread entries all score <= its lowest returned score
+        # (each index was cut at the share, so its cut is below the shard's
+        # share-th best): it matters only if that score reaches the page.
+        again = [
+            s for s, last in lasts.items() if last is not None and (bound is None or last[0] >= bound[0])
+        ]
+        return self._calls(again, self.limit)
+
+    def after_second(self, replies: Sequence[Any]) -> None:
+        for reply in replies:
+            self._take(reply)
+
+    def _take(self, reply: Any) -> Candidate | None:
+        """Add one shard's candidates; return its last one if it filled its share."""
+        ties, page = reply
+        if self.cursor is not None:
+            after = self.cursor.job_id.encode("utf-8")
+            for raw in ties:
+                job_id = text(raw)
+                key = job_id.encode("utf-8", "surrogateescape")
+                if key < after:
+                    self.found[job_id] = (self.cursor.score, key, job_id)
+        taken: list[Candidate] = []
+        for i in range(0, len(page), 2):
+            job_id = text(page[i])
+            item = (int(page[i + 1]), job_id.encode("utf-8", "surrogateescape"), job_id)
+            self.found[job_id] = item
+            taken.append(item)
+        return min(taken) if len(taken) >= self.first_share else None
+
+    def result(self) -> tuple[list[str], Cursor | None]:
+        """The page's ids in order, and the next page's cursor (None at the end)."""
+        chosen = sorted(self.found.values(), reverse=True)[: self.limit]
+        nxt = Cursor(chosen[-1][0], chosen[-1][2]) if len(chosen) == self.limit else None
+        return [job_id for _, _, job_id in chosen], nxt
 
 
 class JobList(list[Any]):

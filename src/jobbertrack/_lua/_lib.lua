@@ -115,7 +115,9 @@ end
 
 -- Move index entries of expired records (score < now) into the shard's
 -- tombstones, at most `batch` per state; keep the newest `cap` tombstones,
--- none older than the tombstone lifetime.  Returns how many it moved.
+-- none older than the tombstone lifetime.  Only entries that can survive
+-- the trim are added, so a small tombstone set stays a compact listpack.
+-- Returns how many index entries it removed.
 local function cleanup(now, batch, cap)
   local moved = 0
   for state, i in pairs(IDX) do
@@ -123,10 +125,13 @@ local function cleanup(now, batch, cap)
       'WITHSCORES', 'LIMIT', 0, batch)
     if #gone > 0 then
       local ids, pairs_ = {}, {}
+      local first_kept = #gone - 2 * cap + 1  -- only the newest `cap` can survive the trim
       for j = 1, #gone, 2 do
         ids[#ids + 1] = gone[j]
-        pairs_[#pairs_ + 1] = gone[j + 1]
-        pairs_[#pairs_ + 1] = gone[j]
+        if j >= first_kept then
+          pairs_[#pairs_ + 1] = gone[j + 1]
+          pairs_[#pairs_ + 1] = gone[j]
+        end
       end
       redis.call('ZREM', KEYS[i], unpack(ids))
       if state == 'running' then redis.call('ZREM', DUE, unpack(ids)) end

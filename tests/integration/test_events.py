@@ -1,0 +1,232 @@
+"""The event stream, wait(), and memory that comes back after expiry."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+import pytest
+
+import jobbertrack
+import jobbertrack.aio
+from jobbertrack.testing import RedisServer
+from tests.helpers import wait_for
+
+
+def _events(track: Any, **kwargs: Any) -> list[Any]:
+    out = track.events(**kwargs)
+    if hasattr(out, "__aiter__"):
+        raise TypeError("use the sync layer")
+    return list(out)
+
+
+def test_every_transition_writes_one_event(client: Any) -> None:
+    track = jobbertrack.Handler(client)
+    a = track.create(60)
+    a.start(lease=30)
+    a.heartbeat()  # no event
+    a.set_progress(1, 2, "half")
+    a.finish("ok")
+    b = track.create(60)
+    b.start()
+    b.fail("bad")
+    with pytest.raises(jobbertrack.InvalidTransition):
+        b.finish()  # refused: no event
+    c = track.create(60)
+    c.start(lease=0.1)
+    time.sleep(0.2)
+    assert track.sweep() == 1
+    events = _events(track)
+    by_job = {
+        j.id: [(e.state.value, e.progress, (e.error or {}).get("reason")) for e in events if e.job_id == j.id]
+        for j in (a, b, c)
+    }
+    assert by_job[a.id] == [
+        ("waiting", None, None),
+        ("running", None, None),
+        ("running", {"current": 1, "total": 2, "message": "half"}, None),
+        ("finished", None, None),
+    ]
+    assert by_job[b.id] == [("waiting", None, None), ("running", None, None), ("failed", None, "error")]
+    assert by_job[c.id] == [("waiting", None, None), ("running", None, None), ("failed", None, "stalled")]
+    assert [e.at for e in events] == sorted(e.at for e in events)
+    assert len({e.id for e in events}) == len(events)
+
+
+def test_replay_from_any_point(client: Any) -> None:
+    track = jobbertrack.Handler(client)
+    for j in track.create_many(40, 60):
+        j.start()
+    events = _events(track)
+    assert len(events) == 80
+    for i in (0, 17, 41, 79):
+        assert _events(track, since=events[i].cursor) == events[i + 1 :]
+        assert [e.id for e in _events(track, since=events[i].id)] == [e.id for e in events[i + 1 :]]
+
+
+def test_block_waits_for_new_events(client: Any, server: RedisServer) -> None:
+    track = jobbertrack.Handler(client)
+    track.create(60)
+    start = _events(track)[-1].cursor
+    seen: list[Any] = []
+
+    def follow() -> None:
+        for event in jobbertrack.Handler(server.client()).events(since=start, block=2):
+            seen.append(event)
+            if len(seen) == 2:
+                return
+
+    t = threading.Thread(target=follow)
+    t.start()
+    job = track.create(60)
+    job.start()
+    t.join(10)
+    assert [(e.job_id, e.state) for e in seen] == [(job.id, "waiting"), (job.id, "running")]
+    started = time.monotonic()
+    assert _events(track, since=_events(track)[-1].cursor, block=0.3) == []
+    assert time.monotonic() - started >= 0.25
+
+
+def test_streams_are_capped(client: Any) -> None:
+    track = jobbertrack.Handler(client, max_events=160)  # 10 per shard
+    track.create_many(3000, 60)
+    total = sum(client.xlen(k) for k in client.keys("jt:*:events"))
+    assert total <= 16 * (10 + 100)  # MAXLEN ~ trims whole nodes of <= 100 entries
+    assert len(_events(track)) == total
+
+
+def test_wait_returns_at_once_for_an_ended_job(track: Any) -> None:
+    job = track.create(60)
+    job.start()
+    job.finish("done")
+    assert track.wait(job.id, timeout=0).data == "done"
+
+
+FINISHER = """
+import sys, time, redis, jobbertrack
+track = jobbertrack.Handler(redis.Redis(port=int(sys.argv[1])))
+job = track.get(sys.argv[2])
+job.start()
+print("started", flush=True)
+sys.stdin.readline()
+job.finish({"from": "another process"})
+"""
+
+
+def test_a_waiter_is_woken_by_a_finish_in_another_process(track: Any, server: RedisServer) -> None:
+    job = track.create(60)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", FINISHER, str(server.port), job.id],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stdin is not None
+    assert proc.stdout.readline().strip() == "started"
+    threading.Timer(0.3, lambda: (proc.stdin.write("go\n"), proc.stdin.flush())).start()
+    started = time.monotonic()
+    done = track.wait(job.id, timeout=10)
+    assert done.state == "finished" and done.data == {"from": "another process"}
+    assert time.monotonic() - started < 5
+    proc.wait(10)
+    proc.stdin.close()
+    proc.stdout.close()
+
+
+def test_wait_times_out_with_a_timeout_error(track: Any) -> None:
+    job = track.create(60)
+    started = time.monotonic()
+    with pytest.raises(jobbertrack.WaitTimeout) as info:
+        track.wait(job.id, timeout=0.3)
+    assert isinstance(info.value, TimeoutError) and isinstance(info.value, jobbertrack.JobberTrackError)
+    assert 0.25 <= time.monotonic() - started < 3
+    with pytest.raises(jobbertrack.WaitTimeout):
+        job.wait(0.1)
+
+
+def test_wait_sees_a_dead_worker_as_failed(track: Any) -> None:
+    job = track.create(60)
+    job.start(lease=0.3)
+    done = track.wait(job.id, timeout=5)  # nobody sweeps: wait itself looks when the lease ends
+    assert done.state == "failed" and done.error["reason"] == "stalled"
+
+
+def test_wait_on_a_job_that_expires_meanwhile(track: Any) -> None:
+    job = track.create(0.4)
+    with pytest.raises(jobbertrack.JobExpired):
+        track.wait(job.id)
+
+
+def test_a_hundred_asyncio_waiters_share_a_connection(server: RedisServer, client: Any) -> None:
+    async def main() -> None:
+        aclient = server.async_client()
+        track = jobbertrack.aio.Handler(aclient)
+        jobs = await track.create_many(100, 60)
+        for j in jobs:
+            await j.start()
+        waiters = [asyncio.create_task(track.wait(j.id, timeout=20)) for j in jobs]
+        await asyncio.sleep(0.3)
+        assert not any(w.done() for w in waiters)
+        connected = int(client.info("clients")["connected_clients"])
+        assert connected <= 4  # this test's sync client, the hub's XREAD, one for commands
+        finisher = jobbertrack.Handler(server.client())
+        for j in finisher.get_many([j.id for j in jobs]):
+            assert j is not None
+            j.finish(j.id)
+        done = await asyncio.gather(*waiters)
+        assert [d.data for d in done] == [j.id for j in jobs]
+        await aclient.aclose()
+
+    asyncio.run(main())
+
+
+def test_asyncio_events_and_wait_errors(server: RedisServer) -> None:
+    async def main() -> None:
+        aclient = server.async_client()
+        track = jobbertrack.aio.Handler(aclient)
+        job = await track.create(60)
+        await job.start()
+        events = [e async for e in track.events()]
+        assert [e.state for e in events if e.job_id == job.id] == ["waiting", "running"]
+        with pytest.raises(jobbertrack.WaitTimeout):
+            await track.wait(job.id, timeout=0.2)
+        with pytest.raises(jobbertrack.JobNotFound):
+            await track.wait("never-made", timeout=0.2)
+        short = await track.create(0.3)
+        with pytest.raises(jobbertrack.JobExpired):
+            await short.wait()
+        await aclient.aclose()
+
+    asyncio.run(main())
+
+
+def _used_memory(client: Any) -> int:
+    return int(client.info("memory")["used_memory"])
+
+
+def _keys_without_ttl(client: Any) -> set[bytes]:
+    return {k for k in client.keys("*") if client.ttl(k) == -1}
+
+
+def test_retention_memory_returns_to_baseline(server: RedisServer) -> None:
+    with RedisServer(server.binary) as own:
+        client = own.client()
+        track = jobbertrack.Handler(client)
+        track.create(0.05)  # warm up: every script used below loaded, policy checked
+        wait_for(lambda: track.counts()["waiting"] == 0)
+        track.sweep()
+        baseline, no_ttl = _used_memory(client), _keys_without_ttl(client)
+        created = sum(len(track.create_many(1000, 1)) for _ in range(20))
+        assert created == 20_000
+        assert int(client.info("memory")["used_memory_peak"]) > baseline + 2_000_000  # they were stored
+        wait_for(lambda: track.counts() == {"waiting": 0, "running": 0, "failed": 0, "finished": 0})
+        track.sweep()
+        wait_for(lambda: client.dbsize() <= 16, limit=10)  # only the bounded tombstone sets remain
+        assert all(k.endswith(b":tomb") for k in client.keys("*"))
+        assert _keys_without_ttl(client) == no_ttl == set()
+        # Redis shrinks its own tables in its background cron: give it a moment
+        wait_for(lambda: _used_memory(client) <= baseline * 1.10, limit=10, step=0.2)

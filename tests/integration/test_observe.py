@@ -1,0 +1,159 @@
+"""Counts, listing, get_many, status, history: exact, and never showing the expired."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+import jobbertrack
+from tests.helpers import wait_for
+
+
+def _ids(jobs: Any) -> list[str]:
+    return [j.id for j in jobs]
+
+
+def test_counts_are_exact_per_state(track: Any) -> None:
+    assert track.counts() == {"waiting": 0, "running": 0, "failed": 0, "finished": 0}
+    jobs = track.create_many(12, 60)
+    for j in jobs[:7]:
+        j.start()
+    for j in jobs[:3]:
+        j.finish()
+    jobs[3].fail()
+    assert track.counts() == {"waiting": 5, "running": 3, "failed": 1, "finished": 3}
+    assert track.count("running") == 3
+    assert track.count(jobbertrack.State.FINISHED) == 3
+    with pytest.raises(jobbertrack.JobberTrackError):
+        track.count("lost")
+
+
+def test_expired_jobs_are_never_counted_or_listed_even_before_cleanup(track: Any, client: Any) -> None:
+    keep = track.create_many(3, 60)
+    short = track.create_many(5, 0.3)
+    short[0].start()
+    assert track.count("waiting") == 7
+    wait_for(lambda: all(track.get(j.id) is None for j in short))
+    # the index entries are still there: no cleanup has run ...
+    assert sum(client.zcard(k) for k in client.keys("jt:*:idx:*")) == 8
+    # ... yet nothing expired is counted or listed
+    assert track.counts() == {"waiting": 3, "running": 0, "failed": 0, "finished": 0}
+    assert sorted(_ids(track.list())) == sorted(_ids(keep))
+    assert track.list(state="running") == []
+
+
+def test_list_is_newest_first_and_pages_through_everything(track: Any) -> None:
+    created = []
+    for _ in range(23):
+        created.append(track.create(60))
+        time.sleep(0.002)  # distinct milliseconds: a visible creation order
+    first = track.list(limit=10)
+    assert _ids(first) == _ids(reversed(created))[:10]
+    seen, cursor, pages = [], None, 0
+    while True:
+        page = track.list(limit=10, cursor=cursor)
+        seen += _ids(page)
+        pages += 1
+        cursor = page.cursor
+        if cursor is None:
+            break
+    assert seen == _ids(reversed(created))
+    assert pages == 3
+
+
+def test_list_pages_through_ties_in_one_millisecond(track: Any) -> None:
+    jobs = track.create_many(200, 60)  # many share their expiry millisecond
+    seen, cursor = [], None
+    while True:
+        page = track.list(limit=7, cursor=cursor)
+        seen += _ids(page)
+        cursor = page.cursor
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(_ids(jobs))
+    assert len(seen) == len(set(seen))
+
+
+def test_list_filters_by_state(track: Any) -> None:
+    jobs = track.create_many(6, 60)
+    for j in jobs[:4]:
+        j.start()
+    jobs[0].finish()
+    jobs[1].fail()
+    assert sorted(_ids(track.list("running"))) == sorted(_ids(jobs[2:4]))
+    assert sorted(_ids(track.list(["finished", "failed"]))) == sorted(_ids(jobs[:2]))
+    assert all(j.state == "waiting" for j in track.list(jobbertrack.State.WAITING))
+    with pytest.raises(jobbertrack.JobberTrackError):
+        track.list(limit=0)
+    with pytest.raises(jobbertrack.JobberTrackError):
+        track.list(cursor="garbage")
+
+
+def test_get_many_is_aligned_with_none_for_missing(track: Any) -> None:
+    jobs = track.create_many(5, 60)
+    jobs[2].start()
+    got = track.get_many([jobs[0].id, "missing", jobs[2].id, jobs[4].id])
+    assert [g.id if g else None for g in got] == [jobs[0].id, None, jobs[2].id, jobs[4].id]
+    assert got[2].state == "running"
+    assert track.get_many([]) == []
+
+
+def test_status_tells_expired_from_unknown(track: Any) -> None:
+    live = track.create(60)
+    gone = track.create(0.2)
+    assert track.status(live.id) == "waiting"
+    assert track.status("never-made") == "unknown"
+    wait_for(lambda: track.get(gone.id) is None)
+    assert track.status(gone.id) == "expired"
+    track.sweep()  # moves the stale index entry to the tombstones
+    assert track.status(gone.id) == "expired"
+    assert track.get(gone.id) is None
+    with pytest.raises(jobbertrack.JobExpired):
+        track.wait(gone.id, timeout=1)
+    with pytest.raises(jobbertrack.JobNotFound):
+        track.wait("never-made", timeout=1)
+
+
+def test_status_settles_a_stalled_job(track: Any) -> None:
+    job = track.create(60)
+    job.start(lease=0.2)
+    wait_for(lambda: track.status(job.id) == "failed")
+
+
+def test_history_in_order_with_messages(track: Any) -> None:
+    job = track.create(60)
+    assert [h["to"] for h in track.history(job.id)] == ["waiting"]
+    job.start()
+    job.set_progress(5, 10)
+    job.fail("boom")
+    hist = track.history(job.id)
+    assert [(h["from"], h["to"]) for h in hist] == [
+        (None, "waiting"),
+        ("waiting", "running"),
+        ("running", "failed"),
+    ]
+    assert hist[0]["at"] <= hist[1]["at"] <= hist[2]["at"]
+    assert hist[2]["message"] == "boom" and hist[2]["progress"]["current"] == 5
+    assert track.history("never-made") == []
+
+
+def test_listing_is_complete_when_one_shard_holds_everything(make_handler: Any, layer: str) -> None:
+    import zlib
+
+    from tests.integration.test_ids import _factory
+
+    crowded = [f"job-{i}" for i in range(2000) if zlib.crc32(f"job-{i}".encode()) % 16 == 3][:60]
+    track = make_handler(_factory(layer, crowded))
+    for _ in crowded:
+        track.create(60)
+    seen, cursor = [], None
+    while True:
+        page = track.list(limit=8, cursor=cursor)
+        seen += _ids(page)
+        cursor = page.cursor
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(crowded)
+    assert len(seen) == len(set(seen))

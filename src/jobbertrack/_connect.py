@@ -1,25 +1,111 @@
-"""``connect()``: a client for a URL, the environment, or the embedded Redis."""
+"""``connect()``: a client for a URL, the environment, or the embedded Redis.
+
+URL forms (query parameters go to redis-py, e.g. ``?ssl_ca_certs=ca.pem``):
+
+    redis://[user:password@]host:port/db           one server
+    rediss://...                                    the same over TLS
+    unix:///path/to/redis.sock?db=0                 a unix socket
+    redis+cluster://[user:password@]host:port       a Redis Cluster (any node)
+    rediss+cluster://...                            a cluster over TLS
+    redis+sentinel://[user:password@]h1:p1,h2:p2/mymaster[/db]
+                                                    the master Sentinel names
+    rediss+sentinel://...                           the same, master over TLS
+"""
 
 from __future__ import annotations
 
 import os
 from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from ._exceptions import JobberTrackError
 
 ENV_URL = "JOBBERTRACK_REDIS_URL"
+_TIMEOUTS = {"socket_timeout": 10, "socket_connect_timeout": 5}
 
 
 def resolve_url(url: str | None) -> str | None:
     return url or os.environ.get(ENV_URL) or None
 
 
-def connect(url: str | None = None, *, quiet: bool = False, **kwargs: Any) -> Any:
-    import redis
+def redact(url: str) -> str:
+    """The URL with any password replaced by ``***`` (for messages and logs)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"{user}:***@{host}").geturl()
 
-    kwargs.setdefault("socket_timeout", 10)
-    kwargs.setdefault("socket_connect_timeout", 5)
+
+def _default_retry() -> Any:
+    from redis.backoff import ExponentialWithJitterBackoff
+    from redis.retry import Retry
+
+    return Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), 3)
+
+
+def connect(url: str | None = None, *, quiet: bool = False, **kwargs: Any) -> Any:
+    """A redis-py client for ``url`` (see the module docstring for the forms)."""
+    for key, value in _TIMEOUTS.items():
+        kwargs.setdefault(key, value)
     url = resolve_url(url)
     if url is None:
         from .embedded import ensure_running
 
         url = ensure_running(quiet=quiet)
-    return redis.Redis.from_url(url, **kwargs)
+    scheme = url.split("://", 1)[0].lower()
+    try:
+        if scheme in ("redis+cluster", "rediss+cluster"):
+            from redis.cluster import RedisCluster
+
+            base = ("rediss" if scheme.startswith("rediss") else "redis") + url[len(scheme) :]
+            return RedisCluster.from_url(base, **kwargs)
+        if scheme in ("redis+sentinel", "rediss+sentinel"):
+            return _sentinel(url, scheme, kwargs)
+        import redis
+
+        kwargs.setdefault("retry", _default_retry())
+        return redis.Redis.from_url(url, **kwargs)
+    except JobberTrackError:
+        raise
+    except Exception as exc:
+        from ._run import translate
+
+        error = translate(exc)
+        raise type(error)(f"cannot connect to {redact(url)}: {_scrub(str(exc), url)}") from None
+
+
+def _scrub(message: str, url: str) -> str:
+    password = urlsplit(url).password
+    return message.replace(password, "***") if password else message
+
+
+def _sentinel(url: str, scheme: str, kwargs: dict[str, Any]) -> Any:
+    from redis.sentinel import Sentinel
+
+    parts = urlsplit(url.replace(scheme, "redis", 1))
+    hosts = parts.netloc.rpartition("@")[2]
+    nodes = []
+    for item in hosts.split(","):
+        host, _, port = item.rpartition(":")
+        nodes.append((host or item, int(port or 26379)))
+    path = [p for p in parts.path.split("/") if p]
+    if not path:
+        raise JobberTrackError(f"a sentinel URL names its master: {redact(url)} lacks /<master name>")
+    options = dict(parse_qsl(parts.query))
+    if parts.password is not None:
+        kwargs.setdefault("password", unquote(parts.password))
+    if parts.username:
+        kwargs.setdefault("username", unquote(parts.username))
+    if len(path) > 1:
+        kwargs.setdefault("db", int(path[1]))
+    if scheme.startswith("rediss"):
+        kwargs.setdefault("ssl", True)
+    for key in ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile"):
+        if key in options:
+            kwargs.setdefault(key, options[key])
+    sentinel_kwargs = {k: v for k, v in kwargs.items() if k in _TIMEOUTS}
+    kwargs.setdefault("retry", _default_retry())
+    sentinel = Sentinel(nodes, sentinel_kwargs=sentinel_kwargs, **kwargs)  # type: ignore[no-untyped-call]
+    return sentinel.master_for(path[0])  # type: ignore[no-untyped-call]

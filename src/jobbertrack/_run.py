@@ -12,7 +12,7 @@ from typing import Any
 
 from ._core.calls import Call
 from ._exceptions import JobberTrackError, RedisCommandError, RedisUnavailable
-from ._scripts import Registry, is_compile_error, source
+from ._scripts import Registry, is_compile_error
 
 log = logging.getLogger("jobbertrack")
 
@@ -25,7 +25,17 @@ def translate(exc: BaseException) -> BaseException:
 
     if isinstance(exc, JobberTrackError):
         return exc
-    if isinstance(exc, (rx.ConnectionError, rx.TimeoutError, OSError)):
+    unavailable = (
+        rx.ConnectionError,
+        rx.TimeoutError,
+        OSError,
+        rx.ClusterDownError,
+        rx.TryAgainError,
+        rx.MasterDownError,
+        rx.ReadOnlyError,
+        rx.BusyLoadingError,
+    )
+    if isinstance(exc, unavailable):
         return RedisUnavailable(f"Redis is unavailable: {exc}")
     if isinstance(exc, rx.RedisError):
         return RedisCommandError(f"Redis refused the command: {exc}")
@@ -54,45 +64,60 @@ def _warn_policy(policy_reply: Any) -> None:
 
 
 class Batch:
-    """The decisions of a pipelined run, shared by ``run_many``/``arun_many``:
-    which calls to (re)send, which scripts to load after NOSCRIPT."""
+    """The decisions of a pipelined run, shared by ``run_many``/``arun_many``.
+
+    Calls go as EVALSHA; a call the server answers with NOSCRIPT (flushed,
+    restarted, failed over, or a cluster node seeing the script for the first
+    time) is sent again as EVAL, which runs it on the node that owns its keys
+    and caches it there.  A compile error on EVAL means Redis < 7: switch to
+    header-less scripts and send again."""
 
     def __init__(self, reg: Registry, calls: Sequence[Call]) -> None:
         self.reg, self.calls = reg, calls
         self.results: list[Any] = [None] * len(calls)
         self.todo = list(range(len(calls)))
+        self.as_eval: set[int] = set()
         self.rounds = 0
 
     def fill(self, pipe: Any) -> None:
         self.rounds += 1
         for i in self.todo:
             c = self.calls[i]
-            pipe.evalsha(self.reg.script(c.script).sha, len(c.keys), *c.keys, *c.args)
+            script = self.reg.script(c.script)
+            if i in self.as_eval:
+                pipe.execute_command("EVAL", script.script, len(c.keys), *c.keys, *c.args)
+            else:
+                pipe.execute_command("EVALSHA", script.sha, len(c.keys), *c.keys, *c.args)
 
-    def take(self, replies: Sequence[Any]) -> set[str]:
-        """Record replies; return the scripts the server lacked."""
+    def take(self, replies: Sequence[Any]) -> None:
+        """Record replies; what needs sending again stays in ``todo``."""
         for i, reply in zip(self.todo, replies, strict=True):
             self.results[i] = reply
-        self.todo = [i for i in self.todo if _is_noscript(self.results[i])]
-        if self.todo and self.rounds >= 3:
-            raise RedisCommandError("Redis keeps forgetting jobbertrack's scripts (NOSCRIPT)")
-        return {self.calls[i].script for i in self.todo}
-
-    def loaded(self, name: str, sha: Any) -> None:
-        self.reg.script(name).sha = sha.decode() if isinstance(sha, bytes) else sha
-
-    def load_failed(self, exc: Exception) -> None:
-        if self.reg.modern and is_compile_error(exc):
-            self.reg.downgrade()  # Redis < 7: resend everything, header-less
-            self.todo = list(range(len(self.calls)))
-            return
-        raise translate(exc) from exc
+        again = []
+        for i in self.todo:
+            result = self.results[i]
+            if _is_noscript(result):
+                self.as_eval.add(i)
+                again.append(i)
+            elif isinstance(result, Exception) and self.reg.modern and is_compile_error(result):
+                self.reg.downgrade()
+                again = list(range(len(self.calls)))
+                self.as_eval = set(again)
+                break
+        self.todo = again
+        if self.todo and self.rounds >= 4:
+            raise RedisCommandError("Redis keeps refusing jobbertrack's scripts")
 
     def result(self) -> list[Any]:
         error = next((r for r in self.results if isinstance(r, BaseException)), None)
         if error is not None:
             raise translate(error) from error
         return self.results
+
+
+def _call_args(reg: Registry, call: Call) -> tuple[Any, tuple[Any, ...]]:
+    script = reg.script(call.script)
+    return script, (len(call.keys), *call.keys, *call.args)
 
 
 # ----------------------------------------------------------------- sync
@@ -108,11 +133,17 @@ def _check_policy(reg: Registry) -> None:
 
 
 def run(reg: Registry, call: Call) -> Any:
-    """Run one call; redis-py's Script reloads the script after NOSCRIPT."""
+    """Run one call: EVALSHA, or EVAL when the server lacks the script."""
     if not reg.checked_policy:
         _check_policy(reg)
+    script, args = _call_args(reg, call)
     try:
-        return reg.script(call.script)(call.keys, call.args)
+        try:
+            return reg.client.evalsha(script.sha, *args)
+        except Exception as exc:
+            if not _is_noscript(exc):
+                raise
+            return reg.client.eval(script.script, *args)
     except Exception as exc:
         if reg.modern and is_compile_error(exc):
             reg.downgrade()
@@ -132,11 +163,7 @@ def run_many(reg: Registry, calls: Sequence[Call]) -> list[Any]:
             replies = pipe.execute(raise_on_error=False)
         except Exception as exc:
             raise translate(exc) from exc
-        for name in batch.take(replies):
-            try:
-                batch.loaded(name, reg.client.script_load(source(name, reg.modern)))
-            except Exception as exc:
-                batch.load_failed(exc)
+        batch.take(replies)
     return batch.result()
 
 
@@ -155,8 +182,14 @@ async def _acheck_policy(reg: Registry) -> None:
 async def arun(reg: Registry, call: Call) -> Any:
     if not reg.checked_policy:
         await _acheck_policy(reg)
+    script, args = _call_args(reg, call)
     try:
-        return await reg.script(call.script)(call.keys, call.args)
+        try:
+            return await reg.client.evalsha(script.sha, *args)
+        except Exception as exc:
+            if not _is_noscript(exc):
+                raise
+            return await reg.client.eval(script.script, *args)
     except Exception as exc:
         if reg.modern and is_compile_error(exc):
             reg.downgrade()
@@ -175,9 +208,5 @@ async def arun_many(reg: Registry, calls: Sequence[Call]) -> list[Any]:
             replies = await pipe.execute(raise_on_error=False)
         except Exception as exc:
             raise translate(exc) from exc
-        for name in batch.take(replies):
-            try:
-                batch.loaded(name, await reg.client.script_load(source(name, reg.modern)))
-            except Exception as exc:
-                batch.load_failed(exc)
+        batch.take(replies)
     return batch.result()

@@ -11,6 +11,7 @@ from ._core.events import Event, EventReader
 from ._core.keys import Keyspace
 from ._core.record import text
 from ._run import translate
+from ._tail import Tail
 
 CHUNK_MS = 1000  # longest single XREAD BLOCK: stays under socket timeouts
 
@@ -30,6 +31,7 @@ def chunk_ms(deadline: float) -> int:
 def iter_events(client: Any, keys: Keyspace, since: str | None, block: float | None) -> Iterator[Event]:
     reader = EventReader(keys, since)
     deadline = block_deadline(block)
+    tail = Tail(client, reader.page)
     try:
         while True:
             shards = reader.to_fetch()
@@ -48,13 +50,13 @@ def iter_events(client: Any, keys: Keyspace, since: str | None, block: float | N
                 continue
             if deadline is None or time.monotonic() >= deadline:
                 return
-            reader.feed_xread(
-                client.xread(reader.xread_streams(), count=reader.page, block=chunk_ms(deadline))
-            )
+            reader.feed_xread(tail.read(reader.xread_streams(), chunk_ms(deadline)))
     except GeneratorExit:
         raise
     except Exception as exc:
         raise translate(exc) from exc
+    finally:
+        tail.close()
 
 
 def last_stream_id(client: Any, key: str) -> str:

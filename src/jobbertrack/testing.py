@@ -176,6 +176,112 @@ class RedisServer:
         self.close()
 
 
+def find_redis_cli(server_binary: str) -> str:
+    """The redis-cli beside ``server_binary``, else on PATH."""
+    beside = Path(server_binary).with_name("redis-cli")
+    found = str(beside) if beside.exists() else shutil.which("redis-cli")
+    if not found:
+        raise JobberTrackError("no redis-cli found (needed to create a cluster)")
+    return found
+
+
+class RedisClusterServers:
+    """A private Redis Cluster of ``masters`` nodes on free loopback ports
+    (each with its cluster bus on port + 10000), slots split evenly."""
+
+    def __init__(self, masters: int = 3, binary: str | None = None, args: Sequence[str] = ()) -> None:
+        self.binary = binary or find_redis_server()
+        self.directory = tempfile.mkdtemp(prefix="jobbertrack-cluster-")
+        self.nodes: list[RedisServer] = []
+        self.masters = masters
+        self.args = list(args)
+
+    @property
+    def url(self) -> str:
+        return f"redis+cluster://127.0.0.1:{self.nodes[0].port}/0"
+
+    def start(self, timeout: float = 30.0) -> RedisClusterServers:
+        ports: list[int] = []
+        while len(ports) < self.masters:
+            port = free_port(with_bus=True)
+            if port not in ports:
+                ports.append(port)
+        for i, port in enumerate(ports):
+            node_dir = os.path.join(self.directory, f"node{i}")
+            os.makedirs(node_dir)
+            node = RedisServer(
+                self.binary,
+                port=port,
+                directory=node_dir,
+                args=[
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    "nodes.conf",
+                    "--cluster-node-timeout",
+                    "2000",
+                    *self.args,
+                ],
+            )
+            self.nodes.append(node.start())
+        subprocess.run(
+            [
+                find_redis_cli(self.binary),
+                "--cluster",
+                "create",
+                *(f"127.0.0.1:{p}" for p in ports),
+                "--cluster-yes",
+            ],
+            check=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            timeout=timeout,
+        )
+        deadline = time.monotonic() + timeout
+        while not all(self._state_ok(n) for n in self.nodes):
+            if time.monotonic() > deadline:
+                self.close()
+                raise JobberTrackError("the cluster did not reach cluster_state:ok")
+            time.sleep(0.05)
+        return self
+
+    @staticmethod
+    def _state_ok(node: RedisServer) -> bool:
+        client = node.client()
+        try:
+            info = client.execute_command("CLUSTER", "INFO")
+            text = info.decode() if isinstance(info, bytes) else str(info)
+            slots = client.execute_command("CLUSTER", "SLOTS")
+            return "cluster_state:ok" in text and sum(int(r[1]) - int(r[0]) + 1 for r in slots) == 16384
+        except Exception:
+            return False
+        finally:
+            client.close()
+
+    def client(self, **kwargs: Any) -> Any:
+        from redis.cluster import RedisCluster
+
+        kwargs.setdefault("socket_timeout", 10)
+        return RedisCluster(host="127.0.0.1", port=self.nodes[0].port, **kwargs)
+
+    def async_client(self, **kwargs: Any) -> Any:
+        from redis.asyncio.cluster import RedisCluster
+
+        kwargs.setdefault("socket_timeout", 10)
+        return RedisCluster(host="127.0.0.1", port=self.nodes[0].port, **kwargs)
+
+    def close(self) -> None:
+        for node in self.nodes:
+            node.close()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def __enter__(self) -> RedisClusterServers:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 try:
     import pytest
 except ImportError:  # pragma: no cover - the fixtures need pytest

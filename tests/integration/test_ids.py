@@ -10,6 +10,7 @@ import pytest
 import jobbertrack
 import jobbertrack.aio
 from jobbertrack._core.ids import new_id
+from tests.helpers import all_keys
 
 
 def _make_ids(n: int) -> list[str]:
@@ -80,15 +81,23 @@ def test_user_ids_with_odd_characters(make_handler: Any, layer: str, client: Any
     loaded = track.get(odd)
     assert loaded.id == odd and loaded.data == odd and loaded.state == "finished"
     assert track.get("victim").state == "running"  # untouched
-    job_keys = [k for k in client.keys("jt:*:job:*")]
+    job_keys = [k for k in all_keys(client, "jt:*:job:*")]
     assert len(job_keys) == 2
-    assert all(k.startswith(b"jt:{") for k in client.keys("*"))
+    assert all(k.startswith(b"jt:{") for k in all_keys(client, "*"))
 
 
-def test_namespaces_are_separate(make_handler: Any, layer: str) -> None:
-    a = make_handler(_factory(layer, ["same"]), namespace="a")
-    b = make_handler(_factory(layer, ["same"]), namespace="b")
+def test_namespaces_are_separate(make_handler: Any, layer: str, backend: Any) -> None:
+    from tests.conftest import AclServer
+
+    names = ("jt", "jt2") if isinstance(backend, AclServer) else ("a", "b")
+    a = make_handler(_factory(layer, ["same"]), namespace=names[0])
+    b = make_handler(_factory(layer, ["same"]), namespace=names[1])
     ja = a.create(30)
+    if isinstance(backend, AclServer):  # its user may touch `jt:*` keys only
+        with pytest.raises(jobbertrack.RedisCommandError, match="permission"):
+            b.create(30)
+        assert all(k.startswith(b"jt:{") for k in backend.client().keys("*"))
+        return
     jb = b.create(30)
     ja.start()
     assert b.get("same").state == "waiting"
@@ -115,7 +124,7 @@ def test_duplicate_id_is_refused_and_the_job_left_alone(make_handler: Any, layer
     track = make_handler(_factory(layer, ["dup", "dup"]))
     first = track.create(60)
     first.start()
-    key = client.keys("jt:*:job:dup")[0]
+    key = all_keys(client, "jt:*:job:dup")[0]
     before = client.hgetall(key), client.pttl(key)
     with pytest.raises(jobbertrack.JobExists) as info:
         track.create(5)

@@ -12,7 +12,7 @@ import pytest
 
 import jobbertrack
 from jobbertrack import InvalidTransition
-from tests.helpers import wait_for
+from tests.helpers import evalsha_calls, wait_for
 
 
 def test_progress_round_trip(track: Any) -> None:
@@ -178,21 +178,19 @@ def test_sweep_cost_scales_with_running_jobs_not_stored_ones(make_handler: Any, 
     for j in stalled:
         j.start(lease=0.1)
     time.sleep(0.2)
-    before = client.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0)
+    before = evalsha_calls(client)
     assert track.sweep() == 3
-    after = client.info("commandstats")["cmdstat_evalsha"]["calls"]
+    after = evalsha_calls(client)
     assert after - before == 16 + 3  # one scan per shard, one settle per due job
 
 
-def _sweeper(port: int, go: Any, out: Any) -> None:
-    import redis
-
-    track = jobbertrack.Handler(redis.Redis(port=port))
+def _sweeper(url: str, go: Any, out: Any) -> None:
+    track = jobbertrack.Handler(jobbertrack.connect(url))
     go.wait()
     out.put(track.sweep())
 
 
-def test_concurrent_sweepers_count_each_job_once(server: Any, client: Any) -> None:
+def test_concurrent_sweepers_count_each_job_once(backend: Any, client: Any) -> None:
     track = jobbertrack.Handler(client)
     jobs = [track.create(60) for _ in range(200)]
     for j in jobs:
@@ -200,7 +198,7 @@ def test_concurrent_sweepers_count_each_job_once(server: Any, client: Any) -> No
     time.sleep(0.3)
     ctx = multiprocessing.get_context("fork")
     go, out = ctx.Event(), ctx.Queue()
-    procs = [ctx.Process(target=_sweeper, args=(server.port, go, out)) for _ in range(4)]
+    procs = [ctx.Process(target=_sweeper, args=(backend.url, go, out)) for _ in range(4)]
     for p in procs:
         p.start()
     go.set()
@@ -211,7 +209,7 @@ def test_concurrent_sweepers_count_each_job_once(server: Any, client: Any) -> No
     assert all(track.get(j.id).state == "failed" for j in jobs)
 
 
-def test_sweep_racing_a_finishing_worker(server: Any, client: Any) -> None:
+def test_sweep_racing_a_finishing_worker(backend: Any, client: Any) -> None:
     track = jobbertrack.Handler(client)
     jobs = [track.create(60) for _ in range(300)]
     for j in jobs:
@@ -231,7 +229,7 @@ def test_sweep_racing_a_finishing_worker(server: Any, client: Any) -> None:
     t.start()
     swept = 0
     while t.is_alive():
-        swept += jobbertrack.Handler(server.client()).sweep()
+        swept += jobbertrack.Handler(backend.client()).sweep()
     t.join()
     swept += track.sweep()
     for j in jobs:
@@ -246,7 +244,7 @@ def test_sweep_racing_a_finishing_worker(server: Any, client: Any) -> None:
 
 WORKER = """
 import sys, time, redis, jobbertrack
-track = jobbertrack.Handler(redis.Redis(port=int(sys.argv[1])))
+track = jobbertrack.Handler(jobbertrack.connect(sys.argv[1]))
 job = track.get(sys.argv[2])
 with job.running(lease=float(sys.argv[3])) as run:
     print("started", flush=True)
@@ -255,7 +253,7 @@ with job.running(lease=float(sys.argv[3])) as run:
 
 
 @pytest.mark.parametrize("via", ["get", "sweep"])
-def test_a_killed_worker_process_is_caught_as_stalled(server: Any, client: Any, via: str) -> None:
+def test_a_killed_worker_process_is_caught_as_stalled(backend: Any, client: Any, via: str) -> None:
     import signal
     import subprocess
     import sys
@@ -264,7 +262,7 @@ def test_a_killed_worker_process_is_caught_as_stalled(server: Any, client: Any, 
     job = track.create(60)
     lease = 1.0
     proc = subprocess.Popen(
-        [sys.executable, "-c", WORKER, str(server.port), job.id, str(lease)],
+        [sys.executable, "-c", WORKER, backend.url, job.id, str(lease)],
         stdout=subprocess.PIPE,
         text=True,
     )

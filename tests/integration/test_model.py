@@ -11,13 +11,12 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 import jobbertrack
-from jobbertrack.testing import RedisServer
 from tests.helpers import wait_for
 
 NEXT = {"waiting": ("running",), "running": ("finished", "failed")}
 
 
-def machine_for(server: RedisServer) -> type[RuleBasedStateMachine]:
+def machine_for(server: Any) -> type[RuleBasedStateMachine]:
     class TrackerModel(RuleBasedStateMachine):
         @initialize()
         def setup(self) -> None:
@@ -93,8 +92,8 @@ def machine_for(server: RedisServer) -> type[RuleBasedStateMachine]:
     return TrackerModel
 
 
-def test_counts_and_lists_follow_the_model(server: RedisServer) -> None:
-    machine = machine_for(server)
+def test_counts_and_lists_follow_the_model(backend: Any) -> None:
+    machine = machine_for(backend)
     machine.TestCase.settings = settings(
         max_examples=15,
         stateful_step_count=20,

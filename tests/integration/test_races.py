@@ -8,16 +8,14 @@ from typing import Any
 
 import jobbertrack
 import jobbertrack.aio
-from jobbertrack.testing import RedisServer
+from tests.helpers import all_keys
 
 N_JOBS = 300
 N_PROCS = 6
 
 
-def _worker(port: int, ids: list[str], go: Any, out: Any) -> None:
-    import redis
-
-    track = jobbertrack.Handler(redis.Redis(port=port))
+def _worker(url: str, ids: list[str], go: Any, out: Any) -> None:
+    track = jobbertrack.Handler(jobbertrack.connect(url))
     jobs = [track.get(i) for i in ids]
     go.wait()
     won, lost = [], 0
@@ -32,13 +30,13 @@ def _worker(port: int, ids: list[str], go: Any, out: Any) -> None:
     out.put(([j.id for j in won], lost))
 
 
-def test_processes_racing_to_start_each_job_exactly_one_wins(server: RedisServer, client: Any) -> None:
+def test_processes_racing_to_start_each_job_exactly_one_wins(backend: Any, client: Any) -> None:
     track = jobbertrack.Handler(client)
     ids = [track.create(120).id for _ in range(N_JOBS)]
     ctx = multiprocessing.get_context("fork")
     go, out = ctx.Event(), ctx.Queue()
     procs = [
-        ctx.Process(target=_worker, args=(server.port, ids, go, out), name=f"w{i}") for i in range(N_PROCS)
+        ctx.Process(target=_worker, args=(backend.url, ids, go, out), name=f"w{i}") for i in range(N_PROCS)
     ]
     for p in procs:
         p.start()
@@ -54,13 +52,13 @@ def test_processes_racing_to_start_each_job_exactly_one_wins(server: RedisServer
         job = track.get(job_id)
         assert job.state == "finished"
         assert job.data["by"].startswith("w")
-    events = sum(client.xlen(k) for k in client.keys("jt:*:events"))
+    events = sum(client.xlen(k) for k in all_keys(client, "jt:*:events"))
     assert events == 3 * N_JOBS
 
 
-def test_asyncio_tasks_racing_on_one_job(server: RedisServer, client: Any) -> None:
+def test_asyncio_tasks_racing_on_one_job(backend: Any, client: Any) -> None:
     async def main() -> None:
-        aclient = server.async_client()
+        aclient = backend.async_client()
         track = jobbertrack.aio.Handler(aclient)
         job = await track.create(60)
         handles = [await track.get(job.id) for _ in range(20)]

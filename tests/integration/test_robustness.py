@@ -17,11 +17,12 @@ from redis.retry import Retry
 import jobbertrack
 import jobbertrack.aio
 from jobbertrack.testing import RedisServer, free_port
+from tests.helpers import all_keys
 
 
 def _events_of(client: Any, job_id: str) -> list[bytes]:
     out = []
-    for key in client.keys("jt:*:events"):
+    for key in all_keys(client, "jt:*:events"):
         out += [f[b"state"] for _, f in client.xrange(key) if f[b"job"] == job_id.encode()]
     return out
 
@@ -135,7 +136,7 @@ def test_out_of_memory_refuses_writes_up_front(server: RedisServer, client: Any)
     track = jobbertrack.Handler(server.client())
     job = track.create(60)
     job.start()
-    before = {k: client.type(k) for k in client.keys("*")}
+    before = {k: client.type(k) for k in all_keys(client, "*")}
     client.config_set("maxmemory", 1)
     try:
         with pytest.raises(jobbertrack.RedisCommandError, match=r"(?i)oom|memory"):
@@ -145,6 +146,6 @@ def test_out_of_memory_refuses_writes_up_front(server: RedisServer, client: Any)
         assert track.get(job.id).state == "running"  # reads still work
     finally:
         client.config_set("maxmemory", 0)
-    assert {k: client.type(k) for k in client.keys("*")} == before
+    assert {k: client.type(k) for k in all_keys(client, "*")} == before
     job.finish("x")
     assert job.state == "finished"

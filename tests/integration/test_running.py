@@ -63,9 +63,9 @@ def test_a_lost_job_is_not_finished_over_its_failure(client: Any) -> None:
     assert "data" not in stored.get_value()
 
 
-def test_asyncio_running(server: Any) -> None:
+def test_asyncio_running(backend: Any) -> None:
     async def main() -> None:
-        client = server.async_client()
+        client = backend.async_client()
         track = jobbertrack.aio.Handler(client)
         job = await track.create(30)
         async with job.running(lease=0.3) as run:

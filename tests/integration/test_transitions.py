@@ -10,12 +10,13 @@ import pytest
 
 import jobbertrack
 from jobbertrack import InvalidTransition, State
+from tests.helpers import all_keys
 
 
 def snapshot(client: Any) -> dict[bytes, Any]:
     """Every key with its type-specific content, to prove nothing changed."""
     out: dict[bytes, Any] = {}
-    for key in client.keys("*"):
+    for key in all_keys(client, "*"):
         kind = client.type(key)
         if kind == b"hash":
             out[key] = client.hgetall(key)

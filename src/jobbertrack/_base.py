@@ -127,13 +127,15 @@ class ResourceBase:
     def _apply(self, reply: Any, target: str, sent: Call | None = None) -> Outcome:
         """Take a script's reply into the local copy; raise its error if any."""
         result = outcome(reply)
-        if result.fields is not None:
+        if result.partial:  # a successful write: the fields it wrote
+            self._fields.update(result.fields or {})
+        elif result.fields is not None:  # the whole record (data aside)
             kept = self._fields.get("data")
             self._fields = result.fields
-            if "data" not in self._fields and kept is not None:
-                self._fields["data"] = kept
-            if result.code == "ok" and sent is not None and sent.data is not None:
-                self._fields["data"] = sent.data  # what this call stored
+            if kept is not None:
+                self._fields.setdefault("data", kept)
+        if result.code == "ok" and sent is not None and sent.data is not None:
+            self._fields["data"] = sent.data  # what this call stored
         result.raise_for(self.id, target, known=self._known)
         self._known = True
         return result

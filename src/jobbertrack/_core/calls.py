@@ -48,6 +48,7 @@ class Call(NamedTuple):
 class Outcome(NamedTuple):
     code: str  # "ok" | "bad" | "gone" | "exists"
     fields: Fields | None
+    partial: bool = False  # fields are only those the call wrote: merge them
 
     def raise_for(self, job_id: str, target: str, *, known: bool) -> None:
         """Raise the error this outcome means (nothing for "ok").  ``known``:
@@ -66,7 +67,7 @@ class Outcome(NamedTuple):
 
 def outcome(reply: Any) -> Outcome:
     code = text(reply[0])
-    return Outcome(code, fields_from_flat(reply[1]) if len(reply) > 1 else None)
+    return Outcome(code, fields_from_flat(reply[1]) if len(reply) > 1 else None, len(reply) > 2)
 
 
 _token_counter = itertools.count(1)

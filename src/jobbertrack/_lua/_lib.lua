@@ -38,8 +38,9 @@ local function keep_until(key, at_ms, now)
   end
 end
 
--- Append one event to the shard's stream, capped, alive as long as the
--- longest-lived job that wrote to it (plus the tombstone lifetime).
+-- Append one event to the shard's stream, capped.  The stream lives as
+-- long as the longest-lived job that wrote to it: `create` extends its
+-- expiry (pass `expires`); later events of a live job need not.
 local function emit(state, now, expires, extra_k, extra_v)
   if extra_k then
     redis.call('XADD', EVENTS, 'MAXLEN', '~', EVENT_CAP, '*',
@@ -47,7 +48,7 @@ local function emit(state, now, expires, extra_k, extra_v)
   else
     redis.call('XADD', EVENTS, 'MAXLEN', '~', EVENT_CAP, '*', 'job', ID, 'state', state)
   end
-  keep_until(EVENTS, expires, now)
+  if expires then keep_until(EVENTS, expires, now) end
 end
 
 local function index_move(from, to, expires, now)
@@ -70,14 +71,24 @@ local function snapshot(with_data)
   return out
 end
 
+-- HSET arguments: `fields` plus the data field when there is data.  The
+-- reply echoes `fields` only: the caller already has the data it sent.
+local function with_data(fields, has_data, data)
+  if not has_data then return fields end
+  local args = {unpack(fields)}
+  args[#args + 1] = 'data'
+  args[#args + 1] = data
+  return args
+end
+
 -- End a job: state, end time, error details, indexes, lease, event.
-local function finish_as(from, to, now, fields)
-  local expires = tonumber(redis.call('HGET', JOB, 'expires'))
+local function finish_as(from, to, now, fields, expires, has_data, data)
+  expires = expires or tonumber(redis.call('HGET', JOB, 'expires'))
   fields[#fields + 1] = 'state'
   fields[#fields + 1] = to
   fields[#fields + 1] = 'ended'
   fields[#fields + 1] = now
-  redis.call('HSET', JOB, unpack(fields))
+  redis.call('HSET', JOB, unpack(with_data(fields, has_data, data)))
   redis.call('ZREM', DUE, ID)
   index_move(from, to, expires, now)
   return expires
@@ -103,7 +114,7 @@ local function settle(state, now)
   end
   local err = cjson.encode({reason = reason, message = message})
   local expires = finish_as('running', 'failed', now, {'error', err})
-  emit('failed', now, expires, 'error', err)
+  emit('failed', now, nil, 'error', err)
   return 'failed'
 end
 
@@ -117,12 +128,15 @@ end
 -- tombstones, at most `batch` per state; keep the newest `cap` tombstones,
 -- none older than the tombstone lifetime.  Only entries that can survive
 -- the trim are added, so a small tombstone set stays a compact listpack.
+-- `only`: the KEYS position of the one index to clean (nil: all four).
 -- Returns how many index entries it removed.
-local function cleanup(now, batch, cap)
+local function cleanup(now, batch, cap, only)
   local moved = 0
   for state, i in pairs(IDX) do
-    local gone = redis.call('ZRANGEBYSCORE', KEYS[i], '-inf', '(' .. now,
-      'WITHSCORES', 'LIMIT', 0, batch)
+    local gone = {}
+    if not only or only == i then
+      gone = redis.call('ZRANGEBYSCORE', KEYS[i], '-inf', '(' .. now, 'WITHSCORES', 'LIMIT', 0, batch)
+    end
     if #gone > 0 then
       local ids, pairs_ = {}, {}
       local first_kept = #gone - 2 * cap + 1  -- only the newest `cap` can survive the trim

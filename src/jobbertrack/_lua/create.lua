@@ -6,31 +6,30 @@
 -- ARGV[7]  data, JSON text
 -- ARGV[8]  name ('' = none)
 -- ARGV[9]  tombstones kept per shard
--- ARGV[10] cleanup batch: expired index entries moved per state and call
--- Returns {'ok', fields...} (fields: flat HGETALL without data), or
---         {'exists'} when the id is taken (a replay of this very call is 'ok').
+-- ARGV[10] cleanup batch: expired index entries of one state (chosen in
+--          turn) moved to the tombstones per call
+-- Returns {'ok', fields, 1}: the fields written (flat, without data), or
+--         {'exists'} when the id is taken, or {'ok', fields} with the whole
+--         record (without data) for a replay of this very call.
 local now = now_ms()
 if redis.call('EXISTS', JOB) == 1 then
-  if is_replay() then return {'ok', snapshot(false)} end
+  if is_replay() then return {'ok', snapshot(false)} end  -- answer as the first call did
   return {'exists'}
 end
 local expires = now + tonumber(ARGV[5])
-cleanup(now, tonumber(ARGV[10]), tonumber(ARGV[9]))
+-- each create tidies one state's index, in turn by the clock (sweep does all)
+cleanup(now, tonumber(ARGV[10]), tonumber(ARGV[9]), 2 + now % 4)
 local fields = {'state', 'waiting', 'created', now, 'expires', expires}
 if TOKEN ~= '' then
   fields[#fields + 1] = 'token'
   fields[#fields + 1] = TOKEN
 end
-if ARGV[6] == '1' then
-  fields[#fields + 1] = 'data'
-  fields[#fields + 1] = ARGV[7]
-end
 if ARGV[8] ~= '' then
   fields[#fields + 1] = 'name'
   fields[#fields + 1] = ARGV[8]
 end
-redis.call('HSET', JOB, unpack(fields))
+redis.call('HSET', JOB, unpack(with_data(fields, ARGV[6] == '1', ARGV[7])))
 redis.call('PEXPIREAT', JOB, expires)
 index_move(nil, 'waiting', expires, now)
 emit('waiting', now, expires)
-return {'ok', snapshot(false)}
+return {'ok', fields, 1}

@@ -3,7 +3,8 @@
 -- KEYS: the job layout of _lib.lua (1 job, 2-5 indexes, 6 due, 7 events, 8 tomb)
 -- ARGV[1..4]: id, token, event cap, tombstone lifetime ms (see _lib.lua)
 -- ARGV[5]  progress, JSON text ('' = plain heartbeat: no event)
--- Returns {'ok', fields...} | {'bad', fields...} (not running) | {'gone'}
+-- Returns {'ok', fields, 1} (the fields written) | {'ok', record} (a replay)
+--         | {'bad', record} (not running) | {'gone'}
 local now = now_ms()
 local state = redis.call('HGET', JOB, 'state')
 if not state then return {'gone'} end
@@ -23,5 +24,5 @@ if ARGV[5] ~= '' then
   fields[#fields + 1] = ARGV[5]
 end
 redis.call('HSET', JOB, unpack(fields))
-if ARGV[5] ~= '' then emit('running', now, tonumber(f[4]), 'progress', ARGV[5]) end
-return {'ok', snapshot(false)}
+if ARGV[5] ~= '' then emit('running', now, nil, 'progress', ARGV[5]) end
+return {'ok', fields, 1}

@@ -9,14 +9,17 @@
 -- ARGV[9]  error details, JSON text ('' = none)
 -- ARGV[10] lease, ms ('' = none)          (target "running" only)
 -- ARGV[11] maximum run time, ms ('' = none) (target "running" only)
--- Returns {'ok', fields...}   the move happened (or this call is a replay of
---                             one that did); fields = flat HGETALL w/o data
+-- Returns {'ok', fields, 1}    the move happened: the fields written (flat,
+--                              without data)
+--         {'ok', fields...}   a replay of a call that did: the whole record
+--                              (without data)
 --         {'bad', fields...}  the state found does not allow the move
 --         {'gone'}            no such record (never existed or expired)
 local now = now_ms()
-local state = redis.call('HGET', JOB, 'state')
+local head = redis.call('HMGET', JOB, 'state', 'token', 'expires')
+local state = head[1]
 if not state then return {'gone'} end
-if is_replay() then return {'ok', snapshot(false)} end
+if TOKEN ~= '' and head[2] == TOKEN then return {'ok', snapshot(false)} end  -- a replay
 state = settle(state, now)
 local target = ARGV[5]
 if not string.find(' ' .. ARGV[6] .. ' ', ' ' .. state .. ' ', 1, true) then
@@ -44,27 +47,23 @@ if target == 'running' then
     if not due or now + maxrt < due then due = now + maxrt end
   end
   redis.call('HSET', JOB, unpack(fields))
-  expires = tonumber(redis.call('HGET', JOB, 'expires'))
+  expires = tonumber(head[3])
   if due then
     redis.call('ZADD', DUE, due, ID)
     keep_until(DUE, expires + TOMB_TTL, now)
   end
   index_move(state, 'running', expires, now)
-  emit('running', now, expires)
+  emit('running', now)
 else
-  if ARGV[7] == '1' then
-    fields[#fields + 1] = 'data'
-    fields[#fields + 1] = ARGV[8]
-  end
   if ARGV[9] ~= '' then
     fields[#fields + 1] = 'error'
     fields[#fields + 1] = ARGV[9]
   end
-  expires = finish_as(state, target, now, fields)
+  expires = finish_as(state, target, now, fields, tonumber(head[3]), ARGV[7] == '1', ARGV[8])
   if ARGV[9] ~= '' then
-    emit(target, now, expires, 'error', ARGV[9])
+    emit(target, now, nil, 'error', ARGV[9])
   else
-    emit(target, now, expires)
+    emit(target, now)
   end
 end
-return {'ok', snapshot(false)}
+return {'ok', fields, 1}

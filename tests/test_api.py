@@ -10,6 +10,7 @@ import jobbertrack
 import jobbertrack.aio
 
 EXPECTED = {
+    "Event",
     "Handler",
     "Resource",
     "ResourceFactory",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._core.events import Event
 from ._core.transitions import State
 from ._exceptions import (
     InvalidData,
@@ -56,6 +57,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "Event",
     "Handler",
     "InvalidData",
     "InvalidJobId",

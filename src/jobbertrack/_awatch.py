@@ -12,18 +12,31 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from ._base import ResourceBase
-from ._core.events import Event, EventReader, ends_job, iter_xread
+from ._core.events import NOW, Event, EventReader, ends_job, iter_xread, newest_calls, newest_ids
 from ._core.keys import Keyspace
 from ._core.record import text
 from ._run import arun_many, translate
 from ._scripts import Registry
-from ._tail import ATail
+from ._tail import BLOCK_MS, entries_of, is_cluster
 from ._watch import block_deadline, chunk_ms
+
+
+async def anewest(client: Any, keys: Keyspace) -> list[str]:
+    """Each shard's newest event id (for ``since="$"`` and the wait hub)."""
+    pipe = client.pipeline(transaction=False)
+    for key, high, low, count in newest_calls(keys):
+        pipe.xrevrange(key, high, low, count)
+    try:
+        return newest_ids(await pipe.execute())
+    except Exception as exc:
+        raise translate(exc) from exc
 
 
 async def aiter_events(
     client: Any, keys: Keyspace, since: str | None, block: float | None
 ) -> AsyncIterator[Event]:
+    if since == NOW:
+        since = "c:" + ",".join(await anewest(client, keys))
     reader = EventReader(keys, since)
     deadline = block_deadline(block)
     tail = ATail(client, reader.page)
@@ -121,14 +134,8 @@ class WaitHub:
                     future.set_result(None)
 
     async def _newest_ids(self) -> dict[str, str]:
-        pipe = self.client.pipeline(transaction=False)
-        for s in range(self.keys.shards):
-            pipe.xrevrange(self.keys.events_key(s), "+", "-", count=1)
-        try:
-            newest = await pipe.execute()
-        except Exception as exc:
-            raise translate(exc) from exc
-        return {self.keys.events_key(s): text(n[0][0]) if n else "0-0" for s, n in enumerate(newest)}
+        ids = await anewest(self.client, self.keys)
+        return {self.keys.events_key(s): i for s, i in enumerate(ids)}
 
     async def _run(self) -> None:
         try:
@@ -163,3 +170,52 @@ class WaitHub:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+
+
+class ATail:
+    """Asyncio twin of ``Tail``."""
+
+    def __init__(self, client: Any, page: int) -> None:
+        self.client, self.page = client, page
+        self.cluster = is_cluster(client)
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    async def read(self, positions: dict[str, str], block_ms: int) -> list[list[Any]]:
+        if not self.cluster:
+            return entries_of(await self.client.xread(positions, count=self.page, block=block_ms))
+        for key, position in positions.items():
+            if key not in self._tasks or self._tasks[key].done():
+                self._tasks[key] = asyncio.create_task(self._follow(key, position))
+        out: list[Any] = []
+        try:
+            out.append(await asyncio.wait_for(self._queue.get(), block_ms / 1000))
+            while not self._queue.empty():
+                out.append(self._queue.get_nowait())
+        except asyncio.TimeoutError:
+            pass
+        for item in out:
+            if isinstance(item, BaseException):
+                raise item
+        return out
+
+    async def _follow(self, key: str, position: str) -> None:
+        while True:
+            try:
+                reply = entries_of(await self.client.xread({key: position}, count=self.page, block=BLOCK_MS))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                await self._queue.put(exc)
+                return
+            for item in reply:
+                if item[1]:
+                    position = text(item[1][-1][0])
+                    await self._queue.put(item)
+
+    async def close(self) -> None:
+        for task in self._tasks.values():
+            task.cancel()
+        for task in self._tasks.values():
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task

@@ -102,6 +102,16 @@ class ResourceBase:
         return ms_to_datetime(self._fields.get("beat"))
 
     @property
+    def lease(self) -> float | None:
+        """The lease given to ``start()``, in seconds, or None."""
+        return int(self._fields["lease"]) / 1000 if "lease" in self._fields else None
+
+    @property
+    def max_runtime(self) -> float | None:
+        """The maximum run time given to ``start()``, in seconds, or None."""
+        return int(self._fields["max_runtime"]) / 1000 if "max_runtime" in self._fields else None
+
+    @property
     def is_final(self) -> bool:
         """True once the job is ``finished`` or ``failed``."""
         state = self.state

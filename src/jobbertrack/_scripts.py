@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import weakref
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 #: Script name -> flags of its `#!lua` header (Redis >= 7).
@@ -33,8 +33,11 @@ FLAGS: dict[str, str] = {
 WITH_LIB = {"create", "transition", "touch", "get", "sweep", "settle", "status"}
 
 
+_LUA = Path(__file__).with_name("_lua")
+
+
 def _read(name: str) -> str:
-    return resources.files("jobbertrack").joinpath("_lua").joinpath(f"{name}.lua").read_text("utf-8")
+    return (_LUA / f"{name}.lua").read_text("utf-8")
 
 
 @functools.cache

@@ -50,7 +50,9 @@ class Resource(ResourceBase):
         return self
 
     def fail(self, error: object = None, *, traceback: bool = False) -> Resource:
-        """running -> failed, with ``error`` (None, a message or an exception)."""
+        """running -> failed, with ``error``: None, a message, an exception
+        (its type and message; the traceback if ``traceback=True``), or a
+        dict of details merged into the stored error."""
         details = error_details(error, with_traceback=traceback)
         call = self._core.transition(self.id, State.FAILED, error=details)
         self._apply(run(self._registry, call), "failed", call)
@@ -211,7 +213,7 @@ class Handler(HandlerBase):
 
     def events(self, since: str | None = None, block: float | None = None) -> Iterator[Event]:
         """The namespace's events, oldest retained first (or after ``since``:
-        an ``Event.id`` or ``Event.cursor``).  ``block=None`` stops at the end;
+        an ``Event.id``, an ``Event.cursor``, or ``"$"`` for only new ones).  ``block=None`` stops at the end;
         ``block=S`` waits up to S seconds for each next event; ``block=0``
         waits forever."""
         return iter_events(self.client, self._core.keys, since, block)

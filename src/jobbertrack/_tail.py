@@ -3,14 +3,13 @@
 On one server a single ``XREAD BLOCK`` covers every stream.  On a Redis
 Cluster a multi-key command must stay within one hash slot, and each shard
 is its own slot, so each stream gets its own blocking reader (a thread, or
-an asyncio task) feeding one queue; readers live until ``close()``.
+an asyncio task, see ``_awatch.ATail``) feeding one queue; readers live
+until ``close()``.
 Replies keep XREAD's RESP2 shape: ``[[key, [[id, fields], ...]], ...]``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import queue
 import threading
 from typing import Any
@@ -24,7 +23,7 @@ def is_cluster(client: Any) -> bool:
     return hasattr(client, "get_node_from_key") and hasattr(client, "nodes_manager")
 
 
-def _entries(reply: Any) -> list[list[Any]]:
+def entries_of(reply: Any) -> list[list[Any]]:
     if isinstance(reply, dict):  # RESP3
         return [[k, v[0]] for k, v in reply.items()]
     return list(reply or [])
@@ -42,7 +41,7 @@ class Tail:
 
     def read(self, positions: dict[str, str], block_ms: int) -> list[list[Any]]:
         if not self.cluster:
-            return _entries(self.client.xread(positions, count=self.page, block=block_ms))
+            return entries_of(self.client.xread(positions, count=self.page, block=block_ms))
         for key, position in positions.items():
             if key not in self._threads:
                 thread = threading.Thread(
@@ -65,7 +64,7 @@ class Tail:
     def _follow(self, key: str, position: str) -> None:
         while not self._stop.is_set():
             try:
-                reply = _entries(self.client.xread({key: position}, count=self.page, block=BLOCK_MS))
+                reply = entries_of(self.client.xread({key: position}, count=self.page, block=BLOCK_MS))
             except Exception as exc:
                 self._queue.put(exc)
                 return
@@ -76,52 +75,3 @@ class Tail:
 
     def close(self) -> None:
         self._stop.set()
-
-
-class ATail:
-    """Asyncio twin of ``Tail``."""
-
-    def __init__(self, client: Any, page: int) -> None:
-        self.client, self.page = client, page
-        self.cluster = is_cluster(client)
-        self._queue: asyncio.Queue[Any] = asyncio.Queue()
-        self._tasks: dict[str, asyncio.Task[None]] = {}
-
-    async def read(self, positions: dict[str, str], block_ms: int) -> list[list[Any]]:
-        if not self.cluster:
-            return _entries(await self.client.xread(positions, count=self.page, block=block_ms))
-        for key, position in positions.items():
-            if key not in self._tasks or self._tasks[key].done():
-                self._tasks[key] = asyncio.create_task(self._follow(key, position))
-        out: list[Any] = []
-        try:
-            out.append(await asyncio.wait_for(self._queue.get(), block_ms / 1000))
-            while not self._queue.empty():
-                out.append(self._queue.get_nowait())
-        except asyncio.TimeoutError:
-            pass
-        for item in out:
-            if isinstance(item, BaseException):
-                raise item
-        return out
-
-    async def _follow(self, key: str, position: str) -> None:
-        while True:
-            try:
-                reply = _entries(await self.client.xread({key: position}, count=self.page, block=BLOCK_MS))
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                await self._queue.put(exc)
-                return
-            for item in reply:
-                if item[1]:
-                    position = text(item[1][-1][0])
-                    await self._queue.put(item)
-
-    async def close(self) -> None:
-        for task in self._tasks.values():
-            task.cancel()
-        for task in self._tasks.values():
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task

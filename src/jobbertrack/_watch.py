@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from ._core.events import Event, EventReader
+from ._core.events import NOW, Event, EventReader, ends_job, iter_xread, newest_calls, newest_ids
 from ._core.keys import Keyspace
 from ._core.record import text
 from ._run import translate
@@ -28,8 +28,19 @@ def chunk_ms(deadline: float) -> int:
     return max(1, min(CHUNK_MS, int(left * 1000))) if left != float("inf") else CHUNK_MS
 
 
+def newest(client: Any, keys: Keyspace) -> str:
+    """A cursor after every event written so far (``since="$"``)."""
+    pipe = client.pipeline(transaction=False)
+    for key, high, low, count in newest_calls(keys):
+        pipe.xrevrange(key, high, low, count)
+    try:
+        return "c:" + ",".join(newest_ids(pipe.execute()))
+    except Exception as exc:
+        raise translate(exc) from exc
+
+
 def iter_events(client: Any, keys: Keyspace, since: str | None, block: float | None) -> Iterator[Event]:
-    reader = EventReader(keys, since)
+    reader = EventReader(keys, newest(client, keys) if since == NOW else since)
     deadline = block_deadline(block)
     tail = Tail(client, reader.page)
     try:
@@ -76,18 +87,10 @@ def wait_for_final(client: Any, key: str, after: str, job_id: str, deadline: flo
     try:
         while time.monotonic() < deadline:
             reply = client.xread({key: position}, count=500, block=chunk_ms(deadline))
-            items = reply.items() if isinstance(reply, dict) else (reply or [])
-            for _key, value in items:
-                for raw_id, raw in value[0] if isinstance(reply, dict) else value:
-                    position = text(raw_id)
-                    fields = raw if isinstance(raw, dict) else dict(zip(raw[::2], raw[1::2], strict=True))
-                    fields = {text(k): text(v) for k, v in fields.items()}
-                    if (
-                        fields.get("job") == job_id
-                        and fields.get("state") in ("finished", "failed")
-                        and "progress" not in fields
-                    ):
-                        return True
+            for _key, entry_id, fields in iter_xread(reply):
+                position = entry_id
+                if fields.get("job") == job_id and ends_job(fields):
+                    return True
     except Exception as exc:
         raise translate(exc) from exc
     return False

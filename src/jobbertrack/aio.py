@@ -58,7 +58,9 @@ class Resource(ResourceBase):
         return self
 
     async def fail(self, error: object = None, *, traceback: bool = False) -> Resource:
-        """running -> failed, with ``error`` (None, a message or an exception)."""
+        """running -> failed, with ``error``: None, a message, an exception
+        (its type and message; the traceback if ``traceback=True``), or a
+        dict of details merged into the stored error."""
         details = error_details(error, with_traceback=traceback)
         call = self._core.transition(self.id, State.FAILED, error=details)
         self._apply(await arun(self._registry, call), "failed", call)
@@ -280,6 +282,7 @@ Tracker = Handler
 Job = Resource
 
 __all__ = [
+    "Event",
     "Handler",
     "InvalidData",
     "InvalidJobId",

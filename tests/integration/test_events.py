@@ -233,3 +233,30 @@ def test_retention_memory_returns_to_baseline(server: RedisServer) -> None:
         assert _keys_without_ttl(client) == no_ttl == set()
         # Redis shrinks its own tables in its background cron: give it a moment
         wait_for(lambda: _used_memory(client) <= baseline * 1.10, limit=10, step=0.2)
+
+
+def test_since_now_skips_what_was_there(client: Any, backend: Any) -> None:
+    track = jobbertrack.Handler(client)
+    track.create_many(5, 60)
+    assert list(track.events(since="$")) == []
+    seen: list[Any] = []
+    ready = threading.Event()
+
+    def follow() -> None:
+        events = jobbertrack.Handler(backend.client()).events(since="$", block=5)
+        ready.set()
+        for event in events:  # the generator reads the newest ids on first next()
+            seen.append(event)
+            return
+
+    t = threading.Thread(target=follow)
+    t.start()
+    ready.wait(5)
+    deadline = time.monotonic() + 10
+    job = None
+    while t.is_alive() and time.monotonic() < deadline:
+        job = track.create(60)  # keep writing until the follower, once started, sees one
+        t.join(0.2)
+    assert job is not None and len(seen) == 1
+    assert seen[0].state == "waiting" and seen[0].job_id != ""
+    assert seen[0].job_id not in {j.job_id for j in list(track.events())[:5]}

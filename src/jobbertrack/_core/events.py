@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from .._exceptions import JobberTrackError
 from .codec import decode_json
@@ -27,8 +26,7 @@ MAX_SEQ = 2**64 - 1
 Position = tuple[int, int]
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(NamedTuple):
     """One change of one job, as written by the script that made it."""
 
     id: str
@@ -71,6 +69,19 @@ def start_positions(since: str | None, shards: int) -> list[Position]:
         (ms, seq) if s == shard else (ms, MAX_SEQ) if s < shard else (max(ms - 1, 0), MAX_SEQ)
         for s in range(shards)
     ]
+
+
+NOW = "$"  # `since` value: only events written after the call
+
+
+def newest_ids(newest: Sequence[Any]) -> list[str]:
+    """Each shard's newest stream id ("0-0" if none), from one
+    ``XREVRANGE <stream> + - COUNT 1`` reply per shard."""
+    return [text(n[0][0]) if n else "0-0" for n in newest]
+
+
+def newest_calls(keys: Keyspace) -> list[tuple[str, str, str, int]]:
+    return [(keys.events_key(s), "+", "-", 1) for s in range(keys.shards)]
 
 
 class EventReader:

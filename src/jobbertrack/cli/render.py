@@ -1,0 +1,251 @@
+"""Jobs, counts and events in each output form: rich renderables for a
+terminal, plain lines for scripts, JSON-able values for ``--json``.
+
+Job data is untrusted: it only ever reaches rich inside ``Text`` objects
+(never as markup), so ``[red]`` in a job name prints as typed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.json import JSON
+from rich.table import Table
+from rich.text import Text
+
+import jobbertrack
+
+from .output import (
+    STATE_STYLES,
+    Output,
+    ago,
+    clock,
+    compact,
+    error_text,
+    iso,
+    now_utc,
+    number,
+    progress_text,
+    to_json,
+)
+
+TIMES = ("created_at", "started_at", "heartbeat_at", "ended_at", "expires_at")
+
+
+def state_text(state: object) -> Text:
+    name = str(state) if state is not None else "?"
+    return Text(name, style=STATE_STYLES.get(name, "dim"))
+
+
+def progress_cell(progress: dict[str, Any] | None, width: int = 8) -> Text:
+    """``3/10 ███░░░░░ message``: numbers first, so a narrow column keeps them."""
+    if not progress:
+        return Text("")
+    current, total = progress.get("current") or 0, progress.get("total")
+    text = Text(number(current) if total is None else f"{number(current)}/{number(total)}")
+    if total:
+        filled = max(0, min(width, round(width * current / total)))
+        text.append(" ").append("█" * filled, style="cyan").append("░" * (width - filled), style="dim")
+    if progress.get("message"):
+        text.append(f" {progress['message']}")
+    return text
+
+
+#: Column widths of job tables, (min, max).  The fixed columns never wrap;
+#: the others shrink to fit the terminal, cutting their text with "…".
+WIDTHS: dict[str, tuple[int | None, int | None]] = {
+    "id": (21, None),
+    "state": (8, None),
+    "name": (8, 30),
+    "progress": (8, 30),
+    "created": (10, None),
+    "updated": (10, None),
+    "detail": (10, 50),
+}
+FIXED = ("id", "state", "created", "updated")
+
+
+def detail(job: jobbertrack.Resource) -> str:
+    """What a row says beside the state: the failure, or the result (for a
+    ``jobbertrack run`` job, its exit status and duration)."""
+    if job.state == "failed":
+        return error_text(job.error)
+    data = job.data
+    if job.state != "finished" or data is None:
+        return ""
+    if isinstance(data, dict) and "exit_code" in data and "duration" in data:
+        return f"exit status {data['exit_code']} after {number(data['duration'])} s"
+    return compact(data)
+
+
+def job_value(job: jobbertrack.Resource, *, history: bool = False) -> dict[str, Any]:
+    """The ``--json`` form of a job: ``get_value()``, plus its timeline if asked."""
+    value = job.get_value()
+    if history:
+        value["history"] = job.history()
+    return value
+
+
+# -- one job ---------------------------------------------------------------
+
+
+def print_job(out: Output, job: jobbertrack.Resource, *, history: bool = False) -> None:
+    """A job in the invocation's form; ``history`` adds the timeline to JSON
+    (the other forms always show it)."""
+    if out.json:
+        out.document(job_value(job, history=history))
+    elif out.rich:
+        out.show(job_detail(job))
+    else:
+        for line in job_lines(job):
+            out.line(line)
+
+
+def job_detail(job: jobbertrack.Resource) -> RenderableType:
+    value = job.get_value()
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    grid.add_row("id", Text(job.id))
+    grid.add_row("state", state_text(job.state))
+    if job.name is not None:
+        grid.add_row("name", Text(job.name))
+    if job.progress:
+        grid.add_row("progress", progress_cell(job.progress, width=20))
+    if job.error:
+        grid.add_row("error", Text(error_text(job.error), style="red"))
+        if job.error.get("traceback"):
+            grid.add_row("", Text(str(job.error["traceback"]).rstrip(), style="dim"))
+    if "data" in value:
+        grid.add_row("data", JSON(to_json(value["data"])))
+    for field in TIMES:
+        when = getattr(job, field)
+        if when is not None:
+            grid.add_row(field.removesuffix("_at"), Text(f"{ago(when)}  ({iso(when)})"))
+    for field in ("lease", "max_runtime"):
+        if value.get(field) is not None:
+            grid.add_row(field.replace("_", " "), Text(f"{number(value[field])} s"))
+    return Group(grid, Text(""), timeline(job.history()))
+
+
+def timeline(history: list[dict[str, Any]]) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, title="timeline", title_justify="left", title_style="bold")
+    for name in ("at", "from", "to", "note"):
+        table.add_column(name)
+    for step in history:
+        note = step.get("message") or progress_text(step.get("progress"))
+        if step.get("reason") and step["reason"] != "error":
+            note = f"{step['reason']}: {note}"
+        table.add_row(
+            Text(f"{clock(step['at'])} ({ago(step['at'])})" if step["at"] else "-"),
+            state_text(step["from"]) if step["from"] else Text("-"),
+            state_text(step["to"]),
+            Text(note or ""),
+        )
+    return table
+
+
+def job_lines(job: jobbertrack.Resource) -> list[str]:
+    value = job.get_value()
+    lines = [f"id: {job.id}", f"state: {value['state']}"]
+    if job.name is not None:
+        lines.append(f"name: {job.name}")
+    if job.progress:
+        lines.append(f"progress: {progress_text(job.progress)}")
+    if job.error:
+        lines.append(f"error: {to_json(job.error)}")
+    if "data" in value:
+        lines.append(f"data: {to_json(value['data'])}")
+    lines.extend(f"{field}: {value[field]}" for field in TIMES if value.get(field))
+    lines.extend(f"{f}: {number(value[f])}" for f in ("lease", "max_runtime") if value.get(f) is not None)
+    lines.append("timeline:")
+    for step in job.history():
+        note = step.get("message") or progress_text(step.get("progress"))
+        move = f"{step['from']} -> {step['to']}" if step["from"] else step["to"]
+        lines.append(f"  {iso(step['at'])}  {move}{'  ' + note if note else ''}")
+    return lines
+
+
+# -- many jobs ---------------------------------------------------------------
+
+
+def jobs_table(
+    rows: Iterable[tuple[jobbertrack.Resource, datetime | None]],
+    columns: tuple[str, ...] = ("id", "state", "name", "progress", "created", "detail"),
+    now: datetime | None = None,
+) -> Table:
+    """A table of jobs; each row is a job and when it last changed (None: unknown)."""
+    now = now or now_utc()
+    table = Table(box=box.SIMPLE_HEAD)
+    for name in columns:
+        low, high = WIDTHS[name]
+        table.add_column(name, no_wrap=name in FIXED, min_width=low, max_width=high)
+    for job, updated in rows:
+        cells = {
+            "id": Text(job.id),
+            "state": state_text(job.state),
+            "name": Text(job.name or ""),
+            "progress": progress_cell(job.progress),
+            "created": Text(ago(job.created_at, now)),
+            "updated": Text(ago(updated, now)),
+            "detail": Text(detail(job), style="red" if job.state == "failed" else ""),
+        }
+        for cell in cells.values():
+            cell.no_wrap, cell.overflow = True, "ellipsis"
+        table.add_row(*(cells[name] for name in columns))
+    return table
+
+
+def job_row(job: jobbertrack.Resource) -> str:
+    """A plain, tab-separated listing line: id, state, created_at, name."""
+    return "\t".join((job.id, str(job.state), iso(job.created_at), job.name or "-"))
+
+
+def counts_table(counts: dict[str, int]) -> Table:
+    table = Table(box=box.SIMPLE_HEAD)
+    table.add_column("state")
+    table.add_column("jobs", justify="right")
+    for state, n in counts.items():
+        table.add_row(state_text(state), Text(str(n)))
+    table.add_section()
+    table.add_row(Text("total", style="bold"), Text(str(sum(counts.values())), style="bold"))
+    return table
+
+
+def counts_line(counts: dict[str, int]) -> Text:
+    text = Text()
+    for state, n in counts.items():
+        text.append(f"{state} ", style=STATE_STYLES[state]).append(f"{n}", style="bold").append("   ")
+    return text.append(f"total {sum(counts.values())}", style="dim")
+
+
+# -- events --------------------------------------------------------------------
+
+
+def event_value(event: Any) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "job_id": event.job_id,
+        "state": str(event.state),
+        "at": event.at,
+        "progress": event.progress,
+        "error": event.error,
+        "cursor": event.cursor,
+    }
+
+
+def event_note(event: Any) -> str:
+    return error_text(event.error) if event.error else progress_text(event.progress)
+
+
+def event_text(event: Any) -> Text:
+    text = Text(clock(event.at), style="dim").append("  ").append(event.job_id).append("  ")
+    return text.append(state_text(event.state)).append("  ").append(event_note(event))
+
+
+def event_row(event: Any) -> str:
+    """A plain, tab-separated event line: at, event id, job id, state, note."""
+    return "\t".join((iso(event.at), event.id, event.job_id, str(event.state), event_note(event)))

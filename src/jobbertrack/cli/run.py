@@ -1,0 +1,287 @@
+"""``jobbertrack run -- CMD ARGS…``: track any command as a job.
+
+The job is created and started before the command runs, heartbeats while
+it runs, and ends finished (exit status 0) or failed (anything else) with
+``{command, exit_code, duration, output_tail}``.  The command's output is
+passed through byte for byte; only a bounded tail is kept.  jobbertrack
+prints nothing of its own unless stderr is a terminal (cron mails any
+output), or ``--json`` asks for the job on stdout at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import IO, Any
+
+import click
+
+import jobbertrack
+
+from .context import Failure, common_options, output, settings
+from .output import note
+from .params import SECONDS
+
+EXIT_TRACKING = 125  # jobbertrack could not track the command; it did not run
+EXIT_CANNOT_RUN = 126
+EXIT_NOT_FOUND = 127
+FORWARDED = (signal.SIGINT, signal.SIGTERM)
+
+
+class Tail:
+    """The last ``max_lines`` lines (at most ``max_bytes``) of an output."""
+
+    def __init__(self, max_bytes: int = 4096, max_lines: int = 20) -> None:
+        self.max_bytes, self.max_lines = max_bytes, max_lines
+        self._buffer = bytearray()
+        self._lock = threading.Lock()
+
+    def add(self, chunk: bytes) -> None:
+        with self._lock:
+            self._buffer += chunk
+            del self._buffer[: -self.max_bytes]
+
+    def text(self) -> str:
+        with self._lock:
+            raw = bytes(self._buffer)
+        lines = raw.decode("utf-8", "replace").splitlines(keepends=True)
+        return "".join(lines[-self.max_lines :])
+
+
+class Pump(threading.Thread):
+    """Copies one of the child's pipes to ours, unchanged, as it comes."""
+
+    def __init__(self, source: IO[bytes], target: IO[str], tail: Tail) -> None:
+        super().__init__(daemon=True, name="jobbertrack-run-output")
+        target.flush()  # anything written as text goes out before the child's bytes
+        self.source, self.tail = source, tail
+        self.target: IO[bytes] | None = getattr(target, "buffer", None)
+        self.text = target  # used when the stream has no bytes layer (some test captures)
+        self.moved = 0
+        self.writing = False
+
+    def run(self) -> None:
+        fd = self.source.fileno()
+        while chunk := os.read(fd, 65536):
+            self.writing = True
+            self.tail.add(chunk)
+            try:
+                if self.target is not None:
+                    self.target.write(chunk)
+                    self.target.flush()
+                else:
+                    self.text.write(chunk.decode("utf-8", "replace"))
+                    self.text.flush()
+            except (OSError, ValueError):  # our output is gone: keep draining the child
+                pass
+            self.writing = False
+            self.moved += len(chunk)
+
+    def drain(self) -> None:
+        """Wait for the rest of the output, but not for a grandchild that
+        keeps the pipe open without writing."""
+        moved = -1
+        while self.is_alive() and (self.writing or self.moved != moved):
+            moved = self.moved
+            self.join(1.0)
+        if not self.is_alive():  # else the pipe stays open: closing it under a reader is unsafe
+            self.source.close()
+
+
+class Heartbeat(threading.Thread):
+    def __init__(self, job: jobbertrack.Resource, interval: float) -> None:
+        super().__init__(daemon=True, name=f"jobbertrack-heartbeat-{job.id}")
+        self.job, self.interval = job, interval
+        self.stopped = threading.Event()
+        self.lost: jobbertrack.InvalidTransition | None = None
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.interval):
+            try:
+                self.job.heartbeat()
+            except jobbertrack.InvalidTransition as exc:  # stalled or timed out meanwhile
+                self.lost = exc
+                return
+            except jobbertrack.JobberTrackError:  # a Redis hiccup: next beat may work
+                continue
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join()
+
+
+@contextmanager
+def forwarding(child: list[subprocess.Popen[bytes]]) -> Iterator[None]:
+    """Pass SIGINT and SIGTERM on to the child (``child[0]`` once it exists).
+
+    A Ctrl-C at a terminal reaches the whole foreground process group,
+    child included, so SIGINT is not sent a second time then."""
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        if child and child[0].poll() is None and not (signum == signal.SIGINT and _in_foreground()):
+            child[0].send_signal(signum)
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, forward) for sig in FORWARDED}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _in_foreground() -> bool:
+    for fd in (0, 1, 2):
+        try:
+            if os.isatty(fd) and os.tcgetpgrp(fd) == os.getpgrp():
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def exit_status(returncode: int) -> int:
+    """The child's exit status as a shell reports it (128 + N for signal N)."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
+def outcome(argv: list[str], returncode: int, duration: float, tail: str) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "command": argv,
+        "exit_code": exit_status(returncode),
+        "duration": round(duration, 3),
+        "output_tail": tail,
+    }
+    if returncode < 0:
+        result["signal"] = signal.Signals(-returncode).name
+    return result
+
+
+@click.command(context_settings={"allow_interspersed_args": False})
+@click.option(
+    "--timeout",
+    type=SECONDS,
+    metavar="S",
+    default=86_400,
+    show_default=True,
+    help="Seconds the job's record lives.",
+)
+@click.option(
+    "--lease",
+    type=SECONDS,
+    metavar="S",
+    default=60,
+    show_default=True,
+    help="Seconds without a heartbeat (sent every third of it) before the job counts as stalled.",
+)
+@click.option(
+    "--max-runtime",
+    type=SECONDS,
+    metavar="S",
+    help="Fail the job (not the command) as timed out after this long.",
+)
+@click.option("--name", help="The job's label [default: the command line].")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@common_options
+def run(
+    timeout: float, lease: float, max_runtime: float | None, name: str | None, command: tuple[str, ...]
+) -> None:
+    """Run a command as a tracked job, and exit with its exit status.
+
+    The job starts before the command and heartbeats while it runs.  Exit
+    status 0 finishes it, anything else fails it; either way it stores
+    {command, exit_code, duration, output_tail}.  The command's output
+    passes through unchanged.  SIGINT and SIGTERM are forwarded to it.
+
+    Exit status: the command's (128+N if signal N killed it), 125 if the
+    job could not be created, 126/127 if the command cannot be run.
+
+    \b
+    Examples:
+      jobbertrack run --timeout 3600 -- /usr/local/bin/backup.sh
+      jobbertrack run --name "nightly import" --lease 120 -- python import.py --all
+    """
+    argv = list(command)
+    label = name or shlex.join(argv)[:200]
+    try:
+        job = settings().handler().create(timeout, name=label, data={"command": argv})
+        job.start(lease=lease, max_runtime=max_runtime)
+    except jobbertrack.JobberTrackError as exc:
+        raise Failure(
+            f"the job could not be started, so the command did not run: {exc}", EXIT_TRACKING
+        ) from None
+    _say(f"job {job.id} running: {label}")
+    status = _run_tracked(job, argv, lease / 3)
+    raise SystemExit(status)
+
+
+def _run_tracked(job: jobbertrack.Resource, argv: list[str], beat: float) -> int:
+    tail = Tail()
+    child: list[subprocess.Popen[bytes]] = []
+    began = time.monotonic()
+    heart = Heartbeat(job, beat)
+    heart.start()
+    try:
+        with forwarding(child):
+            try:
+                child.append(subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+            except OSError as exc:
+                status = EXIT_NOT_FOUND if isinstance(exc, FileNotFoundError) else EXIT_CANNOT_RUN
+                message = f"cannot run {argv[0]!r}: {exc.strerror}"
+                click.echo(f"jobbertrack: {message}", err=True)
+                _settle(job, outcome(argv, status, 0.0, "") | {"message": message})
+                return status
+            proc = child[0]
+            assert proc.stdout is not None and proc.stderr is not None
+            pumps = [
+                Pump(proc.stdout, sys.stdout, tail),
+                Pump(proc.stderr, sys.stderr, tail),
+            ]
+            for pump in pumps:
+                pump.start()
+            returncode = proc.wait()
+            for pump in pumps:
+                pump.drain()
+    finally:
+        heart.stop()
+    result = outcome(argv, returncode, time.monotonic() - began, tail.text())
+    _settle(job, result, lost=heart.lost)
+    return exit_status(returncode)
+
+
+def _settle(job: jobbertrack.Resource, result: dict[str, Any], lost: Exception | None = None) -> None:
+    """Finish or fail the job with the result; a job lost meanwhile is left as it is."""
+    code = result["exit_code"]
+    if "message" in result:
+        message = result["message"]
+    elif "signal" in result:
+        message = f"killed by {result['signal']}"
+    else:
+        message = f"exited with status {code}" if code else "exit status 0"
+    try:
+        if code == 0:
+            job.finish(result)
+        else:
+            job.fail({**result, "message": message})
+    except jobbertrack.JobberTrackError as exc:
+        click.echo(f"jobbertrack: the command's result was not stored: {lost or exc}", err=True)
+        return
+    out = output()
+    if out.json:
+        out.json_line(job.get_value())
+    _say(f"job {job.id} {job.state} ({message}, {result['duration']:.1f} s)")
+
+
+def _say(message: str) -> None:
+    if sys.stderr.isatty() and not output().json:
+        note(f"jobbertrack: {message}")

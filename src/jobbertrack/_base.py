@@ -14,7 +14,7 @@ from ._core.ids import check_id
 from ._core.keys import Keyspace
 from ._core.record import Fields, from_value, history, ms_to_datetime, text, to_value
 from ._core.transitions import State
-from ._exceptions import InvalidTimeout, JobberTrackError, JobExpired, JobNotFound
+from ._exceptions import InvalidTimeout, JobberTrackError, JobExists, JobExpired, JobNotFound
 from ._scripts import Registry, registry
 
 DEFAULT_CORE = Core()
@@ -151,17 +151,35 @@ class ResourceBase:
         return result
 
 
+def run_deadlines(fields: Fields) -> list[int]:
+    """A running job's lease and run-time deadlines (ms of Redis' clock)."""
+    if fields.get("state") != "running":
+        return []
+    out = []
+    if "lease" in fields and "beat" in fields:
+        out.append(int(fields["beat"]) + int(fields["lease"]))
+    if "max_runtime" in fields and "started" in fields:
+        out.append(int(fields["started"]) + int(fields["max_runtime"]))
+    return out
+
+
+#: Clock difference tolerated between this host and Redis when deciding
+#: from a plain read whether a job might be past its deadline.
+CLOCK_MARGIN_MS = 5000
+
+
+def maybe_due(fields: Fields) -> bool:
+    """Whether a running job read without settling might be past its lease
+    or run time (then it is read again through the settling ``get``)."""
+    due = run_deadlines(fields)
+    return bool(due) and min(due) <= time.time() * 1000 + CLOCK_MARGIN_MS
+
+
 def wake_at(fields: Fields, until: float) -> float:
     """Monotonic time to look at a job again while waiting for it: the
     caller's deadline ``until``, or earlier when the record expires or its
     lease or maximum run time runs out (a read then settles it)."""
-    moments = [int(fields["expires"])]
-    if fields.get("state") == "running":
-        if "lease" in fields and "beat" in fields:
-            moments.append(int(fields["beat"]) + int(fields["lease"]))
-        if "max_runtime" in fields and "started" in fields:
-            moments.append(int(fields["started"]) + int(fields["max_runtime"]))
-    wall_ms = min(moments) + 5  # Redis decides at its own ms: look just after
+    wall_ms = min([int(fields["expires"]), *run_deadlines(fields)]) + 5  # Redis decides at its own ms
     return min(until, time.monotonic() + (wall_ms / 1000 - time.time()))
 
 
@@ -242,18 +260,63 @@ class HandlerBase:
             return None
         return self._adopt(self.resource_factory.load(self.client, job_id, reply[1]))
 
+    def _load_fields(self, job_id: str, fields: Fields | None) -> Any:
+        if not fields:
+            return None
+        return self._adopt(self.resource_factory.load(self.client, job_id, fields))
+
     @staticmethod
     def _missing(job_id: str, status: Any) -> JobNotFound:
         return JobExpired(job_id) if text(status) == "expired" else JobNotFound(job_id)
 
-    def _create_calls(
-        self, count: int, timeout: float | None, data: Any, name: str | None
-    ) -> tuple[list[Any], list[Call]]:
+    def _create_plan(
+        self, count: int, timeout: float | None, data: Any, name: str | None, batch: int
+    ) -> tuple[list[Any], list[list[tuple[list[str], Call]]]]:
+        """New (unsaved) jobs from the factory, and per round of ``batch``
+        jobs the ``create_many`` calls: one per shard."""
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
             raise JobberTrackError(f"count must be an int >= 0, not {count!r}")
-        self._timeout_ms(timeout)
+        if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+            raise JobberTrackError(f"batch must be an int >= 1, not {batch!r}")
+        if name is not None and not isinstance(name, str):
+            raise TypeError("name must be a str")
+        timeout_ms = self._timeout_ms(timeout)
         jobs = [self._adopt(self.resource_factory.create(self.client)) for _ in range(count)]
-        return jobs, [self._create_call(job, timeout, data, name) for job in jobs]
+        ids = [job.id for job in jobs]
+        if len(set(ids)) != len(ids):
+            raise JobberTrackError("the resource factory made the same id twice in one create_many()")
+        rounds = [
+            self._core.create_batches(ids[i : i + batch], timeout_ms, data, name)
+            for i in range(0, len(ids), batch)
+        ]
+        return jobs, rounds
+
+    @staticmethod
+    def _created(
+        by_id: dict[str, ResourceBase], batches: list[tuple[list[str], Call]], replies: list[Any]
+    ) -> None:
+        """Fill the local copies of a round's jobs; JobExists after the rest."""
+        taken = None
+        for (ids, call), reply in zip(batches, replies, strict=True):
+            if text(reply[0]) != "ok":
+                taken = taken or text(reply[1])
+                continue
+            fields = {
+                "state": "waiting",
+                "created": text(reply[1]),
+                "expires": text(reply[2]),
+                "token": str(call.args[1]),
+            }
+            if call.args[7]:
+                fields["name"] = str(call.args[7])
+            if call.data is not None:
+                fields["data"] = call.data
+            for job_id in ids:
+                job = by_id[job_id]
+                job._fields = dict(fields)
+                job._known = True
+        if taken is not None:
+            raise JobExists(taken)
 
     def _create_call(
         self, resource: ResourceBase, timeout: float | None, data: Any, name: str | None

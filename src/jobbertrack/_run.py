@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ._core.calls import Call
+from ._core.record import text
 from ._exceptions import JobberTrackError, RedisCommandError, RedisUnavailable
 from ._scripts import Registry, is_compile_error
 
@@ -167,6 +168,21 @@ def run_many(reg: Registry, calls: Sequence[Call]) -> list[Any]:
     return batch.result()
 
 
+def read_hashes(reg: Registry, keys: Sequence[str]) -> list[dict[str, str]]:
+    """HGETALL of each key in one pipelined round trip (per node)."""
+    pipe = reg.client.pipeline(transaction=False)
+    for key in keys:
+        pipe.hgetall(key)
+    try:
+        return [_decoded(r) for r in pipe.execute()]
+    except Exception as exc:
+        raise translate(exc) from exc
+
+
+def _decoded(reply: Any) -> dict[str, str]:
+    return {text(k): text(v) for k, v in reply.items()}
+
+
 # ---------------------------------------------------------------- async
 
 
@@ -210,3 +226,13 @@ async def arun_many(reg: Registry, calls: Sequence[Call]) -> list[Any]:
             raise translate(exc) from exc
         batch.take(replies)
     return batch.result()
+
+
+async def aread_hashes(reg: Registry, keys: Sequence[str]) -> list[dict[str, str]]:
+    pipe = reg.client.pipeline(transaction=False)
+    for key in keys:
+        pipe.hgetall(key)
+    try:
+        return [_decoded(r) for r in await pipe.execute()]
+    except Exception as exc:
+        raise translate(exc) from exc

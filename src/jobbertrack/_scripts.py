@@ -20,6 +20,7 @@ from typing import Any
 #: Script name -> flags of its `#!lua` header (Redis >= 7).
 FLAGS: dict[str, str] = {
     "create": "",
+    "create_many": "",
     "transition": "",
     "touch": "",
     "get": "allow-oom",  # reads; writes only to fail a stalled job
@@ -30,7 +31,7 @@ FLAGS: dict[str, str] = {
     "settle": "",
 }
 #: Scripts that work on one job or shard and need the shared prelude.
-WITH_LIB = {"create", "transition", "touch", "get", "sweep", "settle", "status"}
+WITH_LIB = {"create", "create_many", "transition", "touch", "get", "sweep", "settle", "status"}
 
 
 _LUA = Path(__file__).with_name("_lua")

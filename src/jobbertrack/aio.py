@@ -11,13 +11,13 @@ from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from ._awatch import WaitHub, aiter_events
-from ._base import UNSET, HandlerBase, ResourceBase, wait_deadline, wake_at
+from ._base import UNSET, HandlerBase, ResourceBase, maybe_due, wait_deadline, wake_at
 from ._core.calls import error_details, progress_details
 from ._core.codec import optional_ms
 from ._core.events import Event
 from ._core.ids import check_id, new_id
 from ._core.listing import Cursor, JobList, ListPlan, count_calls, merge_counts, states_of
-from ._core.record import text
+from ._core.record import fields_from_flat, text
 from ._core.sweeping import SweepPlan
 from ._core.transitions import State
 from ._exceptions import (
@@ -33,7 +33,7 @@ from ._exceptions import (
     RedisUnavailable,
     WaitTimeout,
 )
-from ._run import arun, arun_many
+from ._run import aread_hashes, arun, arun_many
 from ._running import Run, heartbeat_interval, log
 
 
@@ -209,19 +209,33 @@ class Handler(HandlerBase):
         return job
 
     async def create_many(
-        self, count: int, timeout: float | None = None, *, data: Any = UNSET, name: str | None = None
+        self,
+        count: int,
+        timeout: float | None = None,
+        *,
+        data: Any = UNSET,
+        name: str | None = None,
+        batch: int = 1000,
     ) -> list[Resource]:
         """``count`` new jobs in one pipelined round trip (per node)."""
-        jobs, calls = self._create_calls(count, timeout, data, name)
-        for job, call, reply in zip(jobs, calls, await arun_many(self._reg, calls), strict=True):
-            job._apply(reply, "waiting", call)
+        jobs, rounds = self._create_plan(count, timeout, data, name, batch)
+        by_id = {job.id: job for job in jobs}
+        for batches in rounds:
+            self._created(by_id, batches, await arun_many(self._reg, [call for _, call in batches]))
         return jobs
 
     async def get_many(self, ids: Iterable[str]) -> list[Resource | None]:
-        """Jobs for ``ids`` in one pipelined round trip, None where missing."""
-        wanted = list(ids)
-        replies = await arun_many(self._reg, self._core.get_many(wanted))
-        return [self._load(i, r) for i, r in zip(wanted, replies, strict=True)]
+        """Jobs for ``ids`` in one pipelined round trip (per node), None where
+        missing.  Running jobs that may be past their lease or run time are
+        read again through the settling script (a second round, only then)."""
+        wanted = [check_id(i) for i in ids]
+        records: list[Any] = await aread_hashes(self._reg, [self._core.keys.job_key(i) for i in wanted])
+        due = [n for n, fields in enumerate(records) if maybe_due(fields)]
+        if due:
+            settled = await arun_many(self._reg, [self._core.get(wanted[n]) for n in due])
+            for n, reply in zip(due, settled, strict=True):
+                records[n] = fields_from_flat(reply[1]) if len(reply) > 1 else None
+        return [self._load_fields(i, fields) for i, fields in zip(wanted, records, strict=True)]
 
     async def count(self, state: str | State) -> int:
         """Live jobs in ``state`` (expired records are never counted)."""

@@ -157,3 +157,35 @@ def test_listing_is_complete_when_one_shard_holds_everything(make_handler: Any, 
             break
     assert sorted(seen) == sorted(crowded)
     assert len(seen) == len(set(seen))
+
+
+def test_create_many_in_rounds_and_with_data(track: Any) -> None:
+    jobs = track.create_many(2500, 60, data={"batch": True}, name="bulk", batch=1000)
+    assert len({j.id for j in jobs}) == 2500
+    assert all(j.state == "waiting" and j.data == {"batch": True} for j in jobs)
+    assert track.count("waiting") == 2500
+    sample = track.get(jobs[1234].id)
+    assert sample.name == "bulk" and sample.data == {"batch": True}
+    assert sample.created_at == jobs[1234].created_at
+    assert track.create_many(0, 60) == []
+
+
+def test_create_many_refuses_a_taken_id_without_touching_it(make_handler: Any, layer: str) -> None:
+    from tests.integration.test_ids import _factory
+
+    first = make_handler(_factory(layer, ["taken"]))
+    first.create(60).start()
+    track = make_handler(_factory(layer, ["new-1", "taken", "new-2"]))
+    with pytest.raises(jobbertrack.JobExists):
+        track.create_many(3, 60)
+    assert track.get("taken").state == "running"
+
+
+def test_get_many_settles_a_stalled_job(track: Any) -> None:
+    job = track.create(60)
+    job.start(lease=0.2)
+    other = track.create(60)
+    time.sleep(0.3)  # let the lease run out without anyone reading the job
+    got = track.get_many([job.id, other.id])
+    assert got[0].state == "failed" and got[0].error["reason"] == "stalled"
+    assert got[1].state == "waiting"

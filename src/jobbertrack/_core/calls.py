@@ -189,3 +189,30 @@ class Core:
 
     def status(self, job_id: str) -> Call:
         return Call("status", self.keys.job_keys(check_id(job_id)), self._head(job_id, ""))
+
+    def create_batches(
+        self, job_ids: Sequence[str], timeout_ms: int, data: Any = UNSET, name: str | None = None
+    ) -> list[tuple[list[str], Call]]:
+        """One ``create_many`` call per shard for ``job_ids``: (ids, call)."""
+        stored = None if data is UNSET else self.json(data)
+        by_shard: dict[int, list[str]] = {}
+        for job_id in job_ids:
+            by_shard.setdefault(self.keys.shard_of(job_id), []).append(job_id)
+        batches = []
+        for shard, shard_ids in by_shard.items():
+            keys = (*self.keys.shard_keys(shard), *(self.keys.job_key(i) for i in shard_ids))
+            args = (
+                "",
+                new_token(),
+                self.event_cap,
+                self.tomb_ttl_ms,
+                timeout_ms,
+                "0" if stored is None else "1",
+                stored or "",
+                name or "",
+                self.tomb_cap,
+                self.cleanup_batch,
+                *shard_ids,
+            )
+            batches.append((shard_ids, Call("create_many", keys, args, stored)))
+        return batches

@@ -29,6 +29,8 @@ _JSON = ("progress", "error")
 
 
 def text(value: Any) -> str:
+    if type(value) is str:
+        return value
     return value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else str(value)
 
 
@@ -75,9 +77,9 @@ def from_value(value: Mapping[Any, Any] | Sequence[Any]) -> Fields:
         if isinstance(value, (str, bytes)):
             raise JobberTrackError("set_value() needs a mapping or a flat list of fields")
         return fields_from_flat(value)
+    if "created_at" not in value and "id" not in value and b"id" not in value:
+        return {text(k): text(v) for k, v in value.items()}  # the hash as stored
     items = {text(k): v for k, v in value.items()}
-    if "created_at" not in items and "id" not in items:
-        return {k: text(v) for k, v in items.items()}
     fields: Fields = {}
     if items.get("state") is not None:
         fields["state"] = str(State(text(items["state"])).value)

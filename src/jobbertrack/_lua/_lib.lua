@@ -96,9 +96,10 @@ end
 
 -- If a running job has outlived its lease or its maximum run time, fail it
 -- now (reason "stalled" or "timeout") and return the state it has after.
-local function settle(state, now)
+-- `f`: the job's lease, beat, max_runtime, started if already read.
+local function settle(state, now, f)
   if state ~= 'running' then return state end
-  local f = redis.call('HMGET', JOB, 'lease', 'beat', 'max_runtime', 'started')
+  f = f or redis.call('HMGET', JOB, 'lease', 'beat', 'max_runtime', 'started')
   local lease, beat, maxrt, started = tonumber(f[1]), tonumber(f[2]), tonumber(f[3]), tonumber(f[4])
   local lease_due = lease and beat and (beat + lease) or nil
   local rt_due = maxrt and started and (started + maxrt) or nil

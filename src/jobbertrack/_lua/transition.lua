@@ -16,11 +16,11 @@
 --         {'bad', fields...}  the state found does not allow the move
 --         {'gone'}            no such record (never existed or expired)
 local now = now_ms()
-local head = redis.call('HMGET', JOB, 'state', 'token', 'expires')
+local head = redis.call('HMGET', JOB, 'state', 'token', 'expires', 'lease', 'beat', 'max_runtime', 'started')
 local state = head[1]
 if not state then return {'gone'} end
 if TOKEN ~= '' and head[2] == TOKEN then return {'ok', snapshot(false)} end  -- a replay
-state = settle(state, now)
+state = settle(state, now, {head[4], head[5], head[6], head[7]})
 local target = ARGV[5]
 if not string.find(' ' .. ARGV[6] .. ' ', ' ' .. state .. ' ', 1, true) then
   return {'bad', snapshot(false)}

@@ -28,3 +28,20 @@ def test_observe_benchmark_runs() -> None:
         check=True,
     ).stdout
     assert "| count |" in out and "worst ratio" in out
+
+
+def test_lifecycle_benchmark_runs() -> None:
+    """Every path of bench/lifecycle.py still runs (N = 200, one run); RQ and
+    Celery rows are skipped with a note when the bench extra is missing."""
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "lifecycle.py"), "--quick", "--no-save", "--observe", "none"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    for key in ("jt-sync", "jt-async", "jt-bulk", "plain", "lua", "lua-pipe"):
+        assert f"(`{key}`) |" in out
+    assert "sync lifecycle vs the Lua-CAS baseline" in out and "## Targets" in out
+    for key in ("rq", "celery"):
+        assert f"(`{key}`) |" in out or f"`{key}` skipped" in out

@@ -42,3 +42,15 @@ def connections(client: Any, name: str) -> int:
     """Connections open to the server(s) under the client name ``name``."""
     nodes = [n.redis_connection for n in client.get_primaries()] if is_cluster(client) else [client]
     return sum(1 for n in nodes for c in n.client_list() if c.get("name") == name)
+
+
+def page_through(track: Any, limit: int, state: Any = None) -> list[str]:
+    """Every id ``track.list`` gives, following cursors to the end."""
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = track.list(state, limit=limit, cursor=cursor)
+        seen += [job.id for job in page]
+        cursor = page.cursor
+        if cursor is None:
+            return seen

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 import jobbertrack
-from tests.helpers import wait_for
+from tests.helpers import page_through, wait_for
 
 NEXT = {"waiting": ("running",), "running": ("finished", "failed")}
 
@@ -75,13 +75,7 @@ def machine_for(server: Any) -> type[RuleBasedStateMachine]:
                 return
             for state in ("waiting", "running", "failed", "finished", None):
                 want = sorted(i for i, s in self.model.items() if state is None or s == state)
-                got, cursor = [], None
-                while True:
-                    page = self.track.list(state, limit=3, cursor=cursor)
-                    got += [j.id for j in page]
-                    cursor = page.cursor
-                    if cursor is None:
-                        break
+                got = page_through(self.track, 3, state)
                 assert sorted(got) == want
                 assert len(got) == len(set(got))
 

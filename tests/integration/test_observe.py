@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import jobbertrack
-from tests.helpers import all_keys, wait_for
+from tests.helpers import all_keys, page_through, wait_for
 
 
 def _ids(jobs: Any) -> list[str]:
@@ -65,13 +65,7 @@ def test_list_is_newest_first_and_pages_through_everything(track: Any) -> None:
 
 def test_list_pages_through_ties_in_one_millisecond(track: Any) -> None:
     jobs = track.create_many(200, 60)  # many share their expiry millisecond
-    seen, cursor = [], None
-    while True:
-        page = track.list(limit=7, cursor=cursor)
-        seen += _ids(page)
-        cursor = page.cursor
-        if cursor is None:
-            break
+    seen = page_through(track, 7)
     assert sorted(seen) == sorted(_ids(jobs))
     assert len(seen) == len(set(seen))
 
@@ -148,13 +142,7 @@ def test_listing_is_complete_when_one_shard_holds_everything(make_handler: Any, 
     track = make_handler(_factory(layer, crowded))
     for _ in crowded:
         track.create(60)
-    seen, cursor = [], None
-    while True:
-        page = track.list(limit=8, cursor=cursor)
-        seen += _ids(page)
-        cursor = page.cursor
-        if cursor is None:
-            break
+    seen = page_through(track, 8)
     assert sorted(seen) == sorted(crowded)
     assert len(seen) == len(set(seen))
 

@@ -134,17 +134,16 @@ class Core:
     def json(self, value: Any, what: str = "data") -> str:
         return encode_json(value, what=what, limit=self.max_data_bytes)
 
+    def _create_args(
+        self, head: tuple[str | int, ...], timeout_ms: int, stored: str | None, name: str | None
+    ) -> tuple[str | int, ...]:
+        """ARGV of ``create`` and ``create_many`` (before the latter's ids)."""
+        flag = "0" if stored is None else "1"
+        return (*head, timeout_ms, flag, stored or "", name or "", self.tomb_cap, self.cleanup_batch)
+
     def create(self, job_id: str, timeout_ms: int, data: Any = UNSET, name: str | None = None) -> Call:
         stored = None if data is UNSET else self.json(data)
-        args = (
-            *self._head(job_id, new_token()),
-            timeout_ms,
-            "0" if stored is None else "1",
-            stored or "",
-            name or "",
-            self.tomb_cap,
-            self.cleanup_batch,
-        )
+        args = self._create_args(self._head(job_id, new_token()), timeout_ms, stored, name)
         return Call("create", self.keys.job_keys(job_id), args, stored)
 
     def transition(
@@ -201,18 +200,6 @@ class Core:
         batches = []
         for shard, shard_ids in by_shard.items():
             keys = (*self.keys.shard_keys(shard), *(self.keys.job_key(i) for i in shard_ids))
-            args = (
-                "",
-                new_token(),
-                self.event_cap,
-                self.tomb_ttl_ms,
-                timeout_ms,
-                "0" if stored is None else "1",
-                stored or "",
-                name or "",
-                self.tomb_cap,
-                self.cleanup_batch,
-                *shard_ids,
-            )
+            args = (*self._create_args(self._head("", new_token()), timeout_ms, stored, name), *shard_ids)
             batches.append((shard_ids, Call("create_many", keys, args, stored)))
         return batches

@@ -168,10 +168,14 @@ def run_deadlines(fields: Fields) -> list[int]:
 CLOCK_MARGIN_MS = 5000
 
 
-def maybe_due(fields: Fields) -> bool:
-    """Whether a running job read without settling might be past its lease
-    or run time (then it is read again through the settling ``get``)."""
-    due = run_deadlines(fields)
+def maybe_due(record: dict[Any, Any]) -> bool:
+    """Whether a running job read without settling (an HGETALL reply, bytes
+    or str) might be past its lease or run time (then it is read again
+    through the settling ``get``)."""
+    state = record.get(b"state", record.get("state"))
+    if state not in (b"running", "running"):
+        return False
+    due = run_deadlines({text(k): text(v) for k, v in record.items()})
     return bool(due) and min(due) <= time.time() * 1000 + CLOCK_MARGIN_MS
 
 
@@ -260,10 +264,11 @@ class HandlerBase:
             return None
         return self._adopt(self.resource_factory.load(self.client, job_id, reply[1]))
 
-    def _load_fields(self, job_id: str, fields: Fields | None) -> Any:
-        if not fields:
+    def _load_fields(self, job_id: str, record: Any) -> Any:
+        """The factory's resource for a record (HGETALL reply), None if empty."""
+        if not record:
             return None
-        return self._adopt(self.resource_factory.load(self.client, job_id, fields))
+        return self._adopt(self.resource_factory.load(self.client, job_id, record))
 
     @staticmethod
     def _missing(job_id: str, status: Any) -> JobNotFound:

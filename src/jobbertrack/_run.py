@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from ._core.calls import Call
-from ._core.record import text
 from ._exceptions import JobberTrackError, RedisCommandError, RedisUnavailable
 from ._scripts import Registry, is_compile_error
 
@@ -168,19 +167,16 @@ def run_many(reg: Registry, calls: Sequence[Call]) -> list[Any]:
     return batch.result()
 
 
-def read_hashes(reg: Registry, keys: Sequence[str]) -> list[dict[str, str]]:
-    """HGETALL of each key in one pipelined round trip (per node)."""
+def read_hashes(reg: Registry, keys: Sequence[str]) -> list[dict[Any, Any]]:
+    """HGETALL of each key in one pipelined round trip (per node), as the
+    client returned them (bytes or str)."""
     pipe = reg.client.pipeline(transaction=False)
     for key in keys:
         pipe.hgetall(key)
     try:
-        return [_decoded(r) for r in pipe.execute()]
+        return list(pipe.execute())
     except Exception as exc:
         raise translate(exc) from exc
-
-
-def _decoded(reply: Any) -> dict[str, str]:
-    return {text(k): text(v) for k, v in reply.items()}
 
 
 # ---------------------------------------------------------------- async
@@ -228,11 +224,11 @@ async def arun_many(reg: Registry, calls: Sequence[Call]) -> list[Any]:
     return batch.result()
 
 
-async def aread_hashes(reg: Registry, keys: Sequence[str]) -> list[dict[str, str]]:
+async def aread_hashes(reg: Registry, keys: Sequence[str]) -> list[dict[Any, Any]]:
     pipe = reg.client.pipeline(transaction=False)
     for key in keys:
         pipe.hgetall(key)
     try:
-        return [_decoded(r) for r in await pipe.execute()]
+        return list(await pipe.execute())
     except Exception as exc:
         raise translate(exc) from exc

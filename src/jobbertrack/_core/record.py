@@ -77,8 +77,11 @@ def from_value(value: Mapping[Any, Any] | Sequence[Any]) -> Fields:
         if isinstance(value, (str, bytes)):
             raise JobberTrackError("set_value() needs a mapping or a flat list of fields")
         return fields_from_flat(value)
-    if "created_at" not in value and "id" not in value and b"id" not in value:
-        return {text(k): text(v) for k, v in value.items()}  # the hash as stored
+    if "created_at" not in value and "id" not in value and b"id" not in value:  # the hash as stored
+        first = next(iter(value), "")
+        if type(first) is bytes and all(type(v) is bytes for v in value.values()):
+            return {k.decode(): v.decode("utf-8", "surrogateescape") for k, v in value.items()}
+        return {text(k): text(v) for k, v in value.items()}
     items = {text(k): v for k, v in value.items()}
     fields: Fields = {}
     if items.get("state") is not None:

@@ -82,14 +82,16 @@ local function with_data(fields, has_data, data)
 end
 
 -- End a job: state, end time, error details, indexes, lease, event.
-local function finish_as(from, to, now, fields, expires, has_data, data)
+-- `leased`: false when the caller knows the job has no lease and no maximum
+-- run time (so it has no `due` entry to remove).
+local function finish_as(from, to, now, fields, expires, has_data, data, leased)
   expires = expires or tonumber(redis.call('HGET', JOB, 'expires'))
   fields[#fields + 1] = 'state'
   fields[#fields + 1] = to
   fields[#fields + 1] = 'ended'
   fields[#fields + 1] = now
   redis.call('HSET', JOB, unpack(with_data(fields, has_data, data)))
-  redis.call('ZREM', DUE, ID)
+  if leased ~= false then redis.call('ZREM', DUE, ID) end
   index_move(from, to, expires, now)
   return expires
 end

@@ -59,7 +59,8 @@ else
     fields[#fields + 1] = 'error'
     fields[#fields + 1] = ARGV[9]
   end
-  expires = finish_as(state, target, now, fields, tonumber(head[3]), ARGV[7] == '1', ARGV[8])
+  local leased = head[4] ~= false or head[6] ~= false
+  expires = finish_as(state, target, now, fields, tonumber(head[3]), ARGV[7] == '1', ARGV[8], leased)
   if ARGV[9] ~= '' then
     emit(target, now, nil, 'error', ARGV[9])
   else

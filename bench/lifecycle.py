@@ -337,22 +337,28 @@ def profile(path: Path, n: int) -> None:
 
 
 def source_of_jobbertrack() -> str:
-    """Where the measured jobbertrack comes from: its git commit, and whether
-    its source had uncommitted changes (benchmarks of a moving tree lie)."""
+    """Where the measured jobbertrack comes from: its git commit, whether its
+    source had uncommitted changes, and a digest of that source (benchmarks
+    of a moving tree lie: the report says when it moved during the run)."""
+    import hashlib
     import subprocess
 
     import jobbertrack
 
     src = FsPath(jobbertrack.__file__).resolve().parent
+    digest = hashlib.sha1()
+    for path in sorted(p for p in src.rglob("*") if p.suffix in (".py", ".lua")):
+        digest.update(path.read_bytes())
+    tree = f"source digest {digest.hexdigest()[:8]}"
     git = ["git", "-C", str(src)]
     head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False)
     if head.returncode != 0:
-        return f"jobbertrack from {src} (not a git checkout)"
+        return f"jobbertrack from {src} ({tree})"
     dirty = subprocess.run(
         [*git, "status", "--porcelain", "--", "."], capture_output=True, text=True, check=False
     )
     state = " + uncommitted changes in src" if dirty.stdout.strip() else ""
-    return f"jobbertrack at {head.stdout.strip()}{state}"
+    return f"jobbertrack at {head.stdout.strip()}{state} ({tree})"
 
 
 def parse_args() -> argparse.Namespace:
@@ -434,13 +440,16 @@ def main() -> None:
     options.batch, options.concurrency = args.batch, args.concurrency
     notes: list[str] = []
     load_before = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    source = source_of_jobbertrack()  # before: the code and scripts are loaded at the start
     results, labels, version = run_benchmark(args, options, notes)
     if results is None:
         return
+    if source_of_jobbertrack() != source:
+        notes.append(f"jobbertrack's source changed during the run (now: {source_of_jobbertrack()}).")
     meta = {
         **{k: getattr(args, k) for k in ("n", "runs", "batch", "concurrency", "slice")},
         "parser": parser_name,
-        "jobbertrack": source_of_jobbertrack(),
+        "jobbertrack": source,
         "redis_version": version,
         "redis_py": redis.__version__,
         "python": platform.python_version(),

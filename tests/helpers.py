@@ -32,10 +32,16 @@ def all_keys(client: Any, pattern: str = "*") -> list[bytes]:
     return found
 
 
+def command_calls(client: Any, command: str) -> int:
+    """Calls of ``command`` (lower case) counted by the server(s) so far."""
+    nodes = [n.redis_connection for n in client.get_primaries()] if is_cluster(client) else [client]
+    stat = f"cmdstat_{command}"
+    return sum(int(n.info("commandstats").get(stat, {}).get("calls", 0)) for n in nodes)
+
+
 def evalsha_calls(client: Any) -> int:
     """EVALSHA calls counted by the server(s) so far."""
-    nodes = [n.redis_connection for n in client.get_primaries()] if is_cluster(client) else [client]
-    return sum(int(n.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0)) for n in nodes)
+    return command_calls(client, "evalsha")
 
 
 def connections(client: Any, name: str) -> int:

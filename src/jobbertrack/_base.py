@@ -12,7 +12,7 @@ from ._core.calls import UNSET, Call, Core, Outcome, outcome
 from ._core.codec import decode_json, duration_ms
 from ._core.ids import check_id
 from ._core.keys import Keyspace
-from ._core.record import Fields, from_value, history, ms_to_datetime, text, to_value
+from ._core.record import Fields, fields_from_flat, from_value, history, ms_to_datetime, text, to_value
 from ._core.transitions import State
 from ._exceptions import InvalidTimeout, JobberTrackError, JobExists, JobExpired, JobNotFound
 from ._scripts import Registry, registry
@@ -134,6 +134,14 @@ class ResourceBase:
 
     # -- applying replies --------------------------------------------------
 
+    def _take(self, record: Any) -> None:
+        """Replace the local copy with a record read again (an HGETALL reply
+        or settled fields); JobExpired (JobNotFound if never seen) if empty."""
+        if not record:
+            raise JobExpired(self.id) if self._known else JobNotFound(self.id)
+        self._fields = from_value(record)
+        self._known = True
+
     def _apply(self, reply: Any, target: str, sent: Call | None = None) -> Outcome:
         """Take a script's reply into the local copy; raise its error if any."""
         result = outcome(reply)
@@ -177,6 +185,11 @@ def maybe_due(record: dict[Any, Any]) -> bool:
         return False
     due = run_deadlines({text(k): text(v) for k, v in record.items()})
     return bool(due) and min(due) <= time.time() * 1000 + CLOCK_MARGIN_MS
+
+
+def settled(reply: Any) -> Fields | None:
+    """The record in a ``get`` script's reply, None when the job is gone."""
+    return fields_from_flat(reply[1]) if len(reply) > 1 else None
 
 
 def wake_at(fields: Fields, until: float) -> float:
@@ -257,12 +270,6 @@ class HandlerBase:
             raise TypeError(f"the resource factory returned {type(resource).__name__}, not a Resource")
         resource._bind(self._core, self._reg)
         return resource
-
-    def _load(self, job_id: str, reply: Any) -> Any:
-        """The factory's resource for a ``get`` reply, or None if gone."""
-        if len(reply) < 2:
-            return None
-        return self._adopt(self.resource_factory.load(self.client, job_id, reply[1]))
 
     def _load_fields(self, job_id: str, record: Any) -> Any:
         """The factory's resource for a record (HGETALL reply), None if empty."""

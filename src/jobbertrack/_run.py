@@ -167,6 +167,15 @@ def run_many(reg: Registry, calls: Sequence[Call]) -> list[Any]:
     return batch.result()
 
 
+def read_hash(reg: Registry, key: str) -> dict[Any, Any]:
+    """HGETALL of one key, as the client returned it (bytes or str)."""
+    try:
+        reply: dict[Any, Any] = reg.client.hgetall(key)
+    except Exception as exc:
+        raise translate(exc) from exc
+    return reply
+
+
 def read_hashes(reg: Registry, keys: Sequence[str]) -> list[dict[Any, Any]]:
     """HGETALL of each key in one pipelined round trip (per node), as the
     client returned them (bytes or str)."""
@@ -222,6 +231,14 @@ async def arun_many(reg: Registry, calls: Sequence[Call]) -> list[Any]:
             raise translate(exc) from exc
         batch.take(replies)
     return batch.result()
+
+
+async def aread_hash(reg: Registry, key: str) -> dict[Any, Any]:
+    try:
+        reply: dict[Any, Any] = await reg.client.hgetall(key)
+    except Exception as exc:
+        raise translate(exc) from exc
+    return reply
 
 
 async def aread_hashes(reg: Registry, keys: Sequence[str]) -> list[dict[Any, Any]]:

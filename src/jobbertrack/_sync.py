@@ -12,19 +12,31 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ._base import UNSET, HandlerBase, ResourceBase, maybe_due, wait_deadline, wake_at
-from ._core.calls import error_details, progress_details
+from ._base import UNSET, HandlerBase, ResourceBase, maybe_due, settled, wait_deadline, wake_at
+from ._core.calls import Core, error_details, progress_details
 from ._core.codec import optional_ms
 from ._core.events import Event
 from ._core.ids import check_id, new_id
 from ._core.listing import Cursor, JobList, ListPlan, count_calls, merge_counts, states_of
-from ._core.record import fields_from_flat, text
+from ._core.record import text
 from ._core.sweeping import SweepPlan
 from ._core.transitions import State
 from ._exceptions import InvalidTransition, JobberTrackError, WaitTimeout
-from ._run import read_hashes, run, run_many
+from ._run import read_hash, read_hashes, run, run_many
 from ._running import Run, heartbeat_interval, log
+from ._scripts import Registry
 from ._watch import iter_events, last_stream_id, wait_for_final
+
+
+def _read_job(reg: Registry, core: Core, job_id: str) -> Any:
+    """A job's record: one HGETALL; read again through the settling ``get``
+    script only when it is running and may be past its lease or run time
+    (by this host's clock, with a margin), so readers never see a dead
+    worker's job as running.  Empty or None when the job is gone."""
+    record: Any = read_hash(reg, core.keys.job_key(job_id))
+    if maybe_due(record):
+        record = settled(run(reg, core.get(job_id)))
+    return record
 
 
 class Resource(ResourceBase):
@@ -73,7 +85,7 @@ class Resource(ResourceBase):
 
     def refresh(self) -> Resource:
         """Reload the local copy from Redis (JobExpired if the record is gone)."""
-        self._apply(run(self._registry, self._core.get(self.id)), "get")
+        self._take(_read_job(self._registry, self._core, self.id))
         return self
 
     def wait(self, timeout: float | None = None) -> Resource:
@@ -174,7 +186,8 @@ class Handler(HandlerBase):
 
     def get(self, id: str) -> Resource | None:
         """The job with this id, or None when it is unknown or expired."""
-        job: Resource | None = self._load(id, run(self._reg, self._core.get(check_id(id))))
+        job_id = check_id(id)
+        job: Resource | None = self._load_fields(job_id, _read_job(self._reg, self._core, job_id))
         return job
 
     def create_many(
@@ -202,9 +215,9 @@ class Handler(HandlerBase):
         records: list[Any] = read_hashes(self._reg, [self._core.keys.job_key(i) for i in wanted])
         due = [n for n, fields in enumerate(records) if maybe_due(fields)]
         if due:
-            settled = run_many(self._reg, [self._core.get(wanted[n]) for n in due])
-            for n, reply in zip(due, settled, strict=True):
-                records[n] = fields_from_flat(reply[1]) if len(reply) > 1 else None
+            replies = run_many(self._reg, [self._core.get(wanted[n]) for n in due])
+            for n, reply in zip(due, replies, strict=True):
+                records[n] = settled(reply)
         return [self._load_fields(i, fields) for i, fields in zip(wanted, records, strict=True)]
 
     def count(self, state: str | State) -> int:

@@ -11,13 +11,13 @@ from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from ._awatch import WaitHub, aiter_events
-from ._base import UNSET, HandlerBase, ResourceBase, maybe_due, wait_deadline, wake_at
-from ._core.calls import error_details, progress_details
+from ._base import UNSET, HandlerBase, ResourceBase, maybe_due, settled, wait_deadline, wake_at
+from ._core.calls import Core, error_details, progress_details
 from ._core.codec import optional_ms
 from ._core.events import Event
 from ._core.ids import check_id, new_id
 from ._core.listing import Cursor, JobList, ListPlan, count_calls, merge_counts, states_of
-from ._core.record import fields_from_flat, text
+from ._core.record import text
 from ._core.sweeping import SweepPlan
 from ._core.transitions import State
 from ._exceptions import (
@@ -33,8 +33,20 @@ from ._exceptions import (
     RedisUnavailable,
     WaitTimeout,
 )
-from ._run import aread_hashes, arun, arun_many
+from ._run import aread_hash, aread_hashes, arun, arun_many
 from ._running import Run, heartbeat_interval, log
+from ._scripts import Registry
+
+
+async def _aread_job(reg: Registry, core: Core, job_id: str) -> Any:
+    """A job's record: one HGETALL; read again through the settling ``get``
+    script only when it is running and may be past its lease or run time
+    (by this host's clock, with a margin), so readers never see a dead
+    worker's job as running.  Empty or None when the job is gone."""
+    record: Any = await aread_hash(reg, core.keys.job_key(job_id))
+    if maybe_due(record):
+        record = settled(await arun(reg, core.get(job_id)))
+    return record
 
 
 class Resource(ResourceBase):
@@ -81,7 +93,7 @@ class Resource(ResourceBase):
 
     async def refresh(self) -> Resource:
         """Reload the local copy from Redis (JobExpired if the record is gone)."""
-        self._apply(await arun(self._registry, self._core.get(self.id)), "get")
+        self._take(await _aread_job(self._registry, self._core, self.id))
         return self
 
     async def wait(self, timeout: float | None = None) -> Resource:
@@ -205,7 +217,8 @@ class Handler(HandlerBase):
 
     async def get(self, id: str) -> Resource | None:
         """The job with this id, or None when it is unknown or expired."""
-        job: Resource | None = self._load(id, await arun(self._reg, self._core.get(check_id(id))))
+        job_id = check_id(id)
+        job: Resource | None = self._load_fields(job_id, await _aread_job(self._reg, self._core, job_id))
         return job
 
     async def create_many(
@@ -232,9 +245,9 @@ class Handler(HandlerBase):
         records: list[Any] = await aread_hashes(self._reg, [self._core.keys.job_key(i) for i in wanted])
         due = [n for n, fields in enumerate(records) if maybe_due(fields)]
         if due:
-            settled = await arun_many(self._reg, [self._core.get(wanted[n]) for n in due])
-            for n, reply in zip(due, settled, strict=True):
-                records[n] = fields_from_flat(reply[1]) if len(reply) > 1 else None
+            replies = await arun_many(self._reg, [self._core.get(wanted[n]) for n in due])
+            for n, reply in zip(due, replies, strict=True):
+                records[n] = settled(reply)
         return [self._load_fields(i, fields) for i, fields in zip(wanted, records, strict=True)]
 
     async def count(self, state: str | State) -> int:

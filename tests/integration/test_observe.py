@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import jobbertrack
-from tests.helpers import all_keys, page_through, wait_for
+from tests.helpers import all_keys, command_calls, evalsha_calls, page_through, wait_for
 
 
 def _ids(jobs: Any) -> list[str]:
@@ -177,3 +177,22 @@ def test_get_many_settles_a_stalled_job(track: Any) -> None:
     got = track.get_many([job.id, other.id])
     assert got[0].state == "failed" and got[0].error["reason"] == "stalled"
     assert got[1].state == "waiting"
+
+
+def test_get_runs_a_script_only_for_a_job_that_may_be_past_its_lease(
+    make_handler: Any, client: Any
+) -> None:
+    track = make_handler()
+    waiting, running, done = track.create(60), track.create(60).start(lease=60), track.create(60)
+    done.start().finish({"n": 1})
+    stalled = track.create(60).start(lease=0.1)
+    time.sleep(0.2)  # let the lease run out without anyone reading the job
+    scripts, reads = evalsha_calls(client), command_calls(client, "hgetall")
+    assert track.get(waiting.id).state == "waiting"
+    assert track.get(running.id).refresh().state == "running"
+    assert track.get(done.id).data == {"n": 1}
+    assert track.get("never-made") is None
+    assert (evalsha_calls(client), command_calls(client, "hgetall")) == (scripts, reads + 5)
+    got = track.get(stalled.id)  # read, seen as maybe due, read again through the settling script
+    assert got.state == "failed" and got.error["reason"] == "stalled"
+    assert (evalsha_calls(client), command_calls(client, "hgetall")) == (scripts + 1, reads + 7)  # the script reads too

@@ -31,6 +31,7 @@ def _b32(value: int, width: int) -> str:
 class _IdState:
     process = _b32(secrets.randbits(30), 6)
     counter = itertools.count(secrets.randbits(20))
+    stamp = (-1, "")  # (ms, its 10 characters): ids made in one ms share them
 
 
 def _reseed() -> None:
@@ -45,11 +46,19 @@ if hasattr(os, "register_at_fork"):
 def new_id() -> str:
     """A new unique, time-ordered id."""
     ms = time.time_ns() // 1_000_000
-    return _b32(ms, 10) + _IdState.process + _b32(next(_IdState.counter) & 0x1FFFFFF, 5)
+    stamp = _IdState.stamp  # one tuple: threads never see half an update
+    if stamp[0] != ms:
+        stamp = _IdState.stamp = (ms, _b32(ms, 10))
+    n = next(_IdState.counter)
+    a = _ALPHABET
+    tail = a[(n >> 20) & 31] + a[(n >> 15) & 31] + a[(n >> 10) & 31] + a[(n >> 5) & 31] + a[n & 31]
+    return stamp[1] + _IdState.process + tail
 
 
 def check_id(job_id: object) -> str:
     """Return ``job_id`` if it can be stored safely, else raise InvalidJobId."""
+    if type(job_id) is str and 0 < len(job_id) <= MAX_ID_LENGTH and job_id.isascii() and job_id.isprintable():
+        return job_id  # the common case, in one test (ASCII always encodes)
     if not isinstance(job_id, str):
         raise InvalidJobId(f"a job id must be a str, not {type(job_id).__name__}")
     if not job_id:

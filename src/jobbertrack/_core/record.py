@@ -39,6 +39,15 @@ def fields_from_flat(flat: Sequence[Any]) -> Fields:
     return {text(flat[i]): text(flat[i + 1]) for i in range(0, len(flat) - 1, 2)}
 
 
+def fields_from_hash(record: Mapping[Any, Any]) -> Fields:
+    """Fields from an HGETALL reply: a dict of bytes (the usual client) or
+    of str (``decode_responses=True``)."""
+    try:
+        return {k.decode(): v.decode("utf-8", "surrogateescape") for k, v in record.items()}
+    except AttributeError:  # str already (or mixed)
+        return {text(k): text(v) for k, v in record.items()}
+
+
 def ms_to_datetime(ms: str | int | None) -> datetime | None:
     if ms is None:
         return None
@@ -78,10 +87,7 @@ def from_value(value: Mapping[Any, Any] | Sequence[Any]) -> Fields:
             raise JobberTrackError("set_value() needs a mapping or a flat list of fields")
         return fields_from_flat(value)
     if "created_at" not in value and "id" not in value and b"id" not in value:  # the hash as stored
-        first = next(iter(value), "")
-        if type(first) is bytes and all(type(v) is bytes for v in value.values()):
-            return {k.decode(): v.decode("utf-8", "surrogateescape") for k, v in value.items()}
-        return {text(k): text(v) for k, v in value.items()}
+        return fields_from_hash(value)
     items = {text(k): v for k, v in value.items()}
     fields: Fields = {}
     if items.get("state") is not None:

@@ -30,11 +30,13 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- Make `key` live at least until `at_ms` (never shortens an expiry).
+-- Make `key` live at least until `at_ms` (never shortens an expiry).  It
+-- is stamped a quarter of its remaining life later (at most an hour), so a
+-- busy key is re-stamped now and then rather than on every call.
 local function keep_until(key, at_ms, now)
   local left = redis.call('PTTL', key)
   if left < 0 or now + left < at_ms then
-    redis.call('PEXPIREAT', key, at_ms)
+    redis.call('PEXPIREAT', key, at_ms + math.min(math.floor((at_ms - now) / 4), 3600000))
   end
 end
 

@@ -115,11 +115,6 @@ class Batch:
         return self.results
 
 
-def _call_args(reg: Registry, call: Call) -> tuple[Any, tuple[Any, ...]]:
-    script = reg.script(call.script)
-    return script, (len(call.keys), *call.keys, *call.args)
-
-
 # ----------------------------------------------------------------- sync
 
 
@@ -136,14 +131,14 @@ def run(reg: Registry, call: Call) -> Any:
     """Run one call: EVALSHA, or EVAL when the server lacks the script."""
     if not reg.checked_policy:
         _check_policy(reg)
-    script, args = _call_args(reg, call)
+    script = reg.script(call.script)
     try:
         try:
-            return reg.client.evalsha(script.sha, *args)
+            return reg.client.evalsha(script.sha, len(call.keys), *call.keys, *call.args)
         except Exception as exc:
             if not _is_noscript(exc):
                 raise
-            return reg.client.eval(script.script, *args)
+            return reg.client.eval(script.script, len(call.keys), *call.keys, *call.args)
     except Exception as exc:
         if reg.modern and is_compile_error(exc):
             reg.downgrade()
@@ -203,14 +198,14 @@ async def _acheck_policy(reg: Registry) -> None:
 async def arun(reg: Registry, call: Call) -> Any:
     if not reg.checked_policy:
         await _acheck_policy(reg)
-    script, args = _call_args(reg, call)
+    script = reg.script(call.script)
     try:
         try:
-            return await reg.client.evalsha(script.sha, *args)
+            return await reg.client.evalsha(script.sha, len(call.keys), *call.keys, *call.args)
         except Exception as exc:
             if not _is_noscript(exc):
                 raise
-            return await reg.client.eval(script.script, *args)
+            return await reg.client.eval(script.script, len(call.keys), *call.keys, *call.args)
     except Exception as exc:
         if reg.modern and is_compile_error(exc):
             reg.downgrade()

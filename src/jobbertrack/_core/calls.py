@@ -158,7 +158,10 @@ class Core:
     ) -> Call:
         stored = None if data is UNSET else self.json(data)
         args = (
-            *self._head(job_id, new_token()),
+            job_id,
+            new_token(),
+            self.event_cap,
+            self.tomb_ttl_ms,
             target.value,
             SOURCES_ARG[target],
             "0" if stored is None else "1",

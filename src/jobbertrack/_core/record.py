@@ -35,8 +35,15 @@ def text(value: Any) -> str:
 
 
 def fields_from_flat(flat: Sequence[Any]) -> Fields:
-    """Fields from a flat [field, value, ...] reply (bytes or str)."""
-    return {text(flat[i]): text(flat[i + 1]) for i in range(0, len(flat) - 1, 2)}
+    """Fields from a flat [field, value, ...] reply (bytes, str or, for
+    numbers a script returns, int); ``text`` inlined: this is on every call."""
+    pairs = iter(flat)
+    return {
+        (k.decode("utf-8", "surrogateescape") if type(k) is bytes else str(k)): (
+            v.decode("utf-8", "surrogateescape") if type(v) is bytes else str(v)
+        )
+        for k, v in zip(pairs, pairs, strict=False)  # an odd tail is dropped
+    }
 
 
 def fields_from_hash(record: Mapping[Any, Any]) -> Fields:

@@ -115,36 +115,37 @@ class Baseline(Tree):
         self.get_many.append(out.samples["get"][0] / 100)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("trees", nargs="+", help="git revisions or directories holding jobbertrack/")
-    parser.add_argument("-n", type=int, default=10_000, help="lifecycles per tree")
-    parser.add_argument("--slice", type=int, default=200, help="lifecycles per turn")
-    args = parser.parse_args()
+def compare(sources: list[str], n: int, turn_size: int, labels: list[str] | None = None) -> None:
+    """Run and print the comparison of ``sources`` (revisions or directories)."""
+    labels = labels or sources
     with tempfile.TemporaryDirectory(prefix="jt-ab-") as tmp, RedisServer(args=server_args()) as server:
         sys.path.insert(0, tmp)
         trees: list[Tree] = []
-        for i, tree in enumerate(args.trees):
+        for i, (tree, label) in enumerate(zip(sources, labels, strict=True)):
             name = f"jt_ab_{i}"
             materialise(tree, name, FsPath(tmp))
             module = importlib.import_module(name)
-            trees.append(Tree(tree, module, server.client(db=2 * i + 1), server.client(db=2 * i + 2)))
-        trees.append(Baseline(server, 2 * len(args.trees) + 1))
+            trees.append(Tree(label, module, server.client(db=2 * i + 1), server.client(db=2 * i + 2)))
+        trees.append(Baseline(server, 2 * len(sources) + 1))
         admin = server.client()
         done = 0
-        while done < args.n:
-            turn = done // args.slice
+        while done < n:
+            turn = done // turn_size
             for tree in trees[turn % len(trees) :] + trees[: turn % len(trees)]:
                 gc.collect()
                 redis0, cpu0, t0 = redis_cpu(admin), time.process_time(), time.perf_counter()
-                tree.lifecycles(args.slice)
-                tree.walls.append((time.perf_counter() - t0) / args.slice)
-                tree.cpu.append((time.process_time() - cpu0) / args.slice)
-                tree.redis.append((redis_cpu(admin) - redis0) / args.slice)
+                tree.lifecycles(turn_size)
+                tree.walls.append((time.perf_counter() - t0) / turn_size)
+                tree.cpu.append((time.process_time() - cpu0) / turn_size)
+                tree.redis.append((redis_cpu(admin) - redis0) / turn_size)
                 tree.batch()
-            done += args.slice
+            done += turn_size
+    report(trees, done, turn_size)
+
+
+def report(trees: list[Tree], done: int, turn_size: int) -> None:
     base = 1 / statistics.median(trees[-1].walls)
-    print(f"{done:,} lifecycles per tree, turns of {args.slice}; median over turns; µs per job")
+    print(f"{done:,} lifecycles per tree, turns of {turn_size}; median over turns; µs per job")
     print(
         "| tree | jobs/s | vs lua | create | start | finish | get | client CPU | Redis CPU "
         "| create_many | get_many |"
@@ -159,6 +160,15 @@ def main() -> None:
             f"| {statistics.median(tree.cpu) * 1e6:.0f} | {statistics.median(tree.redis) * 1e6:.0f} "
             f"| {many[0]:.1f} | {many[1]:.1f} |"
         )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("trees", nargs="+", help="git revisions or directories holding jobbertrack/")
+    parser.add_argument("-n", type=int, default=10_000, help="lifecycles per tree")
+    parser.add_argument("--slice", type=int, default=200, help="lifecycles per turn")
+    args = parser.parse_args()
+    compare(args.trees, args.n, args.slice)
 
 
 if __name__ == "__main__":

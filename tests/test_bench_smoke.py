@@ -45,3 +45,17 @@ def test_lifecycle_benchmark_runs() -> None:
     assert "sync lifecycle vs the Lua-CAS baseline" in out and "## Targets" in out
     for key in ("rq", "celery"):
         assert f"(`{key}`) |" in out or f"`{key}` skipped" in out
+
+
+def test_ab_and_ablation_run() -> None:
+    """bench/ab.py (the working tree against itself) and bench/ablate.py,
+    whose edits must still match the scripts they take features out of."""
+    for script, extra in (("ab.py", [str(ROOT / "src"), str(ROOT / "src")]), ("ablate.py", [])):
+        out = subprocess.run(
+            [sys.executable, str(ROOT / "bench" / script), "-n", "20", "--slice", "10", *extra],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=True,
+        ).stdout
+        assert "| lua (baseline) | " in out and "lifecycles per tree" in out

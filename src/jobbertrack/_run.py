@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._core.calls import Call
 from ._exceptions import JobberTrackError, RedisCommandError, RedisUnavailable
@@ -63,6 +63,16 @@ def _warn_policy(policy_reply: Any) -> None:
         log.warning(message)
 
 
+class Read(NamedTuple):
+    """HGETALL of one key, as an operation that can share a pipeline with
+    script calls (asyncio auto-pipelining)."""
+
+    key: str
+
+
+Op = Call | Read
+
+
 class Batch:
     """The decisions of a pipelined run, shared by ``run_many``/``arun_many``.
 
@@ -72,17 +82,22 @@ class Batch:
     and caches it there.  A compile error on EVAL means Redis < 7: switch to
     header-less scripts and send again."""
 
-    def __init__(self, reg: Registry, calls: Sequence[Call]) -> None:
+    def __init__(self, reg: Registry, calls: Sequence[Op]) -> None:
         self.reg, self.calls = reg, calls
         self.results: list[Any] = [None] * len(calls)
         self.todo = list(range(len(calls)))
         self.as_eval: set[int] = set()
         self.rounds = 0
+        self.sent_modern = reg.modern
 
     def fill(self, pipe: Any) -> None:
         self.rounds += 1
+        self.sent_modern = self.reg.modern  # another task may downgrade meanwhile
         for i in self.todo:
             c = self.calls[i]
+            if isinstance(c, Read):
+                pipe.hgetall(c.key)
+                continue
             script = self.reg.script(c.script)
             if i in self.as_eval:
                 pipe.execute_command("EVAL", script.script, len(c.keys), *c.keys, *c.args)
@@ -99,8 +114,9 @@ class Batch:
             if _is_noscript(result):
                 self.as_eval.add(i)
                 again.append(i)
-            elif isinstance(result, Exception) and self.reg.modern and is_compile_error(result):
-                self.reg.downgrade()
+            elif isinstance(result, Exception) and self.sent_modern and is_compile_error(result):
+                if self.reg.modern:
+                    self.reg.downgrade()
                 again = list(range(len(self.calls)))
                 self.as_eval = set(again)
                 break
@@ -113,6 +129,10 @@ class Batch:
         if error is not None:
             raise translate(error) from error
         return self.results
+
+    def outcomes(self) -> list[Any]:
+        """Each reply, or the jobbertrack error of that one call (a value)."""
+        return [translate(r) if isinstance(r, BaseException) else r for r in self.results]
 
 
 # ----------------------------------------------------------------- sync
@@ -131,6 +151,7 @@ def run(reg: Registry, call: Call) -> Any:
     """Run one call: EVALSHA, or EVAL when the server lacks the script."""
     if not reg.checked_policy:
         _check_policy(reg)
+    modern = reg.modern  # the text sent; another thread may downgrade meanwhile
     script = reg.script(call.script)
     try:
         try:
@@ -140,8 +161,9 @@ def run(reg: Registry, call: Call) -> Any:
                 raise
             return reg.client.eval(script.script, len(call.keys), *call.keys, *call.args)
     except Exception as exc:
-        if reg.modern and is_compile_error(exc):
-            reg.downgrade()
+        if modern and is_compile_error(exc):
+            if reg.modern:
+                reg.downgrade()
             return run(reg, call)
         raise translate(exc) from exc
 
@@ -195,9 +217,14 @@ async def _acheck_policy(reg: Registry) -> None:
     _warn_policy(reply)
 
 
-async def arun(reg: Registry, call: Call) -> Any:
+async def arun_one(reg: Registry, op: Op) -> Any:
+    """One operation on its own round trip (see ``_autopipe`` for sharing)."""
     if not reg.checked_policy:
         await _acheck_policy(reg)
+    if isinstance(op, Read):
+        return await aread_hash(reg, op.key)
+    call = op
+    modern = reg.modern  # the text sent; another task may downgrade meanwhile
     script = reg.script(call.script)
     try:
         try:
@@ -207,16 +234,17 @@ async def arun(reg: Registry, call: Call) -> Any:
                 raise
             return await reg.client.eval(script.script, len(call.keys), *call.keys, *call.args)
     except Exception as exc:
-        if reg.modern and is_compile_error(exc):
-            reg.downgrade()
-            return await arun(reg, call)
+        if modern and is_compile_error(exc):
+            if reg.modern:
+                reg.downgrade()
+            return await arun_one(reg, call)
         raise translate(exc) from exc
 
 
-async def arun_many(reg: Registry, calls: Sequence[Call]) -> list[Any]:
+async def _arun_batch(reg: Registry, ops: Sequence[Op]) -> Batch:
     if not reg.checked_policy:
         await _acheck_policy(reg)
-    batch = Batch(reg, calls)
+    batch = Batch(reg, ops)
     while batch.todo:
         pipe = reg.client.pipeline(transaction=False)
         batch.fill(pipe)
@@ -225,7 +253,17 @@ async def arun_many(reg: Registry, calls: Sequence[Call]) -> list[Any]:
         except Exception as exc:
             raise translate(exc) from exc
         batch.take(replies)
-    return batch.result()
+    return batch
+
+
+async def arun_many(reg: Registry, calls: Sequence[Call]) -> list[Any]:
+    """Calls in one pipelined round trip (per node); the first error raises."""
+    return (await _arun_batch(reg, calls)).result()
+
+
+async def arun_ops(reg: Registry, ops: Sequence[Op]) -> list[Any]:
+    """Operations in one pipelined round trip; each one's reply or error."""
+    return (await _arun_batch(reg, ops)).outcomes()
 
 
 async def aread_hash(reg: Registry, key: str) -> dict[Any, Any]:

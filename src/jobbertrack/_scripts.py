@@ -67,6 +67,7 @@ class Registry:
         self.checked_policy = False
         self._scripts: dict[str, Any] = {}
         self.hubs: dict[str, Any] = {}  # namespace -> _awatch.WaitHub (asyncio clients)
+        self.autopipe: Any = None  # _autopipe.AutoPipe (asyncio clients)
 
     def script(self, name: str) -> Any:
         obj = self._scripts.get(name)

@@ -10,6 +10,7 @@ import time
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
+from ._autopipe import aread_hash, arun
 from ._awatch import WaitHub, aiter_events
 from ._base import UNSET, HandlerBase, ResourceBase, maybe_due, settled, wait_deadline, wake_at
 from ._core.calls import Core, error_details, progress_details
@@ -33,7 +34,7 @@ from ._exceptions import (
     RedisUnavailable,
     WaitTimeout,
 )
-from ._run import aread_hash, aread_hashes, arun, arun_many
+from ._run import aread_hashes, arun_many
 from ._running import Run, heartbeat_interval, log
 from ._scripts import Registry
 

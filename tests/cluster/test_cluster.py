@@ -147,3 +147,36 @@ def test_a_dead_master_fails_fast_on_its_slots_only(own_cluster: RedisClusterSer
 
 def owner_port(client: Any, track: Any, job_id: str) -> int:
     return int(client.get_node_from_key(track._core.keys.job_key(job_id)).port)
+
+
+def test_a_dead_master_fails_only_its_calls_in_an_asyncio_round(own_cluster: RedisClusterServers) -> None:
+    """Auto-pipelined asyncio calls are grouped per node: a round with calls
+    for every master fails only those of the dead one."""
+    import asyncio
+
+    import jobbertrack.aio
+
+    sync = jobbertrack.connect(own_cluster.url)
+    jobs = jobbertrack.Handler(sync).create_many(120, 120)
+    keys = jobbertrack.Handler(sync)._core.keys
+    victim = own_cluster.nodes[1]
+    on_victim = {j.id: sync.get_node_from_key(keys.job_key(j.id)).port == victim.port for j in jobs}
+
+    async def main() -> list[Any]:
+        aclient = own_cluster.async_client(socket_timeout=2, socket_connect_timeout=2)
+        track = jobbertrack.aio.Handler(aclient)
+        await track.get(jobs[0].id)  # the client learns the slots while all are up
+        victim.stop()
+        started = time.monotonic()
+        found = await asyncio.gather(*(track.get(j.id) for j in jobs), return_exceptions=True)
+        assert time.monotonic() - started < 15, "a dead master must fail fast"
+        await aclient.aclose()
+        return found
+
+    found = asyncio.run(main())
+    for job, result in zip(jobs, found, strict=True):
+        if on_victim[job.id]:
+            assert isinstance(result, jobbertrack.RedisUnavailable), result
+        else:
+            assert isinstance(result, jobbertrack.aio.Resource) and result.state == "waiting", result
+    assert any(on_victim.values()) and not all(on_victim.values())

@@ -1,0 +1,117 @@
+"""Auto-pipelining for the asyncio layer.
+
+Calls that coroutines make on one client during the same turn of the event
+loop (``start``, ``finish``, ``get``... of many jobs in flight) are sent to
+Redis together, in one non-transactional pipeline, instead of one round
+trip and one connection each: redis.asyncio spends far more CPU per call
+than per pipelined command, and with many jobs in flight the client's CPU,
+not Redis, is the limit.  Each caller still gets its own reply or its own
+error; a lone call (nothing else pending) is sent as it is, so nothing waits
+for company.  Like ioredis' ``enableAutoPipelining``.
+
+On Redis Cluster the pending calls are grouped by the node that owns their
+keys, one pipeline per node, so a node that is down fails only its own
+calls (a cluster pipeline fails as a whole).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from ._core.calls import Call
+from ._run import Op, Read, arun_one, arun_ops
+from ._scripts import Registry
+from ._tail import is_cluster
+
+#: Most calls per pipeline; more pending calls go in several, concurrently.
+MAX_BATCH = 256
+
+
+class AutoPipe:
+    def __init__(self, reg: Registry) -> None:
+        self.reg = reg
+        self.cluster = is_cluster(reg.client)
+        self.pending: list[tuple[Op, asyncio.Future[Any]]] = []
+        self.scheduled = False
+        self.tasks: set[asyncio.Task[None]] = set()  # keeps sends alive until done
+
+    async def call(self, op: Op) -> Any:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self.pending.append((op, future))
+        if not self.scheduled:
+            self.scheduled = True
+            loop.call_soon(self._flush, loop)
+        return await future
+
+    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.scheduled = False
+        pending, self.pending = self.pending, []
+        for group in self._by_node(pending):
+            for start in range(0, len(group), MAX_BATCH):
+                task = loop.create_task(self._send(group[start : start + MAX_BATCH]))
+                self.tasks.add(task)
+                task.add_done_callback(self.tasks.discard)
+
+    def _by_node(self, pending: list[tuple[Op, asyncio.Future[Any]]]) -> list[list[tuple[Op, Any]]]:
+        if not self.cluster or len(pending) == 1:
+            return [pending]
+        groups: dict[Any, list[tuple[Op, Any]]] = {}
+        for entry in pending:
+            op = entry[0]
+            try:
+                node = self.reg.client.get_node_from_key(op.key if isinstance(op, Read) else op.keys[0]).name
+            except Exception:  # slots not known yet (a new client): the pipeline will find out
+                node = None
+            groups.setdefault(node, []).append(entry)
+        return list(groups.values())
+
+    async def _send(self, entries: list[tuple[Op, asyncio.Future[Any]]]) -> None:
+        live = [(op, fut) for op, fut in entries if not fut.done()]  # a cancelled caller: not sent
+        if not live:
+            return
+        try:
+            if len(live) == 1:
+                results: list[Any] = [await _settle(arun_one(self.reg, live[0][0]))]
+            else:
+                results = await arun_ops(self.reg, [op for op, _ in live])
+        except asyncio.CancelledError:  # the loop is shutting down
+            for _, future in live:
+                future.cancel()
+            raise
+        except Exception as exc:  # the whole round failed (connection lost...)
+            results = [exc] * len(live)
+        for (_, future), result in zip(live, results, strict=True):
+            if future.done():
+                continue
+            if isinstance(result, BaseException):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
+
+
+async def _settle(awaitable: Any) -> Any:
+    """The awaitable's result, or the exception it raised (as a value)."""
+    try:
+        return await awaitable
+    except Exception as exc:
+        return exc
+
+
+def autopipe(reg: Registry) -> AutoPipe:
+    pipe: AutoPipe | None = reg.autopipe
+    if pipe is None:
+        pipe = reg.autopipe = AutoPipe(reg)
+    return pipe
+
+
+async def arun(reg: Registry, call: Call) -> Any:
+    """Run one script call, sharing a pipeline with concurrent calls."""
+    return await autopipe(reg).call(call)
+
+
+async def aread_hash(reg: Registry, key: str) -> dict[Any, Any]:
+    """HGETALL of one key, sharing a pipeline with concurrent calls."""
+    reply: dict[Any, Any] = await autopipe(reg).call(Read(key))
+    return reply

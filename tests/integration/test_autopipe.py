@@ -1,0 +1,131 @@
+"""asyncio auto-pipelining: calls made on one client in the same turn of
+the event loop share one pipelined round, each with its own reply or error."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+import jobbertrack
+import jobbertrack.aio
+from jobbertrack.testing import RedisServer
+from tests.helpers import command_calls, connections, is_cluster
+
+
+def test_many_lifecycles_in_flight_share_a_few_connections(backend: Any, client: Any) -> None:
+    """300 concurrent lifecycles on a default pool (100 connections at most)."""
+
+    async def main() -> None:
+        aclient = backend.async_client(client_name="autopipe-many")
+        track = jobbertrack.aio.Handler(aclient)
+        peak = 0
+
+        async def lifecycle(n: int) -> Any:
+            nonlocal peak
+            job = await track.create(60, data={"n": n})
+            await job.start()
+            peak = max(peak, connections(client, "autopipe-many")) if n % 50 == 0 else peak
+            await job.finish({"double": 2 * n})
+            return await track.get(job.id)
+
+        done = await asyncio.gather(*(lifecycle(n) for n in range(300)))
+        assert [j.data for j in done] == [{"double": 2 * n} for n in range(300)]
+        assert all(j.state == "finished" for j in done)
+        assert await track.counts() == {"waiting": 0, "running": 0, "failed": 0, "finished": 300}
+        if not is_cluster(client):  # a cluster client sends each call on its own
+            assert peak <= 4
+        await aclient.aclose()
+
+    asyncio.run(main())
+
+
+def test_each_caller_gets_its_own_error(backend: Any, client: Any) -> None:
+    async def main() -> None:
+        aclient = backend.async_client()
+        track = jobbertrack.aio.Handler(aclient)
+        waiting, finished = await track.create(60), await track.create(60)
+        await finished.start()
+        await finished.finish(1)
+        again = await track.get(finished.id)
+        results = await asyncio.gather(
+            waiting.start(),
+            again.start(),  # finished: refused
+            track.get("never-made"),
+            track.create(60, data={"bad": float("nan")}),  # refused before sending
+            return_exceptions=True,
+        )
+        assert isinstance(results[0], jobbertrack.aio.Resource) and results[0].state == "running"
+        assert isinstance(results[1], jobbertrack.InvalidTransition) and results[1].current == "finished"
+        assert results[2] is None
+        assert isinstance(results[3], jobbertrack.InvalidData)
+        assert (await track.get(finished.id)).data == 1
+        assert (await track.get(waiting.id)).state == "running"
+        await aclient.aclose()
+
+    asyncio.run(main())
+
+
+def test_concurrent_calls_go_in_one_round(server: RedisServer) -> None:
+    """Calls made in one turn reach Redis in one pipeline: the pipelined
+    HGETALLs of 50 concurrent gets are answered to one connection."""
+    admin = server.client()
+
+    async def main() -> None:
+        aclient = server.async_client(client_name="autopipe-round")
+        track = jobbertrack.aio.Handler(aclient)
+        jobs = await track.create_many(50, 60)
+        before = command_calls(admin, "hgetall")
+        got = await asyncio.gather(*(track.get(j.id) for j in jobs))
+        assert [g.id for g in got] == [j.id for j in jobs]
+        assert command_calls(admin, "hgetall") - before == 50
+        assert connections(admin, "autopipe-round") == 1
+        await aclient.aclose()
+
+    asyncio.run(main())
+
+
+def test_a_cancelled_caller_leaves_the_others_alone(backend: Any) -> None:
+    async def main() -> None:
+        aclient = backend.async_client()
+        track = jobbertrack.aio.Handler(aclient)
+        jobs = await track.create_many(20, 60)
+        tasks = [asyncio.create_task(j.start()) for j in jobs]
+        tasks[3].cancel()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        assert isinstance(results[3], asyncio.CancelledError)
+        assert all(r.state == "running" for i, r in enumerate(results) if i != 3)
+        await aclient.aclose()
+
+    asyncio.run(main())
+
+
+def test_redis_down_fails_every_call_of_the_round(server: RedisServer) -> None:
+    async def main() -> None:
+        dead = RedisServer(server.binary)
+        dead.start()
+        aclient = dead.async_client(socket_timeout=1, socket_connect_timeout=1)
+        track = jobbertrack.aio.Handler(aclient)
+        jobs = await track.create_many(5, 60)
+        dead.stop()
+        results = await asyncio.gather(*(j.start() for j in jobs), return_exceptions=True)
+        assert all(isinstance(r, jobbertrack.RedisUnavailable) for r in results), results
+        await aclient.aclose()
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize("decode", [False, True])
+def test_reads_and_writes_mixed_in_a_round(backend: Any, decode: bool) -> None:
+    async def main() -> None:
+        aclient = backend.async_client(decode_responses=decode)
+        track = jobbertrack.aio.Handler(aclient)
+        jobs = await track.create_many(10, 60, data="x")
+        calls = [j.start() if i % 2 else track.get(j.id) for i, j in enumerate(jobs)]
+        results = await asyncio.gather(*calls)
+        assert [r.state for r in results] == ["waiting", "running"] * 5
+        assert all(r.data == "x" for r in results)
+        await aclient.aclose()
+
+    asyncio.run(main())

@@ -157,20 +157,21 @@ class Core:
         max_runtime_ms: int | None = None,
     ) -> Call:
         stored = None if data is UNSET else self.json(data)
-        args = (
+        args: list[str | int] = [
             job_id,
             new_token(),
             self.event_cap,
             self.tomb_ttl_ms,
             target.value,
             SOURCES_ARG[target],
-            "0" if stored is None else "1",
             stored or "",
             "" if error is None else self.json(error, "error"),
             "" if lease_ms is None else lease_ms,
             "" if max_runtime_ms is None else max_runtime_ms,
-        )
-        return Call("transition", self.keys.job_keys(job_id), args, stored)
+        ]
+        while args[-1] == "":  # ARGV 7-10 left out from the end mean '' (fewer to send)
+            args.pop()
+        return Call("transition", self.keys.job_keys(job_id), tuple(args), stored)
 
     def touch(self, job_id: str, progress: dict[str, Any] | None = None) -> Call:
         report = "" if progress is None else self.json(progress, "progress")

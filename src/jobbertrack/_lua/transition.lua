@@ -4,11 +4,11 @@
 -- ARGV[5]  target state
 -- ARGV[6]  allowed source states, space separated (from the table in
 --          jobbertrack/_core/transitions.py)
--- ARGV[7]  '1' when ARGV[8] holds data to store (JSON), else '0'
--- ARGV[8]  data, JSON text
--- ARGV[9]  error details, JSON text ('' = none)
--- ARGV[10] lease, ms ('' = none)          (target "running" only)
--- ARGV[11] maximum run time, ms ('' = none) (target "running" only)
+-- ARGV[7]  data to store, JSON text ('' = none: JSON text is never empty)
+-- ARGV[8]  error details, JSON text ('' = none)
+-- ARGV[9]  lease, ms ('' = none)          (target "running" only)
+-- ARGV[10] maximum run time, ms ('' = none) (target "running" only)
+-- ARGV 7-10 may be left out from the end: absent means ''.
 -- Returns {'ok', fields, 1}    the move happened: the fields written (flat,
 --                              without data)
 --         {'ok', fields...}   a replay of a call that did: the whole record
@@ -25,10 +25,11 @@ local target = ARGV[5]
 if not string.find(' ' .. ARGV[6] .. ' ', ' ' .. state .. ' ', 1, true) then
   return {'bad', snapshot(false)}
 end
+local data, err = ARGV[7] or '', ARGV[8] or ''
 local fields = {'token', TOKEN}
 local expires
 if target == 'running' then
-  local lease, maxrt = tonumber(ARGV[10]), tonumber(ARGV[11])
+  local lease, maxrt = tonumber(ARGV[9] or ''), tonumber(ARGV[10] or '')
   fields[#fields + 1] = 'state'
   fields[#fields + 1] = 'running'
   fields[#fields + 1] = 'started'
@@ -55,14 +56,14 @@ if target == 'running' then
   index_move(state, 'running', expires, now)
   emit('running', now)
 else
-  if ARGV[9] ~= '' then
+  if err ~= '' then
     fields[#fields + 1] = 'error'
-    fields[#fields + 1] = ARGV[9]
+    fields[#fields + 1] = err
   end
   local leased = head[4] ~= false or head[6] ~= false
-  expires = finish_as(state, target, now, fields, tonumber(head[3]), ARGV[7] == '1', ARGV[8], leased)
-  if ARGV[9] ~= '' then
-    emit(target, now, nil, 'error', ARGV[9])
+  expires = finish_as(state, target, now, fields, tonumber(head[3]), data ~= '', data, leased)
+  if err ~= '' then
+    emit(target, now, nil, 'error', err)
   else
     emit(target, now)
   end

@@ -12,7 +12,16 @@ from ._core.calls import UNSET, Call, Core, Outcome, outcome
 from ._core.codec import decode_json, duration_ms
 from ._core.ids import check_id
 from ._core.keys import Keyspace
-from ._core.record import Fields, fields_from_flat, from_value, history, ms_to_datetime, text, to_value
+from ._core.record import (
+    Fields,
+    fields_from_flat,
+    fields_from_hash,
+    from_value,
+    history,
+    ms_to_datetime,
+    text,
+    to_value,
+)
 from ._core.transitions import State
 from ._exceptions import InvalidTimeout, JobberTrackError, JobExists, JobExpired, JobNotFound
 from ._scripts import Registry, registry
@@ -24,12 +33,21 @@ class ResourceBase:
     """A job: its id and a local copy of its record (not live; see refresh)."""
 
     def __init__(self, client: Any, id: str) -> None:
+        # _loaded() below sets the same attributes: keep the two in step
         self.client = client
         self.id = check_id(id)
         self._core = DEFAULT_CORE
         self._reg: Registry | None = None
         self._fields: Fields = {}
         self._known = False
+
+    @classmethod
+    def _loaded(cls, client: Any, id: str, fields: Fields, core: Core, reg: Registry) -> Any:
+        """A bound resource for a record just read (``id`` already checked):
+        what the default factory's ``load`` and ``_bind`` do, in one step."""
+        job = cls.__new__(cls)
+        job.client, job.id, job._core, job._reg, job._fields, job._known = client, id, core, reg, fields, True
+        return job
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.id!r} {self._fields.get('state', '?')}>"
@@ -142,8 +160,14 @@ class ResourceBase:
         self._fields = from_value(record)
         self._known = True
 
-    def _apply(self, reply: Any, target: str, sent: Call | None = None) -> Outcome:
+    def _apply(self, reply: Any, target: str, sent: Call | None = None) -> Outcome | None:
         """Take a script's reply into the local copy; raise its error if any."""
+        if len(reply) > 2:  # ok, with the fields the write set: the common case, kept short
+            self._fields.update(fields_from_flat(reply[1]))
+            if sent is not None and sent.data is not None:
+                self._fields["data"] = sent.data  # what this call stored
+            self._known = True
+            return None
         result = outcome(reply)
         if result.partial:  # a successful write: the fields it wrote
             self._fields.update(result.fields or {})
@@ -226,6 +250,14 @@ class HandlerBase:
     ) -> None:
         self.client = client
         self.resource_factory = resource_factory or self._default_factory()
+        plain = self._default_factory()
+        #: The Resource class when the factory is the default one (loads take a short cut).
+        self._plain_factory: Any = (
+            plain.resource_class
+            if type(self.resource_factory) is type(plain)
+            and self.resource_factory.resource_class is plain.resource_class
+            else None
+        )
         extra = {} if max_data_bytes is None else {"max_data_bytes": max_data_bytes}
         self._core = Core(
             Keyspace(namespace, shards),
@@ -275,6 +307,9 @@ class HandlerBase:
         """The factory's resource for a record (HGETALL reply), None if empty."""
         if not record:
             return None
+        if self._plain_factory:  # the default factory: the same result, without its generic path
+            fields = fields_from_hash(record)
+            return self._plain_factory._loaded(self.client, job_id, fields, self._core, self._reg)
         return self._adopt(self.resource_factory.load(self.client, job_id, record))
 
     @staticmethod

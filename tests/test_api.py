@@ -88,3 +88,19 @@ def test_import_is_light_and_starts_no_threads() -> None:
     assert best < 0.1, f"import jobbertrack took {best:.3f} s"
     assert threads == "1"
     assert redis_loaded == "False"  # redis-py is imported by the caller, not by us
+
+
+def test_a_handler_does_not_keep_its_client_alive() -> None:
+    """The per-client script registry holds the client weakly."""
+    import gc
+    import weakref
+
+    import redis
+
+    client = redis.Redis(host="127.0.0.1", port=1)  # never connected: nothing is sent
+    track = jobbertrack.Handler(client)
+    track._reg.script("create")  # the registry has been used
+    ref = weakref.ref(client)
+    del track, client
+    gc.collect()
+    assert ref() is None

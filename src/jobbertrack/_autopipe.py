@@ -17,6 +17,8 @@ calls (a cluster pipeline fails as a whole).
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import weakref
 from typing import Any
 
 from ._core.calls import Call
@@ -28,26 +30,43 @@ from ._tail import is_cluster
 MAX_BATCH = 256
 
 
+class _Queue:
+    """The calls waiting for the next turn of one event loop."""
+
+    __slots__ = ("pending", "scheduled")
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[Op, asyncio.Future[Any]]] = []
+        self.scheduled = False
+
+
 class AutoPipe:
     def __init__(self, reg: Registry) -> None:
         self.reg = reg
         self.cluster = is_cluster(reg.client)
-        self.pending: list[tuple[Op, asyncio.Future[Any]]] = []
-        self.scheduled = False
+        # One queue per event loop: a loop that stops with calls queued
+        # takes them with it instead of stalling the client for the next one.
+        self.queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Queue] = (
+            weakref.WeakKeyDictionary()
+        )
         self.tasks: set[asyncio.Task[None]] = set()  # keeps sends alive until done
 
     async def call(self, op: Op) -> Any:
         loop = asyncio.get_running_loop()
+        queue = self.queues.get(loop)
+        if queue is None:
+            queue = self.queues[loop] = _Queue()
         future: asyncio.Future[Any] = loop.create_future()
-        self.pending.append((op, future))
-        if not self.scheduled:
-            self.scheduled = True
-            loop.call_soon(self._flush, loop)
+        queue.pending.append((op, future))
+        if not queue.scheduled:
+            queue.scheduled = True
+            # an empty context: the send serves many callers, it carries none of theirs
+            loop.call_soon(self._flush, loop, queue, context=contextvars.Context())
         return await future
 
-    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.scheduled = False
-        pending, self.pending = self.pending, []
+    def _flush(self, loop: asyncio.AbstractEventLoop, queue: _Queue) -> None:
+        queue.scheduled = False
+        pending, queue.pending = queue.pending, []
         for group in self._by_node(pending):
             for start in range(0, len(group), MAX_BATCH):
                 task = loop.create_task(self._send(group[start : start + MAX_BATCH]))
@@ -80,15 +99,28 @@ class AutoPipe:
             for _, future in live:
                 future.cancel()
             raise
-        except Exception as exc:  # the whole round failed (connection lost...)
+        except Exception as exc:  # not expected: arun_ops reports errors per call
             results = [exc] * len(live)
         for (_, future), result in zip(live, results, strict=True):
             if future.done():
                 continue
             if isinstance(result, BaseException):
-                future.set_exception(result)
+                future.set_exception(_own_copy(result))  # each caller its own traceback
             else:
                 future.set_result(result)
+
+
+def _own_copy(exc: BaseException) -> BaseException:
+    """The same error as a new object (its ``__init__`` not run again), so
+    raising it in one caller does not change another's traceback."""
+    try:
+        dup = type(exc).__new__(type(exc), *exc.args)
+        dup.args = exc.args
+        dup.__dict__.update(exc.__dict__)
+        dup.__cause__ = exc.__cause__
+        return dup
+    except Exception:  # an exotic exception type: share the object
+        return exc
 
 
 async def _settle(awaitable: Any) -> Any:

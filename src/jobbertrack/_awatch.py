@@ -126,6 +126,8 @@ class WaitHub:
                         future.set_exception(exc)
                 continue
             for (job, future), reply in zip(batch, replies, strict=True):
+                if future.done():  # its waiter was cancelled
+                    continue
                 try:
                     job._apply(reply, "get")
                 except Exception as exc:

@@ -200,6 +200,24 @@ def run_deadlines(fields: Fields) -> list[int]:
 CLOCK_MARGIN_MS = 5000
 
 
+class RedisClock:
+    """How far Redis' clock has been seen ahead of this host's, in ms: a
+    record's ``started`` or ``beat`` is a past instant of Redis' clock, so
+    when it is later than this host's now, this host runs behind by at
+    least that much.  Only ever grows (over-estimating costs a script call,
+    under-estimating would show a dead worker's job as running)."""
+
+    ahead_ms = 0.0
+
+    @classmethod
+    def now_ms(cls, fields: Fields) -> float:
+        """A lower bound of Redis' now, learning from ``fields``' stamps."""
+        now = time.time() * 1000
+        seen = max(int(fields.get("beat", 0)), int(fields.get("started", 0)))
+        cls.ahead_ms = max(cls.ahead_ms, seen - now)
+        return now + cls.ahead_ms
+
+
 def maybe_due(record: dict[Any, Any]) -> bool:
     """Whether a running job read without settling (an HGETALL reply, bytes
     or str) might be past its lease or run time (then it is read again
@@ -207,8 +225,9 @@ def maybe_due(record: dict[Any, Any]) -> bool:
     state = record.get(b"state", record.get("state"))
     if state not in (b"running", "running"):
         return False
-    due = run_deadlines({text(k): text(v) for k, v in record.items()})
-    return bool(due) and min(due) <= time.time() * 1000 + CLOCK_MARGIN_MS
+    fields = {text(k): text(v) for k, v in record.items()}
+    due = run_deadlines(fields)
+    return bool(due) and min(due) <= RedisClock.now_ms(fields) + CLOCK_MARGIN_MS
 
 
 def settled(reply: Any) -> Fields | None:
@@ -220,7 +239,8 @@ def wake_at(fields: Fields, until: float) -> float:
     """Monotonic time to look at a job again while waiting for it: the
     caller's deadline ``until``, or earlier when the record expires or its
     lease or maximum run time runs out (a read then settles it)."""
-    wall_ms = min([int(fields["expires"]), *run_deadlines(fields)]) + 5  # Redis decides at its own ms
+    redis_ms = min([int(fields["expires"]), *run_deadlines(fields)]) + 5  # Redis decides at its own ms
+    wall_ms = redis_ms - RedisClock.ahead_ms  # as this host's clock shows that instant
     return min(until, time.monotonic() + (wall_ms / 1000 - time.time()))
 
 
@@ -250,14 +270,6 @@ class HandlerBase:
     ) -> None:
         self.client = client
         self.resource_factory = resource_factory or self._default_factory()
-        plain = self._default_factory()
-        #: The Resource class when the factory is the default one (loads take a short cut).
-        self._plain_factory: Any = (
-            plain.resource_class
-            if type(self.resource_factory) is type(plain)
-            and self.resource_factory.resource_class is plain.resource_class
-            else None
-        )
         extra = {} if max_data_bytes is None else {"max_data_bytes": max_data_bytes}
         self._core = Core(
             Keyspace(namespace, shards),
@@ -273,6 +285,10 @@ class HandlerBase:
 
     def _default_factory(self) -> Any:
         raise NotImplementedError
+
+    #: (the layer's ResourceFactory, its Resource): loads made by exactly
+    #: these build the resource directly (see ``_load_fields``).
+    _plain_types: tuple[Any, Any] = (None, None)
 
     @property
     def namespace(self) -> str:
@@ -307,9 +323,12 @@ class HandlerBase:
         """The factory's resource for a record (HGETALL reply), None if empty."""
         if not record:
             return None
-        if self._plain_factory:  # the default factory: the same result, without its generic path
+        factory = self.resource_factory
+        plain_factory, plain_class = self._plain_types
+        if type(factory) is plain_factory and factory.resource_class is plain_class:
+            # the library's own factory and class, untouched: the same result, without the generic path
             fields = fields_from_hash(record)
-            return self._plain_factory._loaded(self.client, job_id, fields, self._core, self._reg)
+            return plain_class._loaded(self.client, job_id, fields, self._core, self._reg)
         return self._adopt(self.resource_factory.load(self.client, job_id, record))
 
     @staticmethod

@@ -34,9 +34,15 @@ def translate(exc: BaseException) -> BaseException:
         rx.MasterDownError,
         rx.ReadOnlyError,
         rx.BusyLoadingError,
+        rx.RedisClusterException,  # not a RedisError: e.g. a slot no node serves
     )
     if isinstance(exc, unavailable):
         return RedisUnavailable(f"Redis is unavailable: {exc}")
+    if isinstance(exc, RuntimeError) and "Event loop is closed" in str(exc):
+        return RedisUnavailable(
+            "the redis.asyncio client's connections belong to an event loop that has ended: "
+            "make the client inside the loop that uses it, or aclose() it before that loop ends"
+        )
     if isinstance(exc, rx.RedisError):
         return RedisCommandError(f"Redis refused the command: {exc}")
     return exc
@@ -129,6 +135,12 @@ class Batch:
         if error is not None:
             raise translate(error) from error
         return self.results
+
+    def fail_todo(self, error: BaseException) -> None:
+        """The round failed as a whole: its calls get ``error``; done ones keep their reply."""
+        for i in self.todo:
+            self.results[i] = error
+        self.todo = []
 
     def outcomes(self) -> list[Any]:
         """Each reply, or the jobbertrack error of that one call (a value)."""
@@ -262,8 +274,21 @@ async def arun_many(reg: Registry, calls: Sequence[Call]) -> list[Any]:
 
 
 async def arun_ops(reg: Registry, ops: Sequence[Op]) -> list[Any]:
-    """Operations in one pipelined round trip; each one's reply or error."""
-    return (await _arun_batch(reg, ops)).outcomes()
+    """Operations in one pipelined round trip; each one's reply or its own
+    error.  When a later round (NOSCRIPT resends) fails, only the calls it
+    carried get that error: the others' replies stand."""
+    if not reg.checked_policy:
+        await _acheck_policy(reg)
+    batch = Batch(reg, ops)
+    while batch.todo:
+        pipe = reg.client.pipeline(transaction=False)
+        batch.fill(pipe)
+        try:
+            replies = await pipe.execute(raise_on_error=False)
+            batch.take(replies)
+        except Exception as exc:
+            batch.fail_todo(translate(exc))
+    return batch.outcomes()
 
 
 async def aread_hash(reg: Registry, key: str) -> dict[Any, Any]:

@@ -5,17 +5,18 @@ replies); job scripts get ``_lua/_lib.lua`` prepended.  On Redis >= 7 a
 ``#!lua`` header with flags goes first, so the server refuses a writing
 script up front when out of memory and still runs read-only ones; Redis 6.2
 does not know the header, so a client falls back to header-less text the
-first time the server fails to compile it.  Scripts are registered per
-client (never cached on a class) with redis-py ``Script`` objects, which
-reload a script after NOSCRIPT (SCRIPT FLUSH, a restart, a failover).
+first time the server fails to compile it.  Each call goes as EVALSHA,
+and as EVAL after NOSCRIPT (SCRIPT FLUSH, a restart, a failover): see
+``_run.py``.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import weakref
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 #: Script name -> flags of its `#!lua` header (Redis >= 7).
 FLAGS: dict[str, str] = {
@@ -58,21 +59,36 @@ def is_compile_error(exc: BaseException) -> bool:
     return "Error compiling script" in str(exc) or "unexpected symbol" in str(exc)
 
 
+class Script(NamedTuple):
+    script: str  # the text sent with EVAL
+    sha: str  # its SHA1, sent with EVALSHA
+
+
 class Registry:
-    """Script objects bound to one client; modern or legacy text."""
+    """The scripts' text for one client (modern or legacy), and per-client
+    state of the asyncio layer.  Holds the client weakly: the registry lives
+    in a dictionary keyed by the client, and must not keep it alive."""
 
     def __init__(self, client: Any) -> None:
-        self.client = client
+        self._client = weakref.ref(client)
         self.modern = True
         self.checked_policy = False
-        self._scripts: dict[str, Any] = {}
+        self._scripts: dict[str, Script] = {}
         self.hubs: dict[str, Any] = {}  # namespace -> _awatch.WaitHub (asyncio clients)
         self.autopipe: Any = None  # _autopipe.AutoPipe (asyncio clients)
 
-    def script(self, name: str) -> Any:
+    @property
+    def client(self) -> Any:
+        client = self._client()
+        if client is None:  # only reachable through a handler, which holds the client
+            raise ReferenceError("the Redis client of this registry is gone")
+        return client
+
+    def script(self, name: str) -> Script:
         obj = self._scripts.get(name)
         if obj is None:
-            obj = self._scripts[name] = self.client.register_script(source(name, self.modern))
+            text = source(name, self.modern)
+            obj = self._scripts[name] = Script(text, hashlib.sha1(text.encode("utf-8")).hexdigest())
         return obj
 
     def downgrade(self) -> None:

@@ -173,6 +173,8 @@ class ResourceFactory:
 class Handler(HandlerBase):
     """Creates and finds jobs of one namespace, for a ``redis.Redis`` client."""
 
+    _plain_types = (ResourceFactory, Resource)
+
     def _default_factory(self) -> ResourceFactory:
         return ResourceFactory()
 

@@ -203,6 +203,8 @@ class ResourceFactory:
 class Handler(HandlerBase):
     """Creates and finds jobs of one namespace, for ``redis.asyncio.Redis``."""
 
+    _plain_types = (ResourceFactory, Resource)
+
     def _default_factory(self) -> ResourceFactory:
         return ResourceFactory()
 

@@ -129,3 +129,44 @@ def test_reads_and_writes_mixed_in_a_round(backend: Any, decode: bool) -> None:
         await aclient.aclose()
 
     asyncio.run(main())
+
+
+def test_a_loop_that_stops_with_a_call_queued_does_not_stall_the_next(backend: Any) -> None:
+    aclient = backend.async_client(socket_timeout=2)
+    track = jobbertrack.aio.Handler(aclient)
+    loop = asyncio.new_event_loop()
+
+    async def leave_a_call_behind() -> None:
+        asyncio.get_running_loop().create_task(track.get("queued-as-the-loop-stops"))
+
+    loop.run_until_complete(leave_a_call_behind())
+    loop.close()
+
+    async def later() -> Any:
+        return await asyncio.wait_for(track.get("read-in-the-next-loop"), 10)
+
+    assert asyncio.run(later()) is None
+
+
+def test_a_cancelled_waiter_leaves_the_others_in_its_batch(backend: Any) -> None:
+    from jobbertrack.aio import _hub
+
+    async def main() -> None:
+        aclient = backend.async_client()
+        track = jobbertrack.aio.Handler(aclient)
+        a, b = await track.create(60), await track.create(60)
+        await b.start()
+        await b.finish(1)
+        hub = _hub(a)
+        first, second = asyncio.create_task(a.wait()), asyncio.create_task(b.wait())
+        for _ in range(10_000):  # until both checks are in one batch, in flight
+            await asyncio.sleep(0)
+            flushing = hub._flusher is not None and not hub._flusher.done()
+            if flushing and not hub._pending and hub.waiters.get(a.id):
+                break
+        await asyncio.sleep(0)
+        first.cancel()
+        assert (await asyncio.wait_for(second, 5)).state == "finished"
+        await aclient.aclose()
+
+    asyncio.run(main())

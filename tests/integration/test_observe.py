@@ -195,3 +195,27 @@ def test_get_runs_a_script_only_for_a_job_that_may_be_past_its_lease(make_handle
     assert got.state == "failed" and got.error["reason"] == "stalled"
     # one HGETALL of ours, one inside the settling script
     assert (evalsha_calls(client), command_calls(client, "hgetall")) == (scripts + 1, reads + 7)
+
+
+def test_a_host_clock_behind_redis_still_sees_a_stall_on_read(
+    make_handler: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reads decide by this host's clock whether to run the settling script;
+    a record's own Redis stamps correct a clock running behind."""
+    import jobbertrack._base as base
+
+    track = make_handler()
+    job = track.create(60).start(lease=0.2)
+    time.sleep(0.4)  # the lease runs out (Redis' clock)
+
+    class Behind:  # this host's clock 8 s behind Redis' (no NTP)
+        def __getattr__(self, name: str) -> Any:
+            return getattr(time, name)
+
+        def time(self) -> float:
+            return time.time() - 8
+
+    monkeypatch.setattr(base, "time", Behind())
+    monkeypatch.setattr(base.RedisClock, "ahead_ms", 0.0)
+    assert track.get(job.id).state == "failed"
+    assert base.RedisClock.ahead_ms > 7000

@@ -25,9 +25,12 @@ local JOB, DUE, EVENTS, TOMB = KEYS[1], KEYS[6], KEYS[7], KEYS[8]
 local ID, TOKEN = ARGV[1], ARGV[2]
 local EVENT_CAP, TOMB_TTL = tonumber(ARGV[3]), tonumber(ARGV[4])
 
+local NOW_US = 0  -- the microseconds of the last TIME (a clock-driven turn that no caller's period aligns with)
+
 local function now_ms()
   local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  NOW_US = tonumber(t[2])
+  return tonumber(t[1]) * 1000 + math.floor(NOW_US / 1000)
 end
 
 -- Make `key` live at least until `at_ms` (never shortens an expiry).  It

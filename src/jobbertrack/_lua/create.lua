@@ -17,9 +17,10 @@ if redis.call('EXISTS', JOB) == 1 then
   return {'exists'}
 end
 local expires = now + tonumber(ARGV[5])
--- one create in four (by the clock) tidies one state's index, in turn, a
--- batch at a time: far more than jobs can expire between them (sweep does all)
-if now % 16 < 4 then cleanup(now, tonumber(ARGV[10]), tonumber(ARGV[9]), 2 + now % 4) end
+-- one create in four (by the clock's microseconds, which no caller's period
+-- lines up with) tidies one state's index, a batch at a time: far more than
+-- jobs can expire between them (sweep does all)
+if NOW_US % 16 < 4 then cleanup(now, tonumber(ARGV[10]), tonumber(ARGV[9]), 2 + NOW_US % 4) end
 local fields = {'state', 'waiting', 'created', now, 'expires', expires}
 if TOKEN ~= '' then
   fields[#fields + 1] = 'token'

@@ -15,6 +15,9 @@
 --                              (without data)
 --         {'bad', fields...}  the state found does not allow the move
 --         {'gone'}            no such record (never existed or expired)
+if #ARGV > 10 then  -- the layout before 2026-11-28 had 11: never misread it
+  return redis.error_reply('ERR transition takes at most 10 arguments (see docs/data-model.md)')
+end
 local now = now_ms()
 local head = redis.call('HMGET', JOB, 'state', 'token', 'expires', 'lease', 'beat', 'max_runtime', 'started')
 local state = head[1]

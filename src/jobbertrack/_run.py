@@ -253,7 +253,10 @@ async def arun_one(reg: Registry, op: Op) -> Any:
         raise translate(exc) from exc
 
 
-async def _arun_batch(reg: Registry, ops: Sequence[Op]) -> Batch:
+async def _arun_batch(reg: Registry, ops: Sequence[Op], *, each: bool = False) -> Batch:
+    """Run ``ops`` to completion (NOSCRIPT resends included).  A round that
+    fails as a whole raises, or with ``each`` fails only the calls it
+    carried: the others' replies stand."""
     if not reg.checked_policy:
         await _acheck_policy(reg)
     batch = Batch(reg, ops)
@@ -261,10 +264,13 @@ async def _arun_batch(reg: Registry, ops: Sequence[Op]) -> Batch:
         pipe = reg.client.pipeline(transaction=False)
         batch.fill(pipe)
         try:
-            replies = await pipe.execute(raise_on_error=False)
+            batch.take(await pipe.execute(raise_on_error=False))
         except Exception as exc:
-            raise translate(exc) from exc
-        batch.take(replies)
+            if not each:
+                if isinstance(exc, JobberTrackError):
+                    raise
+                raise translate(exc) from exc
+            batch.fail_todo(translate(exc))
     return batch
 
 
@@ -274,21 +280,8 @@ async def arun_many(reg: Registry, calls: Sequence[Call]) -> list[Any]:
 
 
 async def arun_ops(reg: Registry, ops: Sequence[Op]) -> list[Any]:
-    """Operations in one pipelined round trip; each one's reply or its own
-    error.  When a later round (NOSCRIPT resends) fails, only the calls it
-    carried get that error: the others' replies stand."""
-    if not reg.checked_policy:
-        await _acheck_policy(reg)
-    batch = Batch(reg, ops)
-    while batch.todo:
-        pipe = reg.client.pipeline(transaction=False)
-        batch.fill(pipe)
-        try:
-            replies = await pipe.execute(raise_on_error=False)
-            batch.take(replies)
-        except Exception as exc:
-            batch.fail_todo(translate(exc))
-    return batch.outcomes()
+    """Operations in one pipelined round trip; each one's reply or its own error."""
+    return (await _arun_batch(reg, ops, each=True)).outcomes()
 
 
 async def aread_hash(reg: Registry, key: str) -> dict[Any, Any]:

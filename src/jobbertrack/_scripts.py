@@ -97,11 +97,23 @@ class Registry:
         self._scripts.clear()
 
 
+#: Registries of clients that take no attributes (kept for their lifetime).
 _registries: weakref.WeakKeyDictionary[Any, Registry] = weakref.WeakKeyDictionary()
+_ATTR = "_jobbertrack_registry"
 
 
 def registry(client: Any) -> Registry:
-    reg = _registries.get(client)
+    """The client's registry, kept as an attribute of the client itself: a
+    registry (wait hubs, their tasks, tracebacks) that reaches back to its
+    client then forms a cycle the garbage collector frees, where a value of
+    a WeakKeyDictionary would keep its key alive forever."""
+    reg: Registry | None = getattr(client, _ATTR, None)
     if reg is None:
-        reg = _registries[client] = Registry(client)
+        reg = _registries.get(client)
+    if reg is None:
+        reg = Registry(client)
+        try:
+            setattr(client, _ATTR, reg)
+        except AttributeError:
+            _registries[client] = reg
     return reg

@@ -5,7 +5,6 @@ from __future__ import annotations
 import inspect
 import subprocess
 import sys
-from typing import Any
 
 import jobbertrack
 import jobbertrack.aio
@@ -103,28 +102,5 @@ def test_a_handler_does_not_keep_its_client_alive() -> None:
     track._reg.script("create")  # the registry has been used
     ref = weakref.ref(client)
     del track, client
-    gc.collect()
-    assert ref() is None
-
-
-def test_an_asyncio_client_that_waited_is_freed(backend: Any) -> None:
-    """Neither the wait hub nor the auto-pipeline keeps a client alive."""
-    import asyncio
-    import gc
-    import weakref
-
-    import jobbertrack.aio
-
-    async def main() -> Any:
-        aclient = backend.async_client()
-        track = jobbertrack.aio.Handler(aclient)
-        job = await track.create(60)
-        await job.start()
-        await job.finish(1)
-        assert (await track.wait(job.id, timeout=5)).data == 1
-        await aclient.aclose()
-        return weakref.ref(aclient)
-
-    ref = asyncio.run(main())
     gc.collect()
     assert ref() is None

@@ -76,8 +76,8 @@ class WaitHub:
     the hub's stream positions were read before that registration, so an
     event that ends the job after the check is always seen by the hub."""
 
-    def __init__(self, keys: Keyspace, reg: Registry) -> None:
-        self.keys, self.reg = keys, reg  # the client only through reg: held weakly
+    def __init__(self, client: Any, keys: Keyspace, reg: Registry) -> None:
+        self.client, self.keys, self.reg = client, keys, reg
         self.waiters: dict[str, set[asyncio.Future[None]]] = {}
         self.positions: dict[str, str] | None = None
         self.task: asyncio.Task[None] | None = None
@@ -85,10 +85,6 @@ class WaitHub:
         self._pending: list[tuple[ResourceBase, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._tail: ATail | None = None
-
-    @property
-    def client(self) -> Any:
-        return self.reg.client
 
     async def register(self, job_id: str) -> asyncio.Future[None]:
         if self.positions is None:
@@ -158,7 +154,6 @@ class WaitHub:
         finally:
             if self._tail is not None:
                 await self._tail.close()
-                self._tail = None
             if not self.waiters:
                 self.positions = None
 

@@ -97,23 +97,11 @@ class Registry:
         self._scripts.clear()
 
 
-#: Registries of clients that take no attributes (kept for their lifetime).
 _registries: weakref.WeakKeyDictionary[Any, Registry] = weakref.WeakKeyDictionary()
-_ATTR = "_jobbertrack_registry"
 
 
 def registry(client: Any) -> Registry:
-    """The client's registry, kept as an attribute of the client itself: a
-    registry (wait hubs, their tasks, tracebacks) that reaches back to its
-    client then forms a cycle the garbage collector frees, where a value of
-    a WeakKeyDictionary would keep its key alive forever."""
-    reg: Registry | None = getattr(client, _ATTR, None)
+    reg = _registries.get(client)
     if reg is None:
-        reg = _registries.get(client)
-    if reg is None:
-        reg = Registry(client)
-        try:
-            setattr(client, _ATTR, reg)
-        except AttributeError:
-            _registries[client] = reg
+        reg = _registries[client] = Registry(client)
     return reg

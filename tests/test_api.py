@@ -1,8 +1,9 @@
-"""The public surface: names, the two layers' parity, import cost."""
+"""The public surface: names, the two layers' parity, what importing loads."""
 
 from __future__ import annotations
 
 import inspect
+import json
 import subprocess
 import sys
 
@@ -71,23 +72,21 @@ def test_sync_and_async_layers_have_the_same_names_and_signatures() -> None:
 
 
 def test_import_is_light_and_starts_no_threads() -> None:
+    """Importing the package loads no client library, event loop or optional layer.
+
+    What "light" means is checked by what gets loaded, not by a stopwatch: a
+    timed assertion flakes on a shared machine (CI once measured 0.107 s
+    against a 0.1 s limit).
+    """
+    heavy = ["redis", "asyncio", "click", "starlette", "jinja2", "hiredis", "pickle"]
     code = (
-        "import time, threading, sys; t = time.perf_counter(); import jobbertrack; "
-        "t = time.perf_counter() - t; print(t, threading.active_count(), 'redis' in sys.modules)"
+        "import sys, threading, json; import jobbertrack; "
+        f"print(json.dumps([threading.active_count(), [m for m in {heavy!r} if m in sys.modules]]))"
     )
-    best = min(
-        float(
-            subprocess.run(
-                [sys.executable, "-c", code], capture_output=True, text=True, check=True
-            ).stdout.split()[0]
-        )
-        for _ in range(3)
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    _, threads, redis_loaded = out.split()
-    assert best < 0.1, f"import jobbertrack took {best:.3f} s"
-    assert threads == "1"
-    assert redis_loaded == "False"  # redis-py is imported by the caller, not by us
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    threads, loaded = json.loads(out.stdout)
+    assert threads == 1
+    assert loaded == []  # redis-py is imported by the caller, not by us
 
 
 def test_a_handler_does_not_keep_its_client_alive() -> None:

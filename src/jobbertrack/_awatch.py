@@ -74,10 +74,15 @@ class WaitHub:
 
     Invariant: a waiter registers *before* it checks the job's state, and
     the hub's stream positions were read before that registration, so an
-    event that ends the job after the check is always seen by the hub."""
+    event that ends the job after the check is always seen by the hub.
 
-    def __init__(self, client: Any, keys: Keyspace, reg: Registry) -> None:
-        self.client, self.keys, self.reg = client, keys, reg
+    The hub lives in the client's registry, which holds the client weakly;
+    so the hub reaches the client only through the registry (a strong
+    reference here would keep every client that ever waited alive).  While
+    it reads, its task holds the client, as any call in flight does."""
+
+    def __init__(self, keys: Keyspace, reg: Registry) -> None:
+        self.keys, self.reg = keys, reg
         self.waiters: dict[str, set[asyncio.Future[None]]] = {}
         self.positions: dict[str, str] | None = None
         self.task: asyncio.Task[None] | None = None
@@ -136,12 +141,12 @@ class WaitHub:
                     future.set_result(None)
 
     async def _newest_ids(self) -> dict[str, str]:
-        ids = await anewest(self.client, self.keys)
+        ids = await anewest(self.reg.client, self.keys)
         return {self.keys.events_key(s): i for s, i in enumerate(ids)}
 
     async def _run(self) -> None:
         try:
-            self._tail = ATail(self.client, 500)
+            self._tail = ATail(self.reg.client, 500)
             while self.waiters and self.positions is not None:
                 self._dispatch(await self._tail.read(self.positions, 1000))
         except asyncio.CancelledError:
@@ -153,7 +158,8 @@ class WaitHub:
                         future.set_exception(translate(exc))
         finally:
             if self._tail is not None:
-                await self._tail.close()
+                tail, self._tail = self._tail, None  # it holds the client
+                await tail.close()
             if not self.waiters:
                 self.positions = None
 
@@ -175,17 +181,29 @@ class WaitHub:
 
 
 class ATail:
-    """Asyncio twin of ``Tail``."""
+    """Asyncio twin of ``Tail``.
+
+    On a cluster each shard's stream is followed by its own task.  redis-py's
+    asyncio cluster client can swallow a cancellation that lands during a
+    blocking XREAD (measured with redis-py 8.1: the call returns normally
+    and the task reads on), so a follower also stops on ``_closed``; closing
+    then takes at most one more block (``BLOCK_MS``) instead of forever."""
 
     def __init__(self, client: Any, page: int) -> None:
         self.client, self.page = client, page
         self.cluster = is_cluster(client)
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._closed = False
 
     async def read(self, positions: dict[str, str], block_ms: int) -> list[list[Any]]:
         if not self.cluster:
             return entries_of(await self.client.xread(positions, count=self.page, block=block_ms))
+        if any(key not in self._tasks or self._tasks[key].done() for key in positions):
+            # A fresh cluster client that starts many XREADs at once races
+            # in redis-py (each looks its keys up on a connection that the
+            # first one's discovery replaces); discovering first avoids it.
+            await self.client.initialize()
         for key, position in positions.items():
             if key not in self._tasks or self._tasks[key].done():
                 self._tasks[key] = asyncio.create_task(self._follow(key, position))
@@ -202,7 +220,7 @@ class ATail:
         return out
 
     async def _follow(self, key: str, position: str) -> None:
-        while True:
+        while not self._closed:
             try:
                 reply = entries_of(await self.client.xread({key: position}, count=self.page, block=BLOCK_MS))
             except asyncio.CancelledError:
@@ -210,12 +228,15 @@ class ATail:
             except Exception as exc:
                 await self._queue.put(exc)
                 return
+            if self._closed:  # closed while reading (and the cancellation was lost)
+                return
             for item in reply:
                 if item[1]:
                     position = text(item[1][-1][0])
                     await self._queue.put(item)
 
     async def close(self) -> None:
+        self._closed = True
         for task in self._tasks.values():
             task.cancel()
         for task in self._tasks.values():

@@ -175,7 +175,7 @@ def _hub(job: ResourceBase) -> WaitHub:
     hubs = job._registry.hubs
     hub = hubs.get(job._core.keys.namespace)
     if hub is None or hub.keys is not job._core.keys:
-        hub = hubs[job._core.keys.namespace] = WaitHub(job.client, job._core.keys, job._registry)
+        hub = hubs[job._core.keys.namespace] = WaitHub(job._core.keys, job._registry)
     return hub
 
 

@@ -207,6 +207,66 @@ def test_asyncio_events_and_wait_errors(backend: Any) -> None:
     asyncio.run(main())
 
 
+def test_an_asyncio_client_that_waited_is_freed(backend: Any, client: Any) -> None:
+    """The wait hub lives in the client's registry, which holds the client
+    weakly: once the caller drops the client, nothing of ours keeps it.
+
+    On a cluster this also waits for the hub to close its shard readers as
+    their XREADs return, where redis-py can lose a cancellation: before the
+    readers stopped on a flag too, it hung about one run in three."""
+    import gc
+    import weakref
+
+    from jobbertrack._scripts import registry
+
+    async def main() -> weakref.ref[Any]:
+        aclient = backend.async_client()
+        track = jobbertrack.aio.Handler(aclient)
+        job = await track.create(60)
+        await job.start()
+        waiter = asyncio.create_task(track.wait(job.id, timeout=20))
+        while not registry(aclient).hubs:  # the waiter has registered
+            await asyncio.sleep(0)
+        await track.get(job.id)  # a round trip: the hub has started reading
+        jobbertrack.Handler(client).get(job.id).finish("done")
+        assert (await waiter).data == "done"
+        hub = registry(aclient).hubs[track.namespace]
+        assert hub.task is not None
+        await hub.task  # no waiter left: it stops after its current read
+        await aclient.aclose()
+        return weakref.ref(aclient)
+
+    ref = asyncio.run(main())
+    gc.collect()
+    assert ref() is None
+
+
+def _blocked_reads(client: Any, name: str) -> int:
+    nodes = [n.redis_connection for n in client.get_primaries()] if is_cluster(client) else [client]
+    return sum(1 for n in nodes for c in n.client_list() if c.get("name") == name and c.get("cmd") == "xread")
+
+
+def test_cancelling_a_blocked_asyncio_reader_ends_it(backend: Any, client: Any) -> None:
+    """A task blocked in ``events(block=...)`` ends when cancelled, and takes
+    its readers (one per shard on a cluster) with it."""
+
+    async def main() -> None:
+        aclient = backend.async_client(client_name="blocked-reader")
+        track = jobbertrack.aio.Handler(aclient)
+        readers = 16 if is_cluster(client) else 1
+        for _ in range(3):
+            task = asyncio.create_task(anext(aiter(track.events(since="$", block=30))))
+            while _blocked_reads(client, "blocked-reader") < readers:  # all in flight
+                await asyncio.sleep(0.01)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        await aclient.aclose()
+
+    asyncio.run(main())
+    wait_for(lambda: _blocked_reads(client, "blocked-reader") == 0)  # the server sees the sockets close
+
+
 def _used_memory(client: Any) -> int:
     return int(client.info("memory")["used_memory"])
 

@@ -243,6 +243,25 @@ def test_the_friendly_message_without_click() -> None:
     assert b"pip install 'jobbertrack[cli]'" in done.stderr
 
 
+def test_the_console_script_without_click_says_what_to_install_in_one_line() -> None:
+    """The ``jobbertrack`` script (``jobbertrack._console:main``): no traceback."""
+    for missing in ("click", "rich"):
+        code = f"import sys; sys.modules[{missing!r}] = None; from jobbertrack._console import main; main()"
+        done = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, timeout=LIMIT)
+        assert done.returncode == 1
+        assert done.stderr.decode().splitlines() == [
+            f"jobbertrack: the jobbertrack command line needs click and rich ({missing} is missing): "
+            "pip install 'jobbertrack[cli]'"
+        ]
+
+
+def test_the_console_script_runs_the_command_line() -> None:
+    code = "import sys; sys.argv = ['jobbertrack', '--help']; from jobbertrack._console import main; main()"
+    done = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, timeout=LIMIT)
+    assert done.returncode == 0
+    assert done.stdout.startswith(b"Usage: jobbertrack ")
+
+
 def test_the_core_package_imports_neither_click_nor_rich() -> None:
     code = "import sys, jobbertrack, jobbertrack.aio; print('click' in sys.modules, 'rich' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=LIMIT, check=True)

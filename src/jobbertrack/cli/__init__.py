@@ -15,7 +15,8 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised with the extra missing
     raise ImportError(
         f"the jobbertrack command line needs click and rich ({exc.name} is missing): "
-        "pip install 'jobbertrack[cli]'"
+        "pip install 'jobbertrack[cli]'",
+        name=exc.name,
     ) from None
 
 from .app import main

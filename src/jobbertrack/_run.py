@@ -5,16 +5,14 @@ job scripts.  Sync and async twins side by side; the decisions they share
 
 from __future__ import annotations
 
-import logging
 import warnings
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from ._core.calls import Call
 from ._exceptions import JobberTrackError, RedisCommandError, RedisUnavailable
+from ._log import log_warning
 from ._scripts import Registry, is_compile_error
-
-log = logging.getLogger("jobbertrack")
 
 _SAFE_POLICIES = {"noeviction"}
 
@@ -66,7 +64,7 @@ def _warn_policy(policy_reply: Any) -> None:
             "job records (they all carry a TTL) and jobs would vanish early. Use 'noeviction'."
         )
         warnings.warn(message, RuntimeWarning, stacklevel=4)
-        log.warning(message)
+        log_warning("%s", message)
 
 
 class Read(NamedTuple):

@@ -15,12 +15,9 @@ result is not stored over the failure.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from ._core.codec import duration_ms
-
-log = logging.getLogger("jobbertrack")
 
 
 class Run:

@@ -13,9 +13,8 @@ and as EVAL after NOSCRIPT (SCRIPT FLUSH, a restart, a failover): see
 from __future__ import annotations
 
 import functools
-import hashlib
+import os
 import weakref
-from pathlib import Path
 from typing import Any, NamedTuple
 
 #: Script name -> flags of its `#!lua` header (Redis >= 7).
@@ -35,11 +34,12 @@ FLAGS: dict[str, str] = {
 WITH_LIB = {"create", "create_many", "transition", "touch", "get", "sweep", "settle", "status"}
 
 
-_LUA = Path(__file__).with_name("_lua")
+_LUA = os.path.join(os.path.dirname(__file__), "_lua")
 
 
 def _read(name: str) -> str:
-    return (_LUA / f"{name}.lua").read_text("utf-8")
+    with open(os.path.join(_LUA, f"{name}.lua"), encoding="utf-8") as f:
+        return f.read()
 
 
 @functools.cache
@@ -87,6 +87,8 @@ class Registry:
     def script(self, name: str) -> Script:
         obj = self._scripts.get(name)
         if obj is None:
+            import hashlib  # on first use: loading OpenSSL costs a few ms of import
+
             text = source(name, self.modern)
             obj = self._scripts[name] = Script(text, hashlib.sha1(text.encode("utf-8")).hexdigest())
         return obj

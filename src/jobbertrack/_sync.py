@@ -22,8 +22,9 @@ from ._core.record import text
 from ._core.sweeping import SweepPlan
 from ._core.transitions import State
 from ._exceptions import InvalidTransition, JobberTrackError, WaitTimeout
+from ._log import log_warning
 from ._run import read_hash, read_hashes, run, run_many
-from ._running import Run, heartbeat_interval, log
+from ._running import Run, heartbeat_interval
 from ._scripts import Registry
 from ._watch import iter_events, last_stream_id, wait_for_final
 
@@ -153,7 +154,7 @@ class Resource(ResourceBase):
                 handle.lost = exc
                 return
             except JobberTrackError as exc:  # Redis hiccup: try again next beat
-                log.warning("heartbeat of job %s failed: %s", self.id, exc)
+                log_warning("heartbeat of job %s failed: %s", self.id, exc)
 
 
 class ResourceFactory:

@@ -34,8 +34,9 @@ from ._exceptions import (
     RedisUnavailable,
     WaitTimeout,
 )
+from ._log import log_warning
 from ._run import aread_hashes, arun_many
-from ._running import Run, heartbeat_interval, log
+from ._running import Run, heartbeat_interval
 from ._scripts import Registry
 
 
@@ -168,7 +169,7 @@ class Resource(ResourceBase):
                 handle.lost = exc
                 return
             except JobberTrackError as exc:  # Redis hiccup: try again next beat
-                log.warning("heartbeat of job %s failed: %s", self.id, exc)
+                log_warning("heartbeat of job %s failed: %s", self.id, exc)
 
 
 def _hub(job: ResourceBase) -> WaitHub:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import traceback as tb
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -85,7 +84,10 @@ def error_details(error: object, *, with_traceback: bool = False) -> dict[str, A
         details["type"] = type(error).__qualname__
         details["message"] = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
         if with_traceback:
-            details["traceback"] = "".join(tb.format_exception(type(error), error, error.__traceback__))
+            import traceback  # only on request: keeps the package import light
+
+            lines = traceback.format_exception(type(error), error, error.__traceback__)
+            details["traceback"] = "".join(lines)
     elif isinstance(error, dict):
         details.update(error)
     elif error is not None:

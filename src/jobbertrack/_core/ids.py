@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import secrets
 import time
 
 from .._exceptions import InvalidJobId
@@ -28,15 +27,20 @@ def _b32(value: int, width: int) -> str:
     return "".join(reversed(out))
 
 
+def _random_bits(bits: int) -> int:
+    """``bits`` random bits from the OS (what ``secrets.randbits`` does)."""
+    return int.from_bytes(os.urandom((bits + 7) // 8), "big") >> (-bits % 8)
+
+
 class _IdState:
-    process = _b32(secrets.randbits(30), 6)
-    counter = itertools.count(secrets.randbits(20))
+    process = _b32(_random_bits(30), 6)
+    counter = itertools.count(_random_bits(20))
     stamp = (-1, "")  # (ms, its 10 characters): ids made in one ms share them
 
 
 def _reseed() -> None:
-    _IdState.process = _b32(secrets.randbits(30), 6)
-    _IdState.counter = itertools.count(secrets.randbits(20))
+    _IdState.process = _b32(_random_bits(30), 6)
+    _IdState.counter = itertools.count(_random_bits(20))
 
 
 if hasattr(os, "register_at_fork"):

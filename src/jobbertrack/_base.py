@@ -171,7 +171,9 @@ class ResourceBase:
         result = outcome(reply)
         if result.partial:  # a successful write: the fields it wrote
             self._fields.update(result.fields or {})
-        elif result.fields is not None:  # the whole record (data aside)
+        elif result.code == "bad":  # refused: the whole record, data included
+            self._fields = result.fields or {}
+        elif result.fields is not None:  # a replay: the whole record (data aside)
             kept = self._fields.get("data")
             self._fields = result.fields
             if kept is not None:

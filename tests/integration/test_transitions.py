@@ -106,6 +106,21 @@ def test_refused_move_shows_what_redis_holds(track: Any) -> None:
         job.start()
     assert info.value.current == "finished"
     assert job.state == "finished"  # ... but a call syncs them
+    assert job.data == "theirs"  # the data too
+    assert job.get_value() == track.get(job.id).get_value()
+
+
+def test_a_refused_move_drops_stale_local_data(track: Any) -> None:
+    job = track.create(30, data="initial")
+    other = track.get(job.id)
+    job.start()
+    job.finish("final")
+    with pytest.raises(InvalidTransition):
+        other.start()  # other still holds "initial"
+    assert other.data == "final"
+    with pytest.raises(InvalidTransition):
+        other.heartbeat()  # touch refuses a finished job the same way
+    assert other.get_value() == track.get(job.id).get_value()
 
 
 def test_two_handles_race_exactly_one_wins(track: Any) -> None:

@@ -10,7 +10,7 @@ local state = redis.call('HGET', JOB, 'state')
 if not state then return {'gone'} end
 if is_replay() then return {'ok', snapshot(false)} end
 state = settle(state, now)
-if state ~= 'running' then return {'bad', snapshot(false)} end
+if state ~= 'running' then return {'bad', snapshot(true)} end
 local f = redis.call('HMGET', JOB, 'lease', 'max_runtime', 'started', 'expires')
 local lease, maxrt, started = tonumber(f[1]), tonumber(f[2]), tonumber(f[3])
 local fields = {'token', TOKEN, 'beat', now}

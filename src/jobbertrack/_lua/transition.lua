@@ -13,7 +13,8 @@
 --                              without data)
 --         {'ok', fields...}   a replay of a call that did: the whole record
 --                              (without data)
---         {'bad', fields...}  the state found does not allow the move
+--         {'bad', fields...}  the state found does not allow the move: the
+--                              whole record, data included
 --         {'gone'}            no such record (never existed or expired)
 if #ARGV > 10 then  -- the layout before 2026-11-28 had 11: never misread it
   return redis.error_reply('ERR transition takes at most 10 arguments (see docs/data-model.md)')
@@ -26,7 +27,7 @@ if TOKEN ~= '' and head[2] == TOKEN then return {'ok', snapshot(false)} end  -- 
 state = settle(state, now, {head[4], head[5], head[6], head[7]})
 local target = ARGV[5]
 if not string.find(' ' .. ARGV[6] .. ' ', ' ' .. state .. ' ', 1, true) then
-  return {'bad', snapshot(false)}
+  return {'bad', snapshot(true)}
 end
 local data, err = ARGV[7] or '', ARGV[8] or ''
 local fields = {'token', TOKEN}

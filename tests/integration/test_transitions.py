@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 
 import jobbertrack
+import jobbertrack.aio
 from jobbertrack import InvalidTransition, State
 from tests.helpers import all_keys
 
@@ -266,6 +268,29 @@ def test_expired_record_reads_as_none_and_refuses_moves(track: Any, client: Any)
     with pytest.raises(jobbertrack.JobExpired):
         job.finish("late")
     assert client.exists(_job_key(track, job.id)) == 0  # nothing recreated
+
+
+def test_a_fresh_handle_on_an_expired_id_says_expired(backend: Any, client: Any) -> None:
+    """A handle that never saw the job (``Resource(client, id)``) still gets
+    JobExpired, not JobNotFound, while Redis remembers the id (an index
+    entry or a tombstone: ``status()`` says "expired")."""
+    track = jobbertrack.Handler(backend.app_client() if hasattr(backend, "app_client") else client)
+    job = track.create(0.3)
+    job.start()
+    _wait_until_gone(track, job.id)
+    assert track.status(job.id) == "expired"
+    for move in ("start", "finish", "heartbeat"):
+        with pytest.raises(jobbertrack.JobExpired):
+            getattr(jobbertrack.Resource(track.client, job.id), move)()
+
+    async def in_asyncio() -> None:
+        aclient = backend.async_client()
+        with pytest.raises(jobbertrack.JobExpired):
+            await jobbertrack.aio.Resource(aclient, job.id).finish()
+        await aclient.aclose()
+
+    asyncio.run(in_asyncio())
+    assert track.status(job.id) == "expired"  # nothing recreated
 
 
 def test_unknown_ids(track: Any) -> None:

@@ -45,7 +45,7 @@ class Call(NamedTuple):
 
 
 class Outcome(NamedTuple):
-    code: str  # "ok" | "bad" | "gone" | "exists"
+    code: str  # "ok" | "bad" | "expired" | "gone" | "exists"
     fields: Fields | None
     partial: bool = False  # fields are only those the call wrote: merge them
 
@@ -57,6 +57,8 @@ class Outcome(NamedTuple):
         if self.code == "bad":
             assert self.fields is not None
             raise InvalidTransition(job_id, self.fields.get("state", "?"), target)
+        if self.code == "expired":  # Redis still remembers the id
+            raise JobExpired(job_id)
         if self.code == "gone":
             raise JobExpired(job_id) if known else JobNotFound(job_id)
         if self.code == "exists":

@@ -63,6 +63,17 @@ local function index_move(from, to, expires, now)
 end
 
 -- The job as a flat list of field, value; `data` only when asked for.
+-- The reply for an id without a record: {'expired'} while an index entry
+-- or a tombstone still remembers it, else {'gone'} (never existed, or
+-- expired so long ago that nothing remembers it).  Only on the failure path.
+local function missing()
+  for i = 2, 5 do
+    if redis.call('ZSCORE', KEYS[i], ID) then return {'expired'} end
+  end
+  if redis.call('ZSCORE', TOMB, ID) then return {'expired'} end
+  return {'gone'}
+end
+
 local function snapshot(with_data)
   local all = redis.call('HGETALL', JOB)
   if with_data then return all end

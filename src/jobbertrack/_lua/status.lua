@@ -6,8 +6,5 @@
 -- Returns the state, 'expired' or 'unknown'.
 local state = redis.call('HGET', JOB, 'state')
 if state then return settle(state, now_ms()) end
-for i = 2, 5 do
-  if redis.call('ZSCORE', KEYS[i], ID) then return 'expired' end
-end
-if redis.call('ZSCORE', TOMB, ID) then return 'expired' end
+if missing()[1] == 'expired' then return 'expired' end
 return 'unknown'

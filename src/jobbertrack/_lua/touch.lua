@@ -4,10 +4,10 @@
 -- ARGV[1..4]: id, token, event cap, tombstone lifetime ms (see _lib.lua)
 -- ARGV[5]  progress, JSON text ('' = plain heartbeat: no event)
 -- Returns {'ok', fields, 1} (the fields written) | {'ok', record} (a replay)
---         | {'bad', record} (not running) | {'gone'}
+--         | {'bad', record} (not running) | {'expired'} | {'gone'} (as transition)
 local now = now_ms()
 local state = redis.call('HGET', JOB, 'state')
-if not state then return {'gone'} end
+if not state then return missing() end
 if is_replay() then return {'ok', snapshot(false)} end
 state = settle(state, now)
 if state ~= 'running' then return {'bad', snapshot(true)} end

@@ -15,14 +15,15 @@
 --                              (without data)
 --         {'bad', fields...}  the state found does not allow the move: the
 --                              whole record, data included
---         {'gone'}            no such record (never existed or expired)
+--         {'expired'}         no record, and the id is remembered as expired
+--         {'gone'}            no record, and nothing remembers the id
 if #ARGV > 10 then  -- the layout before 2026-11-28 had 11: never misread it
   return redis.error_reply('ERR transition takes at most 10 arguments (see docs/data-model.md)')
 end
 local now = now_ms()
 local head = redis.call('HMGET', JOB, 'state', 'token', 'expires', 'lease', 'beat', 'max_runtime', 'started')
 local state = head[1]
-if not state then return {'gone'} end
+if not state then return missing() end
 if TOKEN ~= '' and head[2] == TOKEN then return {'ok', snapshot(false)} end  -- a replay
 state = settle(state, now, {head[4], head[5], head[6], head[7]})
 local target = ARGV[5]

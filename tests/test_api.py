@@ -24,6 +24,7 @@ EXPECTED = {
     "InvalidTimeout",
     "InvalidJobId",
     "InvalidData",
+    "InvalidURL",
     "WaitTimeout",
     "RedisUnavailable",
     "RedisCommandError",

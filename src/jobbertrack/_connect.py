@@ -18,7 +18,7 @@ import os
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from ._exceptions import JobberTrackError
+from ._exceptions import InvalidURL, JobberTrackError
 
 ENV_URL = "JOBBERTRACK_REDIS_URL"
 _TIMEOUTS = {"socket_timeout": 10, "socket_connect_timeout": 5}
@@ -72,8 +72,9 @@ def connect(url: str | None = None, *, quiet: bool = False, **kwargs: Any) -> An
     except Exception as exc:
         from ._run import translate
 
-        error = translate(exc)
-        raise type(error)(f"cannot connect to {redact(url)}: {_scrub(str(exc), url)}") from None
+        error = translate(exc)  # a redis-py error, or the exception itself
+        cls = type(error) if isinstance(error, JobberTrackError) else InvalidURL
+        raise cls(f"cannot connect to {redact(url)}: {_scrub(str(exc), url)}") from None
 
 
 def _scrub(message: str, url: str) -> str:

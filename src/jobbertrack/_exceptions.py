@@ -71,6 +71,10 @@ class InvalidData(JobberTrackError, ValueError):
     """Data that is not JSON-serialisable or is over the size limit."""
 
 
+class InvalidURL(JobberTrackError, ValueError):
+    """A Redis URL that cannot be used (unknown scheme, bad port, ...)."""
+
+
 class WaitTimeout(JobberTrackError, TimeoutError):
     """wait() gave up before the job reached a final state."""
 

@@ -45,7 +45,8 @@ def test_json_before_or_after_the_command_name(invoke: Invoke) -> None:
     before = json.loads(invoke("--json", "get", job_id).stdout)
     after = json.loads(invoke("get", job_id, "--json").stdout)
     assert before == after
-    assert before["id"] == job_id and [h["to"] for h in before["history"]] == ["waiting"]
+    assert before["id"] == job_id and [h["to"] for h in before["timeline"]] == ["waiting"]
+    assert before["history"] == before["timeline"]  # the API's name for it
 
 
 def test_options_after_the_command_name(url: str) -> None:
@@ -129,6 +130,23 @@ def test_an_expired_job_says_so(invoke: Invoke, handler: jobbertrack.Handler) ->
     job = handler.create(0.05)
     wait_for(lambda: handler.status(job.id) == "expired")
     assert "expired" in one_line_error(invoke("get", job.id, code=3))
+
+
+@pytest.mark.parametrize("url", ["redis://u:hunter2-secret@127.0.0.1:abc/0", "foo://u:hunter2-secret@h:1"])
+def test_an_unusable_url_is_one_line_and_exit_2(url: str) -> None:
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(main, ["--redis-url", url, "stats"])
+    assert result.exit_code == 2
+    message = one_line_error(result)
+    assert "cannot connect" in message and "hunter2-secret" not in message
+
+
+def test_the_demo_shows_urls_without_their_password() -> None:
+    from jobbertrack.cli.demo import _without_password
+
+    assert _without_password("redis://u:hunter2-secret@db:6380/0") == "redis://u:***@db:6380/0"
+    assert _without_password("redis://db:6380/0") == "redis://db:6380/0"
 
 
 def test_redis_unavailable_is_one_line_and_exit_4() -> None:

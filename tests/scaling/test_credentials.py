@@ -27,6 +27,14 @@ def test_a_wrong_password_error_does_not_show_it(caplog: pytest.LogCaptureFixtur
     assert "hunter2-secret" not in caplog.text
 
 
+@pytest.mark.parametrize("url", ["redis://u:hunter2-secret@127.0.0.1:abc/0", "foo://u:hunter2-secret@h:1"])
+def test_an_unusable_url_is_a_jobbertrack_error_without_the_password(url: str) -> None:
+    with pytest.raises(jobbertrack.InvalidURL) as info:
+        jobbertrack.connect(url)
+    assert isinstance(info.value, ValueError)  # as redis-py's own error was
+    assert "hunter2-secret" not in str(info.value)
+
+
 def test_an_unreachable_server_error_does_not_show_the_password() -> None:
     client = jobbertrack.connect(f"redis://u:hunter2-secret@127.0.0.1:{free_port()}/0")
     with pytest.raises(jobbertrack.RedisUnavailable) as info:

@@ -23,6 +23,7 @@ DEFAULT_NAMESPACE = "jt"
 
 #: Exit statuses shared by the commands (``wait`` and ``run`` add their own).
 EXIT_ERROR = 1
+EXIT_USAGE = 2  # as click: a bad option, argument or URL
 EXIT_NOT_FOUND = 3
 EXIT_REDIS = 4
 
@@ -134,4 +135,6 @@ def failure(exc: jobbertrack.JobberTrackError) -> Failure:
         return Failure(str(exc), EXIT_NOT_FOUND)
     if isinstance(exc, jobbertrack.RedisUnavailable):
         return Failure(str(exc), EXIT_REDIS)
+    if isinstance(exc, jobbertrack.InvalidURL):
+        return Failure(str(exc), EXIT_USAGE)
     return Failure(str(exc))

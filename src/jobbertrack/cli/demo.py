@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 from rich.live import Live
@@ -267,9 +268,15 @@ def _summary(out: Output, track: jobbertrack.Handler, board: Board, work: Worklo
             out.line(line.plain)
 
 
+def _without_password(url: str) -> str:
+    """The URL with its password shown as ``***``: the demo prints it."""
+    password = urlsplit(url).password
+    return url if password is None else url.replace(f":{password}@", ":***@", 1)
+
+
 def _command_prefix(namespace: str) -> str:
     parts = ["jobbertrack"]
     if settings().url:
-        parts += ["--redis-url", str(settings().url)]
+        parts += ["--redis-url", _without_password(str(settings().url))]
     parts += ["--namespace", namespace]
     return " ".join(parts)

@@ -82,10 +82,12 @@ def detail(job: jobbertrack.Resource) -> str:
 
 
 def job_value(job: jobbertrack.Resource, *, history: bool = False) -> dict[str, Any]:
-    """The ``--json`` form of a job: ``get_value()``, plus its timeline if asked."""
+    """The ``--json`` form of a job: ``get_value()``, plus its timeline if
+    asked (as ``timeline``, the name ``get`` shows; ``history`` is the same
+    list under the API's name)."""
     value = job.get_value()
     if history:
-        value["history"] = job.history()
+        value["timeline"] = value["history"] = job.history()
     return value
 
 

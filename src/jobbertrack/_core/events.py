@@ -1,12 +1,18 @@
 """Reading the event streams of a namespace, without I/O.
 
 Each shard has its own stream, so the namespace's events are a k-way merge
-of ``shards`` streams, in (time ms, shard, sequence) order.  A reader keeps
-one position per shard; ``Event.cursor`` encodes all of them, so resuming
-with ``since=event.cursor`` continues exactly after that event.  Resuming
-with ``since=event.id`` (``"<shard>:<stream id>"``) is by that merge order,
-which is also exact unless events of other shards share its millisecond
-and arrived after it was read.
+of ``shards`` streams, in (time ms, sequence, shard) order.  The scripts
+write stream ids ``<ms>-<µs within the ms * 1000 + n>``, so on one server
+that order is the order in which the events happened, whatever their shards.
+
+A reader keeps one position per shard; ``Event.cursor`` encodes all of
+them, so resuming with ``since=event.cursor`` continues exactly after that
+event.  Resuming with ``since=event.id`` (``"<shard>:<stream id>"``) starts
+after that event in merge order: every shard from that time on.  On one
+server it misses nothing written after the event; it can only miss an
+event written *before* it that was not yet visible when the event was read
+(a write racing the read), which the cursor rules out.  A cluster's masters
+have their own clocks, so there the cursor is the exact way to resume.
 """
 
 from __future__ import annotations
@@ -65,10 +71,10 @@ def start_positions(since: str | None, shards: int) -> list[Position]:
     if not sep or not shard_text.isdigit():
         raise JobberTrackError(f"not an event id or cursor: {since!r}")
     shard, (ms, seq) = int(shard_text), parse_stream_id(stream_id)
-    return [
-        (ms, seq) if s == shard else (ms, MAX_SEQ) if s < shard else (max(ms - 1, 0), MAX_SEQ)
-        for s in range(shards)
-    ]
+    # merge order is (ms, seq, shard): a later shard's entry with the very
+    # same (ms, seq) comes after the event, an earlier shard's before it
+    just_before = (ms, seq - 1) if seq > 0 else (max(ms - 1, 0), MAX_SEQ)
+    return [just_before if s > shard else (ms, seq) for s in range(shards)]
 
 
 NOW = "$"  # `since` value: only events written after the call
@@ -132,10 +138,10 @@ class EventReader:
         first (``to_fetch``) or everything known has been read."""
         if self.to_fetch():
             return None
-        heads = [((b[0][0][0], s, b[0][0][1]), s) for s, b in enumerate(self.buffers) if b]
+        heads = [(b[0][0], s) for s, b in enumerate(self.buffers) if b]
         if not heads:
             return None
-        best = min(heads)[1]  # merge order: (time ms, shard, sequence)
+        best = min(heads)[1]  # merge order: (time ms, sequence, shard)
         pos, fields = self.buffers[best].popleft()
         self.positions[best] = pos
         return Event(

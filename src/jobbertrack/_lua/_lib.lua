@@ -13,7 +13,7 @@
 --   KEYS[8]  tombstones          <ns>:{<tag>}:tomb          (zset id -> expiry ms)
 -- and ARGV[1..4] are always:
 --   ARGV[1]  job id   ARGV[2]  call token ('' = none)
---   ARGV[3]  event stream cap (approximate MAXLEN per shard)
+--   ARGV[3]  event stream cap (MAXLEN per shard, exact)
 --   ARGV[4]  tombstone lifetime, ms
 -- Invariant: a job id is in exactly the index of the state its hash holds,
 -- scored by the hash's `expires` field; running jobs with a lease or a
@@ -43,15 +43,30 @@ local function keep_until(key, at_ms, now)
   end
 end
 
--- Append one event to the shard's stream, capped.  The stream lives as
--- long as the longest-lived job that wrote to it: `create` extends its
--- expiry (pass `expires`); later events of a live job need not.
+-- Append an event to the shard's stream, trimmed to exactly EVENT_CAP
+-- entries.  Its id is `<ms>-<µs within the ms × 1000 + n>` (n counts this
+-- call's events), so merging the shards' streams by (ms, seq, shard)
+-- follows the server's clock rather than the shard number.  When the
+-- stream already holds a later id (another call in the same microsecond,
+-- or the clock stepped back) Redis picks the id instead.
+local EVENT_N = 0
+local function xadd(now, ...)
+  local id = string.format('%d-%d', now, (NOW_US % 1000) * 1000 + EVENT_N)
+  EVENT_N = EVENT_N + 1
+  local added = redis.pcall('XADD', EVENTS, 'MAXLEN', EVENT_CAP, id, ...)
+  if type(added) == 'table' and added.err then
+    redis.call('XADD', EVENTS, 'MAXLEN', EVENT_CAP, '*', ...)
+  end
+end
+
+-- One event of this job.  The stream lives as long as the longest-lived
+-- job that wrote to it: `create` extends its expiry (pass `expires`);
+-- later events of a live job need not.
 local function emit(state, now, expires, extra_k, extra_v)
   if extra_k then
-    redis.call('XADD', EVENTS, 'MAXLEN', '~', EVENT_CAP, '*',
-      'job', ID, 'state', state, extra_k, extra_v)
+    xadd(now, 'job', ID, 'state', state, extra_k, extra_v)
   else
-    redis.call('XADD', EVENTS, 'MAXLEN', '~', EVENT_CAP, '*', 'job', ID, 'state', state)
+    xadd(now, 'job', ID, 'state', state)
   end
   if expires then keep_until(EVENTS, expires, now) end
 end

@@ -37,7 +37,7 @@ for i = 1, n do
   local id = ARGV[10 + i]
   redis.call('HSET', KEYS[8 + i], unpack(fields))
   redis.call('PEXPIREAT', KEYS[8 + i], expires)
-  redis.call('XADD', EVENTS, 'MAXLEN', '~', EVENT_CAP, '*', 'job', id, 'state', 'waiting')
+  xadd(now, 'job', id, 'state', 'waiting')
   members[#members + 1] = expires
   members[#members + 1] = id
   if #members >= 1000 then

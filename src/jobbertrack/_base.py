@@ -23,7 +23,7 @@ from ._core.record import (
     to_value,
 )
 from ._core.transitions import State
-from ._exceptions import InvalidTimeout, JobberTrackError, JobExists, JobExpired, JobNotFound
+from ._exceptions import InvalidTimeout, JobberTrackError, JobExists, JobExpired, JobNotFound, WrongType
 from ._scripts import Registry, registry
 
 DEFAULT_CORE = Core()
@@ -316,8 +316,13 @@ class HandlerBase:
 
     def _adopt(self, resource: Any) -> Any:
         """Bind a resource made by the factory to this handler."""
-        if not isinstance(resource, ResourceBase):
-            raise TypeError(f"the resource factory returned {type(resource).__name__}, not a Resource")
+        wanted = self._plain_types[1] or ResourceBase  # this layer's Resource
+        if not isinstance(resource, wanted):
+            got, layer = (c.__module__.replace("._sync", "") for c in (type(resource), wanted))
+            raise WrongType(
+                f"the resource factory returned a {got}.{type(resource).__qualname__}, "
+                f"not a {layer}.{wanted.__qualname__}: base the factory on {layer}.ResourceFactory"
+            )
         resource._bind(self._core, self._reg)
         return resource
 
@@ -347,7 +352,7 @@ class HandlerBase:
         if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
             raise JobberTrackError(f"batch must be an int >= 1, not {batch!r}")
         if name is not None and not isinstance(name, str):
-            raise TypeError("name must be a str")
+            raise WrongType("name must be a str")
         timeout_ms = self._timeout_ms(timeout)
         jobs = [self._adopt(self.resource_factory.create(self.client)) for _ in range(count)]
         ids = [job.id for job in jobs]
@@ -390,7 +395,7 @@ class HandlerBase:
         self, resource: ResourceBase, timeout: float | None, data: Any, name: str | None
     ) -> Call:
         if name is not None and not isinstance(name, str):
-            raise TypeError("name must be a str")
+            raise WrongType("name must be a str")
         return self._core.create(resource.id, self._timeout_ms(timeout), data, name)
 
 

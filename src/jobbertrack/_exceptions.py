@@ -75,6 +75,11 @@ class InvalidURL(JobberTrackError, ValueError):
     """A Redis URL that cannot be used (unknown scheme, bad port, ...)."""
 
 
+class WrongType(JobberTrackError, TypeError):
+    """An argument of the wrong type (a ``TypeError`` as well; not exported:
+    catch ``TypeError`` or ``JobberTrackError``)."""
+
+
 class WaitTimeout(JobberTrackError, TimeoutError):
     """wait() gave up before the job reached a final state."""
 

@@ -120,6 +120,17 @@ def test_factory_overriding_create_works_through_the_handler(make_handler: Any, 
     )
 
 
+def test_a_factory_of_the_other_layer_is_refused_clearly(make_handler: Any, layer: str, client: Any) -> None:
+    """A sync factory given to the asyncio handler (or the reverse) makes
+    resources that cannot work there: a clear error, nothing written."""
+    other = "async" if layer == "sync" else "sync"
+    track = make_handler(_factory(other, ["mine-1"]))
+    with pytest.raises(TypeError, match="base the factory on") as info:
+        track.create(30)
+    assert isinstance(info.value, jobbertrack.JobberTrackError)
+    assert all_keys(client, "jt:*:job:*") == []  # nothing written
+
+
 def test_duplicate_id_is_refused_and_the_job_left_alone(make_handler: Any, layer: str, client: Any) -> None:
     track = make_handler(_factory(layer, ["dup", "dup"]))
     first = track.create(60)

@@ -100,6 +100,30 @@ def test_resuming_after_an_event_id_misses_nothing_written_later(client: Any) ->
         last = new[-1]
 
 
+class _OneId(jobbertrack.ResourceFactory):
+    def create(self, client: Any) -> jobbertrack.Resource:
+        return self.resource_class(client, "clock-went-back")
+
+
+def test_an_event_is_written_even_when_its_stream_holds_a_later_id(client: Any) -> None:
+    """The scripts pick stream ids from Redis' clock; if the stream already
+    holds a later one (as after the clock stepped back), Redis picks it."""
+    track = jobbertrack.Handler(client, _OneId())
+    keys = track._core.keys
+    stream = keys.events_key(keys.shard_of("clock-went-back"))
+    later = f"{int(time.time() * 1000) + 3_600_000}-5"
+    client.xadd(stream, {"job": "from-the-future", "state": "waiting"}, id=later)
+    job = track.create(60)
+    job.start()
+    mine = [e for e in _events(track) if e.job_id == job.id]
+    assert [e.state for e in mine] == ["waiting", "running"]
+
+    def stream_id(text: str) -> tuple[int, ...]:
+        return tuple(int(part) for part in text.split("-"))
+
+    assert all(stream_id(e.id.split(":")[1]) > stream_id(later) for e in mine)  # as Redis chose
+
+
 def test_block_waits_for_new_events(client: Any, backend: Any) -> None:
     track = jobbertrack.Handler(client)
     track.create(60)

@@ -23,7 +23,15 @@ from ._core.record import (
     to_value,
 )
 from ._core.transitions import State
-from ._exceptions import InvalidTimeout, JobberTrackError, JobExists, JobExpired, JobNotFound, WrongType
+from ._exceptions import (
+    InvalidData,
+    InvalidTimeout,
+    JobberTrackError,
+    JobExists,
+    JobExpired,
+    JobNotFound,
+    WrongType,
+)
 from ._scripts import Registry, registry
 
 DEFAULT_CORE = Core()
@@ -146,8 +154,14 @@ class ResourceBase:
 
     def set_value(self, reply: Any) -> None:
         """Replace the local copy with what Redis returned (an HGETALL reply,
-        bytes or str) or with what ``get_value()`` returned."""
-        self._fields = from_value(reply)
+        bytes or str) or with what ``get_value()`` returned (at least
+        ``state``; ``data`` as the job's data).  InvalidData if it is neither."""
+        try:
+            self._fields = from_value(reply)
+        except JobberTrackError:
+            raise
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise InvalidData(f"set_value() cannot read {type(reply).__name__}: {exc}") from None
         self._known = bool(self._fields)
 
     # -- applying replies --------------------------------------------------

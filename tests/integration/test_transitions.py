@@ -328,3 +328,22 @@ def test_get_value_set_value_round_trip(track: Any, client: Any) -> None:
     copy.set_value(raw)  # what Redis returned, bytes and all
     assert copy.get_value() == track.get(job.id).get_value()
     assert copy.state == "finished" and copy.data == {"rows": 3}
+    text = {k.decode(): v.decode() for k, v in raw.items()}  # decode_responses=True
+    copy.set_value(text)
+    assert copy.get_value() == track.get(job.id).get_value()
+
+
+@pytest.mark.parametrize("data", ["some data", {"rows": 42}, [1, "two"], None, 7])
+def test_set_value_takes_the_seeds_state_and_data(data: Any) -> None:
+    """The seed's stored object was just ``{state, data}``."""
+    job = jobbertrack.Resource(None, "seed-like")
+    job.set_value({"state": "finished", "data": data})
+    assert (job.state, job.data) == ("finished", data)
+    assert job.get_value()["data"] == data
+
+
+@pytest.mark.parametrize("bad", [None, 5, "text", {"state": "bogus"}, {"state": "finished", "data": {1, 2}}])
+def test_set_value_refuses_what_it_cannot_read(bad: Any) -> None:
+    job = jobbertrack.Resource(None, "x")
+    with pytest.raises(jobbertrack.InvalidData):
+        job.set_value(bad)

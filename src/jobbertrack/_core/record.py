@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from .._exceptions import JobberTrackError
+from .._exceptions import InvalidData
 from .codec import decode_json, encode_json
 from .transitions import State
 
@@ -91,15 +91,27 @@ def from_value(value: Mapping[Any, Any] | Sequence[Any]) -> Fields:
     str) or from what ``to_value`` produced."""
     if not isinstance(value, Mapping):
         if isinstance(value, (str, bytes)):
-            raise JobberTrackError("set_value() needs a mapping or a flat list of fields")
+            raise InvalidData("set_value() needs a mapping or a flat list of fields")
         return fields_from_flat(value)
-    if "created_at" not in value and "id" not in value and b"id" not in value:  # the hash as stored
+    if _is_stored_hash(value):
         return fields_from_hash(value)
     items = {text(k): v for k, v in value.items()}
     fields: Fields = {}
     if items.get("state") is not None:
         fields["state"] = str(State(text(items["state"])).value)
     return _value_fields(items, fields)
+
+
+#: Fields only the stored hash has (``get_value()`` names times ``*_at``).
+_STORED_ONLY = frozenset({"created", "expires", "token", "started", "ended", "beat"})
+
+
+def _is_stored_hash(value: Mapping[Any, Any]) -> bool:
+    """An HGETALL reply, rather than a ``get_value()`` dict: bytes keys or
+    values, or a field only the stored hash has (every record has
+    ``created`` and ``expires``).  A bare ``{"state": ..., "data": ...}``,
+    the seed's stored object, is therefore read as a value, data as-is."""
+    return any(isinstance(k, bytes) or isinstance(v, bytes) or k in _STORED_ONLY for k, v in value.items())
 
 
 def _value_fields(items: dict[str, Any], fields: Fields) -> Fields:

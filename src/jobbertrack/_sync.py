@@ -280,6 +280,6 @@ class Handler(HandlerBase):
         if second:
             plan.after_second(run_many(self._reg, second))
         ids, nxt = plan.result()
-        page = JobList(job for job in self.get_many(ids) if job is not None)
+        page = plan.keep(self.get_many(ids))
         page.cursor = None if nxt is None else str(nxt)
         return page

@@ -305,7 +305,7 @@ class Handler(HandlerBase):
         if second:
             plan.after_second(await arun_many(self._reg, second))
         ids, nxt = plan.result()
-        page = JobList(job for job in await self.get_many(ids) if job is not None)
+        page = plan.keep(await self.get_many(ids))
         page.cursor = None if nxt is None else str(nxt)
         return page
 

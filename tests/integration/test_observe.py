@@ -179,6 +179,21 @@ def test_get_many_settles_a_stalled_job(track: Any) -> None:
     assert got[1].state == "waiting"
 
 
+def test_counts_and_listing_see_a_stall_before_anyone_reads_the_job(track: Any) -> None:
+    """Counting writes nothing, yet a running job past its lease counts as
+    failed (as reading it would make it); listing running jobs leaves it out."""
+    stalled = track.create(60).start(lease=0.2)
+    alive = track.create(60).start(lease=60)
+    timed_out = track.create(60).start(max_runtime=0.2)
+    time.sleep(0.3)  # the deadlines pass; nobody reads these jobs
+    expected = {"waiting": 0, "running": 1, "failed": 2, "finished": 0}
+    assert track.counts() == expected
+    assert (track.count("running"), track.count("failed")) == (1, 2)
+    assert [j.id for j in track.list("running")] == [alive.id]
+    assert track.counts() == expected  # the same after the listing settled them
+    assert {j.id for j in track.list("failed")} == {stalled.id, timed_out.id}
+
+
 def test_get_runs_a_script_only_for_a_job_that_may_be_past_its_lease(make_handler: Any, client: Any) -> None:
     track = make_handler()
     waiting, running, done = track.create(60), track.create(60).start(lease=60), track.create(60)

@@ -89,6 +89,7 @@ class ListPlan:
         _check_limit(limit)
         self.keys, self.limit, self.cursor = keys, limit, cursor
         self.positions = " ".join(str(_POS[s]) for s in states)
+        self.states = {s.value for s in states}
         share = -(-limit // keys.shards)
         self.first_share = min(limit, 2 * share + 2)
         self.found: dict[str, Candidate] = {}
@@ -142,6 +143,11 @@ class ListPlan:
         chosen = sorted(self.found.values(), reverse=True)[: self.limit]
         nxt = Cursor(chosen[-1][0], chosen[-1][2]) if len(chosen) == self.limit else None
         return [job_id for _, _, job_id in chosen], nxt
+
+    def keep(self, jobs: Iterable[Any]) -> JobList:
+        """The page: the jobs still there and still in a listed state (reading
+        a job settles it, so a stalled one listed as running reads failed)."""
+        return JobList(job for job in jobs if job is not None and job.state in self.states)
 
 
 class JobList(list[Any]):

@@ -263,9 +263,27 @@ def wake_at(fields: Fields, until: float) -> float:
 def wait_deadline(timeout: float | None) -> float:
     if timeout is None:
         return float("inf")
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0:
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout >= 0:
         raise InvalidTimeout(f"wait timeout must be a number of seconds >= 0, not {timeout!r}")
-    return time.monotonic() + timeout
+    return time.monotonic() + timeout  # inf waits for ever, like None
+
+
+def check_name(name: object) -> None:
+    if name is None:
+        return
+    if not isinstance(name, str):
+        raise WrongType(f"name must be a str, not {type(name).__name__}")
+    if not name.isascii():
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidData(f"name must be valid unicode text: {name!r}") from None
+
+
+def check_ids(ids: object) -> None:
+    """``ids`` must be an iterable of ids, not one id (a str is iterable too)."""
+    if isinstance(ids, (str, bytes)) or not hasattr(ids, "__iter__"):
+        raise WrongType(f"ids must be an iterable of str, not {type(ids).__name__}")
 
 
 class HandlerBase:
@@ -284,8 +302,13 @@ class HandlerBase:
         tombstone_ttl: float = 86_400,
         max_tombstones: int = 256,
     ) -> None:
+        self._check_client(client)
         self.client = client
         self.resource_factory = resource_factory or self._default_factory()
+        if not all(callable(getattr(self.resource_factory, m, None)) for m in ("create", "load")):
+            raise WrongType(
+                f"resource_factory must have create() and load(), not {type(resource_factory).__name__}"
+            )
         extra = {} if max_data_bytes is None else {"max_data_bytes": max_data_bytes}
         self._core = Core(
             Keyspace(namespace, shards),
@@ -301,6 +324,26 @@ class HandlerBase:
 
     def _default_factory(self) -> Any:
         raise NotImplementedError
+
+    #: Whether this layer's client methods are coroutines (redis.asyncio).
+    _asyncio = False
+
+    def _check_client(self, client: Any) -> None:
+        """A redis-py client of this layer: a sync client in the asyncio
+        layer (or the reverse) would fail later with a puzzling TypeError."""
+        method = getattr(client, "execute_command", None)
+        if not callable(method):
+            raise WrongType(f"client must be a redis-py client, not {type(client).__name__}")
+        code = getattr(method, "__code__", None)
+        is_coroutine = code is not None and bool(code.co_flags & 0x80)  # CO_COROUTINE
+        if code is not None and is_coroutine != self._asyncio:
+            wanted = (
+                "redis.asyncio.Redis (or RedisCluster)" if self._asyncio else "redis.Redis (or RedisCluster)"
+            )
+            layer = "jobbertrack.aio" if self._asyncio else "jobbertrack"
+            raise WrongType(
+                f"{layer}.Handler needs a {wanted}, not a {type(client).__module__}.{type(client).__name__}"
+            )
 
     #: (the layer's ResourceFactory, its Resource): loads made by exactly
     #: these build the resource directly (see ``_load_fields``).
@@ -365,8 +408,7 @@ class HandlerBase:
             raise JobberTrackError(f"count must be an int >= 0, not {count!r}")
         if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
             raise JobberTrackError(f"batch must be an int >= 1, not {batch!r}")
-        if name is not None and not isinstance(name, str):
-            raise WrongType("name must be a str")
+        check_name(name)
         timeout_ms = self._timeout_ms(timeout)
         jobs = [self._adopt(self.resource_factory.create(self.client)) for _ in range(count)]
         ids = [job.id for job in jobs]
@@ -408,8 +450,7 @@ class HandlerBase:
     def _create_call(
         self, resource: ResourceBase, timeout: float | None, data: Any, name: str | None
     ) -> Call:
-        if name is not None and not isinstance(name, str):
-            raise WrongType("name must be a str")
+        check_name(name)
         return self._core.create(resource.id, self._timeout_ms(timeout), data, name)
 
 

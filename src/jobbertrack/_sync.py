@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ._base import UNSET, HandlerBase, ResourceBase, maybe_due, settled, wait_deadline, wake_at
+from ._base import UNSET, HandlerBase, ResourceBase, check_ids, maybe_due, settled, wait_deadline, wake_at
 from ._core.calls import Core, error_details, progress_details
 from ._core.codec import optional_ms
 from ._core.events import Event
@@ -214,6 +214,7 @@ class Handler(HandlerBase):
         """Jobs for ``ids`` in one pipelined round trip (per node), None where
         missing.  Running jobs that may be past their lease or run time are
         read again through the settling script (a second round, only then)."""
+        check_ids(ids)
         wanted = [check_id(i) for i in ids]
         records: list[Any] = read_hashes(self._reg, [self._core.keys.job_key(i) for i in wanted])
         due = [n for n, fields in enumerate(records) if maybe_due(fields)]
@@ -250,6 +251,7 @@ class Handler(HandlerBase):
 
     def wait(self, id: str, timeout: float | None = None) -> Resource:
         """The job once it is finished or failed (see ``Resource.wait``)."""
+        wait_deadline(timeout)  # a bad timeout is refused before any read
         job = self.get(id)
         if job is None:
             raise self._missing(id, self.status(id))

@@ -10,6 +10,7 @@ from typing import Any
 from ._core.events import NOW, Event, EventReader, ends_job, iter_xread, newest_calls, newest_ids
 from ._core.keys import Keyspace
 from ._core.record import text
+from ._exceptions import InvalidTimeout
 from ._run import translate
 from ._tail import Tail
 
@@ -20,6 +21,8 @@ def block_deadline(block: float | None) -> float | None:
     """Monotonic time after which waiting for a next event stops (inf: never)."""
     if block is None:
         return None
+    if isinstance(block, bool) or not isinstance(block, (int, float)) or not block >= 0:
+        raise InvalidTimeout(f"block must be a number of seconds >= 0 (0: for ever), not {block!r}")
     return float("inf") if block == 0 else time.monotonic() + block
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from ._autopipe import aread_hash, arun
 from ._awatch import WaitHub, aiter_events
-from ._base import UNSET, HandlerBase, ResourceBase, maybe_due, settled, wait_deadline, wake_at
+from ._base import UNSET, HandlerBase, ResourceBase, check_ids, maybe_due, settled, wait_deadline, wake_at
 from ._core.calls import Core, error_details, progress_details
 from ._core.codec import optional_ms
 from ._core.events import Event
@@ -206,6 +206,7 @@ class Handler(HandlerBase):
     """Creates and finds jobs of one namespace, for ``redis.asyncio.Redis``."""
 
     _plain_types = (ResourceFactory, Resource)
+    _asyncio = True
 
     def _default_factory(self) -> ResourceFactory:
         return ResourceFactory()
@@ -246,6 +247,7 @@ class Handler(HandlerBase):
         """Jobs for ``ids`` in one pipelined round trip (per node), None where
         missing.  Running jobs that may be past their lease or run time are
         read again through the settling script (a second round, only then)."""
+        check_ids(ids)
         wanted = [check_id(i) for i in ids]
         records: list[Any] = await aread_hashes(self._reg, [self._core.keys.job_key(i) for i in wanted])
         due = [n for n, fields in enumerate(records) if maybe_due(fields)]

@@ -22,7 +22,7 @@ from .._exceptions import (
     JobNotFound,
 )
 from . import ids
-from .codec import DEFAULT_MAX_DATA_BYTES, encode_json
+from .codec import DEFAULT_MAX_DATA_BYTES, duration_ms, encode_json
 from .ids import check_id
 from .keys import Keyspace
 from .record import Fields, fields_from_flat, text
@@ -64,6 +64,11 @@ class Outcome(NamedTuple):
         if self.code == "exists":
             raise JobExists(job_id)
         raise JobberTrackError(f"unexpected reply from Redis: {self.code!r}")
+
+
+def _int_option(name: str, value: object, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise JobberTrackError(f"{name} must be an int from {low} to {high}, not {value!r}")
 
 
 def outcome(reply: Any) -> Outcome:
@@ -126,8 +131,12 @@ class Core:
     ) -> None:
         self.keys = keyspace or Keyspace()
         shards = self.keys.shards
+        _int_option("max_events", max_events, 1, 10**9)
+        _int_option("max_tombstones", max_tombstones, 1, 10**7)
+        _int_option("max_data_bytes", max_data_bytes, 1, 512 * 2**20)  # Redis' own limit
+        _int_option("cleanup_batch", cleanup_batch, 1, 10**5)
         self.event_cap = max(1, math.ceil(max_events / shards))
-        self.tomb_ttl_ms = round(tombstone_ttl * 1000)
+        self.tomb_ttl_ms = duration_ms(tombstone_ttl, what="tombstone_ttl")
         self.tomb_cap = max(1, math.ceil(max_tombstones / shards))
         self.max_data_bytes = max_data_bytes
         self.cleanup_batch = cleanup_batch

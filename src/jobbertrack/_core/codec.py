@@ -43,12 +43,11 @@ def duration_ms(value: object, *, what: str = "timeout") -> int:
     """Seconds (int or float, > 0) as whole milliseconds (at least 1)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidTimeout(f"{what} must be a number of seconds, not {value!r}")
-    if not math.isfinite(value) or value <= 0:
+    if (isinstance(value, float) and not math.isfinite(value)) or value <= 0:
         raise InvalidTimeout(f"{what} must be a finite number of seconds > 0, not {value!r}")
-    ms = math.ceil(value * 1000)
-    if ms > 2**52:
+    if value > 2**52 / 1000:  # compared before multiplying: a huge int has no float
         raise InvalidTimeout(f"{what} of {value!r} s is too long")
-    return ms
+    return math.ceil(value * 1000)
 
 
 def optional_ms(value: object, what: str) -> int | None:

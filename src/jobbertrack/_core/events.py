@@ -50,7 +50,14 @@ class Event(NamedTuple):
 
 def parse_stream_id(raw: Any) -> Position:
     ms, _, seq = text(raw).partition("-")
+    if not (_digits(ms) and (seq == "" or _digits(seq))):
+        raise JobberTrackError(f"not a stream id: {raw!r}")
     return int(ms), int(seq or 0)
+
+
+def _digits(part: str) -> bool:
+    """ASCII digits only, few enough for a 64-bit stream id part."""
+    return 0 < len(part) <= 20 and part.isascii() and part.isdigit()
 
 
 def encode_cursor(positions: Sequence[Position]) -> str:

@@ -64,7 +64,7 @@ class Cursor:
         if not value:
             return None
         score, sep, job_id = str(value).partition(":")
-        if not sep or not score.isdigit():
+        if not sep or not (0 < len(score) <= 20 and score.isascii() and score.isdigit()):
             raise JobberTrackError(f"not a listing cursor: {value!r}")
         return cls(int(score), job_id)
 

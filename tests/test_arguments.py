@@ -104,3 +104,60 @@ def test_a_name_that_is_not_text_is_refused() -> None:
         track.create(60, name=5)  # type: ignore[arg-type]
     with pytest.raises(jobbertrack.InvalidData):
         track.create(60, name="\ud800")
+
+
+@pytest.mark.parametrize("options", [{"namespace": "\ud800"}, {"shards": True}])
+def test_namespaces_must_be_text_and_shards_an_int(options: dict[str, Any]) -> None:
+    with pytest.raises(jobbertrack.JobberTrackError):
+        jobbertrack.Handler(redis.Redis.from_url(NEVER), **options)
+
+
+@pytest.mark.parametrize("state", [5, object(), [], ["running", "bogus"]])
+def test_bad_states_are_refused_before_counting(state: Any) -> None:
+    track = jobbertrack.Handler(redis.Redis.from_url(NEVER))
+    with pytest.raises(jobbertrack.JobberTrackError):
+        track.count(state)
+    with pytest.raises(jobbertrack.JobberTrackError):
+        track.list(state)
+
+
+def test_an_event_id_with_a_non_ascii_digit_is_refused() -> None:
+    with pytest.raises(jobbertrack.JobberTrackError):
+        start_positions("²:0-0", 16)
+
+
+def test_progress_too_large_for_a_float_is_refused() -> None:
+    from jobbertrack._core.calls import progress_details
+
+    with pytest.raises(jobbertrack.InvalidData):
+        progress_details(10**400)
+
+
+def test_stored_text_that_is_not_json_reads_as_invalid_data() -> None:
+    """Only another client bypassing the checks could store it."""
+    job = jobbertrack.Resource(None, "x")
+    job.set_value({"state": b"finished", "data": b"not json{"})
+    with pytest.raises(jobbertrack.InvalidData):
+        job.data  # noqa: B018
+
+
+def test_set_value_refuses_an_infinite_time() -> None:
+    with pytest.raises(jobbertrack.InvalidData):
+        jobbertrack.Resource(None, "x").set_value({"id": "x", "created_at": float("inf")})
+
+
+def test_huge_or_unprintable_exceptions_still_make_error_details() -> None:
+    from jobbertrack._core.calls import MAX_ERROR_TEXT, error_details
+
+    class Unprintable(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("no str")
+
+    assert error_details(Unprintable())["message"] == "Unprintable: <unprintable>"
+    try:
+        raise ValueError("x" * 2_000_000)
+    except ValueError as exc:
+        details = error_details(exc, with_traceback=True)
+    assert MAX_ERROR_TEXT < len(details["message"]) < MAX_ERROR_TEXT + 100
+    assert details["message"].startswith("ValueError: xxx")
+    assert details["traceback"].endswith("\n")  # the end (the error line) is kept

@@ -17,7 +17,7 @@ from ._core.keys import Keyspace
 from ._core.record import text
 from ._run import arun_many, translate
 from ._scripts import Registry
-from ._tail import BLOCK_MS, entries_of, is_cluster
+from ._tail import entries_of, is_cluster, max_block_ms
 from ._watch import block_deadline, chunk_ms
 
 
@@ -192,13 +192,15 @@ class ATail:
     def __init__(self, client: Any, page: int) -> None:
         self.client, self.page = client, page
         self.cluster = is_cluster(client)
+        self.block_cap = max_block_ms(client)
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._closed = False
 
     async def read(self, positions: dict[str, str], block_ms: int) -> list[list[Any]]:
         if not self.cluster:
-            return entries_of(await self.client.xread(positions, count=self.page, block=block_ms))
+            block = min(block_ms, self.block_cap)
+            return entries_of(await self.client.xread(positions, count=self.page, block=block))
         if any(key not in self._tasks or self._tasks[key].done() for key in positions):
             # A fresh cluster client that starts many XREADs at once races
             # in redis-py (each looks its keys up on a connection that the
@@ -222,7 +224,9 @@ class ATail:
     async def _follow(self, key: str, position: str) -> None:
         while not self._closed:
             try:
-                reply = entries_of(await self.client.xread({key: position}, count=self.page, block=BLOCK_MS))
+                reply = entries_of(
+                    await self.client.xread({key: position}, count=self.page, block=self.block_cap)
+                )
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -160,7 +160,7 @@ class ResourceBase:
             self._fields = from_value(reply)
         except JobberTrackError:
             raise
-        except (TypeError, ValueError, AttributeError) as exc:
+        except (TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise InvalidData(f"set_value() cannot read {type(reply).__name__}: {exc}") from None
         self._known = bool(self._fields)
 
@@ -260,12 +260,17 @@ def wake_at(fields: Fields, until: float) -> float:
     return min(until, time.monotonic() + (wall_ms / 1000 - time.time()))
 
 
+#: Longer than this (about 31 years) is waiting for ever (and keeps the
+#: arithmetic on deadlines finite).
+FOREVER_S = 10**9
+
+
 def wait_deadline(timeout: float | None) -> float:
     if timeout is None:
         return float("inf")
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout >= 0:
         raise InvalidTimeout(f"wait timeout must be a number of seconds >= 0, not {timeout!r}")
-    return time.monotonic() + timeout  # inf waits for ever, like None
+    return float("inf") if timeout > FOREVER_S else time.monotonic() + timeout
 
 
 def check_name(name: object) -> None:

@@ -224,9 +224,12 @@ class Handler(HandlerBase):
                 records[n] = settled(reply)
         return [self._load_fields(i, fields) for i, fields in zip(wanted, records, strict=True)]
 
-    def count(self, state: str | State) -> int:
-        """Live jobs in ``state`` (expired records are never counted)."""
-        return self.counts()[states_of(state)[0].value]
+    def count(self, state: str | State | Iterable[str | State] | None) -> int:
+        """Live jobs in ``state`` (several: their sum; None: all states).
+        Expired records are never counted."""
+        wanted = states_of(state)
+        counts = self.counts()
+        return sum(counts[s.value] for s in wanted)
 
     def counts(self) -> dict[str, int]:
         """Live jobs per state: all four states, one pipelined call per shard."""

@@ -23,6 +23,21 @@ def is_cluster(client: Any) -> bool:
     return hasattr(client, "get_node_from_key") and hasattr(client, "nodes_manager")
 
 
+def max_block_ms(client: Any) -> int:
+    """How long one XREAD may block: ``BLOCK_MS``, or half the client's
+    socket timeout when that is shorter, so that a quiet stream is never
+    mistaken for a server that stopped answering."""
+    try:
+        getter = getattr(client, "get_connection_kwargs", None)
+        kwargs = getter() if callable(getter) else client.connection_pool.connection_kwargs
+        timeout = kwargs.get("socket_timeout")
+    except Exception:  # not a client we know the insides of
+        return BLOCK_MS
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        return BLOCK_MS
+    return max(1, min(BLOCK_MS, int(timeout * 500)))
+
+
 def entries_of(reply: Any) -> list[list[Any]]:
     if isinstance(reply, dict):  # RESP3
         return [[k, v[0]] for k, v in reply.items()]
@@ -35,13 +50,15 @@ class Tail:
     def __init__(self, client: Any, page: int) -> None:
         self.client, self.page = client, page
         self.cluster = is_cluster(client)
+        self.block_cap = max_block_ms(client)
         self._queue: queue.Queue[Any] = queue.Queue()
         self._threads: dict[str, threading.Thread] = {}
         self._stop = threading.Event()
 
     def read(self, positions: dict[str, str], block_ms: int) -> list[list[Any]]:
         if not self.cluster:
-            return entries_of(self.client.xread(positions, count=self.page, block=block_ms))
+            block = min(block_ms, self.block_cap)
+            return entries_of(self.client.xread(positions, count=self.page, block=block))
         for key, position in positions.items():
             if key not in self._threads:
                 thread = threading.Thread(
@@ -64,7 +81,7 @@ class Tail:
     def _follow(self, key: str, position: str) -> None:
         while not self._stop.is_set():
             try:
-                reply = entries_of(self.client.xread({key: position}, count=self.page, block=BLOCK_MS))
+                reply = entries_of(self.client.xread({key: position}, count=self.page, block=self.block_cap))
             except Exception as exc:
                 self._queue.put(exc)
                 return

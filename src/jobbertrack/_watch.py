@@ -7,12 +7,13 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from ._base import FOREVER_S
 from ._core.events import NOW, Event, EventReader, ends_job, iter_xread, newest_calls, newest_ids
 from ._core.keys import Keyspace
 from ._core.record import text
 from ._exceptions import InvalidTimeout
 from ._run import translate
-from ._tail import Tail
+from ._tail import Tail, max_block_ms
 
 CHUNK_MS = 1000  # longest single XREAD BLOCK: stays under socket timeouts
 
@@ -23,7 +24,7 @@ def block_deadline(block: float | None) -> float | None:
         return None
     if isinstance(block, bool) or not isinstance(block, (int, float)) or not block >= 0:
         raise InvalidTimeout(f"block must be a number of seconds >= 0 (0: for ever), not {block!r}")
-    return float("inf") if block == 0 else time.monotonic() + block
+    return float("inf") if block == 0 or block > FOREVER_S else time.monotonic() + block
 
 
 def chunk_ms(deadline: float) -> int:
@@ -87,9 +88,10 @@ def wait_for_final(client: Any, key: str, after: str, job_id: str, deadline: flo
     the deadline passes (False).  ``after``: the stream id read before the
     caller last checked the job's state, so no event can slip between."""
     position = after
+    cap = max_block_ms(client)
     try:
         while time.monotonic() < deadline:
-            reply = client.xread({key: position}, count=500, block=chunk_ms(deadline))
+            reply = client.xread({key: position}, count=500, block=min(chunk_ms(deadline), cap))
             for _key, entry_id, fields in iter_xread(reply):
                 position = entry_id
                 if fields.get("job") == job_id and ends_job(fields):

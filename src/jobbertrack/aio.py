@@ -257,9 +257,11 @@ class Handler(HandlerBase):
                 records[n] = settled(reply)
         return [self._load_fields(i, fields) for i, fields in zip(wanted, records, strict=True)]
 
-    async def count(self, state: str | State) -> int:
-        """Live jobs in ``state`` (expired records are never counted)."""
-        return (await self.counts())[states_of(state)[0].value]
+    async def count(self, state: str | State | Iterable[str | State] | None) -> int:
+        """Live jobs in ``state``; see ``jobbertrack.Handler.count``."""
+        wanted = states_of(state)
+        counts = await self.counts()
+        return sum(counts[s.value] for s in wanted)
 
     async def counts(self) -> dict[str, int]:
         """Live jobs per state: all four states, one pipelined call per shard."""

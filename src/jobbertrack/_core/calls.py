@@ -84,17 +84,33 @@ def new_token() -> str:
     return f"{ids._IdState.process}{next(_token_counter):x}"
 
 
+#: Longest exception message or traceback stored (characters): a failing
+#: job is always recorded, even when its exception text is huge.
+MAX_ERROR_TEXT = 16_384
+
+
+def _clip(text: str, *, keep_end: bool = False) -> str:
+    if len(text) <= MAX_ERROR_TEXT:
+        return text
+    cut = f" [... {len(text) - MAX_ERROR_TEXT} characters cut ...] "
+    return cut + text[-MAX_ERROR_TEXT:] if keep_end else text[:MAX_ERROR_TEXT] + cut
+
+
 def error_details(error: object, *, with_traceback: bool = False) -> dict[str, Any]:
     """The stored form of a failure given to ``fail()``."""
     details: dict[str, Any] = {"reason": "error", "message": None}
     if isinstance(error, BaseException):
         details["type"] = type(error).__qualname__
-        details["message"] = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        try:
+            said = str(error)
+        except Exception:  # an exception whose __str__ fails still fails the job
+            said = "<unprintable>"
+        details["message"] = _clip(f"{type(error).__name__}: {said}" if said else type(error).__name__)
         if with_traceback:
             import traceback  # only on request: keeps the package import light
 
             lines = traceback.format_exception(type(error), error, error.__traceback__)
-            details["traceback"] = "".join(lines)
+            details["traceback"] = _clip("".join(lines), keep_end=True)
     elif isinstance(error, dict):
         details.update(error)
     elif error is not None:
@@ -102,11 +118,18 @@ def error_details(error: object, *, with_traceback: bool = False) -> dict[str, A
     return details
 
 
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
+
+
 def progress_details(current: object, total: object = None, message: object = None) -> dict[str, Any]:
     for name, value in (("current", current), ("total", total)):
         if value is None and name == "total":
             continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite(value):
             raise InvalidData(f"progress {name} must be a finite number, not {value!r}")
     if message is not None and not isinstance(message, str):
         raise InvalidData(f"progress message must be a str, not {type(message).__name__}")

@@ -36,7 +36,14 @@ def encode_json(value: Any, *, what: str = "data", limit: int = DEFAULT_MAX_DATA
 
 
 def decode_json(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+    """The value of stored JSON text; InvalidData if it is not JSON (only
+    another client, bypassing the checks, could have stored that)."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise InvalidData(f"stored value is not JSON: {text[:80]!r}") from None
 
 
 def duration_ms(value: object, *, what: str = "timeout") -> int:

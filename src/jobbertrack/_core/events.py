@@ -75,7 +75,7 @@ def start_positions(since: str | None, shards: int) -> list[Position]:
             raise JobberTrackError(f"this cursor is for {len(positions)} shards, not {shards}")
         return positions
     shard_text, sep, stream_id = since.partition(":")
-    if not sep or not shard_text.isdigit():
+    if not sep or not (shard_text.isascii() and shard_text.isdigit()):
         raise JobberTrackError(f"not an event id or cursor: {since!r}")
     shard, (ms, seq) = int(shard_text), parse_stream_id(stream_id)
     # merge order is (ms, seq, shard): a later shard's entry with the very

@@ -56,6 +56,14 @@ def shard_tags(shards: int) -> tuple[str, ...]:
     return tuple(tags)
 
 
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class Keyspace:
     """Key names of one namespace.  Pure; shared by the sync and async layers."""
 
@@ -64,7 +72,9 @@ class Keyspace:
     def __init__(self, namespace: str = "jt", shards: int = 16) -> None:
         if not isinstance(namespace, str) or not namespace or "{" in namespace or "}" in namespace:
             raise JobberTrackError(f"namespace must be a non-empty string without braces, not {namespace!r}")
-        if not isinstance(shards, int) or not 1 <= shards <= MAX_SHARDS:
+        if not namespace.isascii() and not _encodable(namespace):
+            raise JobberTrackError(f"namespace must be valid unicode text: {namespace!r}")
+        if isinstance(shards, bool) or not isinstance(shards, int) or not 1 <= shards <= MAX_SHARDS:
             raise JobberTrackError(f"shards must be an int from 1 to {MAX_SHARDS}, not {shards!r}")
         self.namespace = namespace
         self.shards = shards

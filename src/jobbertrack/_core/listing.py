@@ -28,13 +28,18 @@ def states_of(state: str | State | Iterable[str | State] | None) -> list[State]:
         return list(State)
     if isinstance(state, (str, State)):
         return [_state(state)]
-    return [_state(s) for s in state]
+    if not hasattr(state, "__iter__"):
+        raise JobberTrackError(f"state must be a state name or several, not {state!r}")
+    states = [_state(s) for s in state]
+    if not states:
+        raise JobberTrackError("no state given: pass None for all of them")
+    return states
 
 
 def _state(value: str | State) -> State:
     try:
         return State(value)
-    except ValueError:
+    except (ValueError, TypeError):
         raise JobberTrackError(f"unknown state {value!r}: use one of {[s.value for s in State]}") from None
 
 

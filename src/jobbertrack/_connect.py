@@ -30,7 +30,10 @@ def resolve_url(url: str | None) -> str | None:
 
 def redact(url: str) -> str:
     """The URL with any password replaced by ``***`` (for messages and logs)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # not even a URL (an unclosed "[" for IPv6): show no credentials
+        return url.rpartition("@")[2] if "@" in url else url
     if parts.password is None:
         return url
     user = parts.username or ""
@@ -49,6 +52,8 @@ def connect(url: str | None = None, *, quiet: bool = False, **kwargs: Any) -> An
     """A redis-py client for ``url`` (see the module docstring for the forms)."""
     for key, value in _TIMEOUTS.items():
         kwargs.setdefault(key, value)
+    if url is not None and not isinstance(url, str):
+        raise InvalidURL(f"a Redis URL must be a str, not {type(url).__name__}")
     url = resolve_url(url)
     if url is None:
         from .embedded import ensure_running
@@ -78,7 +83,10 @@ def connect(url: str | None = None, *, quiet: bool = False, **kwargs: Any) -> An
 
 
 def _scrub(message: str, url: str) -> str:
-    password = urlsplit(url).password
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return message.replace(url, redact(url))
     return message.replace(password, "***") if password else message
 
 

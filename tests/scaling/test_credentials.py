@@ -41,3 +41,10 @@ def test_an_unreachable_server_error_does_not_show_the_password() -> None:
         jobbertrack.Handler(client).get("x")
     assert "hunter2-secret" not in str(info.value)
     assert "hunter2-secret" not in repr(info.value)
+
+
+@pytest.mark.parametrize("url", [123, b"redis://h:1", ["x"], "redis://u:hunter2-secret@[::1"])
+def test_what_is_not_a_usable_url_is_invalid_url(url: object) -> None:
+    with pytest.raises(jobbertrack.InvalidURL) as info:
+        jobbertrack.connect(url)  # type: ignore[arg-type]
+    assert "hunter2-secret" not in str(info.value)

@@ -161,3 +161,19 @@ def test_huge_or_unprintable_exceptions_still_make_error_details() -> None:
     assert MAX_ERROR_TEXT < len(details["message"]) < MAX_ERROR_TEXT + 100
     assert details["message"].startswith("ValueError: xxx")
     assert details["traceback"].endswith("\n")  # the end (the error line) is kept
+
+
+def test_a_resource_on_a_client_of_the_other_layer_is_refused() -> None:
+    with pytest.raises(jobbertrack.JobberTrackError, match=r"Resource needs a redis\.Redis"):
+        jobbertrack.Resource(redis.asyncio.Redis.from_url(NEVER), "x")
+    with pytest.raises(TypeError, match=r"Resource needs a redis\.asyncio\.Redis"):
+        jobbertrack.aio.Resource(redis.Redis.from_url(NEVER), "x")
+    jobbertrack.Resource(redis.Redis.from_url(NEVER), "x")  # the right layer: fine
+
+
+def test_names_have_a_length_limit() -> None:
+    from jobbertrack._base import MAX_NAME
+
+    track = jobbertrack.Handler(redis.Redis.from_url(NEVER))
+    with pytest.raises(jobbertrack.InvalidData, match="at most"):
+        track.create(60, name="n" * (MAX_NAME + 1))

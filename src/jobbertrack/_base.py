@@ -37,11 +37,37 @@ from ._scripts import Registry, registry
 DEFAULT_CORE = Core()
 
 
+#: Per client type: whether its execute_command is a coroutine function.
+_COROUTINE_CLIENTS: dict[type, bool | None] = {}
+
+
+def check_client(client: Any, asyncio: bool, what: str) -> None:
+    """A redis-py client of the caller's layer: a sync client in the asyncio
+    layer (or the reverse) would fail later with a puzzling TypeError."""
+    kind = type(client)
+    if kind not in _COROUTINE_CLIENTS:
+        method = getattr(client, "execute_command", None)
+        if not callable(method):
+            raise WrongType(f"client must be a redis-py client, not {kind.__name__}")
+        code = getattr(method, "__code__", None)  # None: wrapped, not ours to judge
+        _COROUTINE_CLIENTS[kind] = None if code is None else bool(code.co_flags & 0x80)  # CO_COROUTINE
+    is_coroutine = _COROUTINE_CLIENTS[kind]
+    if is_coroutine is not None and is_coroutine != asyncio:
+        layer, wanted = ("jobbertrack.aio", "redis.asyncio") if asyncio else ("jobbertrack", "redis")
+        got = f"{kind.__module__}.{kind.__name__}"
+        raise WrongType(f"{layer}.{what} needs a {wanted}.Redis or RedisCluster client, not a {got}")
+
+
 class ResourceBase:
     """A job: its id and a local copy of its record (not live; see refresh)."""
 
+    #: Whether this layer's client methods are coroutines (redis.asyncio).
+    _asyncio = False
+
     def __init__(self, client: Any, id: str) -> None:
         # _loaded() below sets the same attributes: keep the two in step
+        if client is not None:  # None: a detached copy, e.g. for set_value()
+            check_client(client, self._asyncio, "Resource")
         self.client = client
         self.id = check_id(id)
         self._core = DEFAULT_CORE
@@ -273,11 +299,17 @@ def wait_deadline(timeout: float | None) -> float:
     return float("inf") if timeout > FOREVER_S else time.monotonic() + timeout
 
 
+#: Longest job name (a label for people and listings, not a payload).
+MAX_NAME = 1024
+
+
 def check_name(name: object) -> None:
     if name is None:
         return
     if not isinstance(name, str):
         raise WrongType(f"name must be a str, not {type(name).__name__}")
+    if len(name) > MAX_NAME:
+        raise InvalidData(f"name must be at most {MAX_NAME} characters, not {len(name)}")
     if not name.isascii():
         try:
             name.encode("utf-8")
@@ -334,21 +366,7 @@ class HandlerBase:
     _asyncio = False
 
     def _check_client(self, client: Any) -> None:
-        """A redis-py client of this layer: a sync client in the asyncio
-        layer (or the reverse) would fail later with a puzzling TypeError."""
-        method = getattr(client, "execute_command", None)
-        if not callable(method):
-            raise WrongType(f"client must be a redis-py client, not {type(client).__name__}")
-        code = getattr(method, "__code__", None)
-        is_coroutine = code is not None and bool(code.co_flags & 0x80)  # CO_COROUTINE
-        if code is not None and is_coroutine != self._asyncio:
-            wanted = (
-                "redis.asyncio.Redis (or RedisCluster)" if self._asyncio else "redis.Redis (or RedisCluster)"
-            )
-            layer = "jobbertrack.aio" if self._asyncio else "jobbertrack"
-            raise WrongType(
-                f"{layer}.Handler needs a {wanted}, not a {type(client).__module__}.{type(client).__name__}"
-            )
+        check_client(client, self._asyncio, "Handler")
 
     #: (the layer's ResourceFactory, its Resource): loads made by exactly
     #: these build the resource directly (see ``_load_fields``).

@@ -55,6 +55,8 @@ async def _aread_job(reg: Registry, core: Core, job_id: str) -> Any:
 class Resource(ResourceBase):
     """One job, bound to a ``redis.asyncio.Redis`` client."""
 
+    _asyncio = True
+
     async def start(self, lease: float | None = None, max_runtime: float | None = None) -> Resource:
         """waiting -> running (see ``jobbertrack.Resource.start``)."""
         call = self._core.transition(

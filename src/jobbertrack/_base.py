@@ -55,7 +55,8 @@ def check_client(client: Any, asyncio: bool, what: str) -> None:
     if is_coroutine is not None and is_coroutine != asyncio:
         layer, wanted = ("jobbertrack.aio", "redis.asyncio") if asyncio else ("jobbertrack", "redis")
         got = f"{kind.__module__}.{kind.__name__}"
-        raise WrongType(f"{layer}.{what} needs a {wanted}.Redis or RedisCluster client, not a {got}")
+        hint = f" (from a factory? base the factory on {layer}.ResourceFactory)" if what == "Resource" else ""
+        raise WrongType(f"{layer}.{what} needs a {wanted}.Redis or RedisCluster client, not a {got}{hint}")
 
 
 class ResourceBase:

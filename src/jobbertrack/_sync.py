@@ -21,7 +21,7 @@ from ._core.listing import Cursor, JobList, ListPlan, count_calls, merge_counts,
 from ._core.record import text
 from ._core.sweeping import SweepPlan
 from ._core.transitions import State
-from ._exceptions import InvalidTransition, JobberTrackError, WaitTimeout
+from ._exceptions import InvalidData, InvalidTransition, JobberTrackError, WaitTimeout
 from ._log import log_warning
 from ._run import read_hash, read_hashes, run, run_many
 from ._running import Run, heartbeat_interval
@@ -144,7 +144,12 @@ class Resource(ResourceBase):
             stop.set()
             if beater is not None:
                 beater.join()
-        self.finish(handle.result)
+        try:
+            self.finish(handle.result)
+        except InvalidData as exc:  # a result that cannot be stored: the job fails, saying why
+            with contextlib.suppress(JobberTrackError):
+                self.fail(exc)
+            raise
 
     def _beat(self, handle: Run, stop: threading.Event, interval: float) -> None:
         while not stop.wait(interval):

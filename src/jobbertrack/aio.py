@@ -161,7 +161,12 @@ class Resource(ResourceBase):
             raise
         finally:
             await _cancel(beater)
-        await self.finish(handle.result)
+        try:
+            await self.finish(handle.result)
+        except InvalidData as exc:  # a result that cannot be stored: the job fails, saying why
+            with contextlib.suppress(JobberTrackError):
+                await self.fail(exc)
+            raise
 
     async def _beat(self, handle: Run, interval: float) -> None:
         while True:

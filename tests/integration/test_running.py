@@ -40,6 +40,39 @@ def test_an_exception_fails_the_job_and_goes_on(client: Any) -> None:
     assert "1 / 0" in stored.error["traceback"]
 
 
+def test_a_result_that_cannot_be_stored_fails_the_job(client: Any) -> None:
+    track = jobbertrack.Handler(client)
+    job = track.create(30)
+    with pytest.raises(jobbertrack.InvalidData), job.running(lease=5) as run:
+        run.result = float("nan")  # no JSON form
+    stored = track.get(job.id)
+    assert stored.state == "failed" and stored.error["type"] == "InvalidData"
+
+
+def test_a_huge_exception_still_fails_the_job(client: Any) -> None:
+    track = jobbertrack.Handler(client)
+    job = track.create(30)
+    with pytest.raises(ValueError), job.running(lease=5, traceback=True):
+        raise ValueError("x" * 3_000_000)  # over the 1 MiB data limit as text
+    stored = track.get(job.id)
+    assert stored.state == "failed" and stored.error["message"].startswith("ValueError: xxx")
+
+
+async def _async_result_that_cannot_be_stored(backend: Any) -> None:
+    aclient = backend.async_client()
+    track = jobbertrack.aio.Handler(aclient)
+    job = await track.create(30)
+    with pytest.raises(jobbertrack.InvalidData):
+        async with job.running(lease=5) as run:
+            run.result = {1, 2}  # a set: no JSON form
+    assert (await track.get(job.id)).state == "failed"
+    await aclient.aclose()
+
+
+def test_asyncio_a_result_that_cannot_be_stored_fails_the_job(backend: Any) -> None:
+    asyncio.run(_async_result_that_cannot_be_stored(backend))
+
+
 def test_background_heartbeats_outlive_the_lease(client: Any) -> None:
     track = jobbertrack.Handler(client)
     job = track.create(30)

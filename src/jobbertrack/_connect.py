@@ -41,15 +41,21 @@ def redact(url: str) -> str:
     return parts._replace(netloc=f"{user}:***@{host}").geturl()
 
 
-def _default_retry() -> Any:
+def _default_retry(asyncio: bool = False) -> Any:
     from redis.backoff import ExponentialWithJitterBackoff
+
+    if asyncio:
+        from redis.asyncio.retry import Retry as AsyncRetry
+
+        return AsyncRetry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), 3)
     from redis.retry import Retry
 
     return Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), 3)
 
 
-def connect(url: str | None = None, *, quiet: bool = False, **kwargs: Any) -> Any:
-    """A redis-py client for ``url`` (see the module docstring for the forms)."""
+def connect(url: str | None = None, *, quiet: bool = False, asyncio: bool = False, **kwargs: Any) -> Any:
+    """A redis-py client for ``url`` (see the module docstring for the forms);
+    with ``asyncio=True`` the ``redis.asyncio`` client for the same URL."""
     for key, value in _TIMEOUTS.items():
         kwargs.setdefault(key, value)
     if url is not None and not isinstance(url, str):
@@ -62,15 +68,25 @@ def connect(url: str | None = None, *, quiet: bool = False, **kwargs: Any) -> An
     scheme = url.split("://", 1)[0].lower()
     try:
         if scheme in ("redis+cluster", "rediss+cluster"):
-            from redis.cluster import RedisCluster
+            if asyncio:
+                from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 
+                cluster: Any = AsyncRedisCluster
+            else:
+                from redis.cluster import RedisCluster
+
+                cluster = RedisCluster
             base = ("rediss" if scheme.startswith("rediss") else "redis") + url[len(scheme) :]
-            return RedisCluster.from_url(base, **kwargs)
+            return cluster.from_url(base, **kwargs)
         if scheme in ("redis+sentinel", "rediss+sentinel"):
-            return _sentinel(url, scheme, kwargs)
+            return _sentinel(url, scheme, kwargs, asyncio)
+        kwargs.setdefault("retry", _default_retry(asyncio))
+        if asyncio:
+            import redis.asyncio
+
+            return redis.asyncio.Redis.from_url(url, **kwargs)
         import redis
 
-        kwargs.setdefault("retry", _default_retry())
         return redis.Redis.from_url(url, **kwargs)
     except JobberTrackError:
         raise
@@ -90,8 +106,15 @@ def _scrub(message: str, url: str) -> str:
     return message.replace(password, "***") if password else message
 
 
-def _sentinel(url: str, scheme: str, kwargs: dict[str, Any]) -> Any:
-    from redis.sentinel import Sentinel
+def _sentinel(url: str, scheme: str, kwargs: dict[str, Any], asyncio: bool = False) -> Any:
+    if asyncio:
+        from redis.asyncio.sentinel import Sentinel as AsyncSentinel
+
+        sentinel_class: Any = AsyncSentinel
+    else:
+        from redis.sentinel import Sentinel
+
+        sentinel_class = Sentinel
 
     parts = urlsplit(url.replace(scheme, "redis", 1))
     hosts = parts.netloc.rpartition("@")[2]
@@ -115,6 +138,6 @@ def _sentinel(url: str, scheme: str, kwargs: dict[str, Any]) -> Any:
         if key in options:
             kwargs.setdefault(key, options[key])
     sentinel_kwargs = {k: v for k, v in kwargs.items() if k in _TIMEOUTS}
-    kwargs.setdefault("retry", _default_retry())
-    sentinel = Sentinel(nodes, sentinel_kwargs=sentinel_kwargs, **kwargs)  # type: ignore[no-untyped-call]
-    return sentinel.master_for(path[0])  # type: ignore[no-untyped-call]
+    kwargs.setdefault("retry", _default_retry(asyncio))
+    sentinel = sentinel_class(nodes, sentinel_kwargs=sentinel_kwargs, **kwargs)
+    return sentinel.master_for(path[0])

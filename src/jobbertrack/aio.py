@@ -321,6 +321,14 @@ class Handler(HandlerBase):
         return page
 
 
+def connect(url: str | None = None, **kwargs: Any) -> Any:
+    """A ``redis.asyncio`` client for ``url``, or ``$JOBBERTRACK_REDIS_URL``;
+    with neither, the embedded Redis (as ``jobbertrack.connect``)."""
+    from ._connect import connect as _connect
+
+    return _connect(url, asyncio=True, **kwargs)
+
+
 Tracker = Handler
 Job = Resource
 
@@ -344,4 +352,5 @@ __all__ = [
     "State",
     "Tracker",
     "WaitTimeout",
+    "connect",
 ]

@@ -1,0 +1,149 @@
+"""``create_app``: the routes, the middleware around them, and the app's life."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+from starlette._utils import get_route_path
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import HTTPConnection
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+import jobbertrack
+import jobbertrack.aio
+
+from . import _api, _pages, _sse
+from ._backend import Backend
+from ._follower import Follower
+from ._metrics import Metrics
+from ._openapi import openapi
+from ._security import Access, SecurityMiddleware
+from ._state import AppState, base_path
+
+STATIC = __file__.rsplit("/", 1)[0] + "/static"
+
+
+def create_app(
+    handler: Any = None,
+    *,
+    token: str | None = None,
+    public_read: bool = False,
+    allow_origins: Iterable[str] = (),
+) -> Starlette:
+    """The dashboard and HTTP API as an ASGI app.
+
+    ``handler``: a ``jobbertrack.aio.Handler`` (best) or ``jobbertrack.Handler``;
+    with None, one on ``jobbertrack.aio.connect()`` (``$JOBBERTRACK_REDIS_URL``,
+    else the embedded Redis).  ``token``: with it every route needs the token
+    (``public_read`` opens the reads); without it reads are open and writes
+    answer 403.  ``allow_origins``: other origins whose pages may use the
+    API and the ``<jobbertrack-job>`` element.
+    """
+    access = Access(token, public_read)
+    origins = [allow_origins] if isinstance(allow_origins, str) else list(allow_origins)
+    owns_client = handler is None
+    if handler is None:
+        handler = jobbertrack.aio.Handler(jobbertrack.aio.connect())
+    backend = Backend(handler)
+    follower = Follower(backend)
+    metrics = Metrics(backend)
+    follower.listeners.append(metrics.on_event)
+    state = AppState(backend, access, follower, metrics, owns_client)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        follower.ensure_started()
+        try:
+            yield
+        finally:
+            await state.aclose()
+
+    app = Starlette(
+        routes=ROUTES,
+        middleware=[
+            Middleware(SecurityMiddleware, allow_origins=origins),
+            Middleware(AccessMiddleware),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.jobbertrack = state
+    return app
+
+
+class AccessMiddleware:
+    """Applies ``Access``: 401/403 JSON for the API, the login page for pages."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        conn = HTTPConnection(scope)
+        state: AppState = scope["app"].state.jobbertrack
+        path = get_route_path(scope) or "/"
+        verdict = state.access.verdict(scope["method"], path, conn.headers, conn.cookies)
+        if verdict is None:
+            await self.app(scope, receive, send)
+            return
+        response: Response
+        if verdict == "unauthorized" and scope["method"] in ("GET", "HEAD") and not _is_api(path):
+            response = _pages.login_redirect(conn)  # type: ignore[arg-type]
+        elif verdict == "unauthorized":
+            response = JSONResponse(
+                {
+                    "error": "unauthorized",
+                    "message": "a valid token is required (Authorization: Bearer TOKEN)",
+                },
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer realm="jobbertrack"'},
+            )
+        else:
+            response = JSONResponse(
+                {
+                    "error": "writes_disabled",
+                    "message": "writes are disabled: start the dashboard with a token",
+                },
+                status_code=403,
+            )
+        await response(scope, receive, send)
+
+
+def _is_api(path: str) -> bool:
+    return path.startswith("/api/") or path == "/metrics"
+
+
+async def widget(request: Any) -> Response:
+    return FileResponse(
+        f"{STATIC}/widget.js", media_type="text/javascript", headers={"Cache-Control": "no-cache"}
+    )
+
+
+async def openapi_route(request: Any) -> Response:
+    return JSONResponse(openapi(base_path(request)))
+
+
+ROUTES = [
+    Route("/", _pages.overview),
+    Route("/jobs", _pages.job_list),
+    Route("/jobs/{rest:path}", _pages.job_detail),
+    Route("/login", _pages.login, methods=["GET", "POST"]),
+    Route("/logout", _pages.logout, methods=["GET", "POST"]),
+    Route("/api/counts", _api.counts),
+    Route("/api/jobs", _api.jobs, methods=["GET", "POST"]),
+    Route("/api/jobs/{rest:path}", _api.job_route, methods=["GET", "POST"]),
+    Route("/api/sweep", _api.sweep, methods=["POST"]),
+    Route("/api/events", _sse.events),
+    Route("/api/activity", _api.activity),
+    Route("/api/openapi.json", openapi_route),
+    Route("/metrics", _api.metrics),
+    Route("/widget.js", widget),
+    Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
+]

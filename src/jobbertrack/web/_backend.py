@@ -1,0 +1,143 @@
+"""The handler the app serves, seen as awaitables.
+
+An ``jobbertrack.aio.Handler`` is awaited as it is; a sync
+``jobbertrack.Handler`` runs each call in a worker thread, so one app
+module serves both.  Everything here goes through the public API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+from anyio import to_thread
+
+import jobbertrack
+import jobbertrack.aio
+
+#: The moves the API offers: route name -> Resource method.
+MOVES = ("start", "progress", "heartbeat", "finish", "fail")
+
+
+class WrongHandler(jobbertrack.JobberTrackError, TypeError):
+    """create_app() was given something that is not a handler."""
+
+
+class Backend:
+    """Awaitable access to one handler of either layer."""
+
+    def __init__(self, handler: Any) -> None:
+        if not isinstance(handler, (jobbertrack.Handler, jobbertrack.aio.Handler)):
+            kind = type(handler).__name__
+            raise WrongHandler(
+                f"create_app() needs a jobbertrack.aio.Handler or jobbertrack.Handler, not {kind}"
+            )
+        self.handler: Any = handler
+        self.is_async = isinstance(handler, jobbertrack.aio.Handler)
+
+    async def _call(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if self.is_async:
+            result = method(*args, **kwargs)
+            return await result if inspect.isawaitable(result) else result
+        return await to_thread.run_sync(lambda: method(*args, **kwargs))
+
+    async def counts(self) -> dict[str, int]:
+        result: dict[str, int] = await self._call(self.handler.counts)
+        return result
+
+    async def list_jobs(
+        self, states: list[str] | None, limit: int, cursor: str | None
+    ) -> tuple[list[Any], str | None]:
+        page = await self._call(self.handler.list, states or None, limit=limit, cursor=cursor)
+        return list(page), page.cursor
+
+    async def get(self, job_id: str) -> Any:
+        """The job, or JobExpired / JobNotFound."""
+        job = await self._call(self.handler.get, job_id)
+        if job is None:
+            if await self._call(self.handler.status, job_id) == "expired":
+                raise jobbertrack.JobExpired(job_id)
+            raise jobbertrack.JobNotFound(job_id)
+        return job
+
+    async def get_many(self, ids: list[str]) -> list[Any]:
+        result: list[Any] = await self._call(self.handler.get_many, ids)
+        return result
+
+    async def create(self, timeout: Any, **kwargs: Any) -> Any:
+        return await self._call(self.handler.create, timeout, **kwargs)
+
+    async def move(self, job: Any, method: str, *args: Any, **kwargs: Any) -> Any:
+        return await self._call(getattr(job, method), *args, **kwargs)
+
+    async def sweep(self) -> int:
+        result: int = await self._call(self.handler.sweep)
+        return result
+
+    async def events(self, since: str | None, block: float | None) -> AsyncIterator[jobbertrack.Event]:
+        """The handler's events; a sync handler's blocking reads run in a thread."""
+        if self.is_async:
+            stream: AsyncIterator[jobbertrack.Event] = self.handler.events(since=since, block=block)
+            async for event in stream:
+                yield event
+            return
+        iterator: Iterator[jobbertrack.Event] = self.handler.events(since=since, block=block)
+        done = object()
+        while True:
+            item: object = await to_thread.run_sync(lambda: next(iterator, done))
+            if not isinstance(item, jobbertrack.Event):
+                return
+            yield item
+
+    async def aclose_client(self) -> None:
+        """Close the client (for an app that made its own)."""
+        client = self.handler.client
+        closer = getattr(client, "aclose", None) or getattr(client, "close", None)
+        if closer is not None:
+            result = closer()
+            if inspect.isawaitable(result):
+                await result
+
+
+def job_json(job: Any) -> dict[str, Any]:
+    """A job as the API shows it: ``get_value()`` with its ``id``."""
+    value: dict[str, Any] = dict(job.get_value())
+    value["id"] = job.id
+    return value
+
+
+def history_json(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {k: (v.isoformat(timespec="milliseconds") if hasattr(v, "isoformat") else v) for k, v in e.items()}
+        for e in entries
+    ]
+
+
+def event_json(event: jobbertrack.Event) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "job_id": event.job_id,
+        "state": str(event.state.value),
+        "at": event.at.isoformat(timespec="milliseconds"),
+        "progress": event.progress,
+        "error": event.error,
+        "cursor": event.cursor,
+    }
+
+
+def event_order(event_id: str) -> tuple[int, int, int]:
+    """Merge order of an event id ``"<shard>:<ms>-<seq>"``: (ms, seq, shard)."""
+    shard, _, position = event_id.partition(":")
+    ms, _, seq = position.partition("-")
+    return int(ms), int(seq or 0), int(shard)
+
+
+async def cancel(task: asyncio.Task[Any] | None) -> None:
+    if task is None or task.done():
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):  # a stopped task's end is not news
+        await task

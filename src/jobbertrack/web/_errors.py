@@ -1,0 +1,48 @@
+"""The one place a library error becomes an HTTP status and a JSON body
+``{"error": CODE, "message": text, ...}`` (codes in docs/web.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import JSONResponse
+
+import jobbertrack
+
+
+class BadRequest(jobbertrack.JobberTrackError):
+    """Input the API refuses before it reaches the library (422)."""
+
+
+#: (exception class, status, code), the first match wins: subclasses first.
+TABLE: list[tuple[type[BaseException], int, str]] = [
+    (jobbertrack.JobExpired, 410, "expired"),
+    (jobbertrack.JobNotFound, 404, "unknown"),
+    (jobbertrack.InvalidTransition, 409, "invalid_transition"),
+    (jobbertrack.JobExists, 409, "exists"),
+    (jobbertrack.RedisUnavailable, 503, "redis_unavailable"),
+    (jobbertrack.RedisCommandError, 503, "redis_error"),
+    (jobbertrack.JobberTrackError, 422, "invalid"),
+]
+
+
+def classify(exc: BaseException) -> tuple[int, dict[str, Any]]:
+    """(status, body) for an error raised while serving a request."""
+    for cls, status, code in TABLE:
+        if isinstance(exc, cls):
+            body: dict[str, Any] = {"error": code, "message": str(exc)}
+            if getattr(exc, "job_id", None) is not None:
+                body["job_id"] = exc.job_id  # type: ignore[attr-defined]
+            if isinstance(exc, jobbertrack.InvalidTransition):
+                body.update(current=exc.current, target=exc.target)
+            return status, body
+    return 500, {"error": "internal", "message": "internal error"}
+
+
+def error_response(exc: BaseException) -> JSONResponse:
+    status, body = classify(exc)
+    return JSONResponse(body, status_code=status)
+
+
+def error_json(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": code, "message": message}, status_code=status)

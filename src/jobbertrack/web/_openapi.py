@@ -1,0 +1,224 @@
+"""The OpenAPI 3 document of the HTTP API (``GET /api/openapi.json``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jobbertrack
+
+STATES = ["waiting", "running", "failed", "finished"]
+TIME = {"type": ["string", "null"], "format": "date-time"}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+ERRORS = {
+    "401": _json(_ref("Error"), "unauthorized: a token is configured and missing or wrong"),
+    "403": _json(_ref("Error"), "writes_disabled: no token is configured"),
+    "422": _json(_ref("Error"), "invalid: bad input"),
+    "503": _json(_ref("Error"), "redis_unavailable"),
+}
+JOB_ERRORS = {
+    "404": _json(_ref("Error"), "unknown: no such job"),
+    "410": _json(_ref("Error"), "expired: the job's record has expired"),
+}
+ID_PARAM = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "description": "the job id, percent-encoded as one path segment",
+    "schema": {"type": "string"},
+}
+
+
+def _move(summary: str, body: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "post": {
+            "summary": summary,
+            "parameters": [ID_PARAM],
+            "security": [{"bearer": []}],
+            "requestBody": {"required": False, "content": {"application/json": {"schema": body}}},
+            "responses": {
+                "200": _json(_ref("Job"), "the job after the move"),
+                "409": _json(_ref("Error"), "invalid_transition: carries current and target"),
+                **JOB_ERRORS,
+                **ERRORS,
+            },
+        }
+    }
+
+
+def _object(**props: Any) -> dict[str, Any]:
+    return {"type": "object", "properties": props}
+
+
+def openapi(base: str = "") -> dict[str, Any]:
+    seconds = {"type": "number", "exclusiveMinimum": 0}
+    paths: dict[str, Any] = {
+        "/api/counts": {
+            "get": {
+                "summary": "Live jobs per state",
+                "responses": {"200": _json(_ref("Counts"), "the four states' counts"), **ERRORS},
+            }
+        },
+        "/api/jobs": {
+            "get": {
+                "summary": "Live jobs, newest first, a page at a time",
+                "parameters": [
+                    {
+                        "name": "state",
+                        "in": "query",
+                        "schema": {"type": "array", "items": {"enum": STATES}},
+                        "style": "form",
+                        "explode": True,
+                    },
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50},
+                    },
+                    {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                ],
+                "responses": {"200": _json(_ref("JobPage"), "one page"), **ERRORS},
+            },
+            "post": {
+                "summary": "Create a job (waiting)",
+                "security": [{"bearer": []}],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                **_object(
+                                    timeout=seconds, data={}, name={"type": "string", "maxLength": 1024}
+                                ),
+                                "required": ["timeout"],
+                            }
+                        }
+                    },
+                },
+                "responses": {"201": _json(_ref("Job"), "the new job"), **ERRORS},
+            },
+        },
+        "/api/jobs/{id}": {
+            "get": {
+                "summary": "One job",
+                "parameters": [ID_PARAM],
+                "responses": {"200": _json(_ref("Job"), "the job"), **JOB_ERRORS, **ERRORS},
+            }
+        },
+        "/api/jobs/{id}/history": {
+            "get": {
+                "summary": "The job's transitions, oldest first",
+                "parameters": [ID_PARAM],
+                "responses": {
+                    "200": _json({"type": "array", "items": _ref("Transition")}, "the timeline"),
+                    **JOB_ERRORS,
+                    **ERRORS,
+                },
+            }
+        },
+        "/api/jobs/{id}/start": _move("waiting -> running", _object(lease=seconds, max_runtime=seconds)),
+        "/api/jobs/{id}/progress": _move(
+            "Report progress (running only)",
+            {
+                **_object(current={"type": "number"}, total={"type": "number"}, message={"type": "string"}),
+                "required": ["current"],
+            },
+        ),
+        "/api/jobs/{id}/heartbeat": _move("Renew the lease (running only)", _object()),
+        "/api/jobs/{id}/finish": _move("running -> finished, with data", _object(data={})),
+        "/api/jobs/{id}/fail": _move("running -> failed", _object(message={"type": "string"})),
+        "/api/sweep": {
+            "post": {
+                "summary": "Fail running jobs past their lease or run time",
+                "security": [{"bearer": []}],
+                "responses": {
+                    "200": _json(_object(failed={"type": "integer"}), "how many were failed"),
+                    **ERRORS,
+                },
+            }
+        },
+        "/api/events": {
+            "get": {
+                "summary": "The event stream (Server-Sent Events); resumes after `since` or Last-Event-ID",
+                "parameters": [
+                    {"name": "since", "in": "query", "schema": {"type": "string"}},
+                    {"name": "job", "in": "query", "schema": {"type": "string"}},
+                    {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string"}},
+                ],
+                "responses": {
+                    "200": {
+                        "description": "messages `id: <cursor>` and `data: <Event JSON>`",
+                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                    },
+                    **ERRORS,
+                },
+            }
+        },
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus metrics",
+                "responses": {
+                    "200": {
+                        "description": "text format",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        },
+    }
+    schemas = {
+        "Counts": {**_object(**{s: {"type": "integer"} for s in STATES}), "required": STATES},
+        "Job": {
+            **_object(
+                id={"type": "string"},
+                state={"enum": STATES},
+                name={"type": ["string", "null"]},
+                data={},
+                progress={"type": ["object", "null"]},
+                error={"type": ["object", "null"]},
+                created_at=TIME,
+                started_at=TIME,
+                ended_at=TIME,
+                heartbeat_at=TIME,
+                expires_at=TIME,
+                lease={"type": ["number", "null"]},
+                max_runtime={"type": ["number", "null"]},
+            ),
+            "required": ["id", "state"],
+        },
+        "JobPage": {
+            **_object(jobs={"type": "array", "items": _ref("Job")}, cursor={"type": ["string", "null"]}),
+            "required": ["jobs", "cursor"],
+        },
+        "Transition": {
+            **_object(**{"from": {"type": ["string", "null"]}, "to": {"enum": STATES}, "at": TIME}),
+            "required": ["from", "to", "at"],
+        },
+        "Error": {
+            **_object(
+                error={"type": "string"},
+                message={"type": "string"},
+                current={"type": "string"},
+                target={"type": "string"},
+            ),
+            "required": ["error", "message"],
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "jobbertrack", "version": jobbertrack.__version__},
+        "servers": [{"url": base or "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }

@@ -1,0 +1,189 @@
+"""The HTML pages: overview, list, detail (404 and 410 pages), login.
+
+Rendered on the server with autoescaping on, for every template; the
+pages' script (static/live.js) only keeps them live and writes text with
+``textContent``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs, quote
+
+import jinja2
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+import jobbertrack
+
+from ._backend import history_json, job_json
+from ._errors import classify
+from ._format import FILTERS, FOLD_BYTES, absolute, pretty
+from ._paths import job_href, job_path
+from ._security import COOKIE
+from ._state import app_state, base_path
+
+STATES = ("waiting", "running", "failed", "finished")
+PAGE = 50
+FAILURES_SHOWN = 8
+
+_env = jinja2.Environment(
+    loader=jinja2.PackageLoader("jobbertrack.web", "templates"),
+    autoescape=True,  # every template, whatever its name
+    undefined=jinja2.StrictUndefined,
+)
+_env.filters.update(FILTERS)
+_env.filters["href"] = job_href
+
+
+def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    state = app_state(request)
+    context.setdefault("page", name.removesuffix(".html"))
+    context.setdefault("job_id", "")
+    html = _env.get_template(name).render(
+        base=base_path(request),
+        cursor=state.follower.cursor or "",
+        states=STATES,
+        login=state.access.token is not None,
+        version=jobbertrack.__version__,
+        **context,
+    )
+    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def error_page(request: Request, exc: BaseException) -> HTMLResponse:
+    status, body = classify(exc)
+    return render(
+        request,
+        "error.html",
+        status=status,
+        code=body["error"],
+        message=body["message"],
+        job_id=str(body.get("job_id", "")),
+        page="error",
+    )
+
+
+async def overview(request: Request) -> Response:
+    state = app_state(request)
+    state.follower.ensure_started()
+    try:
+        counts = await state.backend.counts()
+        failures, _ = await state.backend.list_jobs(["failed"], FAILURES_SHOWN, None)
+    except jobbertrack.JobberTrackError as exc:
+        return error_page(request, exc)
+    activity = state.follower.activity.series()
+    return render(
+        request,
+        "overview.html",
+        counts=counts,
+        total=sum(counts.values()),
+        failures=[job_json(j) for j in failures],
+        activity=activity,
+        caption=activity_caption(activity),
+    )
+
+
+async def job_list(request: Request) -> Response:
+    state = app_state(request)
+    state.follower.ensure_started()
+    wanted = request.query_params.get("id", "").strip()
+    if wanted:
+        return RedirectResponse(job_href(base_path(request), wanted), status_code=303)
+    selected = request.query_params.get("state") or ""
+    if selected and selected not in STATES:
+        selected = ""
+    cursor = request.query_params.get("cursor") or None
+    try:
+        counts = await state.backend.counts()
+        page, next_cursor = await state.backend.list_jobs([selected] if selected else None, PAGE, cursor)
+    except jobbertrack.JobberTrackError as exc:
+        return error_page(request, exc)
+    return render(
+        request,
+        "list.html",
+        counts=counts,
+        total=sum(counts.values()),
+        selected=selected,
+        jobs=[job_json(j) for j in page],
+        first_page=cursor is None,
+        next_cursor=next_cursor,
+    )
+
+
+async def job_detail(request: Request) -> Response:
+    state = app_state(request)
+    state.follower.ensure_started()
+    try:
+        found = job_path(request)
+        if found is None or found[1] is not None:
+            raise jobbertrack.JobNotFound(request.url.path, "no such page")
+        job = await state.backend.get(found[0])
+    except jobbertrack.JobberTrackError as exc:
+        return error_page(request, exc)
+    value = job_json(job)
+    data_text = pretty(value.get("data"))
+    return render(
+        request,
+        "detail.html",
+        job=value,
+        job_id=job.id,
+        history=history_json(job.history()),
+        data_text=data_text,
+        data_folded=len(data_text) > FOLD_BYTES,
+    )
+
+
+def activity_caption(activity: dict[str, Any]) -> str:
+    """What the chart covers, in words."""
+    span = f"{absolute(activity['from'])[11:16]} to {absolute(activity['to'])[11:16]} UTC"
+    return f"Transitions and failures per minute over the last 60 minutes ({span}), from the event stream."
+
+
+def _safe_next(request: Request, target: str) -> str:
+    base = base_path(request)
+    if not target.startswith(f"{base}/") or target.startswith("//") or "\\" in target:
+        return f"{base}/"
+    return target
+
+
+async def login(request: Request) -> Response:
+    state = app_state(request)
+    target = _safe_next(request, request.query_params.get("next", ""))
+    if request.method == "GET":
+        return render(
+            request, "login.html", target=target, failed=False, enabled=state.access.token is not None
+        )
+    form = parse_qs((await request.body()).decode("utf-8", "replace"))
+    token = (form.get("token") or [""])[0]
+    target = _safe_next(request, (form.get("next") or [target])[0])
+    if not state.access.check_token(token):
+        return render(
+            request,
+            "login.html",
+            status=401,
+            target=target,
+            failed=True,
+            enabled=state.access.token is not None,
+        )
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        COOKIE,
+        state.access.session_value,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path=f"{base_path(request)}/",
+    )
+    return response
+
+
+async def logout(request: Request) -> Response:
+    response = RedirectResponse(f"{base_path(request)}/login", status_code=303)
+    response.delete_cookie(COOKIE, path=f"{base_path(request)}/")
+    return response
+
+
+def login_redirect(request: Request) -> Response:
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"{base_path(request)}/login?next={quote(here, safe='')}", status_code=303)

@@ -29,3 +29,20 @@ def test_readme_opens_with_the_two_commands() -> None:
     readme = (ROOT / "README.md").read_text()
     head = readme[: readme.index("## Quickstart")]
     assert "make demo" in head and "make test" in head
+
+
+def test_every_api_route_is_documented_and_in_the_openapi_document() -> None:
+    from starlette.routing import Route
+
+    from jobbertrack.web._app import ROUTES
+    from jobbertrack.web._openapi import openapi
+
+    web_doc = (ROOT / "docs" / "web.md").read_text()
+    paths = openapi()["paths"]
+    routes = [r.path for r in ROUTES if isinstance(r, Route) and r.path.startswith("/api/")]
+    actions = ("history", "start", "progress", "heartbeat", "finish", "fail")
+    documented = ["/api/jobs/{id}/" + a for a in actions]
+    for path in [p for p in routes if "{rest" not in p] + documented:
+        assert f"/{path.lstrip('/')}" in web_doc, path
+        if path not in ("/api/openapi.json", "/api/activity"):
+            assert path in paths, path

@@ -30,9 +30,11 @@ Handler = Callable[[Request, AppState], Awaitable[Response]]
 def guard(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         try:
-            return await handler(request, app_state(request))
+            response = await handler(request, app_state(request))
         except jobbertrack.JobberTrackError as exc:
-            return error_response(exc)
+            response = error_response(exc)
+        response.headers.setdefault("cache-control", "no-store")  # job data is live, never cached
+        return response
 
     endpoint.__name__ = handler.__name__
     return endpoint

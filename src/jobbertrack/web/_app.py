@@ -8,9 +8,10 @@ from typing import Any
 
 from starlette._utils import get_route_path
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import HTTPConnection
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -23,6 +24,7 @@ from ._backend import Backend
 from ._follower import Follower
 from ._metrics import Metrics
 from ._openapi import openapi
+from ._paths import PATH_CONVERTOR
 from ._security import Access, SecurityMiddleware
 from ._state import AppState, base_path
 
@@ -35,6 +37,7 @@ def create_app(
     token: str | None = None,
     public_read: bool = False,
     allow_origins: Iterable[str] = (),
+    trusted_hosts: Iterable[str] | None = None,
 ) -> Starlette:
     """The dashboard and HTTP API as an ASGI app.
 
@@ -43,7 +46,9 @@ def create_app(
     else the embedded Redis).  ``token``: with it every route needs the token
     (``public_read`` opens the reads); without it reads are open and writes
     answer 403.  ``allow_origins``: other origins whose pages may use the
-    API and the ``<jobbertrack-job>`` element.
+    API and the ``<jobbertrack-job>`` element.  ``trusted_hosts``: when
+    given, requests whose ``Host`` names another host are refused (400),
+    which defeats DNS rebinding against a dashboard on loopback.
     """
     access = Access(token, public_read)
     origins = [allow_origins] if isinstance(allow_origins, str) else list(allow_origins)
@@ -67,10 +72,11 @@ def create_app(
     app = Starlette(
         routes=ROUTES,
         middleware=[
-            Middleware(SecurityMiddleware, allow_origins=origins),
+            Middleware(SecurityMiddleware, allow_origins=origins, trusted_hosts=trusted_hosts),
             Middleware(AccessMiddleware),
         ],
         lifespan=lifespan,
+        exception_handlers={HTTPException: http_error},
     )
     app.state.jobbertrack = state
     return app
@@ -120,6 +126,20 @@ def _is_api(path: str) -> bool:
     return path.startswith("/api/") or path == "/metrics"
 
 
+HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """No such route or method: JSON under /api (every API error is JSON), plain text elsewhere."""
+    assert isinstance(exc, HTTPException)
+    if not _is_api(get_route_path(request.scope) or "/"):
+        return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
+    code = HTTP_CODES.get(exc.status_code, "http_error")
+    return JSONResponse(
+        {"error": code, "message": exc.detail}, status_code=exc.status_code, headers=exc.headers
+    )
+
+
 async def widget(request: Any) -> Response:
     return FileResponse(
         f"{STATIC}/widget.js", media_type="text/javascript", headers={"Cache-Control": "no-cache"}
@@ -133,12 +153,12 @@ async def openapi_route(request: Any) -> Response:
 ROUTES = [
     Route("/", _pages.overview),
     Route("/jobs", _pages.job_list),
-    Route("/jobs/{rest:path}", _pages.job_detail),
+    Route(f"/jobs/{{rest:{PATH_CONVERTOR}}}", _pages.job_detail),
     Route("/login", _pages.login, methods=["GET", "POST"]),
     Route("/logout", _pages.logout, methods=["GET", "POST"]),
     Route("/api/counts", _api.counts),
     Route("/api/jobs", _api.jobs, methods=["GET", "POST"]),
-    Route("/api/jobs/{rest:path}", _api.job_route, methods=["GET", "POST"]),
+    Route(f"/api/jobs/{{rest:{PATH_CONVERTOR}}}", _api.job_route, methods=["GET", "POST"]),
     Route("/api/sweep", _api.sweep, methods=["POST"]),
     Route("/api/events", _sse.events),
     Route("/api/activity", _api.activity),

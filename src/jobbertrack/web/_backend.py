@@ -87,7 +87,8 @@ class Backend:
         iterator: Iterator[jobbertrack.Event] = self.handler.events(since=since, block=block)
         done = object()
         while True:
-            item: object = await to_thread.run_sync(lambda: next(iterator, done))
+            # abandoned on cancel: a blocking read ends by itself within ``block``
+            item: object = await to_thread.run_sync(lambda: next(iterator, done), abandon_on_cancel=True)
             if not isinstance(item, jobbertrack.Event):
                 return
             yield item
@@ -102,10 +103,28 @@ class Backend:
                 await result
 
 
+#: Keys every job answer carries (None when the job has no such value yet),
+#: whatever ``get_value()`` leaves out: clients read one stable shape.
+JOB_KEYS = (
+    "state",
+    "name",
+    "data",
+    "progress",
+    "error",
+    "created_at",
+    "started_at",
+    "ended_at",
+    "expires_at",
+)
+
+
 def job_json(job: Any) -> dict[str, Any]:
     """A job as the API shows it: ``get_value()`` with its ``id``."""
-    value: dict[str, Any] = dict(job.get_value())
+    value: dict[str, Any] = {"id": job.id}
+    value.update(job.get_value())
     value["id"] = job.id
+    for key in JOB_KEYS:
+        value.setdefault(key, None)
     return value
 
 
@@ -136,8 +155,16 @@ def event_order(event_id: str) -> tuple[int, int, int]:
 
 
 async def cancel(task: asyncio.Task[Any] | None) -> None:
+    """Stop ``task`` and wait for its end.
+
+    redis-py's asyncio client can swallow a cancellation that lands while it
+    connects (measured with redis-py 8.1: the call returns normally and the
+    task reads on, a blocking XREAD for seconds), so the task is cancelled
+    again until it has ended."""
     if task is None or task.done():
         return
-    task.cancel()
+    while not task.done():
+        task.cancel()
+        await asyncio.wait([task], timeout=0.05)
     with contextlib.suppress(asyncio.CancelledError, Exception):  # a stopped task's end is not news
         await task

@@ -45,6 +45,12 @@ class Subscription:
         self.queue: asyncio.Queue[Any] = asyncio.Queue(QUEUE_SIZE)
         self.dropped = False
 
+    def close(self) -> None:
+        """End the stream: the subscriber's loop stops at the next item."""
+        self.dropped = True
+        with contextlib.suppress(asyncio.QueueFull):
+            self.queue.put_nowait(None)
+
     def offer(self, item: Any) -> None:
         if self.dropped:
             return
@@ -65,6 +71,7 @@ class Follower:
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.ready = asyncio.Event()
+        self.started_at = time.time()
 
     def ensure_started(self) -> None:
         """Start the follower in the running loop (apps mounted in another
@@ -74,11 +81,17 @@ class Follower:
             return
         self._loop = loop
         self.ready = asyncio.Event()
+        self.started_at = time.time()
         self._task = loop.create_task(self._run(), name="jobbertrack-web-follower")
 
     async def stop(self) -> None:
+        """Stop reading, and end every open stream (so a server shutting
+        down does not wait for browsers to hang up)."""
         await cancel(self._task)
         self._task = None
+        for sub in list(self._subs):
+            sub.close()
+        self._subs.clear()
 
     def subscribe(self) -> Subscription:
         self.ensure_started()
@@ -113,6 +126,10 @@ class Follower:
                     await self._backfill()
                     backfilled = True
                     self.ready.set()
+                if self.status == RECONNECTING:
+                    # one round trip first: "live" only once Redis answers, so
+                    # pages do not flap between the two while it is down
+                    await self.backend.counts()
                 self._set_status(LIVE)
                 pause = 0
                 await self._follow()
@@ -123,22 +140,31 @@ class Follower:
                 pause += 1
 
     async def _backfill(self) -> None:
-        """The retained events of the last window, for the activity chart only."""
+        """The retained events of the last window, for the activity chart.
+        Those written since the follower started (or after its cursor, on a
+        restart) are news like the followed ones: views that subscribed
+        meanwhile and the metrics get them."""
         start_ms = int((time.time() - self.activity.window) * 1000)
+        resumed = self.cursor is not None
         since = self.cursor or f"0:{max(start_ms, 0)}-0"
         async for event in self.backend.events(since=since, block=None):
             self.activity.add(event)
             self.cursor = event.cursor
+            if resumed or event.at.timestamp() >= self.started_at:
+                self._deliver(event)
         if self.cursor is None:
             self.cursor = since
+
+    def _deliver(self, event: jobbertrack.Event) -> None:
+        for listener in self.listeners:
+            with contextlib.suppress(Exception):
+                listener(event)
+        self._publish(event)
 
     async def _follow(self) -> None:
         while True:
             async for event in self.backend.events(since=self.cursor, block=BLOCK):
                 self.cursor = event.cursor
                 self.activity.add(event)
-                for listener in self.listeners:
-                    with contextlib.suppress(Exception):
-                        listener(event)
-                self._publish(event)
+                self._deliver(event)
                 self._set_status(LIVE)

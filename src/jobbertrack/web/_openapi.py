@@ -150,7 +150,14 @@ def openapi(base: str = "") -> dict[str, Any]:
                 "summary": "The event stream (Server-Sent Events); resumes after `since` or Last-Event-ID",
                 "parameters": [
                     {"name": "since", "in": "query", "schema": {"type": "string"}},
-                    {"name": "job", "in": "query", "schema": {"type": "string"}},
+                    {
+                        "name": "job",
+                        "in": "query",
+                        "description": "only these jobs' events (repeatable)",
+                        "schema": {"type": "array", "items": {"type": "string"}},
+                        "style": "form",
+                        "explode": True,
+                    },
                     {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string"}},
                 ],
                 "responses": {

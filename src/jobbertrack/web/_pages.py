@@ -7,6 +7,7 @@ pages' script (static/live.js) only keeps them live and writes text with
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from urllib.parse import parse_qs, quote
 
@@ -68,8 +69,9 @@ async def overview(request: Request) -> Response:
     state = app_state(request)
     state.follower.ensure_started()
     try:
-        counts = await state.backend.counts()
-        failures, _ = await state.backend.list_jobs(["failed"], FAILURES_SHOWN, None)
+        counts, (failures, _) = await asyncio.gather(
+            state.backend.counts(), state.backend.list_jobs(["failed"], FAILURES_SHOWN, None)
+        )
     except jobbertrack.JobberTrackError as exc:
         return error_page(request, exc)
     activity = state.follower.activity.series()
@@ -95,8 +97,9 @@ async def job_list(request: Request) -> Response:
         selected = ""
     cursor = request.query_params.get("cursor") or None
     try:
-        counts = await state.backend.counts()
-        page, next_cursor = await state.backend.list_jobs([selected] if selected else None, PAGE, cursor)
+        counts, (page, next_cursor) = await asyncio.gather(  # one round trip for both (auto-pipelined)
+            state.backend.counts(), state.backend.list_jobs([selected] if selected else None, PAGE, cursor)
+        )
     except jobbertrack.JobberTrackError as exc:
         return error_page(request, exc)
     return render(
@@ -150,7 +153,7 @@ def _safe_next(request: Request, target: str) -> str:
 async def login(request: Request) -> Response:
     state = app_state(request)
     target = _safe_next(request, request.query_params.get("next", ""))
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return render(
             request, "login.html", target=target, failed=False, enabled=state.access.token is not None
         )
@@ -185,5 +188,7 @@ async def logout(request: Request) -> Response:
 
 
 def login_redirect(request: Request) -> Response:
-    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    raw = request.scope.get("raw_path")  # still percent-encoded: an id holding "/" stays one segment
+    path = raw.decode("latin-1") if raw else quote(request.url.path)
+    here = path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse(f"{base_path(request)}/login?next={quote(here, safe='')}", status_code=303)

@@ -12,19 +12,46 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, unquote
 
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 
 from ._errors import BadRequest
 
 ACTIONS = ("history", "start", "progress", "heartbeat", "finish", "fail")
-_JOB = re.compile(r"/jobs/([^/]+)(?:/(" + "|".join(ACTIONS) + r"))?/?$")
+_TAIL = r"/jobs/([^/]+)(?:/(" + "|".join(ACTIONS) + r"))?/?$"
+_JOB = re.compile(_TAIL)
+_ROUTE = re.compile(r"^(?:/api)?" + _TAIL)
+
+
+class AnyPath(Convertor[str]):
+    """Starlette's ``path`` convertor, newlines included (``%0A`` in an id
+    must reach the route, to be refused as a bad id, not as no route)."""
+
+    regex = r"[\s\S]*"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+#: the convertor's name in route paths: ``{rest:jobbertrack_path}``
+PATH_CONVERTOR = "jobbertrack_path"
+register_url_convertor(PATH_CONVERTOR, AnyPath())
 
 
 def job_path(request: Request) -> tuple[str, str | None] | None:
-    """(id, action or None) from ``.../jobs/<encoded id>[/<action>]``, or None."""
+    """(id, action or None) from ``[/api]/jobs/<encoded id>[/<action>]``
+    after the mount point, or None."""
     raw = request.scope.get("raw_path")
-    path = raw.decode("latin-1") if raw else quote(request.scope["path"], safe="/")
-    match = _JOB.search(path.split("?", 1)[0])
+    path = (raw.decode("latin-1") if raw else quote(request.scope["path"], safe="/")).split("?", 1)[0]
+    root = quote(str(request.scope.get("root_path", "")).rstrip("/"), safe="/")
+    # anchored after the mount point, so that with a mount at /jobs an id
+    # such as "history" or "start" is not taken for an action; a raw path
+    # that does not carry the root path is cut from its end
+    inside = path.startswith(f"{root}/")
+    match = _ROUTE.search(path[len(root) :]) if inside else _JOB.search(path)
     if match is None:
         return None
     try:

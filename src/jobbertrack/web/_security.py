@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+import jobbertrack
+
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; font-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
@@ -41,12 +43,16 @@ CORS_METHODS = b"GET, POST, OPTIONS"
 CORS_HEADERS = b"Authorization, Content-Type, Last-Event-ID"
 
 
+class BadToken(jobbertrack.JobberTrackError, ValueError):
+    """create_app() was given a token that is not a non-empty string."""
+
+
 class Access:
     """The access rules of one app."""
 
     def __init__(self, token: str | None, public_read: bool) -> None:
         if token is not None and (not isinstance(token, str) or not token.strip()):
-            raise ValueError("the dashboard token must be a non-empty string")
+            raise BadToken("the dashboard token must be a non-empty string")
         self.token = token.strip() if token else None
         self.public_read = public_read
 
@@ -89,19 +95,45 @@ def _same_host(origin: str, headers: Headers) -> bool:
         return False
 
 
+def _hostname(headers: Headers) -> str:
+    try:
+        return (urlsplit("//" + headers.get("host", "")).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def _own_form_post(scope: Scope) -> bool:
+    """Our login form's POST: under ``Referrer-Policy: no-referrer`` browsers
+    send it with ``Origin: null``.  It gets no CORS headers, and logging in
+    needs the token, so an opaque origin gains nothing there."""
+    path = scope.get("path", "")
+    root = scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    return scope["method"] == "POST" and path in ("/login", "/logout")
+
+
 class SecurityMiddleware:
     """Headers, origin checks and CORS, around the whole app (pure ASGI, so
     streaming responses pass through untouched)."""
 
-    def __init__(self, app: ASGIApp, allow_origins: Iterable[str] = ()) -> None:
+    def __init__(
+        self, app: ASGIApp, allow_origins: Iterable[str] = (), trusted_hosts: Iterable[str] | None = None
+    ) -> None:
         self.app = app
         self.allow_origins = {o.rstrip("/").lower() for o in allow_origins}
+        self.trusted_hosts = None if trusted_hosts is None else {h.strip("[]").lower() for h in trusted_hosts}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
+        if self.trusted_hosts is not None and _hostname(headers) not in self.trusted_hosts:
+            # DNS rebinding: a hostile page whose name now points at 127.0.0.1
+            # reaches the dashboard with its own name in the Host header
+            await _send_json(send, 400, {"error": "invalid_host", "message": "this Host is not served here"})
+            return
         origin = headers.get("origin")
         cors: list[tuple[bytes, bytes]] = []
         if origin and origin != "null" and not _same_host(origin, headers):
@@ -123,7 +155,7 @@ class SecurityMiddleware:
                 ]
                 await _send(send, 204, b"", cors)
                 return
-        elif origin == "null":
+        elif origin == "null" and not _own_form_post(scope):
             await _send_json(
                 send, 403, {"error": "forbidden_origin", "message": "an opaque origin is not allowed"}
             )

@@ -47,7 +47,9 @@ def status_message(status: str) -> str:
 async def events(request: Request, state: AppState) -> Response:
     # a browser's own reconnect sends Last-Event-ID, newer than the URL's since
     since = request.headers.get("last-event-id") or request.query_params.get("since") or None
-    job = request.query_params.get("job") or None
+    # job=ID, repeatable: one stream serves every <jobbertrack-job> of a page
+    # (browsers allow only 6 HTTP/1.1 connections per host)
+    job = frozenset(j for j in request.query_params.getlist("job") if j) or None
     if since is not None and len(since) > 4096:
         raise BadRequest("since is too long to be a cursor")
     sub = state.follower.subscribe()
@@ -61,10 +63,10 @@ async def events(request: Request, state: AppState) -> Response:
     return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
 
 
-async def _replay(state: AppState, since: str, job: str | None) -> list[jobbertrack.Event]:
+async def _replay(state: AppState, since: str, job: frozenset[str] | None) -> list[jobbertrack.Event]:
     out: list[jobbertrack.Event] = []
     async for event in state.backend.events(since=since, block=None):
-        if job is None or event.job_id == job:
+        if job is None or event.job_id in job:
             out.append(event)
         if len(out) >= REPLAY_LIMIT:
             break
@@ -72,7 +74,11 @@ async def _replay(state: AppState, since: str, job: str | None) -> list[jobbertr
 
 
 async def _stream(
-    request: Request, state: AppState, sub: Subscription, replay: list[jobbertrack.Event], job: str | None
+    request: Request,
+    state: AppState,
+    sub: Subscription,
+    replay: list[jobbertrack.Event],
+    job: frozenset[str] | None,
 ) -> AsyncIterator[str]:
     follower = state.follower
     try:
@@ -90,9 +96,11 @@ async def _stream(
                     return
                 yield ": keepalive\n\n"
                 continue
+            if item is None:  # the app is shutting down
+                return
             if isinstance(item, str):
                 yield status_message(item)
-            elif job is None or item.job_id == job:
+            elif job is None or item.job_id in job:
                 if last is not None and event_order(item.id) <= last:
                     continue
                 yield message(item)

@@ -90,10 +90,11 @@
   }
   function cell(cls, child) {
     var td = el("td", cls);
-    if (typeof child === "string") td.textContent = child; else if (child) td.appendChild(child);
+    if (typeof child === "string") { td.textContent = child; if (child) td.title = child; }   // the full text of a cut cell
+    else if (child) td.appendChild(child);
     return td;
   }
-  function link(id) { var a = el("a", null, id); a.href = base + jobPath(id); return a; }
+  function link(id) { var a = el("a", null, id); a.href = base + jobPath(id); a.title = id; return a; }
   function jobRow(job) {
     var tr = el("tr", "row-" + job.state);
     tr.dataset.jobId = job.id;
@@ -269,6 +270,10 @@
     schedule();
   }
 
+  function reloadWhenRedisAnswers() {   // the "Redis is unavailable" page: show the page asked for
+    api("/api/counts").then(function (r) { if (r.status === 200) window.location.reload(); })
+      .catch(function () { /* the next status message tries again */ });
+  }
   function setLive(kind, text) { if (liveEl) { liveEl.className = "live " + kind; liveEl.textContent = text; } }
   function connect() {
     var params = new URLSearchParams();
@@ -279,8 +284,9 @@
       var status = JSON.parse(e.data).status;
       if (status === "live") {
         retries = 0;
+        if (page === "error") { reloadWhenRedisAnswers(); return; }
         setLive("on", "live");
-        if (down) { down = false; if (page === "error") window.location.reload(); else refreshAll(); }
+        if (down) { down = false; refreshAll(); }
       } else { down = true; setLive("reconnecting", "Redis unavailable · reconnecting…"); }
     });
     source.onmessage = function (e) {
@@ -302,5 +308,5 @@
   }, 10000);
   var live = page === "overview" || page === "list" || page === "detail" ||
     (page === "error" && document.querySelector(".code-redis_unavailable"));
-  if (live) connect(); else setLive("off", "not live");
+  if (live) connect(); else if (liveEl) liveEl.hidden = true;   // nothing on this page updates
 })();

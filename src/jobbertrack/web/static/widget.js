@@ -8,7 +8,8 @@
 // `dashboard` attribute); a page of another origin must be listed in the
 // dashboard's --allow-origin, else the dashboard refuses it.  Job data is
 // written with textContent only.  The host element carries `state` (a job
-// state, or "unknown", "expired", "refused", "error") for styling and tests.
+// state, or "loading", "unknown", "expired", "refused", "error") for styling
+// and tests.  All the elements of a page share one event stream per dashboard.
 (function () {
   "use strict";
   if (window.customElements.get("jobbertrack-job")) return;
@@ -30,6 +31,77 @@
 
   function make(tag, cls) { var n = document.createElement(tag); if (cls) n.className = cls; return n; }
 
+  // One event stream per dashboard for all the elements of a page: browsers
+  // allow only 6 HTTP/1.1 connections per host, so a stream per element
+  // would starve the page (and the elements' own fetches) from the 6th on.
+  var hubs = new Map();
+  function hubFor(base) {
+    var hub = hubs.get(base);
+    if (!hub) { hub = new Hub(base); hubs.set(base, hub); }
+    return hub;
+  }
+
+  function Hub(base) {
+    this.base = base;
+    this.members = new Map();   // job id -> Set of elements
+    this.source = null;
+    this.lastId = "";
+    this.timer = null;
+    this.live = false;
+    this.retries = 0;
+  }
+  Hub.prototype.add = function (id, el) {
+    if (!this.members.has(id)) { this.members.set(id, new Set()); this.reopenSoon(); }
+    this.members.get(id).add(el);
+    if (this.live) el.load(false);
+  };
+  Hub.prototype.remove = function (id, el) {
+    var set = this.members.get(id);
+    if (!set) return;
+    set.delete(el);
+    if (!set.size) { this.members.delete(id); this.reopenSoon(); }
+  };
+  Hub.prototype.all = function (fn) { this.members.forEach(function (set) { set.forEach(fn); }); };
+  Hub.prototype.reopenSoon = function (delay) {
+    var self = this;
+    if (this.timer) return;
+    this.timer = setTimeout(function () { self.timer = null; self.open(); }, delay || 0);
+  };
+  Hub.prototype.open = function () {
+    if (this.source) { this.source.close(); this.source = null; }
+    this.live = false;
+    if (!this.members.size) return;
+    var params = new URLSearchParams(), self = this, opened = false;
+    this.members.forEach(function (_, id) { params.append("job", id); });
+    if (this.lastId) params.set("since", this.lastId);   // nothing is missed across a reopen
+    var source = new EventSource(this.base + "/api/events?" + params.toString());
+    this.source = source;
+    source.addEventListener("status", function (e) {
+      opened = true;
+      self.retries = 0;
+      self.live = JSON.parse(e.data).status === "live";
+      // loaded once the stream is subscribed, so no change falls in between
+      self.all(function (el) { if (self.live) el.load(false); else el.note("reconnecting…"); });
+    });
+    source.onmessage = function (e) {
+      if (e.lastEventId) self.lastId = e.lastEventId;
+      var ev = JSON.parse(e.data), set = self.members.get(ev.job_id);
+      if (set) set.forEach(function (el) { el.onEvent(ev); });
+    };
+    source.onerror = function () {
+      self.live = false;
+      if (source.readyState !== EventSource.CLOSED) {   // the browser reconnects by itself
+        self.all(function (el) { el.note("reconnecting…"); });
+        return;
+      }
+      // the dashboard answered with an error: refused (origin not allowed,
+      // no access) if it never worked, else try again later
+      source.close();
+      if (self.source === source) self.source = null;
+      self.all(function (el) { el.load(!opened); });
+      if (opened) self.reopenSoon(Math.min(10000, 1000 * Math.pow(2, self.retries++)));
+    };
+  };
   class JobberTrackJob extends HTMLElement {
     static get observedAttributes() { return ["job-id", "dashboard"]; }
 
@@ -63,7 +135,7 @@
       this.box.appendChild(bar);
       this.box.appendChild(this.msgEl);
       root.appendChild(this.box);
-      this.source = null;
+      this.joined = null;   // {hub, id} while the element follows a job
     }
 
     connectedCallback() { this.start(); }
@@ -72,46 +144,37 @@
 
     get base() { return (this.getAttribute("dashboard") || defaultBase).replace(/\/$/, ""); }
 
-    stop() { if (this.source) { this.source.close(); this.source = null; } }
+    stop() {
+      if (this.joined) { this.joined.hub.remove(this.joined.id, this); this.joined = null; }
+    }
 
     start() {
+      var id = this.getAttribute("job-id"), base = this.base;
+      if (this.joined && this.joined.id === id && this.joined.hub.base === base) return;
       this.stop();
-      var id = this.getAttribute("job-id");
       if (!id) { this.show("error", "no job-id"); return; }
       this.nameEl.textContent = id;
       this.show("loading", "connecting…");
-      var self = this, url = this.base + "/api/events?job=" + encodeURIComponent(id);
-      var source = new EventSource(url);
-      this.source = source;
-      var loaded = false;
-      source.addEventListener("status", function (e) {
-        var status = JSON.parse(e.data).status;
-        if (status === "live") self.load(id); else self.msgEl.textContent = "reconnecting…";
-        loaded = true;
-      });
-      source.onmessage = function (e) {
-        var ev = JSON.parse(e.data);
-        if (ev.job_id !== id) return;
-        self.setState(ev.state);
-        if (ev.progress) self.setProgress(ev.progress, ev.state);
-        if (ev.error) self.msgEl.textContent = ev.error.message || ev.error.reason || "failed";
-        if (ev.state === "finished" && !ev.progress) self.setBar(100);
-      };
-      source.onerror = function () {
-        if (source.readyState === EventSource.CLOSED) {
-          // refused (origin not allowed, no access) or the job is gone: say so once
-          self.load(id, !loaded);
-        } else {
-          self.msgEl.textContent = "reconnecting…";
-        }
-      };
+      this.joined = { hub: hubFor(base), id: id };
+      this.joined.hub.add(id, this);
     }
 
-    load(id, refusedIfFails) {
-      var self = this;
-      fetch(this.base + "/api/jobs/" + encodeURIComponent(id), { headers: { Accept: "application/json" } })
+    note(text) { this.msgEl.textContent = text; }
+
+    onEvent(ev) {
+      this.setState(ev.state);
+      if (ev.progress) this.setProgress(ev.progress, ev.state);
+      if (ev.error) this.msgEl.textContent = ev.error.message || ev.error.reason || "failed";
+      if (ev.state === "finished") { this.setBar(100); this.msgEl.textContent = "done"; }   // wherever progress stopped
+    }
+
+    load(refusedIfFails) {
+      var self = this, joined = this.joined;
+      if (!joined) return;
+      fetch(joined.hub.base + "/api/jobs/" + encodeURIComponent(joined.id), { headers: { Accept: "application/json" } })
         .then(function (r) {
           return r.json().then(function (body) {
+            if (self.joined !== joined) return;   // the element moved on meanwhile
             if (r.status === 200) { self.render(body); return; }
             if (r.status === 404) self.show("unknown", "unknown job");
             else if (r.status === 410) self.show("expired", "this job has expired");
@@ -119,8 +182,9 @@
           });
         })
         .catch(function () {
-          self.show(refusedIfFails ? "refused" : "error", refusedIfFails ? "the dashboard refused this page" : "dashboard unreachable");
-          if (refusedIfFails) self.stop();
+          if (self.joined !== joined) return;
+          if (refusedIfFails) self.show("refused", "the dashboard refused this page");
+          else self.show("error", "dashboard unreachable");
         });
     }
 
@@ -130,6 +194,7 @@
       if (job.progress) this.setProgress(job.progress, job.state);
       else this.setBar(job.state === "finished" ? 100 : 0);
       if (job.error) this.msgEl.textContent = job.error.message || job.error.reason || "failed";
+      else if (job.state === "finished") this.msgEl.textContent = "done";
       else if (!job.progress) this.msgEl.textContent = "";
     }
 
@@ -146,7 +211,9 @@
     }
 
     setProgress(p, state) {
-      if (typeof p.current === "number" && typeof p.total === "number" && p.total > 0) {
+      if (state === "finished") {
+        this.setBar(100);
+      } else if (typeof p.current === "number" && typeof p.total === "number" && p.total > 0) {
         this.setBar(Math.max(0, Math.min(100, (100 * p.current) / p.total)));
       }
       var text = p.total === null || p.total === undefined ? String(p.current) : p.current + "/" + p.total;

@@ -10,7 +10,7 @@ import click
 
 import jobbertrack
 
-from . import commands_jobs, commands_read, demo, run, watch
+from . import commands_jobs, commands_read, dashboard, demo, run, watch
 from .context import EXIT_ERROR, EXIT_NOT_FOUND, EXIT_REDIS, Failure, Settings, common_options, failure
 
 COMMANDS: list[click.Command] = [
@@ -28,6 +28,7 @@ COMMANDS: list[click.Command] = [
     commands_read.wait,
     commands_read.sweep,
     run.run,
+    dashboard.dashboard,
     demo.demo,
 ]
 ALIASES = {"list": "ls", "show": "get", "counts": "stats"}
@@ -64,6 +65,7 @@ Example session:
   jobbertrack finish $ID '{{"pages": 12}}'
   jobbertrack get $ID
   jobbertrack run --timeout 3600 -- /usr/local/bin/backup.sh
+  jobbertrack dashboard --open
 """
 
 

@@ -4,7 +4,8 @@ Fifty jobs are worked by a few threads through the public API
 (``job.running(lease=...)`` with progress reports); some raise and are
 failed with their exception; one worker dies in the middle of a job, whose
 lease then runs out, and the sweep the demo runs catches it as stalled.
-The live board shows it all, driven by the event stream.
+The live board shows it all, driven by the event stream.  With ``--web``
+the dashboard then serves the demo's jobs in a browser, until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from __future__ import annotations
 import os
 import queue
 import random
+import shlex
+import shutil
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -25,7 +29,8 @@ from rich.text import Text
 import jobbertrack
 
 from .board import Board
-from .context import common_options, output, settings
+from .context import EXIT_USAGE, Failure, common_options, output, settings
+from .dashboard import DEFAULT_HOST, DEFAULT_PORT, Listener, Security, bind, load_web, serve
 from .output import Output, error_text
 from .watch import fit_rows, follow, stream_end
 
@@ -153,22 +158,57 @@ def ticks(track: jobbertrack.Handler, board: Board, work: Workload, since: str |
 )
 @click.option("--workers", type=click.IntRange(2, 32), default=5, show_default=True, help="Worker threads.")
 @click.option("--seed", type=int, help="Seed the randomness, for the same run twice.")
+@click.option("--web", is_flag=True, help="Then serve the dashboard on the demo's jobs, until Ctrl-C.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    help=f"With --web: the dashboard's port on {DEFAULT_HOST} [default: {DEFAULT_PORT}].",
+)
+@click.option("--open", "open_browser", is_flag=True, help="With --web: open the dashboard in a browser.")
 @common_options
-def demo(count: int, workers: int, seed: int | None) -> None:
+def demo(count: int, workers: int, seed: int | None, web: bool, port: int | None, open_browser: bool) -> None:
     """Run a small workload and watch it live: start here.
 
     Jobs are worked by a few threads, with progress, random durations and
     some failures; one worker dies mid-job, and its job is caught as
     stalled.  Uses the namespace "demo" unless --namespace is given, and
-    the embedded Redis unless a URL is.  Takes about 15 seconds.
+    the embedded Redis unless a URL is.  Takes about 15 seconds.  With
+    --web, the dashboard then shows the jobs in a browser until Ctrl-C.
 
     \b
     Examples:
       jobbertrack demo
+      jobbertrack demo --web --open
       jobbertrack demo --redis-url redis://localhost:6379/0 --jobs 100
     """
-    opts = settings()
-    track = opts.handler(opts.namespace_or("demo"))
+    if not web and (port is not None or open_browser):
+        raise Failure("--port and --open go with --web", EXIT_USAGE)
+    listener: Listener | None = None
+    if web:  # the extra and the port, before the demo runs rather than after
+        load_web()
+        listener = bind(DEFAULT_HOST, DEFAULT_PORT if port is None else port)
+    try:
+        opts = settings()
+        track = opts.handler(opts.namespace_or("demo"))
+        _run(track, count, workers, seed, web=web)
+        if listener is not None:
+            if output().rich:
+                click.echo()  # the URL stands apart from the summary
+            serve(
+                listener,
+                Security(),
+                namespace=track.namespace,
+                url=opts.url,
+                quiet=True,  # the demo has said which Redis it uses
+                open_browser=open_browser,
+                json_mode=opts.json,
+            )
+    finally:
+        if listener is not None:
+            listener.close()
+
+
+def _run(track: jobbertrack.Handler, count: int, workers: int, seed: int | None, web: bool) -> None:
     out = output()
     since = stream_end(track)
     began = time.monotonic()
@@ -183,7 +223,7 @@ def demo(count: int, workers: int, seed: int | None) -> None:
                 live.update(board.render(title, _footer(work, board, began)), refresh=True)
     else:
         _progress_lines(out, ticks(track, board, work, since), board, began)
-    _summary(out, track, board, work, time.monotonic() - began)
+    _summary(out, track, board, work, time.monotonic() - began, web)
 
 
 def _footer(work: Workload, board: Board, began: float) -> str:
@@ -210,8 +250,11 @@ def _progress_lines(out: Output, batches: Iterator[list[Any]], board: Board, beg
                 out.line(f"{elapsed:5.1f} s  " + "  ".join(f"{s} {n}" for s, n in shown.items()))
 
 
-def _summary(out: Output, track: jobbertrack.Handler, board: Board, work: Workload, seconds: float) -> None:
+def _summary(
+    out: Output, track: jobbertrack.Handler, board: Board, work: Workload, seconds: float, web: bool
+) -> None:
     failed = [job for job in board.jobs.values() if job.state == "failed"]
+    cli = _command_prefix(track.namespace)
     if out.json:
         out.document(
             {
@@ -220,6 +263,7 @@ def _summary(out: Output, track: jobbertrack.Handler, board: Board, work: Worklo
                 "counts": board.counts,
                 "stalled": work.died,
                 "failed": [job.get_value() for job in failed],
+                "dashboard": f"{cli} dashboard",
             }
         )
         return
@@ -246,16 +290,18 @@ def _summary(out: Output, track: jobbertrack.Handler, board: Board, work: Worklo
         lines += [Text(f"  {job.id}  {job.name}: {error_text(job.error)}", style="red") for job in failed]
         lists.update(range(len(lines) - len(failed), len(lines)))
     lines += [Text(), Text("Try next:", style="bold")]
-    cli = _command_prefix(track.namespace)
     example = work.died or (failed[0].id if failed else work.ids[0])
-    for command, why in [
+    hints = [
         (f"{cli} ls --state failed", "the failures, newest first"),
         (f"{cli} get {example}", "one job in full, with its timeline"),
         (f"{cli} stats", "counts per state"),
         (f"{cli} events -n 10", "the last events of the stream"),
         (f"{cli} watch", "the live view; then, in another terminal:"),
         (f"{cli} run -- sleep 3", "track any command (try it from cron)"),
-    ]:
+    ]
+    if not web:
+        hints.append((f"{cli} dashboard", "these jobs in a browser; or: demo --web"))
+    for command, why in hints:
         lines.append(Text(f"  {command:<58}").append(f"  # {why}", style="dim"))
         lists.add(len(lines) - 1)
     if not (settings().url or os.environ.get("JOBBERTRACK_REDIS_URL")):
@@ -274,8 +320,24 @@ def _without_password(url: str) -> str:
     return url if password is None else url.replace(f":{password}@", ":***@", 1)
 
 
+def _program() -> str:
+    """How to call this command line again: ``jobbertrack``, or the path it
+    was started by when that is not what ``jobbertrack`` finds on $PATH
+    (``make demo`` runs .venv/bin/jobbertrack)."""
+    started = sys.argv[0] if sys.argv else ""
+    if os.path.basename(started) == "jobbertrack" and os.sep in started:
+        found = shutil.which("jobbertrack")
+        try:
+            same = found is not None and os.path.samefile(found, started)
+        except OSError:
+            same = False
+        if not same:
+            return shlex.quote(started)
+    return "jobbertrack"
+
+
 def _command_prefix(namespace: str) -> str:
-    parts = ["jobbertrack"]
+    parts = [_program()]
     if settings().url:
         parts += ["--redis-url", _without_password(str(settings().url))]
     parts += ["--namespace", namespace]

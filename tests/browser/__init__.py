@@ -1,0 +1,1 @@
+"""Browser tests: the dashboard and the widget in a real headless Chromium."""

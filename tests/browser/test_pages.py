@@ -1,0 +1,203 @@
+"""The dashboard's pages in a real Chromium: transitions made by another
+process show within a second without a reload; ids that need encoding
+link and open; unknown and expired ids give 404 and 410 pages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from urllib.parse import quote
+
+import pytest
+from playwright.sync_api import Page, expect
+
+import jobbertrack
+from jobbertrack.testing import RedisServer
+from tests.helpers import wait_for
+
+from .conftest import Probe, Served, other_process, wait_live
+
+pytestmark = pytest.mark.browser
+
+#: The issue's promise: a transition shows within 1 s, with no reload.
+LIVE_MS = 1000
+
+ROW_FIELD = """([id, selector]) => {
+  const row = [...document.querySelectorAll("#jt-jobs tbody tr")].find((r) => r.dataset.jobId === id);
+  const cell = row && row.querySelector(selector);
+  return cell ? cell.textContent.trim() : null;
+}"""
+
+
+def shows_within_1s(page: Page, script: str, arg: object, wanted: str) -> None:
+    """Wait at most 1 s for ``script(arg)`` to give ``wanted``."""
+    page.wait_for_function(f"(arg) => ({script})(arg) === {wanted!r}", arg=arg, timeout=LIVE_MS)
+
+
+def test_list_page_shows_another_process_transitions_live(
+    board: Served, redis_server: RedisServer, track: jobbertrack.Handler, open_page: Callable[..., Probe]
+) -> None:
+    job = track.create(name="nightly-export")
+    probe = open_page(f"{board.url}/jobs")
+    page = probe.page
+    expect(page.locator("#jt-jobs tbody tr")).to_have_count(1)
+    wait_live(page)
+    probe.mark()
+
+    other_process(redis_server, "start", job.id)
+    shows_within_1s(page, ROW_FIELD, [job.id, "[data-field=state]"], "running")
+
+    other_process(redis_server, "progress", job.id, "3", "--total", "10", "--message", "pages")
+    shows_within_1s(page, ROW_FIELD, [job.id, ".ptext"], "3/10 pages")
+
+    new_id = other_process(redis_server, "create", "-q", "--timeout", "600", "--name", "arrived-live")
+    shows_within_1s(page, ROW_FIELD, [new_id, "td.name"], "arrived-live")
+    first = page.locator("#jt-jobs tbody tr").first
+    assert first.get_attribute("data-job-id") == new_id  # newest first
+
+    other_process(redis_server, "finish", job.id)
+    shows_within_1s(page, ROW_FIELD, [job.id, "[data-field=state]"], "finished")
+    expect(page.locator('.tabs [data-count="finished"]')).to_have_text("1")
+    expect(page.locator('.tabs [data-count="waiting"]')).to_have_text("1")
+
+    probe.assert_not_reloaded()
+    probe.assert_clean()
+
+
+def test_detail_page_shows_another_process_transitions_live(
+    board: Served, redis_server: RedisServer, track: jobbertrack.Handler, open_page: Callable[..., Probe]
+) -> None:
+    job = track.create(name="resize", data={"photos": 12})
+    probe = open_page(f"{board.url}/jobs/{job.id}")
+    page = probe.page
+    expect(page.locator("h1 [data-field=state]")).to_have_text("waiting")
+    wait_live(page)
+    probe.mark()
+    badge = "() => document.querySelector('h1 [data-field=state]').textContent"
+
+    other_process(redis_server, "start", job.id)
+    shows_within_1s(page, badge, None, "running")
+
+    other_process(redis_server, "progress", job.id, "7", "--total", "12", "--message", "thumbnails")
+    ptext = "() => (document.querySelector('[data-field=progress] .ptext') || {}).textContent"
+    shows_within_1s(page, ptext, None, "7/12 thumbnails")
+
+    other_process(redis_server, "fail", job.id, "disk full")
+    shows_within_1s(page, badge, None, "failed")
+    expect(page.locator("#jt-error-panel")).to_be_visible()
+    expect(page.locator('[data-field="error.message"]')).to_have_text("disk full")
+    expect(page.locator("#jt-timeline li")).to_have_count(3)
+    expect(page.locator("#jt-timeline li").last).to_contain_text("running → failed")
+
+    probe.assert_not_reloaded()
+    probe.assert_clean()
+
+
+def test_overview_counts_follow_another_client(
+    board: Served, track: jobbertrack.Handler, open_page: Callable[..., Probe]
+) -> None:
+    track.create()
+    probe = open_page(f"{board.url}/")
+    page = probe.page
+    waiting = page.locator('.counts [data-count="waiting"]')
+    expect(waiting).to_have_text("1")
+    wait_live(page)
+    probe.mark()
+
+    job = track.create()
+    count = "() => document.querySelector('.counts [data-count=waiting]').textContent"
+    shows_within_1s(page, count, None, "2")
+    job.start()
+    job.fail("out of memory")
+    shows_within_1s(
+        page, "() => document.querySelector('.counts [data-count=failed]').textContent", None, "1"
+    )
+    failures = page.locator("#jt-failures tbody tr")
+    expect(failures).to_have_count(1, timeout=LIVE_MS)
+    expect(failures.first.locator("td.message")).to_have_text("out of memory")
+
+    probe.assert_not_reloaded()
+    probe.assert_clean()
+
+
+def test_an_id_that_needs_encoding_links_to_its_detail_page(
+    board: Served, redis_server: RedisServer, open_page: Callable[..., Probe]
+) -> None:
+    odd = "exports/2026 05?batch=1#part 2 % déjà"
+
+    class Factory(jobbertrack.ResourceFactory):
+        def create(self, client: object) -> jobbertrack.Resource:
+            return self.resource_class(client, odd)
+
+    client = redis_server.client()
+    client.flushall()
+    jobbertrack.Handler(client, resource_factory=Factory()).create(600, name="odd id")
+    client.close()
+
+    probe = open_page(f"{board.url}/jobs")
+    probe.page.get_by_role("link", name=odd).click()
+    expect(probe.page.locator("h1 code.jobid")).to_have_text(odd)
+    assert probe.page.url == f"{board.url}/jobs/{quote(odd, safe='')}"
+    expect(probe.page.locator("[data-field=name]")).to_have_text("odd id")
+    probe.assert_clean()
+
+
+def test_jump_box_opens_a_job(
+    board: Served, track: jobbertrack.Handler, open_page: Callable[..., Probe]
+) -> None:
+    job = track.create(name="jump here")
+    probe = open_page(f"{board.url}/")
+    box = probe.page.get_by_role("searchbox", name="Job id")
+    box.fill(job.id)
+    box.press("Enter")
+    expect(probe.page.locator("h1 code.jobid")).to_have_text(job.id)
+    expect(probe.page.locator("[data-field=name]")).to_have_text("jump here")
+
+
+def test_unknown_id_gives_a_404_page(
+    board: Served, track: jobbertrack.Handler, open_page: Callable[..., Probe]
+) -> None:
+    probe = open_page(f"{board.url}/jobs/never-seen-job", expect_status=404)
+    page = probe.page
+    expect(page.locator("main h1")).to_have_text("Job not found")
+    expect(page.locator("main code.jobid")).to_have_text("never-seen-job")
+    expect(page).to_have_title(re.compile("unknown"))
+    probe.assert_clean()
+
+
+def test_expired_id_gives_a_410_page_that_says_expired(
+    board: Served, track: jobbertrack.Handler, open_page: Callable[..., Probe]
+) -> None:
+    job = track.create(0.2, name="short-lived")
+    wait_for(lambda: track.status(job.id) == "expired")  # a lifetime ending: time-based, so polled
+    probe = open_page(f"{board.url}/jobs/{job.id}", expect_status=410)
+    page = probe.page
+    expect(page.locator("main h1")).to_have_text("Job expired")
+    expect(page.locator("main")).to_contain_text("expired")
+    expect(page.locator("main code.jobid")).to_have_text(job.id)
+    probe.assert_clean()
+
+
+def test_long_text_never_widens_the_pages(
+    board: Served, track: jobbertrack.Handler, open_page: Callable[..., Probe]
+) -> None:
+    """At 1400 px nothing scrolls sideways: long names, reasons and progress
+    messages end in an ellipsis in the tables (the full text on hover)."""
+    words = " ".join(["reconciliation-of-the-upstream-inventory"] * 8)
+    job = track.create(name=words, data={"note": words})
+    job.start()
+    job.set_progress(10, 100, words)
+    job.fail(RuntimeError(words))
+    fits = """() => {
+      const table = document.querySelector("table.jobs"), panel = table && table.closest(".panel");
+      return [document.documentElement.scrollWidth <= window.innerWidth,
+              !panel || panel.scrollWidth <= panel.clientWidth];
+    }"""
+    probe = open_page(f"{board.url}/jobs")
+    reason = probe.page.locator("#jt-jobs td.reason").first
+    assert reason.get_attribute("title") == f"error: RuntimeError: {words}"
+    for path in ("/jobs", "/", "/jobs?state=failed", f"/jobs/{job.id}"):
+        if path != "/jobs":
+            probe.page.goto(f"{board.url}{path}")
+        assert probe.page.evaluate(fits) == [True, True], path
+    probe.assert_clean()

@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck pytest bench bench-observe bench-lifecycle clean
+.PHONY: test demo lint typecheck pytest bench bench-observe bench-lifecycle bench-web screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -28,6 +28,10 @@ test: lint typecheck pytest
 demo: $(STAMP)
 	$(BIN)/jobbertrack demo
 
+# The README's pictures of the dashboard (needs Debian's chromium).
+screenshots: $(STAMP)
+	$(BIN)/python docs/screenshots.py
+
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
 
@@ -46,4 +50,7 @@ bench-observe: $(BENCH_STAMP)
 bench-lifecycle: $(BENCH_STAMP)
 	$(BIN)/python bench/lifecycle.py
 
-bench: bench-observe bench-lifecycle
+bench-web: $(BENCH_STAMP)
+	$(BIN)/python bench/web.py
+
+bench: bench-observe bench-lifecycle bench-web

@@ -59,3 +59,20 @@ def test_ab_and_ablation_run() -> None:
             check=True,
         ).stdout
         assert "| lua (baseline) | " in out and "lifecycles per tree" in out
+
+
+def test_web_benchmark_runs() -> None:
+    """bench/web.py at a tiny size: fill, every route, SLOWLOG, SSE."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "web.py"),
+            *("--jobs", "2000", "--small", "100", "--repeat", "3", "--warmup", "1", "--probe", "1"),
+            "--no-save",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=True,
+    ).stdout
+    assert "/api/counts" in out and "## Targets" in out

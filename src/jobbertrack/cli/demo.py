@@ -143,7 +143,7 @@ def ticks(track: jobbertrack.Handler, board: Board, work: Workload, since: str |
             track.sweep()  # what catches the dead worker's job once its lease has run out
             next_sweep = time.monotonic() + SWEEP_EVERY
         yield batch
-        if (board.settled and not work.busy) or time.monotonic() - began > GIVE_UP:
+        if (board.all_ended and not work.busy) or time.monotonic() - began > GIVE_UP:
             return
 
 
@@ -204,7 +204,7 @@ def _progress_lines(out: Output, batches: Iterator[list[Any]], board: Board, beg
         for event in batch:
             if event.error is not None and not out.json:
                 out.line(f"{elapsed:5.1f} s  failed  {event.job_id}  {error_text(event.error)}")
-        if board.counts != shown and (elapsed - last >= 1 or board.settled):
+        if board.counts != shown and (elapsed - last >= 1 or board.all_ended):
             shown, last = dict(board.counts), elapsed
             if not out.json:
                 out.line(f"{elapsed:5.1f} s  " + "  ".join(f"{s} {n}" for s, n in shown.items()))

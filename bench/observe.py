@@ -29,7 +29,7 @@ def fill(track: jobbertrack.Handler, total: int, batch: int = 2000) -> list[str]
     from jobbertrack._core.transitions import State
     from jobbertrack._run import run_many
 
-    core, reg = track._core, track._reg
+    core, cs = track._core, track._cs
     ids: list[str] = []
     while len(ids) < total:
         ids += [j.id for j in track.create_many(min(batch, total - len(ids)), 3600)]
@@ -37,7 +37,7 @@ def fill(track: jobbertrack.Handler, total: int, batch: int = 2000) -> list[str]
 
     def bulk(chunk: list[str], target: State, **kwargs: Any) -> None:
         for start in range(0, len(chunk), batch):
-            run_many(reg, [core.transition(i, target, **kwargs) for i in chunk[start : start + batch]])
+            run_many(cs, [core.transition(i, target, **kwargs) for i in chunk[start : start + batch]])
 
     bulk(ids[quarter:], State.RUNNING)
     bulk(ids[2 * quarter : 3 * quarter], State.FINISHED, data=1)

@@ -129,9 +129,9 @@ class JtBulk(Path):
         self.label = f"jobbertrack, bulk: create_many / get_many, {options.batch} per batch"
 
     def _move_many(self, jobs: list[Any], target: State, **kwargs: Any) -> None:
-        core, reg = self.track._core, self.track._reg
+        core, cs = self.track._core, self.track._cs
         calls = [core.transition(job.id, target, **kwargs) for job in jobs]
-        for job, call, reply in zip(jobs, calls, run_many(reg, calls), strict=True):
+        for job, call, reply in zip(jobs, calls, run_many(cs, calls), strict=True):
             job._apply(reply, target.value, call)
 
     def run(self, n: int) -> Outcome:

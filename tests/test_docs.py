@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jobbertrack._core.keys import shard_tags
-from jobbertrack._core.transitions import mermaid_diagram
+from jobbertrack._core.keys import SHARD_KEYS, index_positions, shard_tags
+from jobbertrack._core.transitions import State, mermaid_diagram
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_MODEL = (ROOT / "docs" / "data-model.md").read_text()
@@ -13,6 +13,14 @@ DATA_MODEL = (ROOT / "docs" / "data-model.md").read_text()
 
 def test_state_diagram_is_generated_from_the_table() -> None:
     assert f"```mermaid\n{mermaid_diagram()}\n```" in DATA_MODEL
+
+
+def test_the_documented_keys_layout_is_the_real_one() -> None:
+    rows = ["| 1 | `<ns>:{<tag>}:job:<id>` |"]
+    rows += [f"| {i} | `<ns>:{{<tag>}}:{name}` |" for i, name in enumerate(SHARD_KEYS, 2)]
+    rows += [f"| {pos} | `<ns>:{{<tag>}}:idx:{s.value}` |" for s, pos in index_positions().items()]
+    assert "| KEYS | |\n|---|---|\n" + "\n".join(rows) + "\n\n" in DATA_MODEL
+    assert f"{{{', '.join(s.value for s in State)}}}" in DATA_MODEL  # the order of count's reply
 
 
 def test_every_script_is_documented() -> None:

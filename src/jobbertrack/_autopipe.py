@@ -21,9 +21,8 @@ import contextvars
 import weakref
 from typing import Any
 
-from ._core.calls import Call
-from ._run import Op, Read, arun_one, arun_ops
-from ._scripts import Registry
+from ._client_state import ClientState
+from ._run import Op, Plan, Read, Step, T, aread_hashes, arun_many, arun_one, arun_ops, read_keys
 from ._tail import is_cluster
 
 #: Most calls per pipeline; more pending calls go in several, concurrently.
@@ -41,9 +40,9 @@ class _Queue:
 
 
 class AutoPipe:
-    def __init__(self, reg: Registry) -> None:
-        self.reg = reg
-        self.cluster = is_cluster(reg.client)
+    def __init__(self, cs: ClientState) -> None:
+        self.cs = cs
+        self.cluster = is_cluster(cs.client)
         # One queue per event loop: a loop that stops with calls queued
         # takes them with it instead of stalling the client for the next one.
         self.queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Queue] = (
@@ -80,7 +79,7 @@ class AutoPipe:
         for entry in pending:
             op = entry[0]
             try:
-                node = self.reg.client.get_node_from_key(op.key if isinstance(op, Read) else op.keys[0]).name
+                node = self.cs.client.get_node_from_key(op.key if isinstance(op, Read) else op.keys[0]).name
             except Exception:  # slots not known yet (a new client): the pipeline will find out
                 node = None
             groups.setdefault(node, []).append(entry)
@@ -92,9 +91,9 @@ class AutoPipe:
             return
         try:
             if len(live) == 1:
-                results: list[Any] = [await _settle(arun_one(self.reg, live[0][0]))]
+                results: list[Any] = [await _result_or_error(arun_one(self.cs, live[0][0]))]
             else:
-                results = await arun_ops(self.reg, [op for op, _ in live])
+                results = await arun_ops(self.cs, [op for op, _ in live])
         except asyncio.CancelledError:  # the loop is shutting down
             for _, future in live:
                 future.cancel()
@@ -123,7 +122,7 @@ def _own_copy(exc: BaseException) -> BaseException:
         return exc
 
 
-async def _settle(awaitable: Any) -> Any:
+async def _result_or_error(awaitable: Any) -> Any:
     """The awaitable's result, or the exception it raised (as a value)."""
     try:
         return await awaitable
@@ -131,19 +130,35 @@ async def _settle(awaitable: Any) -> Any:
         return exc
 
 
-def autopipe(reg: Registry) -> AutoPipe:
-    pipe: AutoPipe | None = reg.autopipe
+def autopipe(cs: ClientState) -> AutoPipe:
+    pipe: AutoPipe | None = cs.autopipe
     if pipe is None:
-        pipe = reg.autopipe = AutoPipe(reg)
+        pipe = cs.autopipe = AutoPipe(cs)
     return pipe
 
 
-async def arun(reg: Registry, call: Call) -> Any:
-    """Run one script call, sharing a pipeline with concurrent calls."""
-    return await autopipe(reg).call(call)
+async def arun(cs: ClientState, op: Op) -> Any:
+    """Run one operation (a script call or a read), sharing a pipeline with
+    concurrent calls: the asyncio layer's ``_run.run``."""
+    return await autopipe(cs).call(op)
 
 
-async def aread_hash(reg: Registry, key: str) -> dict[Any, Any]:
-    """HGETALL of one key, sharing a pipeline with concurrent calls."""
-    reply: dict[Any, Any] = await autopipe(reg).call(Read(key))
-    return reply
+async def aexecute(cs: ClientState, step: Step) -> Any:
+    """Twin of ``_run.execute``: a lone operation shares the auto-pipeline."""
+    if not isinstance(step, list):
+        return await arun(cs, step)
+    if not step:
+        return []
+    keys = read_keys(step)
+    return await (arun_many(cs, step) if keys is None else aread_hashes(cs, keys))
+
+
+async def arun_plan(cs: ClientState, plan: Plan[T]) -> T:
+    """Twin of ``_run.run_plan``."""
+    try:
+        step = next(plan)
+        while True:
+            step = plan.send(await aexecute(cs, step))
+    except StopIteration as done:
+        result: T = done.value
+        return result

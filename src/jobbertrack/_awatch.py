@@ -7,59 +7,48 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from ._base import ResourceBase
-from ._core.events import NOW, Event, EventReader, ends_job, iter_xread, newest_calls, newest_ids
+from ._client_state import ClientState
+from ._core.events import Event, ends_job, iter_xread, newest_ids
 from ._core.keys import Keyspace
-from ._core.record import text
+from ._exceptions import JobberTrackError
+from ._follow import PAGE, BlockingRead, StreamReads, events_plan, newest_reads
+from ._resource_base import ResourceBase
 from ._run import arun_many, translate
-from ._scripts import Registry
-from ._tail import entries_of, is_cluster, max_block_ms
-from ._watch import block_deadline, chunk_ms
+from ._tail import entries_of, fresh_items, is_cluster, max_block_ms, raise_any
 
 
 async def anewest(client: Any, keys: Keyspace) -> list[str]:
-    """Each shard's newest event id (for ``since="$"`` and the wait hub)."""
-    pipe = client.pipeline(transaction=False)
-    for key, high, low, count in newest_calls(keys):
-        pipe.xrevrange(key, high, low, count)
+    """Each shard's newest event id (for the wait hub)."""
     try:
-        return newest_ids(await pipe.execute())
+        return newest_ids(await newest_reads(keys).build(client).execute())
     except Exception as exc:
         raise translate(exc) from exc
+
+
+async def aread_step(client: Any, tail: AStreamTail, step: StreamReads | BlockingRead) -> Any:
+    """Twin of ``_watch.read_step``."""
+    if isinstance(step, BlockingRead):
+        return await tail.read(step.streams, step.block_ms)
+    return await step.build(client).execute()
 
 
 async def aiter_events(
     client: Any, keys: Keyspace, since: str | None, block: float | None
 ) -> AsyncIterator[Event]:
-    if since == NOW:
-        since = "c:" + ",".join(await anewest(client, keys))
-    reader = EventReader(keys, since)
-    deadline = block_deadline(block)
-    tail = ATail(client, reader.page)
+    tail = AStreamTail(client, PAGE)
+    steps, reply = events_plan(keys, since, block), None
     try:
         while True:
-            shards = reader.to_fetch()
-            if shards:
-                pipe = client.pipeline(transaction=False)
-                for s in shards:
-                    key, low, high, count = reader.range_args(s)
-                    pipe.xrange(key, low, high, count)
-                for s, entries in zip(shards, await pipe.execute(), strict=True):
-                    reader.feed(s, entries, complete=len(entries) < reader.page)
-                continue
-            event = reader.pop()
-            if event is not None:
-                yield event
-                deadline = block_deadline(block)
-                continue
-            if deadline is None or time.monotonic() >= deadline:
-                return
-            reader.feed_xread(await tail.read(reader.xread_streams(), chunk_ms(deadline)))
-    except (GeneratorExit, asyncio.CancelledError):
+            step = steps.send(reply)
+            reply = None if isinstance(step, Event) else await aread_step(client, tail, step)
+            if isinstance(step, Event):
+                yield step
+    except StopIteration:
+        return
+    except (GeneratorExit, asyncio.CancelledError, JobberTrackError):
         raise
     except Exception as exc:
         raise translate(exc) from exc
@@ -76,20 +65,20 @@ class WaitHub:
     the hub's stream positions were read before that registration, so an
     event that ends the job after the check is always seen by the hub.
 
-    The hub lives in the client's registry, which holds the client weakly;
-    so the hub reaches the client only through the registry (a strong
+    The hub lives in the client's state, which holds the client weakly;
+    so the hub reaches the client only through that state (a strong
     reference here would keep every client that ever waited alive).  While
     it reads, its task holds the client, as any call in flight does."""
 
-    def __init__(self, keys: Keyspace, reg: Registry) -> None:
-        self.keys, self.reg = keys, reg
+    def __init__(self, keys: Keyspace, cs: ClientState) -> None:
+        self.keys, self.cs = keys, cs
         self.waiters: dict[str, set[asyncio.Future[None]]] = {}
         self.positions: dict[str, str] | None = None
         self.task: asyncio.Task[None] | None = None
         self._init: asyncio.Task[dict[str, str]] | None = None
         self._pending: list[tuple[ResourceBase, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
-        self._tail: ATail | None = None
+        self._tail: AStreamTail | None = None
 
     async def register(self, job_id: str) -> asyncio.Future[None]:
         if self.positions is None:
@@ -124,7 +113,7 @@ class WaitHub:
         while self._pending:
             batch, self._pending = self._pending, []
             try:
-                replies = await arun_many(self.reg, [job._core.get(job.id) for job, _ in batch])
+                replies = await arun_many(self.cs, [job._core.get(job.id) for job, _ in batch])
             except Exception as exc:
                 for _, future in batch:
                     if not future.done():
@@ -141,12 +130,12 @@ class WaitHub:
                     future.set_result(None)
 
     async def _newest_ids(self) -> dict[str, str]:
-        ids = await anewest(self.reg.client, self.keys)
+        ids = await anewest(self.cs.client, self.keys)
         return {self.keys.events_key(s): i for s, i in enumerate(ids)}
 
     async def _run(self) -> None:
         try:
-            self._tail = ATail(self.reg.client, 500)
+            self._tail = AStreamTail(self.cs.client, PAGE)
             while self.waiters and self.positions is not None:
                 self._dispatch(await self._tail.read(self.positions, 1000))
         except asyncio.CancelledError:
@@ -180,8 +169,8 @@ class WaitHub:
                     await task
 
 
-class ATail:
-    """Asyncio twin of ``Tail``.
+class AStreamTail:
+    """Asyncio twin of ``_tail.StreamTail``.
 
     On a cluster each shard's stream is followed by its own task.  redis-py's
     asyncio cluster client can swallow a cancellation that lands during a
@@ -216,17 +205,12 @@ class ATail:
                 out.append(self._queue.get_nowait())
         except asyncio.TimeoutError:
             pass
-        for item in out:
-            if isinstance(item, BaseException):
-                raise item
-        return out
+        return raise_any(out)
 
     async def _follow(self, key: str, position: str) -> None:
         while not self._closed:
             try:
-                reply = entries_of(
-                    await self.client.xread({key: position}, count=self.page, block=self.block_cap)
-                )
+                reply = await self.client.xread({key: position}, count=self.page, block=self.block_cap)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -234,10 +218,9 @@ class ATail:
                 return
             if self._closed:  # closed while reading (and the cancellation was lost)
                 return
-            for item in reply:
-                if item[1]:
-                    position = text(item[1][-1][0])
-                    await self._queue.put(item)
+            items, position = fresh_items(reply, position)
+            for item in items:
+                await self._queue.put(item)
 
     async def close(self) -> None:
         self._closed = True

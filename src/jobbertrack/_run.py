@@ -1,18 +1,24 @@
 """Running core ``Call``s on a client: the only code that does I/O for the
 job scripts.  Sync and async twins side by side; the decisions they share
 (what an error means, what to retry) are the pure helpers at the top.
+
+A *plan* is a generator that yields what to send (one ``Op``, or a list
+of them for one pipelined round) and gets each reply back: the logic of a
+multi-step read (``_plans``) is written once, and ``run_plan`` here (or
+``_autopipe.arun_plan``) only carries its steps to Redis.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
-from typing import Any, NamedTuple
+from collections.abc import Generator, Sequence
+from typing import Any, NamedTuple, TypeVar
 
+from ._client_state import ClientState
 from ._core.calls import Call
 from ._exceptions import JobberTrackError, RedisCommandError, RedisUnavailable
 from ._log import log_warning
-from ._scripts import Registry, is_compile_error
+from ._scripts import is_compile_error
 
 _SAFE_POLICIES = {"noeviction"}
 
@@ -75,6 +81,18 @@ class Read(NamedTuple):
 
 
 Op = Call | Read
+#: What a plan yields: one operation, or a list of them (one pipelined round).
+Step = Op | list[Op] | list[Call] | list[Read]
+T = TypeVar("T")
+#: A plan: yields steps, gets each one's reply back, returns its result.
+Plan = Generator[Step, Any, T]
+
+
+def read_keys(ops: Sequence[Op]) -> list[str] | None:
+    """The keys of a round of reads only (sent as a plain pipeline of
+    HGETALLs), else None."""
+    keys = [op.key for op in ops if isinstance(op, Read)]
+    return keys if len(keys) == len(ops) else None
 
 
 class Batch:
@@ -86,23 +104,23 @@ class Batch:
     and caches it there.  A compile error on EVAL means Redis < 7: switch to
     header-less scripts and send again."""
 
-    def __init__(self, reg: Registry, calls: Sequence[Op]) -> None:
-        self.reg, self.calls = reg, calls
+    def __init__(self, cs: ClientState, calls: Sequence[Op]) -> None:
+        self.cs, self.calls = cs, calls
         self.results: list[Any] = [None] * len(calls)
         self.todo = list(range(len(calls)))
         self.as_eval: set[int] = set()
         self.rounds = 0
-        self.sent_modern = reg.modern
+        self.sent_modern = cs.modern
 
     def fill(self, pipe: Any) -> None:
         self.rounds += 1
-        self.sent_modern = self.reg.modern  # another task may downgrade meanwhile
+        self.sent_modern = self.cs.modern  # another task may downgrade meanwhile
         for i in self.todo:
             c = self.calls[i]
             if isinstance(c, Read):
                 pipe.hgetall(c.key)
                 continue
-            script = self.reg.script(c.script)
+            script = self.cs.script(c.script)
             if i in self.as_eval:
                 pipe.execute_command("EVAL", script.script, len(c.keys), *c.keys, *c.args)
             else:
@@ -119,8 +137,8 @@ class Batch:
                 self.as_eval.add(i)
                 again.append(i)
             elif isinstance(result, Exception) and self.sent_modern and is_compile_error(result):
-                if self.reg.modern:
-                    self.reg.downgrade()
+                if self.cs.modern:
+                    self.cs.downgrade()
                 again = list(range(len(self.calls)))
                 self.as_eval = set(again)
                 break
@@ -148,43 +166,43 @@ class Batch:
 # ----------------------------------------------------------------- sync
 
 
-def _check_policy(reg: Registry) -> None:
-    reg.checked_policy = True
+def _check_policy(cs: ClientState) -> None:
+    cs.checked_policy = True
     try:
-        reply = reg.client.config_get("maxmemory-policy")
+        reply = cs.client.config_get("maxmemory-policy")
     except Exception:  # ACL users may not run CONFIG: nothing to check then
         return
     _warn_policy(reply)
 
 
-def run(reg: Registry, call: Call) -> Any:
+def run(cs: ClientState, call: Call) -> Any:
     """Run one call: EVALSHA, or EVAL when the server lacks the script."""
-    if not reg.checked_policy:
-        _check_policy(reg)
-    modern = reg.modern  # the text sent; another thread may downgrade meanwhile
-    script = reg.script(call.script)
+    if not cs.checked_policy:
+        _check_policy(cs)
+    modern = cs.modern  # the text sent; another thread may downgrade meanwhile
+    script = cs.script(call.script)
     try:
         try:
-            return reg.client.evalsha(script.sha, len(call.keys), *call.keys, *call.args)
+            return cs.client.evalsha(script.sha, len(call.keys), *call.keys, *call.args)
         except Exception as exc:
             if not _is_noscript(exc):
                 raise
-            return reg.client.eval(script.script, len(call.keys), *call.keys, *call.args)
+            return cs.client.eval(script.script, len(call.keys), *call.keys, *call.args)
     except Exception as exc:
         if modern and is_compile_error(exc):
-            if reg.modern:
-                reg.downgrade()
-            return run(reg, call)
+            if cs.modern:
+                cs.downgrade()
+            return run(cs, call)
         raise translate(exc) from exc
 
 
-def run_many(reg: Registry, calls: Sequence[Call]) -> list[Any]:
+def run_many(cs: ClientState, calls: Sequence[Op]) -> list[Any]:
     """Run calls in one pipelined round trip (per node); replies in order."""
-    if not reg.checked_policy:
-        _check_policy(reg)
-    batch = Batch(reg, calls)
+    if not cs.checked_policy:
+        _check_policy(cs)
+    batch = Batch(cs, calls)
     while batch.todo:
-        pipe = reg.client.pipeline(transaction=False)
+        pipe = cs.client.pipeline(transaction=False)
         batch.fill(pipe)
         try:
             replies = pipe.execute(raise_on_error=False)
@@ -194,19 +212,19 @@ def run_many(reg: Registry, calls: Sequence[Call]) -> list[Any]:
     return batch.result()
 
 
-def read_hash(reg: Registry, key: str) -> dict[Any, Any]:
+def read_hash(cs: ClientState, key: str) -> dict[Any, Any]:
     """HGETALL of one key, as the client returned it (bytes or str)."""
     try:
-        reply: dict[Any, Any] = reg.client.hgetall(key)
+        reply: dict[Any, Any] = cs.client.hgetall(key)
     except Exception as exc:
         raise translate(exc) from exc
     return reply
 
 
-def read_hashes(reg: Registry, keys: Sequence[str]) -> list[dict[Any, Any]]:
+def read_hashes(cs: ClientState, keys: Sequence[str]) -> list[dict[Any, Any]]:
     """HGETALL of each key in one pipelined round trip (per node), as the
     client returned them (bytes or str)."""
-    pipe = reg.client.pipeline(transaction=False)
+    pipe = cs.client.pipeline(transaction=False)
     for key in keys:
         pipe.hgetall(key)
     try:
@@ -215,51 +233,72 @@ def read_hashes(reg: Registry, keys: Sequence[str]) -> list[dict[Any, Any]]:
         raise translate(exc) from exc
 
 
+def execute(cs: ClientState, step: Step) -> Any:
+    """One step of a plan: a lone operation on its own, a list in one round trip."""
+    if not isinstance(step, list):
+        return read_hash(cs, step.key) if isinstance(step, Read) else run(cs, step)
+    if not step:
+        return []
+    keys = read_keys(step)
+    return run_many(cs, step) if keys is None else read_hashes(cs, keys)
+
+
+def run_plan(cs: ClientState, plan: Plan[T]) -> T:
+    """Carry a plan out: each step's reply goes back to it; its result comes out."""
+    try:
+        step = next(plan)
+        while True:
+            step = plan.send(execute(cs, step))
+    except StopIteration as done:
+        result: T = done.value
+        return result
+
+
 # ---------------------------------------------------------------- async
 
 
-async def _acheck_policy(reg: Registry) -> None:
-    reg.checked_policy = True
+async def _acheck_policy(cs: ClientState) -> None:
+    cs.checked_policy = True
     try:
-        reply = await reg.client.config_get("maxmemory-policy")
+        reply = await cs.client.config_get("maxmemory-policy")
     except Exception:
         return
     _warn_policy(reply)
 
 
-async def arun_one(reg: Registry, op: Op) -> Any:
+async def arun_one(cs: ClientState, op: Op) -> Any:
     """One operation on its own round trip (see ``_autopipe`` for sharing)."""
-    if not reg.checked_policy:
-        await _acheck_policy(reg)
+    if not cs.checked_policy:
+        await _acheck_policy(cs)
     if isinstance(op, Read):
-        return await aread_hash(reg, op.key)
+        return await aread_hash(cs, op.key)
     call = op
-    modern = reg.modern  # the text sent; another task may downgrade meanwhile
-    script = reg.script(call.script)
+    modern = cs.modern  # the text sent; another task may downgrade meanwhile
+    script = cs.script(call.script)
     try:
         try:
-            return await reg.client.evalsha(script.sha, len(call.keys), *call.keys, *call.args)
+            return await cs.client.evalsha(script.sha, len(call.keys), *call.keys, *call.args)
         except Exception as exc:
             if not _is_noscript(exc):
                 raise
-            return await reg.client.eval(script.script, len(call.keys), *call.keys, *call.args)
+            return await cs.client.eval(script.script, len(call.keys), *call.keys, *call.args)
     except Exception as exc:
         if modern and is_compile_error(exc):
-            if reg.modern:
-                reg.downgrade()
-            return await arun_one(reg, call)
+            if cs.modern:
+                cs.downgrade()
+            return await arun_one(cs, call)
         raise translate(exc) from exc
 
 
-async def _arun_batch(reg: Registry, ops: Sequence[Op], *, each: bool = False) -> Batch:
+async def _arun_batch(cs: ClientState, ops: Sequence[Op], *, each: bool = False) -> Batch:
     """Run ``ops`` to completion (NOSCRIPT resends included).  A round that
     fails as a whole raises, or with ``each`` fails only the calls it
     carried: the others' replies stand."""
-    if not reg.checked_policy:
-        await _acheck_policy(reg)
-    batch = Batch(reg, ops)
+    if not cs.checked_policy:
+        await _acheck_policy(cs)
+    batch = Batch(cs, ops)
     while batch.todo:
-        pipe = reg.client.pipeline(transaction=False)
+        pipe = cs.client.pipeline(transaction=False)
         batch.fill(pipe)
         try:
             batch.take(await pipe.execute(raise_on_error=False))
@@ -272,26 +311,27 @@ async def _arun_batch(reg: Registry, ops: Sequence[Op], *, each: bool = False) -
     return batch
 
 
-async def arun_many(reg: Registry, calls: Sequence[Call]) -> list[Any]:
+async def arun_many(cs: ClientState, calls: Sequence[Op]) -> list[Any]:
     """Calls in one pipelined round trip (per node); the first error raises."""
-    return (await _arun_batch(reg, calls)).result()
+    return (await _arun_batch(cs, calls)).result()
 
 
-async def arun_ops(reg: Registry, ops: Sequence[Op]) -> list[Any]:
+async def arun_ops(cs: ClientState, ops: Sequence[Op]) -> list[Any]:
     """Operations in one pipelined round trip; each one's reply or its own error."""
-    return (await _arun_batch(reg, ops, each=True)).outcomes()
+    return (await _arun_batch(cs, ops, each=True)).outcomes()
 
 
-async def aread_hash(reg: Registry, key: str) -> dict[Any, Any]:
+async def aread_hash(cs: ClientState, key: str) -> dict[Any, Any]:
+    """HGETALL of one key on its own round trip (see ``_autopipe.arun`` for sharing)."""
     try:
-        reply: dict[Any, Any] = await reg.client.hgetall(key)
+        reply: dict[Any, Any] = await cs.client.hgetall(key)
     except Exception as exc:
         raise translate(exc) from exc
     return reply
 
 
-async def aread_hashes(reg: Registry, keys: Sequence[str]) -> list[dict[Any, Any]]:
-    pipe = reg.client.pipeline(transaction=False)
+async def aread_hashes(cs: ClientState, keys: Sequence[str]) -> list[dict[Any, Any]]:
+    pipe = cs.client.pipeline(transaction=False)
     for key in keys:
         pipe.hgetall(key)
     try:

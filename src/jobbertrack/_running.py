@@ -11,28 +11,24 @@ the lease every ``heartbeat`` seconds (default: a third of the lease) until
 the block ends.  If the job is lost meanwhile (declared stalled or timed
 out), heartbeats stop and finishing raises ``InvalidTransition``: the block's
 result is not stored over the failure.
+
+The policy is written once here: how often to beat and what a failed beat
+means (``Heartbeats``), and how the block ends the job (``ending``).  The
+twins only wait and call: ``HeartbeatThread`` and ``end_run`` here (also
+used by the CLI's ``jobbertrack run``), their asyncio twins in ``aio``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+import threading
+from collections.abc import Generator
+from types import TracebackType
+from typing import Any, NamedTuple
 
 from ._core.codec import duration_ms
-
-
-class Run:
-    """The handle a ``running()`` block gets: the job plus a result slot."""
-
-    def __init__(self, job: Any) -> None:
-        self.job = job
-        self.result: Any = None
-        self.lost: BaseException | None = None  # why heartbeats stopped, if they did
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.job, name)
-
-    def __repr__(self) -> str:
-        return f"<Run of {self.job!r}>"
+from ._exceptions import InvalidData, InvalidTransition, JobberTrackError
+from ._log import log_warning
 
 
 def heartbeat_interval(lease: float | None, heartbeat: float | None) -> float | None:
@@ -42,3 +38,113 @@ def heartbeat_interval(lease: float | None, heartbeat: float | None) -> float | 
     if lease is None:
         return None
     return duration_ms(lease, what="lease") / 3000
+
+
+class Heartbeats:
+    """The background heartbeat of one job: every ``interval`` seconds
+    (None: none).  A heartbeat refused as an illegal move means the job was
+    lost (failed as stalled or timed out under its worker): beating stops
+    and ``lost`` says why.  Any other error (a Redis hiccup) is logged,
+    unless ``quiet``, and the next beat tries again."""
+
+    def __init__(self, job: Any, interval: float | None, *, quiet: bool = False) -> None:
+        self.job, self.interval, self.quiet = job, interval, quiet
+        self.lost: InvalidTransition | None = None
+
+    def go_on(self, error: JobberTrackError) -> bool:
+        """Whether to beat again after a heartbeat failed with ``error``."""
+        if isinstance(error, InvalidTransition):
+            self.lost = error
+            return False
+        if not self.quiet:
+            log_warning("heartbeat of job %s failed: %s", self.job.id, error)
+        return True
+
+
+class HeartbeatThread(threading.Thread):
+    """Beats in a thread while a ``with`` block runs (nothing if the
+    interval is None); leaving the block stops it and waits for it."""
+
+    def __init__(self, beats: Heartbeats) -> None:
+        super().__init__(daemon=True, name=f"jobbertrack-heartbeat-{beats.job.id}")
+        self.beats = beats
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        beats = self.beats
+        while not self.stopping.wait(beats.interval):
+            try:
+                beats.job.heartbeat()
+            except JobberTrackError as exc:
+                if not beats.go_on(exc):
+                    return
+
+    def __enter__(self) -> HeartbeatThread:
+        if self.beats.interval is not None:
+            self.start()
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.stopping.set()
+        if self.is_alive():
+            self.join()
+
+
+class Run:
+    """The handle a ``running()`` block gets: the job plus a result slot."""
+
+    def __init__(self, job: Any, beats: Heartbeats) -> None:
+        self.job = job
+        self.result: Any = None
+        self._beats = beats
+
+    @property
+    def lost(self) -> BaseException | None:
+        """Why heartbeats stopped, if they did (the job was lost)."""
+        return self._beats.lost
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.job, name)
+
+    def __repr__(self) -> str:
+        return f"<Run of {self.job!r}>"
+
+
+class Ending(NamedTuple):
+    """A call that ends the job: the Resource method and its arguments."""
+
+    method: str
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+
+
+def ending(run: Run, error: BaseException | None, traceback: bool) -> Generator[Ending, None, None]:
+    """How a ``running()`` block ends its job, as the calls to make; a call
+    that fails raises here.  Finish with ``run.result``; fail with the
+    block's error, or with InvalidData when the result cannot be stored;
+    then that error goes on.  A ``fail`` that fails is let be (the job was
+    lost already, or Redis is away): the error that ended the block
+    matters more."""
+    if error is None:
+        try:
+            yield Ending("finish", (run.result,), {})
+            return
+        except InvalidData as exc:  # a result that cannot be stored: the job fails, saying why
+            with contextlib.suppress(JobberTrackError):
+                yield Ending("fail", (exc,), {})
+            raise
+    with contextlib.suppress(JobberTrackError):
+        yield Ending("fail", (error,), {"traceback": traceback})
+    raise error
+
+
+def end_run(job: Any, plan: Generator[Ending, None, None]) -> None:
+    """Make the calls of ``ending`` on ``job``, each error back into it."""
+    step: Ending | None = next(plan)
+    while step is not None:
+        try:
+            getattr(job, step.method)(*step.args, **step.kwargs)
+        except JobberTrackError as exc:
+            step = plan.throw(exc)
+        else:
+            step = next(plan, None)

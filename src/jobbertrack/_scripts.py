@@ -1,7 +1,11 @@
-"""The Lua scripts: their text, and one registration per Redis client.
+"""The Lua scripts: their text (registered per Redis client by ``_client_state``).
 
 Each command is one file in ``_lua/`` (its header documents KEYS, ARGV and
-replies); job scripts get ``_lua/_lib.lua`` prepended.  On Redis >= 7 a
+replies).  The text sent is the files as they are on disk, so a client in
+another language can assemble the same: ``_lua/_states.lua`` (the KEYS
+layout and the states, generated from the state table), then
+``_lua/_lib.lua`` for the scripts that use the shared helpers, then the
+command's file, joined by newlines.  On Redis >= 7 a
 ``#!lua`` header with flags goes first, so the server refuses a writing
 script up front when out of memory and still runs read-only ones; Redis 6.2
 does not know the header, so a client falls back to header-less text the
@@ -14,8 +18,7 @@ from __future__ import annotations
 
 import functools
 import os
-import weakref
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 #: Script name -> flags of its `#!lua` header (Redis >= 7).
 FLAGS: dict[str, str] = {
@@ -30,7 +33,7 @@ FLAGS: dict[str, str] = {
     "sweep": "",
     "settle": "",
 }
-#: Scripts that work on one job or shard and need the shared prelude.
+#: Scripts that use the shared helpers of ``_lib.lua``.
 WITH_LIB = {"create", "create_many", "transition", "touch", "get", "sweep", "settle", "status"}
 
 
@@ -45,9 +48,8 @@ def _read(name: str) -> str:
 @functools.cache
 def source(name: str, modern: bool) -> str:
     """The text sent to Redis for script ``name``."""
-    body = _read(name)
-    if name in WITH_LIB:
-        body = _read("_lib") + "\n" + body
+    parts = ["_states", "_lib", name] if name in WITH_LIB else ["_states", name]
+    body = "\n".join(_read(part) for part in parts)
     if not modern:
         return body
     flags = FLAGS[name]
@@ -62,48 +64,3 @@ def is_compile_error(exc: BaseException) -> bool:
 class Script(NamedTuple):
     script: str  # the text sent with EVAL
     sha: str  # its SHA1, sent with EVALSHA
-
-
-class Registry:
-    """The scripts' text for one client (modern or legacy), and per-client
-    state of the asyncio layer.  Holds the client weakly: the registry lives
-    in a dictionary keyed by the client, and must not keep it alive."""
-
-    def __init__(self, client: Any) -> None:
-        self._client = weakref.ref(client)
-        self.modern = True
-        self.checked_policy = False
-        self._scripts: dict[str, Script] = {}
-        self.hubs: dict[str, Any] = {}  # namespace -> _awatch.WaitHub (asyncio clients)
-        self.autopipe: Any = None  # _autopipe.AutoPipe (asyncio clients)
-
-    @property
-    def client(self) -> Any:
-        client = self._client()
-        if client is None:  # only reachable through a handler, which holds the client
-            raise ReferenceError("the Redis client of this registry is gone")
-        return client
-
-    def script(self, name: str) -> Script:
-        obj = self._scripts.get(name)
-        if obj is None:
-            import hashlib  # on first use: loading OpenSSL costs a few ms of import
-
-            text = source(name, self.modern)
-            obj = self._scripts[name] = Script(text, hashlib.sha1(text.encode("utf-8")).hexdigest())
-        return obj
-
-    def downgrade(self) -> None:
-        """Switch to header-less scripts (Redis < 7)."""
-        self.modern = False
-        self._scripts.clear()
-
-
-_registries: weakref.WeakKeyDictionary[Any, Registry] = weakref.WeakKeyDictionary()
-
-
-def registry(client: Any) -> Registry:
-    reg = _registries.get(client)
-    if reg is None:
-        reg = _registries[client] = Registry(client)
-    return reg

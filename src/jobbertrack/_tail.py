@@ -3,7 +3,7 @@
 On one server a single ``XREAD BLOCK`` covers every stream.  On a Redis
 Cluster a multi-key command must stay within one hash slot, and each shard
 is its own slot, so each stream gets its own blocking reader (a thread, or
-an asyncio task, see ``_awatch.ATail``) feeding one queue; readers live
+an asyncio task, see ``_awatch.AStreamTail``) feeding one queue; readers live
 until ``close()``.
 Replies keep XREAD's RESP2 shape: ``[[key, [[id, fields], ...]], ...]``.
 """
@@ -39,12 +39,28 @@ def max_block_ms(client: Any) -> int:
 
 
 def entries_of(reply: Any) -> list[list[Any]]:
+    """An XREAD reply as ``[[key, entries], ...]`` (RESP2's shape)."""
     if isinstance(reply, dict):  # RESP3
         return [[k, v[0]] for k, v in reply.items()]
     return list(reply or [])
 
 
-class Tail:
+def fresh_items(reply: Any, position: str) -> tuple[list[list[Any]], str]:
+    """The items of one stream's XREAD reply that hold entries, and the
+    stream position after them (``position`` when there are none)."""
+    items = [item for item in entries_of(reply) if item[1]]
+    return items, text(items[-1][1][-1][0]) if items else position
+
+
+def raise_any(delivered: list[Any]) -> list[list[Any]]:
+    """What the followers delivered; an error among it is raised."""
+    for item in delivered:
+        if isinstance(item, BaseException):
+            raise item
+    return delivered
+
+
+class StreamTail:
     """Sync: ``read(positions, block_ms)`` returns what arrived, or []."""
 
     def __init__(self, client: Any, page: int) -> None:
@@ -66,29 +82,25 @@ class Tail:
                 )
                 self._threads[key] = thread
                 thread.start()
-        out: list[list[Any]] = []
+        out: list[Any] = []
         try:
             out.append(self._queue.get(timeout=block_ms / 1000))
             while True:
                 out.append(self._queue.get_nowait())
         except queue.Empty:
             pass
-        for item in out:
-            if isinstance(item, BaseException):
-                raise item
-        return out
+        return raise_any(out)
 
     def _follow(self, key: str, position: str) -> None:
         while not self._stop.is_set():
             try:
-                reply = entries_of(self.client.xread({key: position}, count=self.page, block=self.block_cap))
+                reply = self.client.xread({key: position}, count=self.page, block=self.block_cap)
             except Exception as exc:
                 self._queue.put(exc)
                 return
-            for item in reply:
-                if item[1]:
-                    position = text(item[1][-1][0])
-                    self._queue.put(item)
+            items, position = fresh_items(reply, position)
+            for item in items:
+                self._queue.put(item)
 
     def close(self) -> None:
         self._stop.set()

@@ -1,5 +1,5 @@
 """The bookkeeping of a pipelined round (``_run.Batch``), without I/O: a
-client object is needed only to key the script registry; nothing is sent."""
+client object is needed only for its per-client state; nothing is sent."""
 
 from __future__ import annotations
 
@@ -7,15 +7,15 @@ import redis
 import redis.exceptions as rx
 
 import jobbertrack
-from jobbertrack._core.calls import Core
+from jobbertrack._client_state import ClientState
+from jobbertrack._core.calls import Commands
 from jobbertrack._run import Batch, Read
-from jobbertrack._scripts import Registry
 
 
 def test_a_failed_resend_round_fails_only_the_calls_it_carried() -> None:
-    reg = Registry(redis.Redis(host="127.0.0.1", port=1))  # never connected
-    core = Core()
-    batch = Batch(reg, [core.get("a"), core.get("b"), Read("jt:{x}:job:c")])
+    cs = ClientState(redis.Redis(host="127.0.0.1", port=1))  # never connected
+    core = Commands()
+    batch = Batch(cs, [core.get("a"), core.get("b"), Read("jt:{x}:job:c")])
     batch.take([[b"ok", []], rx.NoScriptError("NOSCRIPT"), {b"state": b"waiting"}])
     assert batch.todo == [1] and batch.as_eval == {1}  # sent again, as EVAL
     batch.fail_todo(jobbertrack.RedisUnavailable("connection lost"))
@@ -25,8 +25,8 @@ def test_a_failed_resend_round_fails_only_the_calls_it_carried() -> None:
 
 
 def test_a_redis_error_of_one_call_is_that_calls_own() -> None:
-    reg = Registry(redis.Redis(host="127.0.0.1", port=1))
-    batch = Batch(reg, [Read("k1"), Read("k2")])
+    cs = ClientState(redis.Redis(host="127.0.0.1", port=1))
+    batch = Batch(cs, [Read("k1"), Read("k2")])
     batch.take([rx.ResponseError("WRONGTYPE"), {b"state": b"running"}])
     out = batch.outcomes()
     assert isinstance(out[0], jobbertrack.RedisCommandError) and out[1] == {b"state": b"running"}

@@ -2,15 +2,16 @@
 
 A ``Call`` names a script (a file of ``jobbertrack/_lua``), its KEYS and
 ARGV.  The sync and asyncio layers run it and hand the reply back to
-``outcome``; ``Outcome.raise_for`` is the one place where a script's status
-becomes an exception.
+``outcome``; ``error_for`` (through ``Outcome.raise_for``) is the one place
+where a script's status becomes an exception.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from .._exceptions import (
@@ -26,7 +27,7 @@ from .codec import DEFAULT_MAX_DATA_BYTES, duration_ms, encode_json
 from .ids import check_id
 from .keys import Keyspace
 from .record import Fields, fields_from_flat, text
-from .transitions import SOURCES_ARG, State
+from .transitions import ALIVE, INITIAL, MOVE_INTO, State, states_arg
 
 
 class _Unset:
@@ -37,11 +38,50 @@ class _Unset:
 UNSET: Any = _Unset()
 
 
+#: No fields: the default of ``Call.sets`` (never mutated).
+NO_FIELDS: Mapping[str, str] = MappingProxyType({})
+
+
 class Call(NamedTuple):
+    """One script call: which script, its KEYS and ARGV, and what the caller
+    needs to read its reply (never read back from ``args``)."""
+
     script: str
     keys: tuple[str, ...]
     args: tuple[str | int, ...]
     data: str | None = None  # the JSON data the call stores, if it succeeds
+    job_id: str = ""  # the job it acts on ('' for a call on a whole shard)
+    target: str = ""  # the state it moves the job to, or needs it in ('' for reads)
+    token: str = ""  # recorded on the job when the call takes effect ('' for reads)
+    sets: Mapping[str, str] = NO_FIELDS  # other fields it writes as given (create: name)
+    clears: tuple[str, ...] = ()  # fields it deletes
+
+
+def error_for(
+    status: str, job_id: str, *, target: str = "?", current: str = "?", known: bool = False
+) -> JobberTrackError:
+    """The one mapping from a script's reply status to the error it means.
+    ``current``: the state found ("bad"); ``known``: the caller has seen the
+    job exist, so "gone" means expired.  "unknown" is the ``status``
+    script's word for "gone"."""
+    if status == "bad":
+        return InvalidTransition(job_id, current, target)
+    if status == "expired":  # Redis still remembers the id
+        return JobExpired(job_id)
+    if status in ("gone", "unknown"):
+        return JobExpired(job_id) if known else JobNotFound(job_id)
+    if status == "exists":
+        return JobExists(job_id)
+    return JobberTrackError(f"unexpected reply from Redis: {status!r}")
+
+
+def not_found(job_id: str, status: Any) -> JobNotFound:
+    """The error for a job a read did not find, by what the ``status``
+    script then said of it ("expired", "unknown", or a state if it was
+    created since)."""
+    error = error_for("expired" if text(status) == "expired" else "unknown", job_id)
+    assert isinstance(error, JobNotFound)
+    return error
 
 
 class Outcome(NamedTuple):
@@ -50,20 +90,10 @@ class Outcome(NamedTuple):
     partial: bool = False  # fields are only those the call wrote: merge them
 
     def raise_for(self, job_id: str, target: str, *, known: bool) -> None:
-        """Raise the error this outcome means (nothing for "ok").  ``known``:
-        the caller has seen this job exist, so "gone" means expired."""
-        if self.code == "ok":
-            return
-        if self.code == "bad":
-            assert self.fields is not None
-            raise InvalidTransition(job_id, self.fields.get("state", "?"), target)
-        if self.code == "expired":  # Redis still remembers the id
-            raise JobExpired(job_id)
-        if self.code == "gone":
-            raise JobExpired(job_id) if known else JobNotFound(job_id)
-        if self.code == "exists":
-            raise JobExists(job_id)
-        raise JobberTrackError(f"unexpected reply from Redis: {self.code!r}")
+        """Raise the error this outcome means (nothing for "ok")."""
+        if self.code != "ok":
+            current = (self.fields or {}).get("state", "?")
+            raise error_for(self.code, job_id, target=target, current=current, known=known)
 
 
 def _int_option(name: str, value: object, low: int, high: int) -> None:
@@ -136,9 +166,20 @@ def progress_details(current: object, total: object = None, message: object = No
     return {"current": current, "total": total, "message": message}
 
 
-class Core:
-    """Everything a handler knows besides its connection: the key layout and
-    the limits.  Shared by ``Handler`` and ``aio.Handler``."""
+#: Per target state, ARGV 5, 6 and 11 of ``transition``: the target, its
+#: allowed sources and the fields the move clears, from the table.
+_MOVE_ARGS: dict[State, tuple[str, str, str]] = {
+    target: (target.value, states_arg(move.sources), " ".join(move.clears))
+    for target, move in MOVE_INTO.items()
+}
+_ALIVE_ARG = states_arg(ALIVE)
+_ALIVE_TARGET = " or ".join(sorted(s.value for s in ALIVE))  # what a refused touch wanted
+
+
+class Commands:
+    """The script calls of one namespace: its key layout and limits, and one
+    method per script building its ``Call``.  Shared by ``Handler`` and
+    ``aio.Handler``."""
 
     __slots__ = ("cleanup_batch", "event_cap", "keys", "max_data_bytes", "tomb_cap", "tomb_ttl_ms")
 
@@ -165,22 +206,51 @@ class Core:
         self.cleanup_batch = cleanup_batch
 
     def _head(self, job_id: str, token: str) -> tuple[str | int, ...]:
+        """ARGV 1-4, the same for every script."""
         return (job_id, token, self.event_cap, self.tomb_ttl_ms)
 
     def json(self, value: Any, what: str = "data") -> str:
         return encode_json(value, what=what, limit=self.max_data_bytes)
 
     def _create_args(
-        self, head: tuple[str | int, ...], timeout_ms: int, stored: str | None, name: str | None
+        self, job_id: str, token: str, timeout_ms: int, stored: str | None, fields: Mapping[str, str]
     ) -> tuple[str | int, ...]:
-        """ARGV of ``create`` and ``create_many`` (before the latter's ids)."""
-        flag = "0" if stored is None else "1"
-        return (*head, timeout_ms, flag, stored or "", name or "", self.tomb_cap, self.cleanup_batch)
+        """ARGV of ``create`` and ``create_many`` (before the latter's ids):
+        then the field, value pairs set at create, ``data`` last."""
+        pairs = [*itertools.chain.from_iterable(fields.items())]
+        if stored is not None:
+            pairs += ("data", stored)
+        return (*self._head(job_id, token), timeout_ms, self.tomb_cap, self.cleanup_batch, *pairs)
 
-    def create(self, job_id: str, timeout_ms: int, data: Any = UNSET, name: str | None = None) -> Call:
+    def create(
+        self, job_id: str, timeout_ms: int, data: Any = UNSET, fields: Mapping[str, str] = NO_FIELDS
+    ) -> Call:
+        """``fields``: the checked fields set at create (``record.create_fields``)."""
         stored = None if data is UNSET else self.json(data)
-        args = self._create_args(self._head(job_id, new_token()), timeout_ms, stored, name)
-        return Call("create", self.keys.job_keys(job_id), args, stored)
+        token = new_token()
+        args = self._create_args(job_id, token, timeout_ms, stored, fields)
+        return Call("create", self.keys.job_keys(job_id), args, stored, job_id, INITIAL.value, token, fields)
+
+    def create_batches(
+        self,
+        job_ids: Sequence[str],
+        timeout_ms: int,
+        data: Any = UNSET,
+        fields: Mapping[str, str] = NO_FIELDS,
+    ) -> list[tuple[list[str], Call]]:
+        """One ``create_many`` call per shard for ``job_ids``: (ids, call)."""
+        stored = None if data is UNSET else self.json(data)
+        by_shard: dict[int, list[str]] = {}
+        for job_id in job_ids:
+            by_shard.setdefault(self.keys.shard_of(job_id), []).append(job_id)
+        batches = []
+        for shard, shard_ids in by_shard.items():
+            token = new_token()
+            keys = (*self.keys.shard_keys(shard), *(self.keys.job_key(i) for i in shard_ids))
+            args = (*self._create_args("", token, timeout_ms, stored, fields), *shard_ids)
+            call = Call("create_many", keys, args, stored, "", INITIAL.value, token, fields)
+            batches.append((shard_ids, call))
+        return batches
 
     def transition(
         self,
@@ -192,29 +262,39 @@ class Core:
         lease_ms: int | None = None,
         max_runtime_ms: int | None = None,
     ) -> Call:
+        """The move of the table into ``target``."""
         stored = None if data is UNSET else self.json(data)
+        token = new_token()
+        name, sources, clears = _MOVE_ARGS[target]
         args: list[str | int] = [
             job_id,
-            new_token(),
+            token,
             self.event_cap,
             self.tomb_ttl_ms,
-            target.value,
-            SOURCES_ARG[target],
+            name,
+            sources,
             stored or "",
             "" if error is None else self.json(error, "error"),
             "" if lease_ms is None else lease_ms,
             "" if max_runtime_ms is None else max_runtime_ms,
+            clears,
         ]
-        while args[-1] == "":  # ARGV 7-10 left out from the end mean '' (fewer to send)
+        while args[-1] == "":  # ARGV 7-11 left out from the end mean '' (fewer to send)
             args.pop()
-        return Call("transition", self.keys.job_keys(job_id), tuple(args), stored)
+        cleared = MOVE_INTO[target].clears
+        keys = self.keys.job_keys(job_id)
+        return Call("transition", keys, tuple(args), stored, job_id, name, token, NO_FIELDS, cleared)
 
     def touch(self, job_id: str, progress: dict[str, Any] | None = None) -> Call:
-        report = "" if progress is None else self.json(progress, "progress")
-        return Call("touch", self.keys.job_keys(job_id), (*self._head(job_id, new_token()), report))
+        """A heartbeat, or with ``progress`` a progress report (also a heartbeat)."""
+        token = new_token()
+        args = (*self._head(job_id, token), _ALIVE_ARG)
+        if progress is not None:
+            args += (self.json(progress, "progress"),)
+        return Call("touch", self.keys.job_keys(job_id), args, None, job_id, _ALIVE_TARGET, token)
 
     def get(self, job_id: str) -> Call:
-        return Call("get", self.keys.job_keys(job_id), self._head(job_id, ""))
+        return Call("get", self.keys.job_keys(job_id), self._head(job_id, ""), None, job_id)
 
     def get_many(self, job_ids: Sequence[str]) -> list[Call]:
         return [self.get(check_id(i)) for i in job_ids]
@@ -224,22 +304,7 @@ class Core:
         return Call("sweep", self.keys.shard_keys(shard), args)
 
     def settle(self, job_id: str) -> Call:
-        return Call("settle", self.keys.job_keys(job_id), self._head(job_id, ""))
+        return Call("settle", self.keys.job_keys(job_id), self._head(job_id, ""), None, job_id)
 
     def status(self, job_id: str) -> Call:
-        return Call("status", self.keys.job_keys(check_id(job_id)), self._head(job_id, ""))
-
-    def create_batches(
-        self, job_ids: Sequence[str], timeout_ms: int, data: Any = UNSET, name: str | None = None
-    ) -> list[tuple[list[str], Call]]:
-        """One ``create_many`` call per shard for ``job_ids``: (ids, call)."""
-        stored = None if data is UNSET else self.json(data)
-        by_shard: dict[int, list[str]] = {}
-        for job_id in job_ids:
-            by_shard.setdefault(self.keys.shard_of(job_id), []).append(job_id)
-        batches = []
-        for shard, shard_ids in by_shard.items():
-            keys = (*self.keys.shard_keys(shard), *(self.keys.job_key(i) for i in shard_ids))
-            args = (*self._create_args(self._head("", new_token()), timeout_ms, stored, name), *shard_ids)
-            batches.append((shard_ids, Call("create_many", keys, args, stored)))
-        return batches
+        return Call("status", self.keys.job_keys(check_id(job_id)), self._head(job_id, ""), None, job_id)

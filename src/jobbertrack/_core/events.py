@@ -26,7 +26,7 @@ from .._exceptions import JobberTrackError
 from .codec import decode_json
 from .keys import Keyspace
 from .record import ms_to_datetime, text
-from .transitions import State
+from .transitions import FINAL, INITIAL, State
 
 MAX_SEQ = 2**64 - 1
 Position = tuple[int, int]
@@ -154,7 +154,7 @@ class EventReader:
         return Event(
             id=f"{best}:{pos[0]}-{pos[1]}",
             job_id=fields.get("job", ""),
-            state=State(fields.get("state", "waiting")),
+            state=State(fields.get("state", INITIAL.value)),
             at=ms_to_datetime(pos[0]) or datetime.min,
             progress=decode_json(fields.get("progress")),
             error=decode_json(fields.get("error")),
@@ -171,9 +171,13 @@ def iter_xread(reply: Any) -> Iterator[tuple[str, str, dict[str, str]]]:
             yield key, text(raw_id), _fields(raw)
 
 
+_FINAL_VALUES = frozenset(s.value for s in FINAL)
+
+
 def ends_job(fields: dict[str, str]) -> bool:
-    """Whether a stream entry is the final transition of its job."""
-    return fields.get("state") in ("finished", "failed") and "progress" not in fields
+    """Whether a stream entry is the final transition of its job (a final
+    state, not a progress report)."""
+    return fields.get("state") in _FINAL_VALUES and "progress" not in fields
 
 
 def _fields(raw: Any) -> dict[str, str]:

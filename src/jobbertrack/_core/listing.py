@@ -18,8 +18,6 @@ from .keys import Keyspace
 from .record import text
 from .transitions import State
 
-_POS = {State.WAITING: 2, State.RUNNING: 3, State.FAILED: 4, State.FINISHED: 5}
-_STATE_AT = {pos: state for state, pos in _POS.items()}
 MAX_PAGE = 10_000
 
 
@@ -48,7 +46,8 @@ def count_calls(keys: Keyspace) -> list[Call]:
 
 
 def merge_counts(replies: Sequence[Any]) -> dict[str, int]:
-    totals = [0, 0, 0, 0]
+    """The shards' ``count`` replies (one count per state, in table order), summed."""
+    totals = [0] * len(State)
     for reply in replies:
         for i, n in enumerate(reply):
             totals[i] += int(n)
@@ -93,14 +92,14 @@ class ListPlan:
     def __init__(self, keys: Keyspace, states: list[State], limit: int, cursor: Cursor | None) -> None:
         _check_limit(limit)
         self.keys, self.limit, self.cursor = keys, limit, cursor
-        self.positions = " ".join(str(_POS[s]) for s in states)
         self.states = {s.value for s in states}
+        self.states_arg = " ".join(s.value for s in states)
         share = -(-limit // keys.shards)
         self.first_share = min(limit, 2 * share + 2)
         self.found: dict[str, Candidate] = {}
 
     def _calls(self, shards: Iterable[int], share: int) -> list[Call]:
-        args = (self.positions, share, "" if self.cursor is None else self.cursor.score)
+        args = (self.states_arg, share, "" if self.cursor is None else self.cursor.score)
         return [Call("list", self.keys.shard_keys(s), args) for s in shards]
 
     def first_calls(self) -> list[Call]:

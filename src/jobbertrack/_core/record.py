@@ -7,15 +7,47 @@ Redis' clock, durations in milliseconds, payloads as JSON text).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from .._exceptions import InvalidData
+from .._exceptions import InvalidData, WrongType
 from .codec import decode_json, encode_json
-from .transitions import State
+from .transitions import ALIVE, ENTERED, INITIAL, State
 
 Fields = dict[str, str]
+
+#: Longest job name (a label for people and listings, not a payload).
+MAX_NAME = 1024
+
+
+def check_name(name: object) -> str:
+    """A job name as stored: a str of at most ``MAX_NAME`` characters."""
+    if not isinstance(name, str):
+        raise WrongType(f"name must be a str, not {type(name).__name__}")
+    if len(name) > MAX_NAME:
+        raise InvalidData(f"name must be at most {MAX_NAME} characters, not {len(name)}")
+    if not name.isascii():
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidData(f"name must be valid unicode text: {name!r}") from None
+    return name
+
+
+#: The fields a caller may set at create (besides data): each one's check,
+#: which returns the text stored, and how ``to_value`` reads it back.  The
+#: create scripts write whatever field, value pairs they are given, so a
+#: new field is a row here and a keyword of ``create``/``create_many``.
+CREATE_FIELDS: dict[str, tuple[Callable[[object], str], Callable[[str], Any]]] = {
+    "name": (check_name, str),
+}
+
+
+def create_fields(given: Mapping[str, object]) -> Fields:
+    """The stored text of the fields given to create (None: not set)."""
+    return {name: CREATE_FIELDS[name][0](value) for name, value in given.items() if value is not None}
+
 
 _TIMES = {
     "created": "created_at",
@@ -72,8 +104,9 @@ def datetime_to_ms(value: Any) -> str:
 def to_value(job_id: str, fields: Mapping[str, str]) -> dict[str, Any]:
     """The JSON-able snapshot returned by ``Resource.get_value()``."""
     out: dict[str, Any] = {"id": job_id, "state": fields.get("state")}
-    if "name" in fields:
-        out["name"] = fields["name"]
+    for key, (_, read) in CREATE_FIELDS.items():
+        if key in fields:
+            out[key] = read(fields[key])
     if "data" in fields:
         out["data"] = decode_json(fields["data"])
     for key in _JSON:
@@ -89,6 +122,8 @@ def to_value(job_id: str, fields: Mapping[str, str]) -> dict[str, Any]:
 def from_value(value: Mapping[Any, Any] | Sequence[Any]) -> Fields:
     """Fields from what Redis returned (HGETALL dict or flat list, bytes or
     str) or from what ``to_value`` produced."""
+    if type(value) is dict and value and type(next(iter(value))) is bytes:
+        return fields_from_hash(value)  # an HGETALL reply of the usual client: the common case, kept short
     if not isinstance(value, Mapping):
         if isinstance(value, (str, bytes)):
             raise InvalidData("set_value() needs a mapping or a flat list of fields")
@@ -115,8 +150,9 @@ def _is_stored_hash(value: Mapping[Any, Any]) -> bool:
 
 
 def _value_fields(items: dict[str, Any], fields: Fields) -> Fields:
-    if items.get("name") is not None:
-        fields["name"] = text(items["name"])
+    for key in CREATE_FIELDS:
+        if items.get(key) is not None:
+            fields[key] = text(items[key])
     if "data" in items:
         fields["data"] = encode_json(items["data"])
     for key in _JSON:
@@ -131,26 +167,43 @@ def _value_fields(items: dict[str, Any], fields: Fields) -> Fields:
     return fields
 
 
+_STATES = {s.value: s for s in State}
+
+
+def _entered_by(stamp: str) -> State:
+    return next(s for s, f in ENTERED.items() if f == stamp)
+
+
 def history(fields: Mapping[str, str]) -> list[dict[str, Any]]:
     """The job's transitions, oldest first, from the times in its record:
-    ``{"from", "to", "at"}`` plus ``message`` (failures) or ``progress``
-    (the last report before the job ended)."""
+    ``{"from", "to", "at"}``, plus ``message`` and ``reason`` (failures) and
+    ``progress`` (the last report, once the worker is done) on the last.
+    The path follows the table: creation, then each move's time stamp
+    (``ENTERED``) in the order of its time; the stamp of the state the job is
+    in marks the last step."""
     if "state" not in fields:
         return []
-    out: list[dict[str, Any]] = [{"from": None, "to": "waiting", "at": ms_to_datetime(fields.get("created"))}]
-    if "started" in fields:
-        out.append({"from": "waiting", "to": "running", "at": ms_to_datetime(fields["started"])})
-    if "ended" in fields:
-        end: dict[str, Any] = {
-            "from": "running",
-            "to": fields["state"],
-            "at": ms_to_datetime(fields["ended"]),
-        }
-        error = decode_json(fields.get("error"))
-        if error:
-            end["message"] = error.get("message")
-            end["reason"] = error.get("reason")
-        if "progress" in fields:
-            end["progress"] = decode_json(fields["progress"])
-        out.append(end)
+    current = _STATES.get(fields["state"])  # None: not a state (a foreign record)
+    out: list[dict[str, Any]] = [
+        {"from": None, "to": INITIAL.value, "at": ms_to_datetime(fields.get("created"))}
+    ]
+    stamps = [f for f in dict.fromkeys(ENTERED.values()) if f in fields]  # table order breaks ties
+    for stamp in sorted(stamps, key=lambda f: int(fields[f])):
+        into = current if current in ENTERED and ENTERED[current] == stamp else _entered_by(stamp)
+        step: dict[str, Any] = {"from": out[-1]["to"], "to": into.value, "at": ms_to_datetime(fields[stamp])}
+        out.append(step)
+    if len(out) > 1:  # a job only created has nothing more to tell
+        _details(out[-1], fields, current)
     return out
+
+
+def _details(last: dict[str, Any], fields: Mapping[str, str], current: State | None) -> None:
+    """The failure, and the last progress report once the worker is done
+    (the job left the states where it reports: ``ALIVE``), belong to the
+    move into the state the job is in."""
+    error = decode_json(fields.get("error"))
+    if error:
+        last["message"] = error.get("message")
+        last["reason"] = error.get("reason")
+    if "progress" in fields and current not in ALIVE:
+        last["progress"] = decode_json(fields["progress"])

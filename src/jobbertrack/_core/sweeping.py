@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .calls import Call, Core
+from .calls import Call, Commands
 from .record import text
 
 PAGE = 500
@@ -21,7 +21,7 @@ MAX_ROUNDS = 10_000
 
 
 class SweepPlan:
-    def __init__(self, core: Core, page: int = PAGE) -> None:
+    def __init__(self, core: Commands, page: int = PAGE) -> None:
         self.core = core
         self.page = page
         self.shards = list(range(core.keys.shards))

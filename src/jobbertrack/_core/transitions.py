@@ -1,49 +1,115 @@
-"""The state machine, as data.  The only place that decides legality.
+"""The state machine, as data: every state, every allowed move, and every
+change of state made outside the table.  The only place that decides
+legality (``mermaid_diagram`` draws it; docs/data-model.md shows the drawing).
 
-    waiting ──start──▶ running ──finish──▶ finished
-                          │
-                          └────fail────▶ failed
-
-The Lua scripts are generic: they receive the allowed source states of a
-move (``SOURCES[target]``) as an argument and compare-and-set against them,
-so changing this table changes the rules everywhere.
+Theory of operation.  ``MOVES`` holds the moves a caller asks for, named by
+the ``Resource`` method that makes each one; a move's script
+(``_lua/transition.lua``) is generic: it receives the target, the allowed
+source states and the fields the move clears as arguments and
+compare-and-sets against them, so changing a row changes the rule
+everywhere.  ``OUTSIDE`` lists what scripts do on their own rules (a job is
+born waiting; a running job that outlived its lease or run time fails), and
+``ALIVE`` where a worker may show life.  Final states are the ones no move
+leaves.  The order of ``State`` is the order of everything per state: the
+state indexes in every script's KEYS (``_lua/_states.lua``, generated from
+this table by ``keys.states_lua``), ``count`` replies and ``counts()``.
 """
 
 from __future__ import annotations
 
 import enum
+from typing import NamedTuple
 
 
 class State(str, enum.Enum):
     """A job's state; compares equal to its plain string value."""
 
-    WAITING = "waiting"
-    RUNNING = "running"
-    FAILED = "failed"
-    FINISHED = "finished"
+    WAITING = "waiting"  # created; no worker has taken it yet
+    RUNNING = "running"  # a worker has it, and may hold a lease on it
+    FAILED = "failed"  # it ended without a result: the worker's error, or a lost worker
+    FINISHED = "finished"  # it ended with its result stored
 
     def __str__(self) -> str:
         return self.value
 
     @property
     def is_final(self) -> bool:
-        """True for the states a job never leaves (``failed``, ``finished``)."""
+        """True for the states a job never leaves (``FINAL``)."""
         return self in FINAL
 
 
-#: Allowed moves: target state -> the states it may be reached from.
-SOURCES: dict[State, frozenset[State]] = {
-    State.RUNNING: frozenset({State.WAITING}),
-    State.FAILED: frozenset({State.RUNNING}),
-    State.FINISHED: frozenset({State.RUNNING}),
+class Move(NamedTuple):
+    """One allowed move, made by the ``Resource`` method of its name."""
+
+    target: State
+    sources: frozenset[State]
+    why: str
+    clears: tuple[str, ...] = ()  # record fields the move deletes
+
+
+#: Every move a caller can ask for, by the name of the method that makes it.
+MOVES: dict[str, Move] = {
+    "start": Move(
+        State.RUNNING, frozenset({State.WAITING}), "a worker takes the job; its lease and run time start"
+    ),
+    "finish": Move(State.FINISHED, frozenset({State.RUNNING}), "the worker is done; its result is stored"),
+    "fail": Move(State.FAILED, frozenset({State.RUNNING}), "the worker gives up, saying why"),
 }
 
-FINAL = frozenset({State.FAILED, State.FINISHED})
 
-#: The argument the scripts receive for each target (space separated).
-SOURCES_ARG: dict[State, str] = {
-    target: " ".join(sorted(s.value for s in sources)) for target, sources in SOURCES.items()
-}
+class Outside(NamedTuple):
+    """A change of state a script makes on its own rule, not asked as a move."""
+
+    name: str
+    source: State | None  # None: the job did not exist
+    target: State
+    where: str
+    why: str
+
+
+OUTSIDE: tuple[Outside, ...] = (
+    Outside(
+        "create",
+        None,
+        State.WAITING,
+        "create.lua, create_many.lua",
+        "a new job is waiting: nothing has taken it yet",
+    ),
+    Outside(
+        "settle",
+        State.RUNNING,
+        State.FAILED,
+        "settle() in _lua/_lib.lua: every script that reads or moves a job, and sweep()",
+        "its worker missed its lease (reason 'stalled') or overran its maximum run time ('timeout'): "
+        "failing it at the next look means no reader sees a dead worker's job as running, with no daemon",
+    ),
+)
+
+#: The state a job is created in (the first row of ``OUTSIDE``).
+INITIAL = OUTSIDE[0].target
+
+#: Where a worker may heartbeat or report progress (``touch.lua``, which
+#: receives this set): only while running, the one state with a lease to renew.
+ALIVE: frozenset[State] = frozenset({State.RUNNING})
+
+#: The record field a move into the state stamps with Redis' time.  A new job
+#: is stamped ``created`` by create; a move into ``waiting`` stamps nothing.
+ENTERED: dict[State, str] = {State.RUNNING: "started", State.FAILED: "ended", State.FINISHED: "ended"}
+
+#: The move into each state that is a target: one move per target (a move
+#: several states may make has several sources; a test checks this).
+MOVE_INTO: dict[State, Move] = {m.target: m for m in MOVES.values()}
+
+#: Allowed moves by target: the states each target may be reached from.
+SOURCES: dict[State, frozenset[State]] = {target: m.sources for target, m in MOVE_INTO.items()}
+
+#: The states no move leaves.
+FINAL: frozenset[State] = frozenset(s for s in State if not any(s in m.sources for m in MOVES.values()))
+
+
+def states_arg(states: frozenset[State]) -> str:
+    """A set of states as the scripts receive it: space separated, sorted."""
+    return " ".join(sorted(s.value for s in states))
 
 
 def can_move(current: State, target: State) -> bool:
@@ -52,10 +118,12 @@ def can_move(current: State, target: State) -> bool:
 
 
 def mermaid_diagram() -> str:
-    """The state diagram (Mermaid) drawn from the table, for the docs."""
-    lines = ["stateDiagram-v2", "    [*] --> waiting"]
-    for target, sources in SOURCES.items():
-        for source in sorted(sources, key=lambda s: s.value):
-            lines.append(f"    {source.value} --> {target.value}")
-    lines.extend(f"    {s.value} --> [*]" for s in sorted(FINAL, key=lambda s: s.value))
+    """The state diagram (Mermaid) drawn from the table, for the docs: the
+    moves by name, the changes made outside the table in parentheses."""
+    lines = ["stateDiagram-v2"]
+    arrows = [(out.source, out.target, f"({out.name})") for out in OUTSIDE]
+    arrows[1:1] = [(s, m.target, name) for name, m in MOVES.items() for s in sorted(m.sources)]
+    for source, target, label in arrows:  # create, the moves, then the other changes outside
+        lines.append(f"    {source.value if source else '[*]'} --> {target.value}: {label}")
+    lines.extend(f"    {s.value} --> [*]" for s in State if s in FINAL)
     return "\n".join(lines)

@@ -1,17 +1,8 @@
--- Shared prelude, prepended (after the optional `#!lua` header) to every
--- script that works on one job.  It is not a command of its own.
+-- Shared prelude, sent (after _states.lua, which defines the KEYS layout:
+-- JOB, DUE, EVENTS, TOMB, and IDX[state] for each state index) before every
+-- script that works on one job or one shard.  It is not a command of its own.
 --
--- Every job script receives the same KEYS layout, all in one hash slot
--- (the shard's hash tag):
---   KEYS[1]  job hash            <ns>:{<tag>}:job:<id>
---   KEYS[2]  index of waiting    <ns>:{<tag>}:idx:waiting   (zset id -> expiry ms)
---   KEYS[3]  index of running    <ns>:{<tag>}:idx:running
---   KEYS[4]  index of failed     <ns>:{<tag>}:idx:failed
---   KEYS[5]  index of finished   <ns>:{<tag>}:idx:finished
---   KEYS[6]  lease deadlines     <ns>:{<tag>}:due           (zset id -> due ms)
---   KEYS[7]  event stream        <ns>:{<tag>}:events
---   KEYS[8]  tombstones          <ns>:{<tag>}:tomb          (zset id -> expiry ms)
--- and ARGV[1..4] are always:
+-- ARGV[1..4] are always:
 --   ARGV[1]  job id   ARGV[2]  call token ('' = none)
 --   ARGV[3]  event stream cap (MAXLEN per shard, exact)
 --   ARGV[4]  tombstone lifetime, ms
@@ -20,8 +11,6 @@
 -- maximum run time are also in `due`, scored by the earliest deadline.
 -- Rule: every check happens before the first write (Redis never rolls back).
 
-local IDX = {waiting = 2, running = 3, failed = 4, finished = 5}
-local JOB, DUE, EVENTS, TOMB = KEYS[1], KEYS[6], KEYS[7], KEYS[8]
 local ID, TOKEN = ARGV[1], ARGV[2]
 local EVENT_CAP, TOMB_TTL = tonumber(ARGV[3]), tonumber(ARGV[4])
 
@@ -82,8 +71,8 @@ end
 -- or a tombstone still remembers it, else {'gone'} (never existed, or
 -- expired so long ago that nothing remembers it).  Only on the failure path.
 local function missing()
-  for i = 2, 5 do
-    if redis.call('ZSCORE', KEYS[i], ID) then return {'expired'} end
+  for _, state in ipairs(STATES) do
+    if redis.call('ZSCORE', KEYS[IDX[state]], ID) then return {'expired'} end
   end
   if redis.call('ZSCORE', TOMB, ID) then return {'expired'} end
   return {'gone'}
@@ -112,23 +101,48 @@ local function with_data(fields, has_data, data)
   return args
 end
 
--- End a job: state, end time, error details, indexes, lease, event.
--- `leased`: false when the caller knows the job has no lease and no maximum
--- run time (so it has no `due` entry to remove).
-local function finish_as(from, to, now, fields, expires, has_data, data, leased)
-  expires = expires or tonumber(redis.call('HGET', JOB, 'expires'))
+-- The fields set at create, field, value pairs in ARGV[first..last]:
+-- {fields = flat field, value list without data, data = the data's JSON
+-- text or nil}, or {err = reply} when they are not pairs or one names a
+-- field the script sets itself.
+local SET_BY_CREATE = {state = true, created = true, expires = true, token = true}
+local function create_fields(first, last)
+  if (last - first + 1) % 2 ~= 0 then
+    return {err = redis.error_reply('ERR the fields set at create come in field, value pairs')}
+  end
+  local out = {fields = {}}
+  for i = first, last, 2 do
+    local f, v = ARGV[i], ARGV[i + 1]
+    if SET_BY_CREATE[f] then return {err = redis.error_reply('ERR create sets the field ' .. f .. ' itself')} end
+    if f == 'data' then
+      out.data = v
+    else
+      out.fields[#out.fields + 1] = f
+      out.fields[#out.fields + 1] = v
+    end
+  end
+  return out
+end
+
+-- Move the job from state `from` to `to`: `fields` (written as given) plus
+-- the state and the time stamp of `to`, its data if any, indexes, and its
+-- `due` entry when it leaves running.  `leased`: false when the caller
+-- knows the job has no lease and no maximum run time (no `due` entry).
+local function move(from, to, now, fields, expires, has_data, data, leased)
   fields[#fields + 1] = 'state'
   fields[#fields + 1] = to
-  fields[#fields + 1] = 'ended'
-  fields[#fields + 1] = now
+  if STAMP[to] then
+    fields[#fields + 1] = STAMP[to]
+    fields[#fields + 1] = now
+  end
   redis.call('HSET', JOB, unpack(with_data(fields, has_data, data)))
-  if leased ~= false then redis.call('ZREM', DUE, ID) end
+  if from == 'running' and leased ~= false then redis.call('ZREM', DUE, ID) end
   index_move(from, to, expires, now)
-  return expires
 end
 
 -- If a running job has outlived its lease or its maximum run time, fail it
 -- now (reason "stalled" or "timeout") and return the state it has after.
+-- This is the move made outside the table of transitions.py (its OUTSIDE).
 -- `f`: the job's lease, beat, max_runtime, started if already read.
 local function settle(state, now, f)
   if state ~= 'running' then return state end
@@ -147,7 +161,7 @@ local function settle(state, now, f)
     return state
   end
   local err = cjson.encode({reason = reason, message = message})
-  local expires = finish_as('running', 'failed', now, {'error', err})
+  move('running', 'failed', now, {'error', err}, tonumber(redis.call('HGET', JOB, 'expires')))
   emit('failed', now, nil, 'error', err)
   return 'failed'
 end
@@ -162,13 +176,13 @@ end
 -- tombstones, at most `batch` per state; keep the newest `cap` tombstones,
 -- none older than the tombstone lifetime.  Only entries that can survive
 -- the trim are added, so a small tombstone set stays a compact listpack.
--- `only`: the KEYS position of the one index to clean (nil: all four).
+-- `only`: the one state whose index to clean (nil: every state).
 -- Returns how many index entries it removed.
 local function cleanup(now, batch, cap, only)
   local moved = 0
   for state, i in pairs(IDX) do
     local gone = {}
-    if not only or only == i then
+    if not only or only == state then
       gone = redis.call('ZRANGEBYSCORE', KEYS[i], '-inf', '(' .. now, 'WITHSCORES', 'LIMIT', 0, batch)
     end
     if #gone > 0 then

@@ -1,6 +1,7 @@
 -- list: one page of a shard's live jobs, latest expiry first.
--- KEYS: the shard layout (KEYS[1] untouched; 2-5 the state indexes)
--- ARGV[1]  state indexes to read, e.g. '2 3 4 5' (KEYS positions)
+-- KEYS: the shard layout of _states.lua (1 untouched, 5.. the state indexes)
+-- ARGV[1]  the states to read, space separated, e.g. 'running failed'
+--          (an unknown state is refused)
 -- ARGV[2]  page size
 -- ARGV[3]  cursor score: '' for the first page, else the score of the last
 --          job of the previous page (entries with a lower score follow)
@@ -13,9 +14,13 @@
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local limit = tonumber(ARGV[2])
+local keys = {}
+for state in string.gmatch(ARGV[1], '%S+') do
+  if not IDX[state] then return redis.error_reply('ERR list: no state ' .. state) end
+  keys[#keys + 1] = KEYS[IDX[state]]
+end
 local ties, found = {}, {}
-for pos in string.gmatch(ARGV[1], '%d+') do
-  local key = KEYS[tonumber(pos)]
+for _, key in ipairs(keys) do
   local page
   if ARGV[3] == '' then
     page = redis.call('ZREVRANGEBYSCORE', key, '+inf', now, 'WITHSCORES', 'LIMIT', 0, limit)

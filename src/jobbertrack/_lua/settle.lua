@@ -1,5 +1,6 @@
 -- settle: apply the stall and maximum-run-time rules to one job.
--- KEYS: the job layout of _lib.lua (1 job, 2-5 indexes, 6 due, 7 events, 8 tomb)
+-- KEYS: the job layout of _states.lua (1 job, 2 due, 3 events, 4 tomb,
+--       5.. the state indexes)
 -- ARGV[1..4]: id, '' , event cap, tombstone lifetime ms
 -- Returns 1 if this call failed the job, else 0.  A `due` entry whose
 -- record is gone is dropped.

@@ -1,17 +1,24 @@
--- touch: a running job's sign of life: a heartbeat, or a progress report
--- (which also counts as a heartbeat).  Not a state change.
--- KEYS: the job layout of _lib.lua (1 job, 2-5 indexes, 6 due, 7 events, 8 tomb)
+-- touch: a worker's sign of life: a heartbeat, or a progress report (which
+-- also counts as a heartbeat).  Not a state change.
+-- KEYS: the job layout of _states.lua (1 job, 2 due, 3 events, 4 tomb,
+--       5.. the state indexes)
 -- ARGV[1..4]: id, token, event cap, tombstone lifetime ms (see _lib.lua)
--- ARGV[5]  progress, JSON text ('' = plain heartbeat: no event)
+-- ARGV[5]  the states a job may be touched in, space separated (ALIVE in
+--          jobbertrack/_core/transitions.py: "running")
+-- ARGV[6]  progress, JSON text ('' or left out = plain heartbeat: no event)
 -- Returns {'ok', fields, 1} (the fields written) | {'ok', record} (a replay)
---         | {'bad', record} (not running) | {'expired'} | {'gone'} (as transition)
+--         | {'bad', record} (not in those states) | {'expired'} | {'gone'}
+--         (as transition)
 local now = now_ms()
 local state = redis.call('HGET', JOB, 'state')
 if not state then return missing() end
 if is_replay() then return {'ok', snapshot(false)} end
 state = settle(state, now)
-if state ~= 'running' then return {'bad', snapshot(true)} end
-local f = redis.call('HMGET', JOB, 'lease', 'max_runtime', 'started', 'expires')
+if not string.find(' ' .. ARGV[5] .. ' ', ' ' .. state .. ' ', 1, true) then
+  return {'bad', snapshot(true)}
+end
+local progress = ARGV[6] or ''
+local f = redis.call('HMGET', JOB, 'lease', 'max_runtime', 'started')
 local lease, maxrt, started = tonumber(f[1]), tonumber(f[2]), tonumber(f[3])
 local fields = {'token', TOKEN, 'beat', now}
 if lease then
@@ -19,10 +26,10 @@ if lease then
   if maxrt and started + maxrt < due then due = started + maxrt end
   redis.call('ZADD', DUE, due, ID)
 end
-if ARGV[5] ~= '' then
+if progress ~= '' then
   fields[#fields + 1] = 'progress'
-  fields[#fields + 1] = ARGV[5]
+  fields[#fields + 1] = progress
 end
 redis.call('HSET', JOB, unpack(fields))
-if ARGV[5] ~= '' then emit('running', now, nil, 'progress', ARGV[5]) end
+if progress ~= '' then emit(state, now, nil, 'progress', progress) end
 return {'ok', fields, 1}

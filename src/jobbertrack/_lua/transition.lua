@@ -1,14 +1,19 @@
--- transition: one compare-and-set move of a job's state.
--- KEYS: the job layout of _lib.lua (1 job, 2-5 indexes, 6 due, 7 events, 8 tomb)
+-- transition: one compare-and-set move of a job's state (a move of the
+-- table in jobbertrack/_core/transitions.py, which gives ARGV 5, 6 and 11).
+-- KEYS: the job layout of _states.lua (1 job, 2 due, 3 events, 4 tomb,
+--       5.. the state indexes)
 -- ARGV[1..4]: id, token, event cap, tombstone lifetime ms (see _lib.lua)
 -- ARGV[5]  target state
--- ARGV[6]  allowed source states, space separated (from the table in
---          jobbertrack/_core/transitions.py)
+-- ARGV[6]  allowed source states, space separated
 -- ARGV[7]  data to store, JSON text ('' = none: JSON text is never empty)
 -- ARGV[8]  error details, JSON text ('' = none)
 -- ARGV[9]  lease, ms ('' = none)          (target "running" only)
 -- ARGV[10] maximum run time, ms ('' = none) (target "running" only)
--- ARGV 7-10 may be left out from the end: absent means ''.
+-- ARGV[11] fields the move deletes, space separated ('' = none)
+-- ARGV 7-11 may be left out from the end: absent means ''.
+-- The move sets `state`, the target's time stamp (STAMP in _states.lua),
+-- `token`, and data and error when given; a move into "running" starts
+-- its lease and maximum run time, a move out of it ends them.
 -- Returns {'ok', fields, 1}    the move happened: the fields written (flat,
 --                              without data)
 --         {'ok', fields...}   a replay of a call that did: the whole record
@@ -17,9 +22,6 @@
 --                              whole record, data included
 --         {'expired'}         no record, and the id is remembered as expired
 --         {'gone'}            no record, and nothing remembers the id
-if #ARGV > 10 then  -- the layout before 2026-11-28 had 11: never misread it
-  return redis.error_reply('ERR transition takes at most 10 arguments (see docs/data-model.md)')
-end
 local now = now_ms()
 local head = redis.call('HMGET', JOB, 'state', 'token', 'expires', 'lease', 'beat', 'max_runtime', 'started')
 local state = head[1]
@@ -30,16 +32,11 @@ local target = ARGV[5]
 if not string.find(' ' .. ARGV[6] .. ' ', ' ' .. state .. ' ', 1, true) then
   return {'bad', snapshot(true)}
 end
-local data, err = ARGV[7] or '', ARGV[8] or ''
+local data, err, clears = ARGV[7] or '', ARGV[8] or '', ARGV[11] or ''
 local fields = {'token', TOKEN}
-local expires
+local due
 if target == 'running' then
   local lease, maxrt = tonumber(ARGV[9] or ''), tonumber(ARGV[10] or '')
-  fields[#fields + 1] = 'state'
-  fields[#fields + 1] = 'running'
-  fields[#fields + 1] = 'started'
-  fields[#fields + 1] = now
-  local due
   if lease then
     fields[#fields + 1] = 'lease'
     fields[#fields + 1] = lease
@@ -52,25 +49,25 @@ if target == 'running' then
     fields[#fields + 1] = maxrt
     if not due or now + maxrt < due then due = now + maxrt end
   end
-  redis.call('HSET', JOB, unpack(fields))
-  expires = tonumber(head[3])
-  if due then
-    redis.call('ZADD', DUE, due, ID)
-    keep_until(DUE, expires + TOMB_TTL, now)
-  end
-  index_move(state, 'running', expires, now)
-  emit('running', now)
+end
+if err ~= '' then
+  fields[#fields + 1] = 'error'
+  fields[#fields + 1] = err
+end
+if clears ~= '' then
+  local gone = {}
+  for name in string.gmatch(clears, '%S+') do gone[#gone + 1] = name end
+  redis.call('HDEL', JOB, unpack(gone))
+end
+local expires = tonumber(head[3])
+move(state, target, now, fields, expires, data ~= '', data, head[4] ~= false or head[6] ~= false)
+if due then
+  redis.call('ZADD', DUE, due, ID)
+  keep_until(DUE, expires + TOMB_TTL, now)
+end
+if err ~= '' then
+  emit(target, now, nil, 'error', err)
 else
-  if err ~= '' then
-    fields[#fields + 1] = 'error'
-    fields[#fields + 1] = err
-  end
-  local leased = head[4] ~= false or head[6] ~= false
-  expires = finish_as(state, target, now, fields, tonumber(head[3]), data ~= '', data, leased)
-  if err ~= '' then
-    emit(target, now, nil, 'error', err)
-  else
-    emit(target, now)
-  end
+  emit(target, now)
 end
 return {'ok', fields, 1}

@@ -11,7 +11,7 @@ import click
 import jobbertrack
 
 from . import commands_jobs, commands_read, dashboard, demo, run, watch
-from .context import EXIT_ERROR, EXIT_NOT_FOUND, EXIT_REDIS, Failure, Settings, common_options, failure
+from .context import EXIT_ERROR, EXIT_JOB_NOT_FOUND, EXIT_REDIS, Failure, Settings, common_options, failure
 
 COMMANDS: list[click.Command] = [
     commands_jobs.create,
@@ -53,7 +53,7 @@ class JobberTrackGroup(click.Group):
 
 EPILOG = f"""\b
 Exit status: 0 ok; {EXIT_ERROR} refused (an illegal move, bad input); 2 usage;
-{EXIT_NOT_FOUND} unknown or expired job; {EXIT_REDIS} Redis unavailable.
+{EXIT_JOB_NOT_FOUND} unknown or expired job; {EXIT_REDIS} Redis unavailable.
 `wait` and `run` have their own (see their --help).
 Aliases: list = ls, show = get, counts = stats.
 

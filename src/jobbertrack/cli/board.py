@@ -3,7 +3,7 @@ kept current by the event stream, and how to draw them.
 
 Events say which jobs changed; the board then reads those jobs (one
 pipelined ``get_many``) and the counts, so what it shows is what Redis
-holds, and a stalled job is settled by the read.
+holds, and a stalled job is settled (failed) by the read.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ class Board:
             self.counts = {state: tally[state] for state in STATES}
 
     @property
-    def settled(self) -> bool:
+    def all_ended(self) -> bool:
         """Every job followed has ended (meaningful with ``only``)."""
         return all(job.is_final for job in self.jobs.values())
 

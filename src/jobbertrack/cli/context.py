@@ -24,7 +24,7 @@ DEFAULT_NAMESPACE = "jt"
 #: Exit statuses shared by the commands (``wait`` and ``run`` add their own).
 EXIT_ERROR = 1
 EXIT_USAGE = 2  # as click: a bad option, argument or URL
-EXIT_NOT_FOUND = 3
+EXIT_JOB_NOT_FOUND = 3
 EXIT_REDIS = 4
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -132,7 +132,7 @@ class Failure(click.ClickException):
 
 def failure(exc: jobbertrack.JobberTrackError) -> Failure:
     if isinstance(exc, jobbertrack.JobNotFound):
-        return Failure(str(exc), EXIT_NOT_FOUND)
+        return Failure(str(exc), EXIT_JOB_NOT_FOUND)
     if isinstance(exc, jobbertrack.RedisUnavailable):
         return Failure(str(exc), EXIT_REDIS)
     if isinstance(exc, jobbertrack.InvalidURL):

@@ -30,9 +30,11 @@ import jobbertrack
 
 from .board import Board
 from .context import EXIT_USAGE, Failure, common_options, output, settings
-from .dashboard import DEFAULT_HOST, DEFAULT_PORT, Listener, Security, bind, load_web, serve
+from .dashboard import DEFAULT_HOST, DEFAULT_PORT
 from .output import Output, error_text
 from .watch import fit_rows, follow, stream_end
+from .web_access import Security
+from .web_server import Listener, bind, load_web, serve
 
 LEASE = 2.0  # seconds: the dead worker's job is caught this long after its last sign of life
 LIFETIME = 3600  # the jobs stay an hour, to be looked at afterwards
@@ -148,7 +150,7 @@ def ticks(track: jobbertrack.Handler, board: Board, work: Workload, since: str |
             track.sweep()  # what catches the dead worker's job once its lease has run out
             next_sweep = time.monotonic() + SWEEP_EVERY
         yield batch
-        if (board.settled and not work.busy) or time.monotonic() - began > GIVE_UP:
+        if (board.all_ended and not work.busy) or time.monotonic() - began > GIVE_UP:
             return
 
 
@@ -244,7 +246,7 @@ def _progress_lines(out: Output, batches: Iterator[list[Any]], board: Board, beg
         for event in batch:
             if event.error is not None and not out.json:
                 out.line(f"{elapsed:5.1f} s  failed  {event.job_id}  {error_text(event.error)}")
-        if board.counts != shown and (elapsed - last >= 1 or board.settled):
+        if board.counts != shown and (elapsed - last >= 1 or board.all_ended):
             shown, last = dict(board.counts), elapsed
             if not out.json:
                 out.line(f"{elapsed:5.1f} s  " + "  ".join(f"{s} {n}" for s, n in shown.items()))

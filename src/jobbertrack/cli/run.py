@@ -25,18 +25,20 @@ from typing import IO, Any
 import click
 
 import jobbertrack
+from jobbertrack._running import Heartbeats, HeartbeatThread, heartbeat_interval
 
 from .context import Failure, common_options, output, settings
 from .output import note
 from .params import SECONDS
 
+#: Exit statuses of ``run`` besides the command's own (as a shell's, for 126 and 127).
 EXIT_TRACKING = 125  # jobbertrack could not track the command; it did not run
 EXIT_CANNOT_RUN = 126
-EXIT_NOT_FOUND = 127
+EXIT_COMMAND_NOT_FOUND = 127
 FORWARDED = (signal.SIGINT, signal.SIGTERM)
 
 
-class Tail:
+class OutputTail:
     """The last ``max_lines`` lines (at most ``max_bytes``) of an output."""
 
     def __init__(self, max_bytes: int = 4096, max_lines: int = 20) -> None:
@@ -59,7 +61,7 @@ class Tail:
 class Pump(threading.Thread):
     """Copies one of the child's pipes to ours, unchanged, as it comes."""
 
-    def __init__(self, source: IO[bytes], target: IO[str], tail: Tail) -> None:
+    def __init__(self, source: IO[bytes], target: IO[str], tail: OutputTail) -> None:
         super().__init__(daemon=True, name="jobbertrack-run-output")
         target.flush()  # anything written as text goes out before the child's bytes
         self.source, self.tail = source, tail
@@ -94,28 +96,6 @@ class Pump(threading.Thread):
             self.join(1.0)
         if not self.is_alive():  # else the pipe stays open: closing it under a reader is unsafe
             self.source.close()
-
-
-class Heartbeat(threading.Thread):
-    def __init__(self, job: jobbertrack.Resource, interval: float) -> None:
-        super().__init__(daemon=True, name=f"jobbertrack-heartbeat-{job.id}")
-        self.job, self.interval = job, interval
-        self.stopped = threading.Event()
-        self.lost: jobbertrack.InvalidTransition | None = None
-
-    def run(self) -> None:
-        while not self.stopped.wait(self.interval):
-            try:
-                self.job.heartbeat()
-            except jobbertrack.InvalidTransition as exc:  # stalled or timed out meanwhile
-                self.lost = exc
-                return
-            except jobbertrack.JobberTrackError:  # a Redis hiccup: next beat may work
-                continue
-
-    def stop(self) -> None:
-        self.stopped.set()
-        self.join()
 
 
 @contextmanager
@@ -155,7 +135,8 @@ def exit_status(returncode: int) -> int:
     return 128 - returncode if returncode < 0 else returncode
 
 
-def outcome(argv: list[str], returncode: int, duration: float, tail: str) -> dict[str, Any]:
+def command_result(argv: list[str], returncode: int, duration: float, tail: str) -> dict[str, Any]:
+    """What the job stores of the command's run (its data, or its error's details)."""
     result: dict[str, Any] = {
         "command": argv,
         "exit_code": exit_status(returncode),
@@ -221,45 +202,42 @@ def run(
             f"the job could not be started, so the command did not run: {exc}", EXIT_TRACKING
         ) from None
     _say(f"job {job.id} running: {label}")
-    status = _run_tracked(job, argv, lease / 3)
+    # the heartbeat policy of job.running(), quiet: cron mails any output
+    beats = Heartbeats(job, heartbeat_interval(lease, None), quiet=True)
+    status = _run_tracked(job, argv, beats)
     raise SystemExit(status)
 
 
-def _run_tracked(job: jobbertrack.Resource, argv: list[str], beat: float) -> int:
-    tail = Tail()
+def _run_tracked(job: jobbertrack.Resource, argv: list[str], beats: Heartbeats) -> int:
+    tail = OutputTail()
     child: list[subprocess.Popen[bytes]] = []
     began = time.monotonic()
-    heart = Heartbeat(job, beat)
-    heart.start()
-    try:
-        with forwarding(child):
-            try:
-                child.append(subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
-            except OSError as exc:
-                status = EXIT_NOT_FOUND if isinstance(exc, FileNotFoundError) else EXIT_CANNOT_RUN
-                message = f"cannot run {argv[0]!r}: {exc.strerror}"
-                click.echo(f"jobbertrack: {message}", err=True)
-                _settle(job, outcome(argv, status, 0.0, "") | {"message": message})
-                return status
-            proc = child[0]
-            assert proc.stdout is not None and proc.stderr is not None
-            pumps = [
-                Pump(proc.stdout, sys.stdout, tail),
-                Pump(proc.stderr, sys.stderr, tail),
-            ]
-            for pump in pumps:
-                pump.start()
-            returncode = proc.wait()
-            for pump in pumps:
-                pump.drain()
-    finally:
-        heart.stop()
-    result = outcome(argv, returncode, time.monotonic() - began, tail.text())
-    _settle(job, result, lost=heart.lost)
+    with HeartbeatThread(beats), forwarding(child):
+        try:
+            child.append(subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+        except OSError as exc:
+            status = EXIT_COMMAND_NOT_FOUND if isinstance(exc, FileNotFoundError) else EXIT_CANNOT_RUN
+            message = f"cannot run {argv[0]!r}: {exc.strerror}"
+            click.echo(f"jobbertrack: {message}", err=True)
+            _store_result(job, command_result(argv, status, 0.0, "") | {"message": message})
+            return status
+        proc = child[0]
+        assert proc.stdout is not None and proc.stderr is not None
+        pumps = [
+            Pump(proc.stdout, sys.stdout, tail),
+            Pump(proc.stderr, sys.stderr, tail),
+        ]
+        for pump in pumps:
+            pump.start()
+        returncode = proc.wait()
+        for pump in pumps:
+            pump.drain()
+    result = command_result(argv, returncode, time.monotonic() - began, tail.text())
+    _store_result(job, result, lost=beats.lost)
     return exit_status(returncode)
 
 
-def _settle(job: jobbertrack.Resource, result: dict[str, Any], lost: Exception | None = None) -> None:
+def _store_result(job: jobbertrack.Resource, result: dict[str, Any], lost: Exception | None = None) -> None:
     """Finish or fail the job with the result; a job lost meanwhile is left as it is."""
     code = result["exit_code"]
     if "message" in result:

@@ -22,7 +22,7 @@ from ._metrics import CONTENT_TYPE
 from ._paths import job_path
 from ._state import AppState, app_state
 
-STATES = ("waiting", "running", "failed", "finished")
+STATES = tuple(s.value for s in jobbertrack.State)  # the table's order
 MAX_LIMIT = 500
 Handler = Callable[[Request, AppState], Awaitable[Response]]
 

@@ -23,7 +23,7 @@ from ._activity import is_transition
 from ._backend import Backend, cancel
 
 BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400)
-STATES = ("waiting", "running", "failed", "finished")
+STATES = tuple(s.value for s in jobbertrack.State)  # the table's order
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 BATCH = 200  # jobs read per get_many for the histograms
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import jobbertrack
 
-STATES = ["waiting", "running", "failed", "finished"]
+STATES = [s.value for s in jobbertrack.State]  # the table's order
 TIME = {"type": ["string", "null"], "format": "date-time"}
 
 

@@ -24,7 +24,7 @@ from ._paths import job_href, job_path
 from ._security import COOKIE
 from ._state import app_state, base_path
 
-STATES = ("waiting", "running", "failed", "finished")
+STATES = tuple(s.value for s in jobbertrack.State)  # the table's order
 PAGE = 50
 FAILURES_SHOWN = 8
 

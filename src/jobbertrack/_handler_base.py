@@ -1,0 +1,191 @@
+"""What the sync and asyncio ``Handler`` share: configuration, argument
+checks, binding what the factory makes, and the plans of its multi-step
+operations (carried out by the twins in ``_sync.py`` and ``aio.py``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ._client_state import check_client, client_state
+from ._core.calls import Call, Commands, error_for
+from ._core.codec import duration_ms
+from ._core.ids import check_id
+from ._core.keys import Keyspace
+from ._core.listing import JobList, ListPlan
+from ._core.record import create_fields, text
+from ._exceptions import InvalidTimeout, JobberTrackError, WrongType
+from ._plans import read_record, read_records
+from ._resource_base import ResourceBase, ResourceFactoryBase
+from ._run import Plan
+
+
+def check_ids(ids: object) -> None:
+    """``ids`` must be an iterable of ids, not one id (a str is iterable too)."""
+    if isinstance(ids, (str, bytes)) or not hasattr(ids, "__iter__"):
+        raise WrongType(f"ids must be an iterable of str, not {type(ids).__name__}")
+
+
+class HandlerBase:
+    """The pure half of a handler: configuration, argument checks, plans."""
+
+    #: This layer's ResourceFactory and Resource; whether its client
+    #: methods are coroutines (redis.asyncio).
+    _factory_class: type[ResourceFactoryBase[Any]] = ResourceFactoryBase
+    _resource_class: type[ResourceBase] = ResourceBase
+    _asyncio = False
+
+    def __init__(
+        self,
+        client: Any,
+        resource_factory: Any = None,
+        *,
+        namespace: str = "jt",
+        shards: int = 16,
+        default_timeout: float | None = None,
+        max_data_bytes: int | None = None,
+        max_events: int = 10_000,
+        tombstone_ttl: float = 86_400,
+        max_tombstones: int = 256,
+    ) -> None:
+        check_client(client, self._asyncio, "Handler")
+        self.client = client
+        self.resource_factory = resource_factory or self._factory_class()
+        if not all(callable(getattr(self.resource_factory, m, None)) for m in ("create", "load")):
+            raise WrongType(
+                f"resource_factory must have create() and load(), not {type(resource_factory).__name__}"
+            )
+        extra = {} if max_data_bytes is None else {"max_data_bytes": max_data_bytes}
+        self._core = Commands(
+            Keyspace(namespace, shards),
+            max_events=max_events,
+            tombstone_ttl=tombstone_ttl,
+            max_tombstones=max_tombstones,
+            **extra,
+        )
+        self._cs = client_state(client)
+        self._default_timeout_ms: int | None = None
+        if default_timeout is not None:
+            self.set_default_timeout(default_timeout)
+
+    @property
+    def namespace(self) -> str:
+        """The namespace of this handler's jobs (the prefix of their keys)."""
+        return self._core.keys.namespace
+
+    @property
+    def default_timeout(self) -> float | None:
+        """The lifetime, in seconds, of jobs created without a timeout (None: none)."""
+        ms = self._default_timeout_ms
+        return None if ms is None else ms / 1000
+
+    def set_default_timeout(self, timeout: float) -> None:
+        """The lifetime, in seconds, of jobs created without a timeout."""
+        self._default_timeout_ms = duration_ms(timeout)
+
+    def _timeout_ms(self, timeout: float | None) -> int:
+        if timeout is None:
+            if self._default_timeout_ms is None:
+                raise InvalidTimeout(
+                    "create() needs a timeout: pass one, or call set_default_timeout() first"
+                )
+            return self._default_timeout_ms
+        return duration_ms(timeout)
+
+    def _adopt(self, resource: Any) -> Any:
+        """Bind a resource made by the factory to this handler."""
+        wanted = self._resource_class
+        if not isinstance(resource, wanted):
+            got, layer = (c.__module__.replace("._sync", "") for c in (type(resource), wanted))
+            raise WrongType(
+                f"the resource factory returned a {got}.{type(resource).__qualname__}, "
+                f"not a {layer}.{wanted.__qualname__}: base the factory on {layer}.ResourceFactory"
+            )
+        resource._bind(self._core, self._cs)
+        return resource
+
+    def _load(self, job_id: str, record: Any) -> Any:
+        """The factory's resource for a record read, None if it is empty."""
+        if not record:
+            return None
+        return self._adopt(self.resource_factory.load(self.client, job_id, record))
+
+    # -- plans (see ``_run``): the twins carry them out --------------------
+
+    def _get_plan(self, id: str) -> Plan[Any]:
+        job_id = check_id(id)
+        return self._load(job_id, (yield from read_record(self._core, self._cs.clock, job_id)))
+
+    def _get_many_plan(self, ids: Iterable[str]) -> Plan[list[Any]]:
+        check_ids(ids)
+        wanted = [check_id(i) for i in ids]
+        records = yield from read_records(self._core, self._cs.clock, wanted)
+        return [self._load(i, record) for i, record in zip(wanted, records, strict=True)]
+
+    def _create_many_plan(
+        self, count: int, timeout: float | None, data: Any, name: str | None, batch: int, **more: object
+    ) -> Plan[list[Any]]:
+        jobs, rounds = self._create_rounds(count, timeout, data, name, batch, **more)
+        by_id = {job.id: job for job in jobs}
+        for batches in rounds:
+            self._created(by_id, batches, (yield [call for _, call in batches]))
+        return jobs
+
+    @staticmethod
+    def _page(plan: ListPlan, cursor: str | None, jobs: list[Any]) -> JobList:
+        """The page of ``list``, from the jobs of its ids (``_plans.list_page``)."""
+        page = plan.keep(jobs)
+        page.cursor = cursor
+        return page
+
+    # -- creating ----------------------------------------------------------
+
+    def _create_rounds(
+        self, count: int, timeout: float | None, data: Any, name: str | None, batch: int, **more: object
+    ) -> tuple[list[Any], list[list[tuple[list[str], Call]]]]:
+        """New (unsaved) jobs from the factory, and per round of ``batch``
+        jobs the ``create_many`` calls: one per shard.  ``name`` and ``more``:
+        the fields set at create (``record.CREATE_FIELDS``)."""
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise JobberTrackError(f"count must be an int >= 0, not {count!r}")
+        if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+            raise JobberTrackError(f"batch must be an int >= 1, not {batch!r}")
+        fields = create_fields({"name": name, **more})
+        timeout_ms = self._timeout_ms(timeout)
+        jobs = [self._adopt(self.resource_factory.create(self.client)) for _ in range(count)]
+        ids = [job.id for job in jobs]
+        if len(set(ids)) != len(ids):
+            raise JobberTrackError("the resource factory made the same id twice in one create_many()")
+        rounds = [
+            self._core.create_batches(ids[i : i + batch], timeout_ms, data, fields)
+            for i in range(0, len(ids), batch)
+        ]
+        return jobs, rounds
+
+    @staticmethod
+    def _created(
+        by_id: dict[str, ResourceBase], batches: list[tuple[list[str], Call]], replies: list[Any]
+    ) -> None:
+        """Fill the local copies of a round's jobs; JobExists after the rest."""
+        refused = None
+        for (ids, call), reply in zip(batches, replies, strict=True):
+            if text(reply[0]) != "ok":
+                refused = refused or (text(reply[0]), text(reply[1]))  # ('exists', the id taken)
+                continue
+            fields = {"state": call.target, "created": text(reply[1]), "expires": text(reply[2])}
+            fields |= {"token": call.token, **call.sets}
+            if call.data is not None:
+                fields["data"] = call.data
+            for job_id in ids:
+                job = by_id[job_id]
+                job._fields = dict(fields)
+                job._known = True
+        if refused is not None:
+            raise error_for(*refused)
+
+    def _create_call(
+        self, resource: ResourceBase, timeout: float | None, data: Any, name: str | None, **more: object
+    ) -> Call:
+        """``name`` and ``more``: the fields set at create (``record.CREATE_FIELDS``)."""
+        fields = create_fields({"name": name, **more})
+        return self._core.create(resource.id, self._timeout_ms(timeout), data, fields)

@@ -1,0 +1,215 @@
+"""What the sync and asyncio ``Resource`` and ``ResourceFactory`` share:
+every pure part (reading the local copy's fields, snapshots, binding to a
+handler, applying script replies, the plan of ``refresh``).  The twins in
+``_sync.py`` and ``aio.py`` add only the I/O."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar, overload
+
+from ._client_state import ClientState, check_client, client_state
+from ._core.calls import Call, Commands, Outcome, error_for, outcome
+from ._core.codec import decode_json
+from ._core.deadlines import wake_at
+from ._core.ids import check_id, new_id
+from ._core.record import Fields, fields_from_flat, from_value, history, ms_to_datetime, to_value
+from ._core.transitions import State
+from ._exceptions import InvalidData, JobberTrackError
+from ._plans import read_record
+from ._run import Plan
+
+#: The calls of a resource made on its own (not by a handler): namespace "jt".
+DEFAULT_COMMANDS = Commands()
+
+V = TypeVar("V")
+
+
+class _Field(Generic[V]):
+    """A read-only field of a resource's local copy, through ``convert``
+    (None when the record lacks it)."""
+
+    def __init__(self, field: str, convert: Callable[[str], V | None], doc: str) -> None:
+        self.field, self.convert, self.__doc__ = field, convert, doc
+
+    @overload
+    def __get__(self, job: None, owner: type) -> _Field[V]: ...
+    @overload
+    def __get__(self, job: ResourceBase, owner: type | None = None) -> V | None: ...
+    def __get__(self, job: ResourceBase | None, owner: type | None = None) -> V | _Field[V] | None:
+        if job is None:
+            return self
+        raw = job._fields.get(self.field)
+        return None if raw is None else self.convert(raw)
+
+    def __set__(self, job: ResourceBase, value: object) -> None:
+        raise AttributeError(f"{self.field} is read from the record: it cannot be set")
+
+
+def _seconds(ms: str) -> float:
+    return int(ms) / 1000
+
+
+def _json_object(raw: str) -> dict[str, Any] | None:
+    value: dict[str, Any] | None = decode_json(raw)
+    return value
+
+
+class ResourceBase:
+    """A job: its id and a local copy of its record (not live; see refresh)."""
+
+    #: Whether this layer's client methods are coroutines (redis.asyncio).
+    _asyncio = False
+
+    def __init__(self, client: Any, id: str) -> None:
+        if client is not None:  # None: a detached copy, e.g. for set_value()
+            check_client(client, self._asyncio, "Resource")
+        self.client = client
+        self.id = check_id(id)
+        self._core = DEFAULT_COMMANDS
+        self._cs: ClientState | None = None  # bound by a handler, else found on first use
+        self._fields: Fields = {}
+        self._known = False
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.id!r} {self._fields.get('state', '?')}>"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ResourceBase):
+            return NotImplemented
+        return self.id == other.id and self._core.keys.namespace == other._core.keys.namespace
+
+    def __hash__(self) -> int:
+        return hash((self.id, self._core.keys.namespace))
+
+    # -- binding -----------------------------------------------------------
+
+    def _bind(self, core: Commands, cs: ClientState) -> None:
+        self._core, self._cs = core, cs
+
+    @property
+    def _client_state(self) -> ClientState:
+        if self._cs is None:
+            self._cs = client_state(self.client)
+        return self._cs
+
+    # -- the local copy ----------------------------------------------------
+
+    @property
+    def state(self) -> State | None:
+        """The job's state (a ``State``, equal to its plain string), or None."""
+        raw = self._fields.get("state")
+        return None if raw is None else State(raw)
+
+    name = _Field("name", str, "The job's label, or None.")
+    data = _Field[Any](
+        "data", decode_json, "The stored data (``finish(data)`` or ``create(data=...)``), else None."
+    )
+    progress = _Field(
+        "progress", _json_object, "The last progress report: ``{current, total, message}``, or None."
+    )
+    error = _Field("error", _json_object, "Failure details: ``{reason, message, ...}``, or None.")
+
+    @property
+    def is_final(self) -> bool:
+        """True once the job is ``finished`` or ``failed``."""
+        state = self.state
+        return state is not None and state.is_final
+
+    created_at = _Field("created", ms_to_datetime, "When the job was created (UTC), or None.")
+    started_at = _Field("started", ms_to_datetime, "When the job started (UTC), or None.")
+    ended_at = _Field("ended", ms_to_datetime, "When the job finished or failed (UTC), or None.")
+    expires_at = _Field("expires", ms_to_datetime, "When the record expires (UTC), or None.")
+    heartbeat_at = _Field("beat", ms_to_datetime, "The worker's last sign of life (UTC), or None.")
+
+    def history(self) -> list[dict[str, Any]]:
+        """The transitions recorded in the local copy (see Handler.history)."""
+        return history(self._fields)
+
+    lease = _Field("lease", _seconds, "The lease given to ``start()``, in seconds, or None.")
+    max_runtime = _Field(
+        "max_runtime", _seconds, "The maximum run time given to ``start()``, in seconds, or None."
+    )
+
+    def get_value(self) -> dict[str, Any]:
+        """A JSON-able snapshot of the local copy (``state``, ``data`` once
+        set, progress, error, times as ISO 8601 UTC).  Not live."""
+        return to_value(self.id, self._fields)
+
+    def set_value(self, reply: Any) -> None:
+        """Replace the local copy with what Redis returned (an HGETALL reply,
+        bytes or str) or with what ``get_value()`` returned (at least
+        ``state``; ``data`` as the job's data).  InvalidData if it is neither."""
+        try:
+            self._fields = from_value(reply)
+        except JobberTrackError:
+            raise
+        except (TypeError, ValueError, AttributeError, OverflowError) as exc:
+            raise InvalidData(f"set_value() cannot read {type(reply).__name__}: {exc}") from None
+        self._known = bool(self._fields)
+
+    # -- reading and applying replies ---------------------------------------
+
+    def _refresh_plan(self) -> Plan[Any]:
+        """``refresh()``: the record read again (see ``_plans.read_record``)."""
+        self._take((yield from read_record(self._core, self._client_state.clock, self.id)))
+        return self
+
+    def _wake_at(self, until: float) -> float:
+        """Monotonic time to look at the job again while waiting (``wake_at``)."""
+        return wake_at(self._fields, until, self._client_state.clock, time.monotonic(), time.time())
+
+    def _take(self, record: Any) -> None:
+        """Replace the local copy with a record read again (an HGETALL reply
+        or settled fields); JobExpired (JobNotFound if never seen) if empty."""
+        if not record:
+            raise error_for("gone", self.id, known=self._known)
+        self._fields = from_value(record)
+        self._known = True
+
+    def _apply(self, reply: Any, target: str, sent: Call | None = None) -> Outcome | None:
+        """Take a script's reply into the local copy; raise its error if any."""
+        if len(reply) > 2:  # ok, with the fields the write set: the common case, kept short
+            self._fields.update(fields_from_flat(reply[1]))
+            if sent is not None:
+                if sent.data is not None:
+                    self._fields["data"] = sent.data  # what this call stored
+                for name in sent.clears:  # what this call deleted
+                    self._fields.pop(name, None)
+            self._known = True
+            return None
+        result = outcome(reply)
+        if result.partial:  # a successful write: the fields it wrote
+            self._fields.update(result.fields or {})
+        elif result.code == "bad":  # refused: the whole record, data included
+            self._fields = result.fields or {}
+        elif result.fields is not None:  # a replay: the whole record (data aside)
+            kept = self._fields.get("data")
+            self._fields = result.fields
+            if kept is not None:
+                self._fields.setdefault("data", kept)
+        if result.code == "ok" and sent is not None and sent.data is not None:
+            self._fields["data"] = sent.data  # what this call stored
+        result.raise_for(self.id, target, known=self._known)
+        self._known = True
+        return result
+
+
+R = TypeVar("R", bound=ResourceBase)
+
+
+class ResourceFactoryBase(Generic[R]):
+    """Makes resources.  Override ``create`` to choose your own ids."""
+
+    resource_class: type[R]
+
+    def create(self, client: Any) -> R:
+        """A new resource, with a new unique time-ordered id (not saved yet)."""
+        return self.resource_class(client, new_id())
+
+    def load(self, client: Any, id: str, reply: Any) -> R:
+        """The resource for a record read from Redis (see ``set_value``)."""
+        resource = self.resource_class(client, id)
+        resource.set_value(reply)
+        return resource

@@ -149,7 +149,9 @@ def owner_port(client: Any, track: Any, job_id: str) -> int:
     return int(client.get_node_from_key(track._core.keys.job_key(job_id)).port)
 
 
-def test_a_dead_master_fails_only_its_calls_in_an_asyncio_round(own_cluster: RedisClusterServers) -> None:
+async def test_a_dead_master_fails_only_its_calls_in_an_asyncio_round(
+    own_cluster: RedisClusterServers, aclosing: Any
+) -> None:
     """Auto-pipelined asyncio calls are grouped per node: calls for the dead
     master fail fast with RedisUnavailable, never hang or succeed; calls for
     live masters work (redis-py may reset a live node's connection while it
@@ -166,19 +168,14 @@ def test_a_dead_master_fails_only_its_calls_in_an_asyncio_round(own_cluster: Red
     live = [j for j in jobs if not on_victim[j.id]]
     assert live and len(live) < len(jobs)
 
-    async def main() -> tuple[list[Any], list[Any]]:
-        aclient = own_cluster.async_client(socket_timeout=2, socket_connect_timeout=2)
-        track = jobbertrack.aio.Handler(aclient)
-        await track.get(jobs[0].id)  # the client learns the slots while all are up
-        victim.stop()
-        started = time.monotonic()
-        first = await asyncio.gather(*(track.get(j.id) for j in jobs), return_exceptions=True)
-        assert time.monotonic() - started < 15, "a dead master must fail fast"
-        again = await asyncio.gather(*(track.get(j.id) for j in live), return_exceptions=True)
-        await aclient.aclose()
-        return first, again
-
-    first, again = asyncio.run(main())
+    aclient = aclosing(own_cluster.async_client(socket_timeout=2, socket_connect_timeout=2))
+    track = jobbertrack.aio.Handler(aclient)
+    await track.get(jobs[0].id)  # the client learns the slots while all are up
+    victim.stop()
+    started = time.monotonic()
+    first = await asyncio.gather(*(track.get(j.id) for j in jobs), return_exceptions=True)
+    assert time.monotonic() - started < 15, "a dead master must fail fast"
+    again = await asyncio.gather(*(track.get(j.id) for j in live), return_exceptions=True)
     for job, result in zip(jobs, first, strict=True):
         if on_victim[job.id]:
             assert isinstance(result, jobbertrack.RedisUnavailable), result

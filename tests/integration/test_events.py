@@ -124,7 +124,7 @@ def test_an_event_is_written_even_when_its_stream_holds_a_later_id(client: Any) 
     assert all(stream_id(e.id.split(":")[1]) > stream_id(later) for e in mine)  # as Redis chose
 
 
-def test_blocking_reads_stay_under_a_short_socket_timeout(backend: Any) -> None:
+async def test_blocking_reads_stay_under_a_short_socket_timeout(backend: Any, aclosing: Any) -> None:
     """wait() and events(block=...) block in slices shorter than the client's
     socket timeout, so a quiet stream never reads as Redis not answering."""
     from redis.backoff import NoBackoff
@@ -136,16 +136,10 @@ def test_blocking_reads_stay_under_a_short_socket_timeout(backend: Any) -> None:
     with pytest.raises(jobbertrack.WaitTimeout):
         track.wait(job.id, 1.0)
     assert _events(track, since="$", block=0.9) == []
-
-    async def in_asyncio() -> None:
-        aclient = backend.async_client(**quick)
-        atrack = jobbertrack.aio.Handler(aclient)
-        with pytest.raises(jobbertrack.WaitTimeout):
-            await atrack.wait(job.id, 1.0)
-        assert [e async for e in atrack.events(since="$", block=0.9)] == []
-        await aclient.aclose()
-
-    asyncio.run(in_asyncio())
+    atrack = jobbertrack.aio.Handler(aclosing(backend.async_client(**quick)))
+    with pytest.raises(jobbertrack.WaitTimeout):
+        await atrack.wait(job.id, 1.0)
+    assert [e async for e in atrack.events(since="$", block=0.9)] == []
 
 
 def test_block_waits_for_new_events(client: Any, backend: Any) -> None:
@@ -245,82 +239,78 @@ def test_wait_on_a_job_that_expires_meanwhile(track: Any) -> None:
         track.wait(job.id)
 
 
-def test_a_hundred_asyncio_waiters_share_a_connection(backend: Any, client: Any) -> None:
-    async def main() -> None:
-        aclient = backend.async_client(client_name="hundred-waiters")
-        track = jobbertrack.aio.Handler(aclient)
-        jobs = await track.create_many(100, 60)
-        for j in jobs:
-            await j.start()
-        waiters = [asyncio.create_task(track.wait(j.id, timeout=20)) for j in jobs]
-        await asyncio.sleep(0.3)
-        assert not any(w.done() for w in waiters)
-        connected = connections(client, "hundred-waiters")
-        # standalone: the hub's XREAD and one for the batched checks;
-        # cluster: one blocking XREAD per shard (each shard is its own slot)
-        # plus a few per master for commands: still far fewer than waiters
-        assert connected <= (2 if not is_cluster(client) else 16 + 3 * 5)
-        finisher = jobbertrack.Handler(backend.client())
-        for j in finisher.get_many([j.id for j in jobs]):
-            assert j is not None
-            j.finish(j.id)
-        done = await asyncio.gather(*waiters)
-        assert [d.data for d in done] == [j.id for j in jobs]
-        await aclient.aclose()
-
-    asyncio.run(main())
+async def test_a_hundred_asyncio_waiters_share_a_connection(backend: Any, client: Any, aclosing: Any) -> None:
+    aclient = aclosing(backend.async_client(client_name="hundred-waiters"))
+    track = jobbertrack.aio.Handler(aclient)
+    jobs = await track.create_many(100, 60)
+    for j in jobs:
+        await j.start()
+    waiters = [asyncio.create_task(track.wait(j.id, timeout=20)) for j in jobs]
+    await asyncio.sleep(0.3)
+    assert not any(w.done() for w in waiters)
+    connected = connections(client, "hundred-waiters")
+    # standalone: the hub's XREAD and one for the batched checks;
+    # cluster: one blocking XREAD per shard (each shard is its own slot)
+    # plus a few per master for commands: still far fewer than waiters
+    assert connected <= (2 if not is_cluster(client) else 16 + 3 * 5)
+    finisher = jobbertrack.Handler(backend.client())
+    for j in finisher.get_many([j.id for j in jobs]):
+        assert j is not None
+        j.finish(j.id)
+    done = await asyncio.gather(*waiters)
+    assert [d.data for d in done] == [j.id for j in jobs]
 
 
-def test_asyncio_events_and_wait_errors(backend: Any) -> None:
-    async def main() -> None:
-        aclient = backend.async_client()
-        track = jobbertrack.aio.Handler(aclient)
-        job = await track.create(60)
-        await job.start()
-        events = [e async for e in track.events()]
-        assert [e.state for e in events if e.job_id == job.id] == ["waiting", "running"]
-        with pytest.raises(jobbertrack.WaitTimeout):
-            await track.wait(job.id, timeout=0.2)
-        with pytest.raises(jobbertrack.JobNotFound):
-            await track.wait("never-made", timeout=0.2)
-        short = await track.create(0.3)
-        with pytest.raises(jobbertrack.JobExpired):
-            await short.wait()
-        await aclient.aclose()
-
-    asyncio.run(main())
+async def test_asyncio_events_and_wait_errors(aclient: Any) -> None:
+    track = jobbertrack.aio.Handler(aclient)
+    job = await track.create(60)
+    await job.start()
+    events = [e async for e in track.events()]
+    assert [e.state for e in events if e.job_id == job.id] == ["waiting", "running"]
+    with pytest.raises(jobbertrack.WaitTimeout):
+        await track.wait(job.id, timeout=0.2)
+    with pytest.raises(jobbertrack.JobNotFound):
+        await track.wait("never-made", timeout=0.2)
+    short = await track.create(0.3)
+    with pytest.raises(jobbertrack.JobExpired):
+        await short.wait()
 
 
-def test_an_asyncio_client_that_waited_is_freed(backend: Any, client: Any) -> None:
+async def test_an_asyncio_client_that_waited_is_freed(backend: Any, client: Any) -> None:
     """The wait hub lives in the client's registry, which holds the client
     weakly: once the caller drops the client, nothing of ours keeps it.
 
     On a cluster this also waits for the hub to close its shard readers as
     their XREADs return, where redis-py can lose a cancellation: before the
-    readers stopped on a flag too, it hung about one run in three."""
+    readers stopped on a flag too, it hung about one run in three.
+
+    The client is closed in a ``finally`` rather than by a fixture, which
+    would keep it alive."""
     import gc
     import weakref
 
-    from jobbertrack._scripts import registry
+    from jobbertrack._client_state import client_state
 
-    async def main() -> weakref.ref[Any]:
+    async def use_and_drop() -> weakref.ref[Any]:
         aclient = backend.async_client()
-        track = jobbertrack.aio.Handler(aclient)
-        job = await track.create(60)
-        await job.start()
-        waiter = asyncio.create_task(track.wait(job.id, timeout=20))
-        while not registry(aclient).hubs:  # the waiter has registered
-            await asyncio.sleep(0)
-        await track.get(job.id)  # a round trip: the hub has started reading
-        jobbertrack.Handler(client).get(job.id).finish("done")
-        assert (await waiter).data == "done"
-        hub = registry(aclient).hubs[track.namespace]
-        assert hub.task is not None
-        await hub.task  # no waiter left: it stops after its current read
-        await aclient.aclose()
+        try:
+            track = jobbertrack.aio.Handler(aclient)
+            job = await track.create(60)
+            await job.start()
+            waiter = asyncio.create_task(track.wait(job.id, timeout=20))
+            while not client_state(aclient).hubs:  # the waiter has registered
+                await asyncio.sleep(0)
+            await track.get(job.id)  # a round trip: the hub has started reading
+            jobbertrack.Handler(client).get(job.id).finish("done")
+            assert (await waiter).data == "done"
+            hub = client_state(aclient).hubs[track.namespace]
+            assert hub.task is not None
+            await hub.task  # no waiter left: it stops after its current read
+        finally:
+            await aclient.aclose()
         return weakref.ref(aclient)
 
-    ref = asyncio.run(main())
+    ref = await use_and_drop()
     gc.collect()
     assert ref() is None
 
@@ -330,24 +320,20 @@ def _blocked_reads(client: Any, name: str) -> int:
     return sum(1 for n in nodes for c in n.client_list() if c.get("name") == name and c.get("cmd") == "xread")
 
 
-def test_cancelling_a_blocked_asyncio_reader_ends_it(backend: Any, client: Any) -> None:
+async def test_cancelling_a_blocked_asyncio_reader_ends_it(backend: Any, client: Any, aclosing: Any) -> None:
     """A task blocked in ``events(block=...)`` ends when cancelled, and takes
     its readers (one per shard on a cluster) with it."""
-
-    async def main() -> None:
-        aclient = backend.async_client(client_name="blocked-reader")
-        track = jobbertrack.aio.Handler(aclient)
-        readers = 16 if is_cluster(client) else 1
-        for _ in range(3):
-            task = asyncio.create_task(anext(aiter(track.events(since="$", block=30))))
-            while _blocked_reads(client, "blocked-reader") < readers:  # all in flight
-                await asyncio.sleep(0.01)
-            task.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await task
-        await aclient.aclose()
-
-    asyncio.run(main())
+    aclient = aclosing(backend.async_client(client_name="blocked-reader"))
+    track = jobbertrack.aio.Handler(aclient)
+    readers = 16 if is_cluster(client) else 1
+    for _ in range(3):
+        task = asyncio.create_task(anext(aiter(track.events(since="$", block=30))))
+        while _blocked_reads(client, "blocked-reader") < readers:  # all in flight
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    await aclient.aclose()
     wait_for(lambda: _blocked_reads(client, "blocked-reader") == 0)  # the server sees the sockets close
 
 

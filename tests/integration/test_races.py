@@ -56,18 +56,11 @@ def test_processes_racing_to_start_each_job_exactly_one_wins(backend: Any, clien
     assert events == 3 * N_JOBS
 
 
-def test_asyncio_tasks_racing_on_one_job(backend: Any, client: Any) -> None:
-    async def main() -> None:
-        aclient = backend.async_client()
-        track = jobbertrack.aio.Handler(aclient)
-        job = await track.create(60)
-        handles = [await track.get(job.id) for _ in range(20)]
-        results = await asyncio.gather(*(h.start() for h in handles), return_exceptions=True)
-        assert sum(not isinstance(r, BaseException) for r in results) == 1
-        assert all(
-            isinstance(r, jobbertrack.InvalidTransition) for r in results if isinstance(r, BaseException)
-        )
-        assert all(h.state == "running" for h in handles)
-        await aclient.aclose()
-
-    asyncio.run(main())
+async def test_asyncio_tasks_racing_on_one_job(client: Any, aclient: Any) -> None:
+    track = jobbertrack.aio.Handler(aclient)
+    job = await track.create(60)
+    handles = [await track.get(job.id) for _ in range(20)]
+    results = await asyncio.gather(*(h.start() for h in handles), return_exceptions=True)
+    assert sum(not isinstance(r, BaseException) for r in results) == 1
+    assert all(isinstance(r, jobbertrack.InvalidTransition) for r in results if isinstance(r, BaseException))
+    assert all(h.state == "running" for h in handles)

@@ -3,7 +3,6 @@ nothing lost, errors the caller can catch."""
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import threading
 import time
@@ -106,17 +105,13 @@ def test_a_dead_server_is_a_catchable_error_not_a_hang() -> None:
         track.get("x")
 
 
-def test_a_dead_server_async() -> None:
+async def test_a_dead_server_async(aclosing: Any) -> None:
     import redis.asyncio
 
-    async def main() -> None:
-        client = redis.asyncio.Redis(port=free_port(), retry=Retry(ConstantBackoff(0.01), 1))
-        track = jobbertrack.aio.Handler(client)
-        with pytest.raises(jobbertrack.RedisUnavailable):
-            await track.create(30)
-        await client.aclose()
-
-    asyncio.run(main())
+    client = aclosing(redis.asyncio.Redis(port=free_port(), retry=Retry(ConstantBackoff(0.01), 1)))
+    track = jobbertrack.aio.Handler(client)
+    with pytest.raises(jobbertrack.RedisUnavailable):
+        await track.create(30)
 
 
 def test_eviction_policy_warns_once(server: RedisServer, client: Any) -> None:

@@ -58,19 +58,13 @@ def test_a_huge_exception_still_fails_the_job(client: Any) -> None:
     assert stored.state == "failed" and stored.error["message"].startswith("ValueError: xxx")
 
 
-async def _async_result_that_cannot_be_stored(backend: Any) -> None:
-    aclient = backend.async_client()
+async def test_asyncio_a_result_that_cannot_be_stored_fails_the_job(aclient: Any) -> None:
     track = jobbertrack.aio.Handler(aclient)
     job = await track.create(30)
     with pytest.raises(jobbertrack.InvalidData):
         async with job.running(lease=5) as run:
             run.result = {1, 2}  # a set: no JSON form
     assert (await track.get(job.id)).state == "failed"
-    await aclient.aclose()
-
-
-def test_asyncio_a_result_that_cannot_be_stored_fails_the_job(backend: Any) -> None:
-    asyncio.run(_async_result_that_cannot_be_stored(backend))
 
 
 def test_background_heartbeats_outlive_the_lease(client: Any) -> None:
@@ -96,28 +90,23 @@ def test_a_lost_job_is_not_finished_over_its_failure(client: Any) -> None:
     assert "data" not in stored.get_value()
 
 
-def test_asyncio_running(backend: Any) -> None:
-    async def main() -> None:
-        client = backend.async_client()
-        track = jobbertrack.aio.Handler(client)
-        job = await track.create(30)
-        async with job.running(lease=0.3) as run:
-            await asyncio.sleep(1.0)
-            assert (await track.get(job.id)).state == "running"
-            await run.set_progress(2, 2)
-            run.result = [1, 2]
-        assert (await track.get(job.id)).data == [1, 2]
-        failing = await track.create(30)
-        with pytest.raises(ValueError):
-            async with failing.running(lease=1):
-                raise ValueError("nope")
-        assert (await track.get(failing.id)).error["message"] == "ValueError: nope"
-        lost = await track.create(30)
-        with pytest.raises(InvalidTransition):
-            async with lost.running(lease=0.2, heartbeat=5):
-                await asyncio.sleep(0.3)
-                assert await track.sweep() == 1
-        assert len(asyncio.all_tasks()) == 1
-        await client.aclose()
-
-    asyncio.run(main())
+async def test_asyncio_running(aclient: Any) -> None:
+    track = jobbertrack.aio.Handler(aclient)
+    job = await track.create(30)
+    async with job.running(lease=0.3) as run:
+        await asyncio.sleep(1.0)
+        assert (await track.get(job.id)).state == "running"
+        await run.set_progress(2, 2)
+        run.result = [1, 2]
+    assert (await track.get(job.id)).data == [1, 2]
+    failing = await track.create(30)
+    with pytest.raises(ValueError):
+        async with failing.running(lease=1):
+            raise ValueError("nope")
+    assert (await track.get(failing.id)).error["message"] == "ValueError: nope"
+    lost = await track.create(30)
+    with pytest.raises(InvalidTransition):
+        async with lost.running(lease=0.2, heartbeat=5):
+            await asyncio.sleep(0.3)
+            assert await track.sweep() == 1
+    assert len(asyncio.all_tasks()) == 1  # this test's own: the heartbeat tasks are gone

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import math
 import time
 from typing import Any
@@ -270,7 +269,7 @@ def test_expired_record_reads_as_none_and_refuses_moves(track: Any, client: Any)
     assert client.exists(_job_key(track, job.id)) == 0  # nothing recreated
 
 
-def test_a_fresh_handle_on_an_expired_id_says_expired(backend: Any, client: Any) -> None:
+async def test_a_fresh_handle_on_an_expired_id_says_expired(backend: Any, client: Any, aclient: Any) -> None:
     """A handle that never saw the job (``Resource(client, id)``) still gets
     JobExpired, not JobNotFound, while Redis remembers the id (an index
     entry or a tombstone: ``status()`` says "expired")."""
@@ -282,14 +281,8 @@ def test_a_fresh_handle_on_an_expired_id_says_expired(backend: Any, client: Any)
     for move in ("start", "finish", "heartbeat"):
         with pytest.raises(jobbertrack.JobExpired):
             getattr(jobbertrack.Resource(track.client, job.id), move)()
-
-    async def in_asyncio() -> None:
-        aclient = backend.async_client()
-        with pytest.raises(jobbertrack.JobExpired):
-            await jobbertrack.aio.Resource(aclient, job.id).finish()
-        await aclient.aclose()
-
-    asyncio.run(in_asyncio())
+    with pytest.raises(jobbertrack.JobExpired):
+        await jobbertrack.aio.Resource(aclient, job.id).finish()
     assert track.status(job.id) == "expired"  # nothing recreated
 
 

@@ -27,12 +27,17 @@ def encode_json(value: Any, *, what: str = "data", limit: int = DEFAULT_MAX_DATA
     size = len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
     if size > limit:
         raise InvalidData(f"{what} is {size} bytes of JSON, over the limit of {limit} bytes")
+    require_unicode(text, f"{what} contains text that is not valid unicode")
+    return text
+
+
+def require_unicode(text: str, message: str) -> None:
+    """InvalidData(message) if ``text`` holds lone surrogates (no UTF-8 form)."""
     if not text.isascii():
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:
-            raise InvalidData(f"{what} contains text that is not valid unicode") from None
-    return text
+            raise InvalidData(message) from None
 
 
 def decode_json(text: str | None) -> Any:

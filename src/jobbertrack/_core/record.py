@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .._exceptions import InvalidData, WrongType
-from .codec import decode_json, encode_json
+from .codec import decode_json, encode_json, require_unicode
 from .transitions import ALIVE, ENTERED, INITIAL, State
 
 Fields = dict[str, str]
@@ -27,11 +27,7 @@ def check_name(name: object) -> str:
         raise WrongType(f"name must be a str, not {type(name).__name__}")
     if len(name) > MAX_NAME:
         raise InvalidData(f"name must be at most {MAX_NAME} characters, not {len(name)}")
-    if not name.isascii():
-        try:
-            name.encode("utf-8")
-        except UnicodeEncodeError:
-            raise InvalidData(f"name must be valid unicode text: {name!r}") from None
+    require_unicode(name, f"name must be valid unicode text: {name!r}")
     return name
 
 

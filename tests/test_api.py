@@ -11,6 +11,7 @@ import jobbertrack
 import jobbertrack.aio
 
 EXPECTED = {
+    "CorruptRecord",
     "Event",
     "Handler",
     "Resource",

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ._core.events import Event
 from ._core.transitions import State
 from ._exceptions import (
+    CorruptRecord,
     InvalidData,
     InvalidJobId,
     InvalidTimeout,
@@ -58,6 +59,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "CorruptRecord",
     "Event",
     "Handler",
     "InvalidData",

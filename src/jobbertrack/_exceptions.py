@@ -5,6 +5,7 @@
     ├── JobNotFound (KeyError)   no record under that id
     │   └── JobExpired           the record existed and has outlived its timeout
     ├── JobExists                create() with an id that is already taken
+    ├── CorruptRecord            a record the library did not write; carries job_id, field
     ├── InvalidTimeout (ValueError)  no timeout and no default, or not > 0
     ├── InvalidJobId (ValueError)    empty, too long, control characters
     ├── InvalidData (ValueError)     not JSON-serialisable, or over the size limit
@@ -12,7 +13,8 @@
     └── RedisUnavailable (ConnectionError)  Redis down, unreachable, timed out
         RedisCommandError            Redis refused a command (OOM, ACL, ...)
 
-A refused call (any of the ValueError family, JobExists, InvalidTransition)
+A refused call (any of the ValueError family, JobExists, InvalidTransition,
+CorruptRecord)
 has written nothing to Redis.
 """
 
@@ -57,6 +59,17 @@ class JobExists(JobberTrackError):
     def __init__(self, job_id: str) -> None:
         self.job_id = job_id
         super().__init__(f"job {job_id!r} already exists; it was left as it is")
+
+
+class CorruptRecord(JobberTrackError):
+    """The job's record holds a malformed field (written by another client,
+    an operator or a bad restore): the move was refused and nothing changed.
+    ``field`` names the field."""
+
+    def __init__(self, job_id: str, field: str) -> None:
+        self.job_id = job_id
+        self.field = str(field)
+        super().__init__(f"job {job_id!r} has a malformed record: its {self.field!r} field is not valid")
 
 
 class InvalidTimeout(JobberTrackError, ValueError):

@@ -15,16 +15,29 @@ from typing import Any
 from ._core.calls import Commands
 from ._core.deadlines import RedisClock, maybe_due
 from ._core.listing import Cursor, ListPlan, states_of
-from ._core.record import Fields, fields_from_flat
+from ._core.record import fields_from_flat, text
 from ._core.sweeping import SweepPlan
 from ._core.transitions import State
 from ._run import Plan, Read
 
 
-def settled_record(reply: Any) -> Fields | None:
+def settled_record(reply: Any, record: Any = None) -> Any:
     """The record in a ``get`` script's reply (the job settled: a stalled
-    one failed), None when the job is gone."""
+    one failed), None when the job is gone; ``record``, the one read
+    before, when the script refused a malformed record (``{'corrupt',
+    field}``: the reader then shows its problems)."""
+    if text(reply[0]) == "corrupt":
+        return record
     return fields_from_flat(reply[1]) if len(reply) > 1 else None
+
+
+def _maybe_due(record: Any, clock: RedisClock, host_ms: float) -> bool:
+    """``maybe_due``; False for a record whose times are malformed (it is
+    read as it is, with its problems)."""
+    try:
+        return maybe_due(record, clock, host_ms)
+    except (ValueError, TypeError, OverflowError):
+        return False
 
 
 def read_record(commands: Commands, clock: RedisClock, job_id: str) -> Plan[Any]:
@@ -33,8 +46,8 @@ def read_record(commands: Commands, clock: RedisClock, job_id: str) -> Plan[Any]
     (by this host's clock, with a margin), so readers never see a dead
     worker's job as running.  Empty or None when the job is gone."""
     record = yield Read(commands.keys.job_key(job_id))
-    if maybe_due(record, clock, time.time() * 1000):
-        record = settled_record((yield commands.get(job_id)))
+    if _maybe_due(record, clock, time.time() * 1000):
+        record = settled_record((yield commands.get(job_id)), record)
     return record
 
 
@@ -43,12 +56,31 @@ def read_records(commands: Commands, clock: RedisClock, job_ids: Sequence[str]) 
     a second one of ``get`` calls only for the jobs that may be due."""
     records = list((yield [Read(commands.keys.job_key(i)) for i in job_ids]))
     host_ms = time.time() * 1000
-    due = [n for n, record in enumerate(records) if maybe_due(record, clock, host_ms)]
+    due = [n for n, record in enumerate(records) if _maybe_due(record, clock, host_ms)]
     if due:
         replies = yield [commands.get(job_ids[n]) for n in due]
         for n, reply in zip(due, replies, strict=True):
-            records[n] = settled_record(reply)
+            records[n] = settled_record(reply, records[n])
     return records
+
+
+#: What ``status`` says of a record that exists but whose ``state`` is
+#: missing or not a state (or that a script refused as malformed).
+CORRUPT = "corrupt"
+
+
+def status(commands: Commands, job_id: str) -> Plan[str]:
+    """``status``: the ``status`` script's word; when it says the job is
+    gone ("expired" or "unknown") but a hash is still at the job's key (it
+    lost its ``state``), or it names no state, ``CORRUPT``."""
+    reply = yield commands.status(job_id)
+    said = text(reply) if isinstance(reply, (str, bytes)) else CORRUPT  # {'corrupt', field}
+    if said in ("expired", "unknown") and (yield Read(commands.keys.job_key(job_id))):
+        return CORRUPT
+    return said if said in _WORDS else CORRUPT
+
+
+_WORDS = frozenset({*(s.value for s in State), "expired", "unknown"})
 
 
 def list_page(

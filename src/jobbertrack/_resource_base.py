@@ -11,12 +11,23 @@ from typing import Any, Generic, TypeVar, overload
 
 from ._client_state import ClientState, check_client, client_state
 from ._core.calls import Call, Commands, Outcome, error_for, outcome
-from ._core.codec import decode_json
+from ._core.codec import read_json
 from ._core.deadlines import wake_at
 from ._core.ids import check_id, new_id
-from ._core.record import Fields, fields_from_flat, from_value, history, ms_to_datetime, to_value
+from ._core.record import (
+    Fields,
+    fields_from_flat,
+    from_value,
+    history,
+    problems,
+    read_object,
+    read_seconds,
+    read_state,
+    read_time,
+    to_value,
+)
 from ._core.transitions import State
-from ._exceptions import InvalidData, JobberTrackError
+from ._exceptions import CorruptRecord, InvalidData, JobberTrackError
 from ._plans import read_record
 from ._run import Plan
 
@@ -28,7 +39,7 @@ V = TypeVar("V")
 
 class _Field(Generic[V]):
     """A read-only field of a resource's local copy, through ``convert``
-    (None when the record lacks it)."""
+    (None when the record lacks it or it is malformed: see ``problems``)."""
 
     def __init__(self, field: str, convert: Callable[[str], V | None], doc: str) -> None:
         self.field, self.convert, self.__doc__ = field, convert, doc
@@ -41,19 +52,12 @@ class _Field(Generic[V]):
         if job is None:
             return self
         raw = job._fields.get(self.field)
-        return None if raw is None else self.convert(raw)
+        if raw is None or self.field in job._bad_fields():
+            return None
+        return self.convert(raw)
 
     def __set__(self, job: ResourceBase, value: object) -> None:
         raise AttributeError(f"{self.field} is read from the record: it cannot be set")
-
-
-def _seconds(ms: str) -> float:
-    return int(ms) / 1000
-
-
-def _json_object(raw: str) -> dict[str, Any] | None:
-    value: dict[str, Any] | None = decode_json(raw)
-    return value
 
 
 class ResourceBase:
@@ -71,6 +75,7 @@ class ResourceBase:
         self._cs: ClientState | None = None  # bound by a handler, else found on first use
         self._fields: Fields = {}
         self._known = False
+        self._checked: tuple[list[tuple[str, str]], list[dict[str, str]]] = ([], [])
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.id!r} {self._fields.get('state', '?')}>"
@@ -98,18 +103,42 @@ class ResourceBase:
 
     @property
     def state(self) -> State | None:
-        """The job's state (a ``State``, equal to its plain string), or None."""
-        raw = self._fields.get("state")
-        return None if raw is None else State(raw)
+        """The job's state (a ``State``, equal to its plain string), or None:
+        not read yet, or a malformed record (see ``problems``)."""
+        return None if self.problems else read_state(self._fields)
+
+    @property
+    def problems(self) -> list[dict[str, str]]:
+        """Each malformed field of the local copy, ``{"field", "problem"}``
+        ([] for a healthy record); such a field reads as None, and the
+        job's ``state`` as None (see docs/data-model.md)."""
+        if not self._fields:
+            return []
+        items = list(self._fields.items())
+        if items != self._checked[0]:  # checked once per version of the copy
+            self._checked = (items, problems(self._fields))
+        return [dict(p) for p in self._checked[1]]
+
+    def _bad_fields(self) -> set[str]:
+        return {p["field"] for p in self.problems}
 
     name = _Field("name", str, "The job's label, or None.")
-    data = _Field[Any](
-        "data", decode_json, "The stored data (``finish(data)`` or ``create(data=...)``), else None."
-    )
+
+    @property
+    def data(self) -> Any:
+        """The stored data (``finish(data)`` or ``create(data=...)``), else
+        None; InvalidData if the stored text is malformed (not JSON, too
+        deep or too large: ``problems`` names it, ``get_value()`` reads it
+        as None)."""
+        for problem in self.problems:
+            if problem["field"] == "data":
+                raise InvalidData(f"job {self.id!r}: stored data is malformed: {problem['problem']}")
+        return read_json(self._fields.get("data"))
+
     progress = _Field(
-        "progress", _json_object, "The last progress report: ``{current, total, message}``, or None."
+        "progress", read_object, "The last progress report: ``{current, total, message}``, or None."
     )
-    error = _Field("error", _json_object, "Failure details: ``{reason, message, ...}``, or None.")
+    error = _Field("error", read_object, "Failure details: ``{reason, message, ...}``, or None.")
 
     @property
     def is_final(self) -> bool:
@@ -117,24 +146,26 @@ class ResourceBase:
         state = self.state
         return state is not None and state.is_final
 
-    created_at = _Field("created", ms_to_datetime, "When the job was created (UTC), or None.")
-    started_at = _Field("started", ms_to_datetime, "When the job started (UTC), or None.")
-    ended_at = _Field("ended", ms_to_datetime, "When the job finished or failed (UTC), or None.")
-    expires_at = _Field("expires", ms_to_datetime, "When the record expires (UTC), or None.")
-    heartbeat_at = _Field("beat", ms_to_datetime, "The worker's last sign of life (UTC), or None.")
+    created_at = _Field("created", read_time, "When the job was created (UTC), or None.")
+    started_at = _Field("started", read_time, "When the job started (UTC), or None.")
+    ended_at = _Field("ended", read_time, "When the job finished or failed (UTC), or None.")
+    expires_at = _Field("expires", read_time, "When the record expires (UTC), or None.")
+    heartbeat_at = _Field("beat", read_time, "The worker's last sign of life (UTC), or None.")
 
     def history(self) -> list[dict[str, Any]]:
         """The transitions recorded in the local copy (see Handler.history)."""
         return history(self._fields)
 
-    lease = _Field("lease", _seconds, "The lease given to ``start()``, in seconds, or None.")
+    lease = _Field("lease", read_seconds, "The lease given to ``start()``, in seconds, or None.")
     max_runtime = _Field(
-        "max_runtime", _seconds, "The maximum run time given to ``start()``, in seconds, or None."
+        "max_runtime", read_seconds, "The maximum run time given to ``start()``, in seconds, or None."
     )
 
     def get_value(self) -> dict[str, Any]:
         """A JSON-able snapshot of the local copy (``state``, ``data`` once
-        set, progress, error, times as ISO 8601 UTC).  Not live."""
+        set, progress, error, times as ISO 8601 UTC).  Not live.  A
+        malformed record adds ``"problems"`` (its bad fields read as None);
+        fields this version does not know are under ``"extra"``."""
         return to_value(self.id, self._fields)
 
     def set_value(self, reply: Any) -> None:
@@ -157,7 +188,12 @@ class ResourceBase:
         return self
 
     def _wake_at(self, until: float) -> float:
-        """Monotonic time to look at the job again while waiting (``wake_at``)."""
+        """Monotonic time to look at the job again while waiting
+        (``wake_at``); CorruptRecord if the record is malformed (it can
+        never end: no move is made on it)."""
+        found = self.problems or [{"field": "expires"}] * (read_time(self._fields.get("expires")) is None)
+        if found:
+            raise CorruptRecord(self.id, found[0]["field"])
         return wake_at(self._fields, until, self._client_state.clock, time.monotonic(), time.time())
 
     def _take(self, record: Any) -> None:

@@ -17,11 +17,10 @@ from ._core.codec import optional_ms
 from ._core.deadlines import wait_deadline
 from ._core.events import Event
 from ._core.listing import JobList, count_calls, merge_counts, states_of
-from ._core.record import text
 from ._core.transitions import State
 from ._exceptions import WaitTimeout
 from ._handler_base import HandlerBase
-from ._plans import list_page, sweep
+from ._plans import list_page, status, sweep
 from ._resource_base import ResourceBase, ResourceFactoryBase
 from ._run import run, run_many, run_plan
 from ._running import Heartbeats, HeartbeatThread, Run, end_run, ending, heartbeat_interval
@@ -174,8 +173,9 @@ class Handler(HandlerBase):
         return merge_counts(run_many(self._cs, count_calls(self._core.keys)))
 
     def status(self, id: str) -> str:
-        """The job's state, ``"expired"`` (tombstone) or ``"unknown"``."""
-        return text(run(self._cs, self._core.status(id)))
+        """The job's state, ``"expired"`` (tombstone), ``"unknown"``, or
+        ``"corrupt"`` (a record whose ``state`` is missing or malformed)."""
+        return run_plan(self._cs, status(self._core, id))
 
     def history(self, id: str) -> list[dict[str, Any]]:
         """The job's transitions (from, to, at, message/progress), oldest

@@ -18,9 +18,9 @@ from ._core.deadlines import wait_deadline
 from ._core.events import Event
 from ._core.ids import check_id
 from ._core.listing import JobList, count_calls, merge_counts, states_of
-from ._core.record import text
 from ._core.transitions import State
 from ._exceptions import (
+    CorruptRecord,
     InvalidData,
     InvalidJobId,
     InvalidTimeout,
@@ -35,7 +35,7 @@ from ._exceptions import (
     WaitTimeout,
 )
 from ._handler_base import HandlerBase
-from ._plans import list_page, sweep
+from ._plans import list_page, status, sweep
 from ._resource_base import ResourceBase, ResourceFactoryBase
 from ._run import arun_many
 from ._running import Ending, Heartbeats, Run, ending, heartbeat_interval
@@ -254,8 +254,9 @@ class Handler(HandlerBase):
         return merge_counts(await arun_many(self._cs, count_calls(self._core.keys)))
 
     async def status(self, id: str) -> str:
-        """The job's state, ``"expired"`` (tombstone) or ``"unknown"``."""
-        return text(await arun(self._cs, self._core.status(id)))
+        """The job's state, ``"expired"`` (tombstone), ``"unknown"``, or
+        ``"corrupt"`` (a record whose ``state`` is missing or malformed)."""
+        return await arun_plan(self._cs, status(self._core, id))
 
     async def history(self, id: str) -> list[dict[str, Any]]:
         """The job's transitions, oldest first; [] when unknown or expired."""
@@ -301,6 +302,7 @@ Tracker = Handler
 Job = Resource
 
 __all__ = [
+    "CorruptRecord",
     "Event",
     "Handler",
     "InvalidData",

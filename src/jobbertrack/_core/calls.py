@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from .._exceptions import (
+    CorruptRecord,
     InvalidData,
     InvalidTransition,
     JobberTrackError,
@@ -58,12 +59,21 @@ class Call(NamedTuple):
 
 
 def error_for(
-    status: str, job_id: str, *, target: str = "?", current: str = "?", known: bool = False
+    status: str,
+    job_id: str,
+    *,
+    target: str = "?",
+    current: str = "?",
+    known: bool = False,
+    field: str = "?",
 ) -> JobberTrackError:
     """The one mapping from a script's reply status to the error it means.
     ``current``: the state found ("bad"); ``known``: the caller has seen the
-    job exist, so "gone" means expired.  "unknown" is the ``status``
+    job exist, so "gone" means expired; ``field``: the malformed field a
+    script named (``{'corrupt', field}``).  "unknown" is the ``status``
     script's word for "gone"."""
+    if status == "corrupt":
+        return CorruptRecord(job_id, field)
     if status == "bad":
         return InvalidTransition(job_id, current, target)
     if status == "expired":  # Redis still remembers the id
@@ -85,15 +95,16 @@ def not_found(job_id: str, status: Any) -> JobNotFound:
 
 
 class Outcome(NamedTuple):
-    code: str  # "ok" | "bad" | "expired" | "gone" | "exists"
+    code: str  # "ok" | "bad" | "expired" | "gone" | "exists" | "corrupt"
     fields: Fields | None
     partial: bool = False  # fields are only those the call wrote: merge them
+    field: str = ""  # "corrupt": the malformed field the script named
 
     def raise_for(self, job_id: str, target: str, *, known: bool) -> None:
         """Raise the error this outcome means (nothing for "ok")."""
         if self.code != "ok":
             current = (self.fields or {}).get("state", "?")
-            raise error_for(self.code, job_id, target=target, current=current, known=known)
+            raise error_for(self.code, job_id, target=target, current=current, known=known, field=self.field)
 
 
 def _int_option(name: str, value: object, low: int, high: int) -> None:
@@ -103,6 +114,8 @@ def _int_option(name: str, value: object, low: int, high: int) -> None:
 
 def outcome(reply: Any) -> Outcome:
     code = text(reply[0])
+    if code == "corrupt":  # {'corrupt', field}: refused, nothing written
+        return Outcome(code, None, False, text(reply[1]) if len(reply) > 1 else "?")
     return Outcome(code, fields_from_flat(reply[1]) if len(reply) > 1 else None, len(reply) > 2)
 
 

@@ -23,9 +23,8 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from .._exceptions import JobberTrackError
-from .codec import decode_json
 from .keys import Keyspace
-from .record import ms_to_datetime, text
+from .record import read_object, read_time, text
 from .transitions import FINAL, INITIAL, State
 
 MAX_SEQ = 2**64 - 1
@@ -142,24 +141,27 @@ class EventReader:
 
     def pop(self) -> Event | None:
         """The next event in merge order, or None if a shard must be fetched
-        first (``to_fetch``) or everything known has been read."""
-        if self.to_fetch():
-            return None
-        heads = [(b[0][0], s) for s, b in enumerate(self.buffers) if b]
-        if not heads:
-            return None
-        best = min(heads)[1]  # merge order: (time ms, sequence, shard)
-        pos, fields = self.buffers[best].popleft()
-        self.positions[best] = pos
-        return Event(
-            id=f"{best}:{pos[0]}-{pos[1]}",
-            job_id=fields.get("job", ""),
-            state=State(fields.get("state", INITIAL.value)),
-            at=ms_to_datetime(pos[0]) or datetime.min,
-            progress=decode_json(fields.get("progress")),
-            error=decode_json(fields.get("error")),
-            cursor=encode_cursor(self.positions),
-        )
+        first (``to_fetch``) or everything known has been read.  An entry
+        whose state is not a state (another writer's) is passed over."""
+        while not self.to_fetch():
+            heads = [(b[0][0], s) for s, b in enumerate(self.buffers) if b]
+            if not heads:
+                return None
+            best = min(heads)[1]  # merge order: (time ms, sequence, shard)
+            pos, fields = self.buffers[best].popleft()
+            self.positions[best] = pos
+            state = _STATES.get(fields.get("state", INITIAL.value))
+            if state is not None:
+                return Event(
+                    id=f"{best}:{pos[0]}-{pos[1]}",
+                    job_id=fields.get("job", ""),
+                    state=state,
+                    at=read_time(str(pos[0])) or datetime.min,
+                    progress=read_object(fields.get("progress")),
+                    error=read_object(fields.get("error")),
+                    cursor=encode_cursor(self.positions),
+                )
+        return None
 
 
 def iter_xread(reply: Any) -> Iterator[tuple[str, str, dict[str, str]]]:
@@ -172,6 +174,7 @@ def iter_xread(reply: Any) -> Iterator[tuple[str, str, dict[str, str]]]:
 
 
 _FINAL_VALUES = frozenset(s.value for s in FINAL)
+_STATES = {s.value: s for s in State}
 
 
 def ends_job(fields: dict[str, str]) -> bool:

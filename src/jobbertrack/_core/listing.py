@@ -150,8 +150,14 @@ class ListPlan:
 
     def keep(self, jobs: Iterable[Any]) -> JobList:
         """The page: the jobs still there and still in a listed state (reading
-        a job settles it, so a stalled one listed as running reads failed)."""
-        return JobList(job for job in jobs if job is not None and job.state in self.states)
+        a job settles it, so a stalled one listed as running reads failed),
+        and the malformed ones found through a listed state's index (their
+        ``state`` None, their ``problems`` said)."""
+        return JobList(
+            job
+            for job in jobs
+            if job is not None and (job.state in self.states or getattr(job, "problems", None))
+        )
 
 
 class JobList(list[Any]):

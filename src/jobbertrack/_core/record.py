@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .._exceptions import InvalidData, WrongType
-from .codec import decode_json, encode_json, require_unicode
+from .codec import decode_json, encode_json, is_utf8, printable, read_json, require_unicode
 from .transitions import ALIVE, ENTERED, INITIAL, State
 
 Fields = dict[str, str]
@@ -76,9 +76,13 @@ def fields_from_flat(flat: Sequence[Any]) -> Fields:
 
 def fields_from_hash(record: Mapping[Any, Any]) -> Fields:
     """Fields from an HGETALL reply: a dict of bytes (the usual client) or
-    of str (``decode_responses=True``)."""
+    of str (``decode_responses=True``); bytes that are not UTF-8 are kept as
+    lone surrogates (``surrogateescape``), reported by ``problems``."""
     try:
-        return {k.decode(): v.decode("utf-8", "surrogateescape") for k, v in record.items()}
+        return {
+            k.decode("utf-8", "surrogateescape"): v.decode("utf-8", "surrogateescape")
+            for k, v in record.items()
+        }
     except AttributeError:  # str already (or mixed)
         return {text(k): text(v) for k, v in record.items()}
 
@@ -87,6 +91,129 @@ def ms_to_datetime(ms: str | int | None) -> datetime | None:
     if ms is None:
         return None
     return datetime.fromtimestamp(int(ms) / 1000, tz=timezone.utc)
+
+
+#: The latest instant a time field may hold (the end of year 9999, in ms).
+_MAX_MS = 253_402_300_799_999
+
+
+def read_ms(raw: str | None) -> int | None:
+    """A stored time or duration (integer milliseconds), or None if absent
+    or malformed (not an integer, negative, or past year 9999)."""
+    if raw is None or len(raw) > 20 or not raw.isascii():
+        return None
+    try:
+        ms = int(raw)
+    except ValueError:
+        return None
+    return ms if 0 <= ms <= _MAX_MS else None
+
+
+def read_time(raw: str | None) -> datetime | None:
+    """A stored time as a UTC datetime; None if absent or malformed."""
+    ms = read_ms(raw)
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+
+
+def read_seconds(raw: str | None) -> float | None:
+    """A stored duration in seconds; None if absent or malformed (or not > 0)."""
+    ms = read_ms(raw)
+    return ms / 1000 if ms else None
+
+
+def read_object(raw: str | None) -> dict[str, Any] | None:
+    """A stored JSON object (progress, error); None if absent or malformed."""
+    value = read_json(raw)
+    return value if isinstance(value, dict) else None
+
+
+def read_state(fields: Mapping[str, str]) -> State | None:
+    """The record's state, None if it is missing, unknown, or the record
+    has any other problem (see ``problems``)."""
+    state = _STATES.get(fields.get("state", ""))
+    return None if state is None or problems(fields) else state
+
+
+#: The fields this version of the library knows; any other is kept as it
+#: is by every script and shown under ``"extra"`` by ``get_value()``.
+KNOWN = frozenset({"state", "token", "data", "progress", "error", *CREATE_FIELDS, *_TIMES, *_DURATIONS})
+
+
+def _problem(field: str, raw: str) -> str | None:
+    """What is wrong with one known field's stored text, or None."""
+    if not is_utf8(raw):
+        return "not UTF-8 text"
+    check = _CHECKS.get(field)
+    return None if check is None else check(raw)
+
+
+def _state_problem(raw: str) -> str | None:
+    return None if raw in _STATES else f"not a state: {raw[:40]!r}"
+
+
+def _time_problem(raw: str) -> str | None:
+    return None if read_ms(raw) is not None else f"not a time in ms: {raw[:40]!r}"
+
+
+def _duration_problem(raw: str) -> str | None:
+    return None if read_seconds(raw) is not None else f"not a duration in ms > 0: {raw[:40]!r}"
+
+
+def _json_problem(raw: str, shape: Callable[[Any], str | None] | None = None) -> str | None:
+    try:
+        value = decode_json(raw)
+    except InvalidData as exc:
+        return str(exc)
+    return None if shape is None else shape(value)
+
+
+def _object_problem(value: Any) -> str | None:
+    return None if isinstance(value, dict) else "not a JSON object"
+
+
+def _progress_problem(value: Any) -> str | None:
+    """What is wrong with a progress report's shape (``progress_details``)."""
+    if not isinstance(value, dict):
+        return "not a JSON object"
+    current, total, message = value.get("current"), value.get("total"), value.get("message")
+    if not _is_number(current) or not (total is None or _is_number(total)):
+        return "current and total must be numbers"
+    return None if message is None or isinstance(message, str) else "message must be text"
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) <= 1e300
+
+
+#: Per known field, what is wrong with its stored text (None: nothing);
+#: a field without a check (``name``) is only required to be UTF-8.
+_CHECKS: dict[str, Callable[[str], str | None]] = {
+    "state": _state_problem,
+    "token": lambda raw: None if raw else "empty",
+    "data": _json_problem,
+    "progress": lambda raw: _json_problem(raw, _progress_problem),
+    "error": lambda raw: _json_problem(raw, _object_problem),
+    **dict.fromkeys(_TIMES, _time_problem),
+    **dict.fromkeys(_DURATIONS, _duration_problem),
+}
+
+
+def problems(fields: Mapping[str, str]) -> list[dict[str, str]]:
+    """Each malformed field of a record (``{"field", "problem"}``), in
+    field order; [] for a healthy record.  A field the library does not
+    know is never a problem (a newer version may have written it)."""
+    out = [] if "state" in fields else [{"field": "state", "problem": "missing"}]
+    for field, raw in fields.items():
+        said = _problem(field, raw) if field in KNOWN else None
+        if said is not None:
+            out.append({"field": field, "problem": said})
+    return out
+
+
+def extra(fields: Mapping[str, str]) -> dict[str, str]:
+    """The fields the library does not know, as text (bytes that are not
+    UTF-8 shown as U+FFFD), for ``get_value()["extra"]``."""
+    return {printable(k): printable(v) for k, v in fields.items() if k not in KNOWN}
 
 
 def datetime_to_ms(value: Any) -> str:
@@ -98,20 +225,30 @@ def datetime_to_ms(value: Any) -> str:
 
 
 def to_value(job_id: str, fields: Mapping[str, str]) -> dict[str, Any]:
-    """The JSON-able snapshot returned by ``Resource.get_value()``."""
-    out: dict[str, Any] = {"id": job_id, "state": fields.get("state")}
+    """The JSON-able snapshot returned by ``Resource.get_value()``.  A
+    malformed record: ``state`` None, each bad field None, and
+    ``"problems"``; fields the library does not know under ``"extra"``."""
+    found = problems(fields)
+    bad = {p["field"] for p in found}
+    good = {k: v for k, v in fields.items() if k not in bad}
+    out: dict[str, Any] = {"id": job_id, "state": None if found else good.get("state")}
     for key, (_, read) in CREATE_FIELDS.items():
-        if key in fields:
-            out[key] = read(fields[key])
+        if key in good:
+            out[key] = read(good[key])
     if "data" in fields:
-        out["data"] = decode_json(fields["data"])
+        out["data"] = read_json(good.get("data"))
     for key in _JSON:
-        out[key] = decode_json(fields.get(key))
+        out[key] = read_object(good.get(key))
     for raw, name in _TIMES.items():
-        stamp = ms_to_datetime(fields.get(raw))
+        stamp = read_time(good.get(raw))
         out[name] = None if stamp is None else stamp.isoformat(timespec="milliseconds")
     for raw, name in _DURATIONS.items():
-        out[name] = int(fields[raw]) / 1000 if raw in fields else None
+        out[name] = read_seconds(good.get(raw))
+    if found:
+        out["problems"] = found
+    unknown = extra(fields)
+    if unknown:
+        out["extra"] = unknown
     return out
 
 
@@ -146,6 +283,8 @@ def _is_stored_hash(value: Mapping[Any, Any]) -> bool:
 
 
 def _value_fields(items: dict[str, Any], fields: Fields) -> Fields:
+    if isinstance(items.get("extra"), Mapping):  # a newer version's fields, kept
+        fields.update({text(k): text(v) for k, v in items["extra"].items() if text(k) not in KNOWN})
     for key in CREATE_FIELDS:
         if items.get(key) is not None:
             fields[key] = text(items[key])
@@ -180,13 +319,12 @@ def history(fields: Mapping[str, str]) -> list[dict[str, Any]]:
     if "state" not in fields:
         return []
     current = _STATES.get(fields["state"])  # None: not a state (a foreign record)
-    out: list[dict[str, Any]] = [
-        {"from": None, "to": INITIAL.value, "at": ms_to_datetime(fields.get("created"))}
-    ]
-    stamps = [f for f in dict.fromkeys(ENTERED.values()) if f in fields]  # table order breaks ties
-    for stamp in sorted(stamps, key=lambda f: int(fields[f])):
+    out: list[dict[str, Any]] = [{"from": None, "to": INITIAL.value, "at": read_time(fields.get("created"))}]
+    # table order breaks ties; a malformed stamp tells nothing
+    stamps = [f for f in dict.fromkeys(ENTERED.values()) if read_ms(fields.get(f)) is not None]
+    for stamp in sorted(stamps, key=lambda f: read_ms(fields[f]) or 0):
         into = current if current in ENTERED and ENTERED[current] == stamp else _entered_by(stamp)
-        step: dict[str, Any] = {"from": out[-1]["to"], "to": into.value, "at": ms_to_datetime(fields[stamp])}
+        step: dict[str, Any] = {"from": out[-1]["to"], "to": into.value, "at": read_time(fields[stamp])}
         out.append(step)
     if len(out) > 1:  # a job only created has nothing more to tell
         _details(out[-1], fields, current)
@@ -197,9 +335,9 @@ def _details(last: dict[str, Any], fields: Mapping[str, str], current: State | N
     """The failure, and the last progress report once the worker is done
     (the job left the states where it reports: ``ALIVE``), belong to the
     move into the state the job is in."""
-    error = decode_json(fields.get("error"))
+    error = read_object(fields.get("error"))
     if error:
         last["message"] = error.get("message")
         last["reason"] = error.get("reason")
     if "progress" in fields and current not in ALIVE:
-        last["progress"] = decode_json(fields["progress"])
+        last["progress"] = read_object(fields["progress"])

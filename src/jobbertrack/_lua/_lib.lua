@@ -91,6 +91,71 @@ local function snapshot(with_data)
   return out
 end
 
+-- The fields scripts rely on, read in one HMGET by `head()`; `malformed()`
+-- checks them before a script writes anything.  `state` must be one of
+-- STATES; `created` and `expires` integer ms; `started`, `lease`,
+-- `max_runtime` and `beat` integer ms when present (a running job with a
+-- maximum run time needs `started`, with a lease `beat`).  `token` is
+-- opaque text: any value is valid.  Other fields (`name`, `data`,
+-- `progress`, `error`, `ended`, fields of a newer version) are never read
+-- by a script and are kept as they are.
+local HEAD = {'state', 'token', 'created', 'expires', 'started', 'lease', 'max_runtime', 'beat'}
+local KNOWN = {}
+for _, s in ipairs(STATES) do KNOWN[s] = true end
+
+-- The job's HEAD fields by name (absent: nil).
+local function head()
+  local f = redis.call('HMGET', JOB, unpack(HEAD))
+  local h = {}
+  for i, name in ipairs(HEAD) do
+    if f[i] then h[name] = f[i] end
+  end
+  return h
+end
+
+-- Integer milliseconds: at most 15 digits, so exact in Lua's numbers.
+local function is_ms(v)
+  local digits = string.match(v, '^%-?(%d+)$')
+  return digits ~= nil and #digits <= 15
+end
+
+-- The name of the first malformed field of `h` (see HEAD), or nil.
+local function malformed(h)
+  if not KNOWN[h.state or ''] then return 'state' end
+  for i = 3, #HEAD do
+    local name = HEAD[i]
+    local v = h[name]
+    if v == nil then
+      if i <= 4 then return name end  -- created, expires: always present
+    elseif not is_ms(v) then
+      return name
+    end
+  end
+  if h.state == 'running' then
+    if h.max_runtime and not h.started then return 'started' end
+    if h.lease and not h.beat then return 'beat' end
+  end
+  return nil
+end
+
+-- The reply refusing a malformed record, naming the field: nothing written.
+local function corrupt(field)
+  return {'corrupt', field}
+end
+
+-- The job's HEAD fields, or a reply to return at once (nothing written):
+-- {'corrupt', field} for a malformed record, including one without a
+-- state; missing() when there is no record (only if `missing_reply`).
+local function checked_head(missing_reply)
+  local h = head()
+  if not h.state and redis.call('EXISTS', JOB) == 0 then
+    return nil, missing_reply and missing() or {'gone'}
+  end
+  local bad = malformed(h)
+  if bad then return nil, corrupt(bad) end
+  return h
+end
+
 -- HSET arguments: `fields` plus the data field when there is data.  The
 -- reply echoes `fields` only: the caller already has the data it sent.
 local function with_data(fields, has_data, data)
@@ -143,11 +208,12 @@ end
 -- If a running job has outlived its lease or its maximum run time, fail it
 -- now (reason "stalled" or "timeout") and return the state it has after.
 -- This is the move made outside the table of transitions.py (its OUTSIDE).
--- `f`: the job's lease, beat, max_runtime, started if already read.
-local function settle(state, now, f)
-  if state ~= 'running' then return state end
-  f = f or redis.call('HMGET', JOB, 'lease', 'beat', 'max_runtime', 'started')
-  local lease, beat, maxrt, started = tonumber(f[1]), tonumber(f[2]), tonumber(f[3]), tonumber(f[4])
+-- `h`: the job's fields as read by `head()` and passed by `malformed()`:
+-- every number it uses has been checked, so nothing here can fail after
+-- the first write.
+local function settle(h, now)
+  if h.state ~= 'running' then return h.state end
+  local lease, beat, maxrt, started = tonumber(h.lease), tonumber(h.beat), tonumber(h.max_runtime), tonumber(h.started)
   local lease_due = lease and beat and (beat + lease) or nil
   local rt_due = maxrt and started and (started + maxrt) or nil
   local reason, message
@@ -158,11 +224,12 @@ local function settle(state, now, f)
     reason = 'stalled'
     message = 'no heartbeat within its lease of ' .. (lease / 1000) .. ' s'
   else
-    return state
+    return h.state
   end
   local err = cjson.encode({reason = reason, message = message})
-  move('running', 'failed', now, {'error', err}, tonumber(redis.call('HGET', JOB, 'expires')))
+  move('running', 'failed', now, {'error', err}, tonumber(h.expires))
   emit('failed', now, nil, 'error', err)
+  h.state = 'failed'
   return 'failed'
 end
 

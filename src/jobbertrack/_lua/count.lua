@@ -19,7 +19,8 @@ end
 local overdue = 0
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', DUE, '-inf', now)) do
   local expires = redis.call('ZSCORE', KEYS[IDX.running], id)
-  if expires and tonumber(expires) >= now then overdue = overdue + 1 end
+  expires = expires and tonumber(expires)
+  if expires and expires >= now then overdue = overdue + 1 end
 end
 out[at.running], out[at.failed] = out[at.running] - overdue, out[at.failed] + overdue
 return out

@@ -4,7 +4,9 @@
 --       5.. the state indexes)
 -- ARGV[1..4]: id, token (unused), event cap, tombstone lifetime ms
 -- Returns {'ok', fields...} (flat HGETALL, data included) | {'gone'}
-local state = redis.call('HGET', JOB, 'state')
-if not state then return {'gone'} end
-settle(state, now_ms())
+--         | {'corrupt', field}: a field it relies on is malformed (see
+--         malformed() in _lib.lua); nothing read further, nothing written
+local h, reply = checked_head(false)
+if not h then return reply end
+settle(h, now_ms())
 return {'ok', snapshot(true)}

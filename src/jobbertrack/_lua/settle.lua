@@ -3,11 +3,14 @@
 --       5.. the state indexes)
 -- ARGV[1..4]: id, '' , event cap, tombstone lifetime ms
 -- Returns 1 if this call failed the job, else 0.  A `due` entry whose
--- record is gone is dropped.
-local state = redis.call('HGET', JOB, 'state')
-if not state then
+-- record is gone is dropped.  {'corrupt', field} when a field it relies on
+-- is malformed (malformed() in _lib.lua): nothing written, the job stays
+-- where it is (sweep() logs it and goes on).
+local h, reply = checked_head(false)
+if not h then
+  if reply[1] == 'corrupt' then return reply end
   redis.call('ZREM', DUE, ID)
   return 0
 end
-if state == 'running' and settle(state, now_ms()) == 'failed' then return 1 end
+if h.state == 'running' and settle(h, now_ms()) == 'failed' then return 1 end
 return 0

@@ -4,8 +4,11 @@
 -- KEYS: the job layout of _states.lua (1 job, 2 due, 3 events, 4 tomb,
 --       5.. the state indexes)
 -- ARGV[1..4]: id, '', event cap, tombstone lifetime ms
--- Returns the state, 'expired' or 'unknown'.
-local state = redis.call('HGET', JOB, 'state')
-if state then return settle(state, now_ms()) end
-if missing()[1] == 'expired' then return 'expired' end
+-- Returns the state, 'expired' or 'unknown', or {'corrupt', field} when a
+-- field it relies on is malformed (a record without a state included:
+-- malformed() in _lib.lua), writing nothing.
+local h, reply = checked_head(true)
+if h then return settle(h, now_ms()) end
+if reply[1] == 'corrupt' then return reply end
+if reply[1] == 'expired' then return 'expired' end
 return 'unknown'

@@ -8,18 +8,18 @@
 -- ARGV[6]  progress, JSON text ('' or left out = plain heartbeat: no event)
 -- Returns {'ok', fields, 1} (the fields written) | {'ok', record} (a replay)
 --         | {'bad', record} (not in those states) | {'expired'} | {'gone'}
---         (as transition)
+--         (as transition) | {'corrupt', field} (a field it relies on is
+--         malformed: malformed() in _lib.lua; nothing written)
 local now = now_ms()
-local state = redis.call('HGET', JOB, 'state')
-if not state then return missing() end
-if is_replay() then return {'ok', snapshot(false)} end
-state = settle(state, now)
+local h, reply = checked_head(true)
+if not h then return reply end
+if TOKEN ~= '' and h.token == TOKEN then return {'ok', snapshot(false)} end  -- a replay
+local state = settle(h, now)
 if not string.find(' ' .. ARGV[5] .. ' ', ' ' .. state .. ' ', 1, true) then
   return {'bad', snapshot(true)}
 end
 local progress = ARGV[6] or ''
-local f = redis.call('HMGET', JOB, 'lease', 'max_runtime', 'started')
-local lease, maxrt, started = tonumber(f[1]), tonumber(f[2]), tonumber(f[3])
+local lease, maxrt, started = tonumber(h.lease), tonumber(h.max_runtime), tonumber(h.started)
 local fields = {'token', TOKEN, 'beat', now}
 if lease then
   local due = now + lease

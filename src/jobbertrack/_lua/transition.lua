@@ -22,12 +22,14 @@
 --                              whole record, data included
 --         {'expired'}         no record, and the id is remembered as expired
 --         {'gone'}            no record, and nothing remembers the id
+--         {'corrupt', field}  a field it relies on is malformed (a record
+--                              without a state included: malformed() in
+--                              _lib.lua); nothing written
 local now = now_ms()
-local head = redis.call('HMGET', JOB, 'state', 'token', 'expires', 'lease', 'beat', 'max_runtime', 'started')
-local state = head[1]
-if not state then return missing() end
-if TOKEN ~= '' and head[2] == TOKEN then return {'ok', snapshot(false)} end  -- a replay
-state = settle(state, now, {head[4], head[5], head[6], head[7]})
+local h, reply = checked_head(true)
+if not h then return reply end
+if TOKEN ~= '' and h.token == TOKEN then return {'ok', snapshot(false)} end  -- a replay
+local state = settle(h, now)
 local target = ARGV[5]
 if not string.find(' ' .. ARGV[6] .. ' ', ' ' .. state .. ' ', 1, true) then
   return {'bad', snapshot(true)}
@@ -59,8 +61,8 @@ if clears ~= '' then
   for name in string.gmatch(clears, '%S+') do gone[#gone + 1] = name end
   redis.call('HDEL', JOB, unpack(gone))
 end
-local expires = tonumber(head[3])
-move(state, target, now, fields, expires, data ~= '', data, head[4] ~= false or head[6] ~= false)
+local expires = tonumber(h.expires)
+move(state, target, now, fields, expires, data ~= '', data, h.lease ~= nil or h.max_runtime ~= nil)
 if due then
   redis.call('ZADD', DUE, due, ID)
   keep_until(DUE, expires + TOMB_TTL, now)

@@ -91,7 +91,10 @@ def iso(when: datetime | None) -> str:
 
 def clock(when: datetime) -> str:
     """Local wall-clock time with milliseconds, for event lines."""
-    return when.astimezone().strftime("%H:%M:%S.%f")[:-3]
+    try:
+        return when.astimezone().strftime("%H:%M:%S.%f")[:-3]
+    except (OverflowError, ValueError, OSError):  # a time past what the local zone can show
+        return when.strftime("%H:%M:%S.%f")[:-3]
 
 
 def progress_text(progress: dict[str, Any] | None) -> str:

@@ -35,9 +35,23 @@ from .output import (
 TIMES = ("created_at", "started_at", "heartbeat_at", "ended_at", "expires_at")
 
 
+#: How a job whose record is malformed (``job.problems``) shows its state.
+BROKEN = "broken"
+
+
 def state_text(state: object) -> Text:
     name = str(state) if state is not None else "?"
-    return Text(name, style=STATE_STYLES.get(name, "dim"))
+    return Text(name, style=STATE_STYLES.get(name, "bold red" if name == BROKEN else "dim"))
+
+
+def job_state(job: jobbertrack.Resource) -> str:
+    """The state a job shows: its state, or ``broken`` for a malformed record."""
+    return BROKEN if job.problems else str(job.state)
+
+
+def problems_text(job: jobbertrack.Resource) -> str:
+    """``field: problem; ...`` for a malformed record, else ''."""
+    return "; ".join(f"{p['field']}: {p['problem']}" for p in job.problems)
 
 
 def progress_cell(progress: dict[str, Any] | None, width: int = 8) -> Text:
@@ -70,7 +84,10 @@ FIXED = ("id", "state", "created", "updated")
 
 def detail(job: jobbertrack.Resource) -> str:
     """What a row says beside the state: the failure, or the result (for a
-    ``jobbertrack run`` job, its exit status and duration)."""
+    ``jobbertrack run`` job, its exit status and duration), or what is
+    wrong with a malformed record."""
+    if job.problems:
+        return problems_text(job)
     if job.state == "failed":
         return error_text(job.error)
     data = job.data
@@ -112,7 +129,9 @@ def job_detail(job: jobbertrack.Resource) -> RenderableType:
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column()
     grid.add_row("id", Text(job.id))
-    grid.add_row("state", state_text(job.state))
+    grid.add_row("state", state_text(job_state(job)))
+    for problem in job.problems:
+        grid.add_row("problem", Text(f"{problem['field']}: {problem['problem']}", style="red"))
     if job.name is not None:
         grid.add_row("name", Text(job.name))
     if job.progress:
@@ -152,7 +171,8 @@ def timeline(history: list[dict[str, Any]]) -> Table:
 
 def job_lines(job: jobbertrack.Resource) -> list[str]:
     value = job.get_value()
-    lines = [f"id: {job.id}", f"state: {value['state']}"]
+    lines = [f"id: {job.id}", f"state: {BROKEN if job.problems else value['state']}"]
+    lines.extend(f"problem: {p['field']}: {p['problem']}" for p in job.problems)
     if job.name is not None:
         lines.append(f"name: {job.name}")
     if job.progress:
@@ -188,12 +208,12 @@ def jobs_table(
     for job, updated in rows:
         cells = {
             "id": Text(job.id),
-            "state": state_text(job.state),
+            "state": state_text(job_state(job)),
             "name": Text(job.name or ""),
             "progress": progress_cell(job.progress),
             "created": Text(ago(job.created_at, now)),
             "updated": Text(ago(updated, now)),
-            "detail": Text(detail(job), style="red" if job.state == "failed" else ""),
+            "detail": Text(detail(job), style="red" if job.state == "failed" or job.problems else ""),
         }
         for cell in cells.values():
             cell.no_wrap, cell.overflow = True, "ellipsis"
@@ -202,8 +222,10 @@ def jobs_table(
 
 
 def job_row(job: jobbertrack.Resource) -> str:
-    """A plain, tab-separated listing line: id, state, created_at, name."""
-    return "\t".join((job.id, str(job.state), iso(job.created_at), job.name or "-"))
+    """A plain, tab-separated listing line: id, state, created_at, name;
+    for a malformed record, state ``broken`` and a fifth column, its problems."""
+    cells = (job.id, job_state(job), iso(job.created_at), job.name or "-")
+    return "\t".join((*cells, problems_text(job)) if job.problems else cells)
 
 
 def counts_table(counts: dict[str, int]) -> Table:

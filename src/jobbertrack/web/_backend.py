@@ -119,12 +119,15 @@ JOB_KEYS = (
 
 
 def job_json(job: Any) -> dict[str, Any]:
-    """A job as the API shows it: ``get_value()`` with its ``id``."""
+    """A job as the API shows it: ``get_value()`` with its ``id``, and
+    ``problems`` always ([] for a healthy record; a malformed one has
+    ``"state": null`` and each bad field in ``problems``)."""
     value: dict[str, Any] = {"id": job.id}
     value.update(job.get_value())
     value["id"] = job.id
     for key in JOB_KEYS:
         value.setdefault(key, None)
+    value.setdefault("problems", [])
     return value
 
 

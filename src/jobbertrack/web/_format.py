@@ -85,6 +85,9 @@ def progress_text(progress: Any) -> str:
 
 
 def reason(job: dict[str, Any]) -> str:
+    """The failure of a row, or what is wrong with a malformed record."""
+    if job.get("problems"):
+        return "; ".join(f"{p['field']}: {p['problem']}" for p in job["problems"])
     error = job.get("error")
     if not isinstance(error, dict):
         return ""

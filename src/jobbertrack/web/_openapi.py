@@ -186,7 +186,7 @@ def openapi(base: str = "") -> dict[str, Any]:
         "Job": {
             **_object(
                 id={"type": "string"},
-                state={"enum": STATES},
+                state={"enum": [*STATES, None]},
                 name={"type": ["string", "null"]},
                 data={},
                 progress={"type": ["object", "null"]},
@@ -198,6 +198,12 @@ def openapi(base: str = "") -> dict[str, Any]:
                 expires_at=TIME,
                 lease={"type": ["number", "null"]},
                 max_runtime={"type": ["number", "null"]},
+                problems={
+                    "type": "array",
+                    "description": "a malformed record's bad fields (its state is then null)",
+                    "items": _object(field={"type": "string"}, problem={"type": "string"}),
+                },
+                extra={"type": "object", "description": "fields this version does not know, as text"},
             ),
             "required": ["id", "state"],
         },

@@ -61,7 +61,11 @@
     if (!p || typeof p.current !== "number" || typeof p.total !== "number" || p.total <= 0) return null;
     return Math.max(0, Math.min(100, (100 * p.current) / p.total));
   }
+  function shownState(job) { return job.problems && job.problems.length ? "broken" : job.state; }
   function reason(job) {
+    if (job.problems && job.problems.length) {
+      return job.problems.map(function (p) { return p.field + ": " + p.problem; }).join("; ");
+    }
     var e = job.error;
     if (!e || typeof e !== "object") return "";
     return [e.reason, e.message].filter(function (x) { return x; }).join(": ");
@@ -96,9 +100,9 @@
   }
   function link(id) { var a = el("a", null, id); a.href = base + jobPath(id); a.title = id; return a; }
   function jobRow(job) {
-    var tr = el("tr", "row-" + job.state);
+    var tr = el("tr", "row-" + shownState(job));
     tr.dataset.jobId = job.id;
-    [cell("id", link(job.id)), cell("name", job.name || ""), cell(null, badge(job.state)),
+    [cell("id", link(job.id)), cell("name", job.name || ""), cell(null, badge(shownState(job))),
      cell("prog", job.progress ? progressEl(job.progress) : null), cell("when", timeEl(job.created_at)),
      cell("when", timeEl(job.ended_at)), cell("dur", duration(job)), cell("reason", reason(job))
     ].forEach(function (td) { tr.appendChild(td); });
@@ -210,7 +214,7 @@
         if (r.status === 410 || r.status === 404) { window.location.reload(); return; }
         if (r.status !== 200) return;
         var job = r.body;
-        document.querySelectorAll('#jt-detail [data-field="state"]').forEach(function (b) { b.replaceWith(badge(job.state)); });
+        document.querySelectorAll('#jt-detail [data-field="state"]').forEach(function (b) { b.replaceWith(badge(shownState(job))); });
         setField("name", job.name || "—");
         var prog = document.querySelector('[data-field="progress"]');
         if (prog) prog.replaceChildren(job.progress ? progressEl(job.progress) : document.createTextNode("—"));

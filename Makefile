@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck pytest bench bench-observe bench-lifecycle bench-web screenshots clean
+.PHONY: test demo lint typecheck pytest bench bench-observe bench-lifecycle bench-web bench-server-cost screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -53,4 +53,15 @@ bench-lifecycle: $(BENCH_STAMP)
 bench-web: $(BENCH_STAMP)
 	$(BIN)/python bench/web.py
 
-bench: bench-observe bench-lifecycle bench-web
+# BullMQ's row runs on Node: installed here when node and npm exist (the
+# report says the row was skipped otherwise).
+bench/bullmq/node_modules/.installed: bench/bullmq/package.json bench/bullmq/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix bench/bullmq --no-audit --no-fund --silent && touch $@; \
+	else echo "bench: npm not found, BullMQ's row will be skipped"; fi
+
+bench-server-cost: $(BENCH_STAMP)
+	-@$(MAKE) --no-print-directory bench/bullmq/node_modules/.installed
+	$(BIN)/python bench/server_cost.py
+
+bench: bench-observe bench-server-cost bench-lifecycle bench-web

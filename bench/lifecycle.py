@@ -37,10 +37,11 @@ from jobbertrack.testing import RedisServer
 RESULTS = FsPath(__file__).resolve().parent / "results"
 PATHS: tuple[type[Path], ...] = (JtSync, JtAsync, JtBulk, Plain, LuaCas, LuaPipelined, RQ, Celery)
 
-# (text, (path, metric), (path, metric), comparison, goal)
+# (text, (path, metric), (path, metric), comparison, goal).  Issue 13 re-based
+# the sync goal to 0.8x the Lua-CAS floor (from 0.85x and 3x RQ: the floor
+# itself is only about 3x RQ here) and get_many to 0.75x.
 TARGETS: tuple[tuple[str, tuple[str, str], tuple[str, str], str, float], ...] = (
-    ("sync lifecycle vs the Lua-CAS baseline", ("jt-sync", "jobs_per_s"), ("lua", "jobs_per_s"), ">=", 0.85),
-    ("sync lifecycle vs RQ", ("jt-sync", "jobs_per_s"), ("rq", "jobs_per_s"), ">=", 3.0),
+    ("sync lifecycle vs the Lua-CAS baseline", ("jt-sync", "jobs_per_s"), ("lua", "jobs_per_s"), ">=", 0.8),
     (
         "create_many vs the pipelined Lua create",
         ("jt-bulk", "create/s"),
@@ -48,7 +49,7 @@ TARGETS: tuple[tuple[str, tuple[str, str], tuple[str, str], str, float], ...] = 
         ">=",
         0.8,
     ),
-    ("get_many vs pipelined reads (HGETALL)", ("jt-bulk", "get/s"), ("lua-pipe", "get/s"), ">=", 0.8),
+    ("get_many vs pipelined reads (HGETALL)", ("jt-bulk", "get/s"), ("lua-pipe", "get/s"), ">=", 0.75),
     ("asyncio lifecycle vs sync lifecycle", ("jt-async", "jobs_per_s"), ("jt-sync", "jobs_per_s"), ">=", 1.5),
     (
         "memory per finished job vs the Lua-CAS baseline",

@@ -177,6 +177,29 @@ def test_streams_are_capped(client: Any) -> None:
     assert len({e.job_id for e in newest}) == 40
 
 
+def test_large_caps_are_kept_in_whole_stream_nodes(client: Any) -> None:
+    """Above 200 entries per shard a stream is trimmed a node at a time
+    (``MAXLEN ~ cap - 100``): it never holds more than its cap, and keeps
+    at least the cap less one node (docs/data-model.md, Key lifetimes)."""
+    keys = jobbertrack.Handler(client)._core.keys
+    shard = keys.shard_of("a")
+    ids = iter([f"job{i}" for i in range(100_000) if keys.shard_of(f"job{i}") == shard][:700])
+
+    class OneShard(jobbertrack.ResourceFactory):
+        def create(self, client: Any) -> jobbertrack.Resource:
+            return jobbertrack.Resource(client, next(ids))
+
+    track = jobbertrack.Handler(client, OneShard(), max_events=16 * 300)  # 300 per shard
+    events = next(k for k in keys.shard_keys(shard) if k.endswith(":events"))
+    lengths = []
+    for _ in range(700):
+        track.create(60)
+        lengths.append(client.xlen(events))
+    assert max(lengths) <= 300
+    assert min(lengths[300:]) >= 200
+    assert len(set(lengths[300:])) > 1  # trimmed as it goes, not stuck at one length
+
+
 def test_wait_returns_at_once_for_an_ended_job(track: Any) -> None:
     job = track.create(60)
     job.start()

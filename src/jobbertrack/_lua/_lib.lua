@@ -32,19 +32,27 @@ local function keep_until(key, at_ms, now)
   end
 end
 
--- Append an event to the shard's stream, trimmed to exactly EVENT_CAP
--- entries.  Its id is `<ms>-<µs within the ms × 1000 + n>` (n counts this
+-- Append an event to the shard's stream, which never holds more than
+-- EVENT_CAP entries.  A cap of more than 2 * TRIM_NODE is kept in whole
+-- stream nodes (`MAXLEN ~ EVENT_CAP - TRIM_NODE`: between EVENT_CAP -
+-- TRIM_NODE and EVENT_CAP entries), which costs a third of trimming one
+-- entry off the oldest node on every append; a smaller cap is kept
+-- exactly.  TRIM_NODE is Redis' default stream-node-max-entries (a server
+-- with a larger one may keep up to the difference more).  Its id is `<ms>-<µs within the ms × 1000 + n>` (n counts this
 -- call's events), so merging the shards' streams by (ms, seq, shard)
 -- follows the server's clock rather than the shard number.  When the
 -- stream already holds a later id (another call in the same microsecond,
 -- or the clock stepped back) Redis picks the id instead.
 local EVENT_N = 0
+local TRIM_NODE = 100
+local TRIM_HOW, TRIM_AT = '=', EVENT_CAP
+if EVENT_CAP > 2 * TRIM_NODE then TRIM_HOW, TRIM_AT = '~', EVENT_CAP - TRIM_NODE end
 local function xadd(now, ...)
   local id = string.format('%d-%d', now, (NOW_US % 1000) * 1000 + EVENT_N)
   EVENT_N = EVENT_N + 1
-  local added = redis.pcall('XADD', EVENTS, 'MAXLEN', EVENT_CAP, id, ...)
+  local added = redis.pcall('XADD', EVENTS, 'MAXLEN', TRIM_HOW, TRIM_AT, id, ...)
   if type(added) == 'table' and added.err then
-    redis.call('XADD', EVENTS, 'MAXLEN', EVENT_CAP, '*', ...)
+    redis.call('XADD', EVENTS, 'MAXLEN', TRIM_HOW, TRIM_AT, '*', ...)
   end
 end
 

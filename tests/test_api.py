@@ -32,6 +32,7 @@ EXPECTED = {
     "Tracker",
     "Job",
     "connect",
+    "current_job",
     "aio",
     "__version__",
 }
@@ -76,7 +77,7 @@ def test_sync_and_async_layers_have_the_same_names_and_signatures() -> None:
 TWINS = ("Handler", "Resource", "ResourceFactory")
 #: Public methods that do no I/O (or return an iterator or a context
 #: manager): plain in both layers.  Every other asyncio method is awaited.
-NOT_AWAITED = {"events", "get_value", "set_value", "set_default_timeout", "running"}
+NOT_AWAITED = {"events", "get_value", "set_value", "set_default_timeout", "running", "job"}
 
 
 def _public_attributes(cls: type) -> dict[str, object]:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._core.events import Event
 from ._core.transitions import State
+from ._current import current_job
 from ._exceptions import (
     CorruptRecord,
     InvalidData,
@@ -82,4 +83,5 @@ __all__ = [
     "__version__",
     "aio",
     "connect",
+    "current_job",
 ]

@@ -18,6 +18,8 @@ from ._core.deadlines import wait_deadline
 from ._core.events import Event
 from ._core.listing import JobList, count_calls, merge_counts, states_of
 from ._core.transitions import State
+from ._current import as_current
+from ._decorate import JobDecorator, JobSpec
 from ._exceptions import WaitTimeout
 from ._handler_base import HandlerBase
 from ._plans import list_page, status, sweep
@@ -110,7 +112,7 @@ class Resource(ResourceBase):
         beats = Heartbeats(self, heartbeat_interval(lease, heartbeat))
         self.start(lease=lease, max_runtime=max_runtime)
         handle, error = Run(self, beats), None
-        with HeartbeatThread(beats):
+        with HeartbeatThread(beats), as_current(self):
             try:
                 yield handle
             except BaseException as exc:
@@ -203,6 +205,15 @@ class Handler(HandlerBase):
         time has run out, and tidy expired index entries; return how many
         jobs this call failed."""
         return run_plan(self._cs, sweep(self._core))
+
+    def job(
+        self, timeout: float | None = None, *, lease: float | None = None, name: str | None = None
+    ) -> JobDecorator:
+        """Decorator: each call of the function runs as a new job (created
+        with ``timeout`` and ``name``, default the function's name; run inside
+        ``running(lease=...)``) and returns its result; ``f.submit(executor,
+        *args)`` runs it on an executor and returns the job id at once."""
+        return JobDecorator(self, JobSpec.of(timeout, lease, name))
 
     # Last in the class: below it, `list` would name this method, not the type.
     def list(

@@ -19,6 +19,9 @@ from ._core.events import Event
 from ._core.ids import check_id
 from ._core.listing import JobList, count_calls, merge_counts, states_of
 from ._core.transitions import State
+from ._current import as_current
+from ._current import current_async_job as current_job
+from ._decorate import AsyncJobDecorator, JobSpec
 from ._exceptions import (
     CorruptRecord,
     InvalidData,
@@ -141,10 +144,11 @@ class Resource(ResourceBase):
         await self.start(lease=lease, max_runtime=max_runtime)
         handle, error = Run(self, beats), None
         async with _HeartbeatTask(beats):
-            try:
-                yield handle
-            except BaseException as exc:
-                error = exc
+            with as_current(self):
+                try:
+                    yield handle
+                except BaseException as exc:
+                    error = exc
         await _end_run(self, ending(handle, error, traceback))
 
 
@@ -277,6 +281,13 @@ class Handler(HandlerBase):
         out, and tidy expired index entries; return how many this call failed."""
         return await arun_plan(self._cs, sweep(self._core))
 
+    def job(
+        self, timeout: float | None = None, *, lease: float | None = None, name: str | None = None
+    ) -> AsyncJobDecorator:
+        """Decorator for async functions: each call (awaited) runs as a new
+        job; ``await f.submit(*args)`` runs it in a task and returns the job id."""
+        return AsyncJobDecorator(self, JobSpec.of(timeout, lease, name))
+
     # Last in the class: below it, `list` would name this method, not the type.
     async def list(
         self,
@@ -323,4 +334,5 @@ __all__ = [
     "Tracker",
     "WaitTimeout",
     "connect",
+    "current_job",
 ]

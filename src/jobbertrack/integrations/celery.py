@@ -1,0 +1,162 @@
+"""Track Celery tasks as jobs, through Celery's signals (extra ``celery``).
+
+    from celery import Celery
+    import jobbertrack
+    from jobbertrack.integrations.celery import track_tasks
+
+    app = Celery("shop", broker="redis://localhost:6379/1")
+    track = jobbertrack.Handler(jobbertrack.connect())
+    track_tasks(app, track, lease=60)      # in the module both web app and workers import
+
+    @app.task
+    def export(user_id):
+        jobbertrack.current_job().set_progress(1, 3, "querying")
+        return {"rows": 42}
+
+    result = export.delay(7)               # result.id is the job's id
+    track.wait(result.id, timeout=60).data # {'rows': 42}
+
+Each tracked task gets a job under its Celery task id: ``waiting`` when
+published (``before_task_publish``), ``running`` when a worker begins it
+(``task_prerun``), ``finished`` with its return value (``task_success``),
+``failed`` with the exception's type, message and traceback
+(``task_failure``).  A retry (``task_retry``) is an attempt: the job stays
+running and its progress message says which attempt failed and why; the
+next attempt carries on with it.  A worker killed mid-task stops the
+heartbeats, so with a ``lease`` the job is failed as ``stalled``; without
+one it stays ``running`` until its record expires.  See
+``jobbertrack.integrations`` for the rules shared with RQ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from .._decorate import JobSpec
+from . import Attempt, queued
+
+if TYPE_CHECKING:
+    from .._sync import Handler
+
+#: The signals connected, each to the method of the same name with a leading "_".
+SIGNALS = ("before_task_publish", "task_prerun", "task_success", "task_failure", "task_retry", "task_postrun")
+
+
+class CeleryTracking:
+    """What ``track_tasks`` returns: the receivers it connected (undone by
+    ``disconnect()``) and the runs in progress in this worker process."""
+
+    def __init__(
+        self,
+        app: Any,
+        handler: Handler,
+        tasks: Iterable[Any] | None,
+        timeout: float | None,
+        lease: float | None,
+    ) -> None:
+        self.app, self.handler, self.timeout, self.lease = app, handler, timeout, lease
+        self.tasks = None if tasks is None else frozenset(getattr(t, "name", t) for t in tasks)
+        self._attempts: dict[str, Attempt] = {}
+        self._uid = f"jobbertrack-{id(self)}"
+
+    @staticmethod
+    def job_id(task_id: str) -> str:
+        """The id of the job that tracks Celery task ``task_id``: the same."""
+        return task_id
+
+    def tracks(self, name: object) -> bool:
+        """Whether tasks named ``name`` are tracked (all but Celery's own by default)."""
+        if not isinstance(name, str):
+            return False
+        return not name.startswith("celery.") if self.tasks is None else name in self.tasks
+
+    def connect(self) -> CeleryTracking:
+        from celery import signals
+
+        for name in SIGNALS:
+            getattr(signals, name).connect(getattr(self, f"_{name}"), weak=False, dispatch_uid=self._uid)
+        return self
+
+    def disconnect(self) -> None:
+        """Stop tracking (runs in progress end untracked)."""
+        from celery import signals
+
+        for name in SIGNALS:
+            getattr(signals, name).disconnect(getattr(self, f"_{name}"), dispatch_uid=self._uid)
+
+    # -- receivers ------------------------------------------------------------
+
+    def _before_task_publish(
+        self, sender: Any = None, headers: Any = None, body: Any = None, **_: Any
+    ) -> None:
+        headers = headers if isinstance(headers, dict) else {}
+        task_id = headers.get("id") or (body.get("id") if isinstance(body, dict) else None)
+        if not self.tracks(sender) or not isinstance(task_id, str) or headers.get("retries"):
+            return  # a retry is published under the same id: its job exists
+        queued(self.handler, task_id, self.timeout, sender)
+
+    def _ours(self, task: Any) -> bool:
+        return self.tracks(getattr(task, "name", None)) and getattr(task, "app", None) is self.app
+
+    def _task_prerun(self, sender: Any = None, task_id: Any = None, **_: Any) -> None:
+        if self._ours(sender) and isinstance(task_id, str):
+            attempt = Attempt(self.handler, task_id, timeout=self.timeout, lease=self.lease, name=sender.name)
+            self._attempts[task_id] = attempt.begin()
+
+    def _current(self, sender: Any, task_id: Any = None) -> Attempt | None:
+        if task_id is None:
+            task_id = getattr(getattr(sender, "request", None), "id", None)
+        return self._attempts.get(task_id) if isinstance(task_id, str) else None
+
+    def _task_success(self, sender: Any = None, result: Any = None, **_: Any) -> None:
+        attempt = self._current(sender)
+        if attempt is not None:
+            attempt.succeeded(result)
+
+    def _task_failure(self, sender: Any = None, task_id: Any = None, exception: Any = None, **_: Any) -> None:
+        attempt = self._current(sender, task_id)
+        if attempt is None and self._ours(sender) and isinstance(task_id, str):
+            # reported by the worker's main process: its pool process was lost (WorkerLostError)
+            attempt = Attempt(self.handler, task_id, timeout=None, lease=None, name=None).resume()
+        if attempt is not None:
+            attempt.failed(exception)
+
+    def _task_retry(self, sender: Any = None, request: Any = None, reason: Any = None, **_: Any) -> None:
+        attempt = self._current(sender, getattr(request, "id", None))
+        if attempt is not None:
+            cause = getattr(reason, "exc", None) or reason
+            said = f"{type(cause).__name__}: {cause}" if isinstance(cause, BaseException) else str(cause)
+            attempt.retrying(said, int(getattr(request, "retries", 0) or 0) + 1)
+
+    def _task_postrun(self, sender: Any = None, task_id: Any = None, **_: Any) -> None:
+        attempt = self._attempts.pop(task_id, None) if isinstance(task_id, str) else None
+        if attempt is not None:
+            attempt.end()
+
+
+def track_tasks(
+    app: Any,
+    handler: Handler,
+    *,
+    tasks: Iterable[Any] | None = None,
+    timeout: float | None = None,
+    lease: float | None = None,
+) -> CeleryTracking:
+    """Track the tasks of Celery ``app`` as jobs of ``handler`` (a
+    ``jobbertrack.Handler``), each under its Celery task id.  Call it where
+    both the code that sends tasks and the workers run it (the module that
+    defines the app).  ``tasks``: the tasks (or their names) to track, None
+    for all but Celery's own; ``timeout``: the lifetime of each record
+    (default: the handler's default timeout, else a day); ``lease``: seconds
+    within which a worker must show life, or the job is failed as stalled
+    (heartbeats are sent while a task runs)."""
+    if getattr(handler, "_asyncio", False):
+        from .._exceptions import WrongType
+
+        raise WrongType("track_tasks() needs a jobbertrack.Handler: Celery runs tasks synchronously")
+    JobSpec.of(timeout, lease, None)  # bad values are refused here, not in a worker
+    return CeleryTracking(app, handler, tasks, timeout, lease).connect()
+
+
+__all__ = ["CeleryTracking", "track_tasks"]

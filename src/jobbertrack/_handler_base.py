@@ -15,7 +15,7 @@ from ._core.keys import Keyspace
 from ._core.listing import JobList, ListPlan
 from ._core.record import create_fields, text
 from ._exceptions import InvalidTimeout, JobberTrackError, WrongType
-from ._plans import read_record, read_records
+from ._plans import read_records
 from ._resource_base import ResourceBase, ResourceFactoryBase
 from ._run import Plan
 
@@ -112,10 +112,6 @@ class HandlerBase:
 
     # -- plans (see ``_run``): the twins carry them out --------------------
 
-    def _get_plan(self, id: str) -> Plan[Any]:
-        job_id = check_id(id)
-        return self._load(job_id, (yield from read_record(self._core, self._cs.clock, job_id)))
-
     def _get_many_plan(self, ids: Iterable[str]) -> Plan[list[Any]]:
         check_ids(ids)
         wanted = [check_id(i) for i in ids]
@@ -184,8 +180,9 @@ class HandlerBase:
             raise error_for(*refused)
 
     def _create_call(
-        self, resource: ResourceBase, timeout: float | None, data: Any, name: str | None, **more: object
+        self, resource: ResourceBase, timeout_ms: int, data: Any, name: str | None, **more: object
     ) -> Call:
-        """``name`` and ``more``: the fields set at create (``record.CREATE_FIELDS``)."""
+        """``timeout_ms``: from ``_timeout_ms``; ``name`` and ``more``: the
+        fields set at create (``record.CREATE_FIELDS``)."""
         fields = create_fields({"name": name, **more})
-        return self._core.create(resource.id, self._timeout_ms(timeout), data, fields)
+        return self._core.create(resource.id, timeout_ms, data, fields)

@@ -40,13 +40,19 @@ def _maybe_due(record: Any, clock: RedisClock, host_ms: float) -> bool:
         return False
 
 
+def needs_settling(record: Any, clock: RedisClock) -> bool:
+    """Whether a record just read must be read again through the settling
+    ``get`` script: it is running and may be past its lease or run time (by
+    this host's clock, with a margin), so readers never see a dead worker's
+    job as running.  ``Handler.get`` of both layers and ``read_record``."""
+    return _maybe_due(record, clock, time.time() * 1000)
+
+
 def read_record(commands: Commands, clock: RedisClock, job_id: str) -> Plan[Any]:
-    """A job's record: one HGETALL; read again through the settling ``get``
-    script only when it is running and may be past its lease or run time
-    (by this host's clock, with a margin), so readers never see a dead
-    worker's job as running.  Empty or None when the job is gone."""
+    """A job's record: one HGETALL, read again through the settling ``get``
+    script when it ``needs_settling``.  Empty or None when the job is gone."""
     record = yield Read(commands.keys.job_key(job_id))
-    if _maybe_due(record, clock, time.time() * 1000):
+    if needs_settling(record, clock):
         record = settled_record((yield commands.get(job_id)), record)
     return record
 

@@ -38,9 +38,9 @@ from ._exceptions import (
     WaitTimeout,
 )
 from ._handler_base import HandlerBase
-from ._plans import list_page, status, sweep
+from ._plans import list_page, needs_settling, settled_record, status, sweep
 from ._resource_base import ResourceBase, ResourceFactoryBase
-from ._run import arun_many
+from ._run import Read, arun_many
 from ._running import Ending, Heartbeats, Run, ending, heartbeat_interval
 
 
@@ -219,15 +219,19 @@ class Handler(HandlerBase):
         self, timeout: float | None = None, *, data: Any = UNSET, name: str | None = None
     ) -> Resource:
         """A new job in state ``waiting`` whose record lives ``timeout`` seconds."""
-        self._timeout_ms(timeout)
+        timeout_ms = self._timeout_ms(timeout)  # a bad timeout is refused before the factory runs
         job: Resource = self._adopt(self.resource_factory.create(self.client))
-        call = self._create_call(job, timeout, data, name)
+        call = self._create_call(job, timeout_ms, data, name)
         job._apply(await arun(self._cs, call), call.target, call)
         return job
 
     async def get(self, id: str) -> Resource | None:
         """The job with this id, or None when it is unknown or expired."""
-        return await arun_plan(self._cs, self._get_plan(id))
+        job_id = check_id(id)  # read_record's steps, run directly: the most frequent read
+        record = await arun(self._cs, Read(self._core.keys.job_key(job_id)))
+        if needs_settling(record, self._cs.clock):
+            record = settled_record(await arun(self._cs, self._core.get(job_id)), record)
+        return self._load(job_id, record)  # type: ignore[no-any-return]
 
     async def create_many(
         self,

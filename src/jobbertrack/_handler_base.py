@@ -108,7 +108,14 @@ class HandlerBase:
         """The factory's resource for a record read, None if it is empty."""
         if not record:
             return None
-        return self._adopt(self.resource_factory.load(self.client, job_id, record))
+        factory, wanted = self.resource_factory, self._resource_class
+        if (
+            type(factory).load is ResourceFactoryBase.load
+            and factory.resource_class is wanted
+            and wanted.__init__ is ResourceBase.__init__
+        ):  # what that load would make, the short way (ResourceBase._read)
+            return wanted._read(self.client, job_id, record, self._core, self._cs)
+        return self._adopt(factory.load(self.client, job_id, record))
 
     # -- plans (see ``_run``): the twins carry them out --------------------
 

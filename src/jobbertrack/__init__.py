@@ -28,6 +28,7 @@ from ._exceptions import (
     JobNotFound,
     RedisCommandError,
     RedisUnavailable,
+    UnknownLayout,
     WaitTimeout,
 )
 from ._sync import Handler, Resource, ResourceFactory
@@ -78,6 +79,7 @@ __all__ = [
     "ResourceFactory",
     "State",
     "Tracker",
+    "UnknownLayout",
     "WaitTimeout",
     "__version__",
     "aio",

@@ -32,6 +32,7 @@ from ._exceptions import (
     JobNotFound,
     RedisCommandError,
     RedisUnavailable,
+    UnknownLayout,
     WaitTimeout,
 )
 from ._handler_base import HandlerBase
@@ -321,6 +322,7 @@ __all__ = [
     "ResourceFactory",
     "State",
     "Tracker",
+    "UnknownLayout",
     "WaitTimeout",
     "connect",
 ]

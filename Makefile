@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck pytest bench bench-observe bench-lifecycle bench-web bench-server-cost screenshots clean
+.PHONY: test demo lint typecheck pytest node bench bench-observe bench-lifecycle bench-web bench-server-cost screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -20,7 +20,33 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+# The Node.js client (clients/node): `npm ci` installs what its tests use
+# (node-redis, typescript; package-lock.json is committed) and, as its
+# prepare script, copies src/jobbertrack/_lua into clients/node/lua
+# (scripts/copy-lua.mjs, the one place that copy is made; lua/ is not
+# committed).  A change to the scripts only copies them again.  Without npm
+# this says so and goes on: tests/node then skips, or fails under CI=true.
+NODE_DIR := clients/node
+NODE_STAMP := $(NODE_DIR)/node_modules/.installed
+NODE_LUA := $(NODE_DIR)/lua/manifest.json
+HAVE_NPM := $(shell command -v npm 2>/dev/null)
+
+$(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
+ifneq ($(HAVE_NPM),)
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+else
+	@echo "make: npm not found: the Node.js client is not installed (tests/node skips; fails under CI=true)" >&2
+endif
+
+$(NODE_LUA): $(NODE_STAMP) $(NODE_DIR)/scripts/copy-lua.mjs $(wildcard src/jobbertrack/_lua/*.lua) src/jobbertrack/_scripts.py
+ifneq ($(HAVE_NPM),)
+	cd $(NODE_DIR) && npm run --silent copy-lua
+endif
+
+node: $(NODE_LUA)
+
+pytest: $(STAMP) $(NODE_LUA)
 	$(BIN)/pytest
 
 test: lint typecheck pytest
@@ -33,7 +59,7 @@ screenshots: $(STAMP)
 	$(BIN)/python docs/screenshots.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache $(NODE_DIR)/node_modules $(NODE_DIR)/lua
 
 # Benchmarks (never part of `make test`): the bench extra adds RQ, Celery,
 # hiredis and pyinstrument.  bench-observe runs first: the lifecycle report

@@ -29,6 +29,7 @@ EXPECTED = {
     "WaitTimeout",
     "RedisUnavailable",
     "RedisCommandError",
+    "UnknownLayout",
     "Tracker",
     "Job",
     "connect",

@@ -29,6 +29,7 @@ from ._exceptions import (
     JobNotFound,
     RedisCommandError,
     RedisUnavailable,
+    UnknownLayout,
     WaitTimeout,
 )
 from ._sync import Handler, Resource, ResourceFactory
@@ -79,6 +80,7 @@ __all__ = [
     "ResourceFactory",
     "State",
     "Tracker",
+    "UnknownLayout",
     "WaitTimeout",
     "__version__",
     "aio",

@@ -22,6 +22,7 @@ import weakref
 from typing import Any
 
 from ._client_state import ClientState
+from ._layout import aensure_layout
 from ._run import Op, Plan, Read, Step, T, aread_hashes, arun_many, arun_one, arun_ops, read_keys
 from ._tail import is_cluster
 
@@ -140,6 +141,8 @@ def autopipe(cs: ClientState) -> AutoPipe:
 async def arun(cs: ClientState, op: Op) -> Any:
     """Run one operation (a script call or a read), sharing a pipeline with
     concurrent calls: the asyncio layer's ``_run.run``."""
+    if cs.layout_todo((op,)):  # the first call on a namespace only
+        await aensure_layout(cs, (op,))
     return await autopipe(cs).call(op)
 
 
@@ -150,6 +153,8 @@ async def aexecute(cs: ClientState, step: Step) -> Any:
     if not step:
         return []
     keys = read_keys(step)
+    if keys is not None and cs.layout_todo(step):  # (arun_many checks its calls)
+        await aensure_layout(cs, step)
     return await (arun_many(cs, step) if keys is None else aread_hashes(cs, keys))
 
 

@@ -10,13 +10,14 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from ._client_state import ClientState
+from ._client_state import ClientState, client_state
 from ._core.events import Event, ends_job, iter_xread, newest_ids
 from ._core.keys import Keyspace
 from ._exceptions import JobberTrackError
 from ._follow import PAGE, BlockingRead, StreamReads, events_plan, newest_reads
+from ._layout import aensure_layout
 from ._resource_base import ResourceBase
-from ._run import arun_many, translate
+from ._run import Read, arun_many, translate
 from ._tail import entries_of, fresh_items, is_cluster, max_block_ms, raise_any
 
 
@@ -38,6 +39,7 @@ async def aread_step(client: Any, tail: AStreamTail, step: StreamReads | Blockin
 async def aiter_events(
     client: Any, keys: Keyspace, since: str | None, block: float | None
 ) -> AsyncIterator[Event]:
+    await aensure_layout(client_state(client), [Read(keys.events_key(0))])  # a layout it knows, first
     tail = AStreamTail(client, PAGE)
     steps, reply = events_plan(keys, since, block), None
     try:

@@ -7,6 +7,8 @@ two clients (of two servers, or of two event loops) never share any of it:
 - the scripts' text in the form its server takes (with the Redis 7 ``#!lua``
   header, or without it after a Redis 6 refused it) and their SHA1s;
 - whether its ``maxmemory-policy`` was checked (once per client);
+- which namespaces' layout stamp it checked, or wrote (once per namespace:
+  ``layout_todo``, carried out by ``_layout``);
 - how far its server's clock runs ahead of this host's (``RedisClock``);
 - for a ``redis.asyncio`` client, its auto-pipeline and its wait hubs.
 
@@ -18,9 +20,11 @@ its client, and the state holds its client weakly.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Iterable
 from typing import Any
 
 from ._core.deadlines import RedisClock
+from ._core.keys import STAMPING_SCRIPTS, namespace_of
 from ._exceptions import WrongType
 from ._scripts import Script, source
 
@@ -57,6 +61,9 @@ class ClientState:
         self._client = weakref.ref(client)
         self.modern = True  # scripts go with the `#!lua` header (Redis >= 7)
         self.checked_policy = False
+        self.layouts: dict[str, bool] = {}  # namespace -> its stamp checked (False), or written too (True)
+        # asyncio: the layout checks in flight, per event loop (``_layout.aensure_layout``)
+        self.layout_checks: weakref.WeakKeyDictionary[Any, dict[Any, Any]] = weakref.WeakKeyDictionary()
         self._scripts: dict[str, Script] = {}
         self.clock = RedisClock()
         self.hubs: dict[str, Any] = {}  # namespace -> _awatch.WaitHub (asyncio clients)
@@ -78,6 +85,24 @@ class ClientState:
             text = source(name, self.modern)
             obj = self._scripts[name] = Script(text, hashlib.sha1(text.encode("utf-8")).hexdigest())
         return obj
+
+    def layout_todo(self, ops: Iterable[Any]) -> dict[str, bool] | None:
+        """The namespaces of ``ops`` (script calls or reads) whose layout
+        stamp this client has yet to check, each with whether to write it
+        too (a create), or None: the common case, a dict lookup per op."""
+        todo: dict[str, bool] | None = None
+        layouts = self.layouts
+        for op in ops:
+            script = getattr(op, "script", None)
+            key = op.key if script is None else op.keys[0]
+            namespace = namespace_of(key)
+            done = layouts.get(namespace)
+            if done or (done is False and script not in STAMPING_SCRIPTS):
+                continue
+            if todo is None:
+                todo = {}
+            todo[namespace] = todo.get(namespace, False) or script in STAMPING_SCRIPTS
+        return todo
 
     def downgrade(self) -> None:
         """Switch to header-less scripts (Redis < 7)."""

@@ -6,6 +6,7 @@
     │   └── JobExpired           the record existed and has outlived its timeout
     ├── JobExists                create() with an id that is already taken
     ├── CorruptRecord            a record the library did not write; carries job_id, field
+    ├── UnknownLayout            the namespace's layout version is one this version does not know
     ├── InvalidTimeout (ValueError)  no timeout and no default, or not > 0
     ├── InvalidJobId (ValueError)    empty, too long, control characters
     ├── InvalidData (ValueError)     not JSON-serialisable, or over the size limit
@@ -70,6 +71,23 @@ class CorruptRecord(JobberTrackError):
         self.job_id = job_id
         self.field = str(field)
         super().__init__(f"job {job_id!r} has a malformed record: its {self.field!r} field is not valid")
+
+
+class UnknownLayout(JobberTrackError):
+    """The namespace holds data in a layout this version does not know
+    (its ``<ns>:{layout}`` key names another layout version; see
+    docs/data-model.md): nothing was read or written.  ``namespace``,
+    ``found`` (the version stored) and ``known`` (the versions this one reads)."""
+
+    def __init__(self, namespace: str, found: str, known: tuple[str, ...]) -> None:
+        self.namespace = namespace
+        self.found = found
+        self.known = known
+        versions = ", ".join(repr(k) for k in known)
+        super().__init__(
+            f"namespace {namespace!r} holds jobbertrack data of layout {found!r}, which this version "
+            f"does not know (it knows {versions}): upgrade jobbertrack"
+        )
 
 
 class InvalidTimeout(JobberTrackError, ValueError):

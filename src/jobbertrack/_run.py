@@ -17,6 +17,7 @@ from typing import Any, NamedTuple, TypeVar
 from ._client_state import ClientState
 from ._core.calls import Call
 from ._exceptions import JobberTrackError, RedisCommandError, RedisUnavailable
+from ._layout import aensure_layout, ensure_layout
 from ._log import log_warning
 from ._scripts import is_compile_error
 
@@ -179,6 +180,7 @@ def run(cs: ClientState, call: Call) -> Any:
     """Run one call: EVALSHA, or EVAL when the server lacks the script."""
     if not cs.checked_policy:
         _check_policy(cs)
+    ensure_layout(cs, (call,))
     modern = cs.modern  # the text sent; another thread may downgrade meanwhile
     script = cs.script(call.script)
     try:
@@ -200,6 +202,7 @@ def run_many(cs: ClientState, calls: Sequence[Op]) -> list[Any]:
     """Run calls in one pipelined round trip (per node); replies in order."""
     if not cs.checked_policy:
         _check_policy(cs)
+    ensure_layout(cs, calls)
     batch = Batch(cs, calls)
     while batch.todo:
         pipe = cs.client.pipeline(transaction=False)
@@ -214,6 +217,7 @@ def run_many(cs: ClientState, calls: Sequence[Op]) -> list[Any]:
 
 def read_hash(cs: ClientState, key: str) -> dict[Any, Any]:
     """HGETALL of one key, as the client returned it (bytes or str)."""
+    ensure_layout(cs, (Read(key),))
     try:
         reply: dict[Any, Any] = cs.client.hgetall(key)
     except Exception as exc:
@@ -224,6 +228,7 @@ def read_hash(cs: ClientState, key: str) -> dict[Any, Any]:
 def read_hashes(cs: ClientState, keys: Sequence[str]) -> list[dict[Any, Any]]:
     """HGETALL of each key in one pipelined round trip (per node), as the
     client returned them (bytes or str)."""
+    ensure_layout(cs, [Read(key) for key in keys])
     pipe = cs.client.pipeline(transaction=False)
     for key in keys:
         pipe.hgetall(key)
@@ -313,6 +318,8 @@ async def _arun_batch(cs: ClientState, ops: Sequence[Op], *, each: bool = False)
 
 async def arun_many(cs: ClientState, calls: Sequence[Op]) -> list[Any]:
     """Calls in one pipelined round trip (per node); the first error raises."""
+    if cs.layout_todo(calls):
+        await aensure_layout(cs, calls)
     return (await _arun_batch(cs, calls)).result()
 
 

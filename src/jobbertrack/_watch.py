@@ -7,13 +7,15 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from ._client_state import client_state
 from ._core.deadlines import chunk_ms
 from ._core.events import Event, ends_job, iter_xread
 from ._core.keys import Keyspace
 from ._core.record import text
 from ._exceptions import JobberTrackError
 from ._follow import PAGE, BlockingRead, StreamReads, events_plan
-from ._run import translate
+from ._layout import ensure_layout
+from ._run import Read, translate
 from ._tail import StreamTail, max_block_ms
 
 
@@ -25,6 +27,7 @@ def read_step(client: Any, tail: StreamTail, step: StreamReads | BlockingRead) -
 
 
 def iter_events(client: Any, keys: Keyspace, since: str | None, block: float | None) -> Iterator[Event]:
+    ensure_layout(client_state(client), [Read(keys.events_key(0))])  # a layout it knows, first
     tail = StreamTail(client, PAGE)
     steps, reply = events_plan(keys, since, block), None
     try:

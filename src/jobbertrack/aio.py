@@ -35,6 +35,7 @@ from ._exceptions import (
     JobNotFound,
     RedisCommandError,
     RedisUnavailable,
+    UnknownLayout,
     WaitTimeout,
 )
 from ._handler_base import HandlerBase
@@ -336,6 +337,7 @@ __all__ = [
     "ResourceFactory",
     "State",
     "Tracker",
+    "UnknownLayout",
     "WaitTimeout",
     "connect",
     "current_job",

@@ -381,9 +381,10 @@ def test_retention_memory_returns_to_baseline(server: RedisServer) -> None:
         assert int(client.info("memory")["used_memory_peak"]) > baseline + 2_000_000  # they were stored
         wait_for(lambda: track.counts() == {"waiting": 0, "running": 0, "failed": 0, "finished": 0})
         track.sweep()
-        wait_for(lambda: client.dbsize() <= 16, limit=10)  # only the bounded tombstone sets remain
-        assert all(k.endswith(b":tomb") for k in all_keys(client, "*"))
-        assert _keys_without_ttl(client) == no_ttl == set()
+        # only the bounded tombstone sets remain, and the namespace's layout stamp
+        wait_for(lambda: client.dbsize() <= 16 + 1, limit=10)
+        assert all(k.endswith(b":tomb") for k in all_keys(client, "*") if k != b"jt:{layout}")
+        assert _keys_without_ttl(client) == no_ttl == {b"jt:{layout}"}  # a few bytes, kept on purpose
         # Redis shrinks its own tables in its background cron: give it a moment
         wait_for(lambda: _used_memory(client) <= baseline * 1.10, limit=10, step=0.2)
 

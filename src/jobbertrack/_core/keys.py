@@ -28,11 +28,20 @@ import binascii
 import functools
 import zlib
 
-from .._exceptions import JobberTrackError
+from .._exceptions import JobberTrackError, UnknownLayout
 from .transitions import ENTERED, INITIAL, State
 
 CLUSTER_SLOTS = 16384
 MAX_SHARDS = 1024
+
+#: The layout version this version writes into a namespace's ``<ns>:{layout}``
+#: key, and the versions it reads (docs/data-model.md, "Layout version").  A
+#: namespace without the key holds the current layout (written before stamps).
+LAYOUT_VERSION = "1"
+KNOWN_LAYOUTS = ("1",)
+#: The scripts that make new records: the first of them a client runs on a
+#: namespace also writes its layout stamp.
+STAMPING_SCRIPTS = frozenset({"create", "create_many"})
 
 
 def crc16(data: bytes) -> int:
@@ -162,6 +171,28 @@ class Keyspace:
     def events_key(self, shard: int) -> str:
         return self._prefixes[shard] + "events"
 
+    def layout_key(self) -> str:
+        return layout_key(self.namespace)
+
     def pattern(self) -> str:
         """A glob matching every key of the namespace (for ACL rules, SCAN)."""
         return f"{self.namespace}:{{*"
+
+
+def layout_key(namespace: str) -> str:
+    """The key holding the namespace's layout version: a hash tag of its own
+    (any slot will do: it is read and written on its own), under the
+    namespace's pattern ``<ns>:{*`` (ACL rules, SCAN)."""
+    return f"{namespace}:{{layout}}"
+
+
+def namespace_of(key: str) -> str:
+    """The namespace of one of its keys (a namespace has no braces)."""
+    return key.partition(":{")[0]
+
+
+def check_layout(namespace: str, found: str | None) -> None:
+    """UnknownLayout unless ``found`` (the stored layout version, None when
+    the namespace has none) is a layout this version knows."""
+    if found is not None and found not in KNOWN_LAYOUTS:
+        raise UnknownLayout(namespace, found, KNOWN_LAYOUTS)

@@ -1,0 +1,295 @@
+'use strict';
+// jobbertrack for Node.js: create jobs and track their status in Redis, on
+// the data model of the Python package (docs/data-model.md), with the
+// seed's API shape, promise-based.
+//
+//   const { createClient } = require('redis');
+//   const { Handler } = require('jobbertrack');
+//   const track = new Handler(await createClient().connect());
+//   const job = await track.create(60);
+//   await job.start(); await job.finish({ rows: 3 });
+const errors = require('./lib/errors.cjs');
+const { Commands, MOVES, newId, durationMs, optionalMs, errorDetails, progressDetails } = require('./lib/calls.cjs');
+const { checkId } = require('./lib/keys.cjs');
+const { STATES } = require('./lib/scripts.cjs');
+const { fieldsFromFlat, toValue, fromValue, problems, readJson } = require('./lib/record.cjs');
+const { run, checkLayout } = require('./lib/run.cjs');
+
+const { errorFor, InvalidTimeout, InvalidData, JobberTrackError } = errors;
+
+/** The calls of a resource made on its own (not by a handler): namespace "jt". */
+let defaultCommands;
+const DEFAULT = () => (defaultCommands ??= new Commands());
+
+/** The states no move leaves (FINAL in _core/transitions.py). */
+const FINAL = STATES.filter((s) => !Object.values(MOVES).some((m) => m.sources.includes(s)));
+
+function text(v) {
+  return Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
+}
+
+/** One job: its id and a local copy of its record (not live; see refresh). */
+class Resource {
+  constructor(client, id) {
+    this.client = client;
+    this.id = checkId(id);
+    this._commands = DEFAULT();
+    this._fields = {};
+    this._known = false;
+  }
+
+  _bind(commands) {
+    this._commands = commands;
+    return this;
+  }
+
+  /** The job's state ('waiting', 'running', 'failed', 'finished'), or null:
+   * not read yet, or a malformed record (see problems). */
+  get state() {
+    return this.problems.length ? null : STATES.includes(this._fields.state) ? this._fields.state : null;
+  }
+
+  get problems() {
+    return Object.keys(this._fields).length ? problems(this._fields) : [];
+  }
+
+  /** The stored data (finish(data) or create({data})), else null. */
+  get data() {
+    const raw = this._fields.data;
+    if (raw === undefined) return null;
+    const value = readJson(raw);
+    if (value === undefined) throw new InvalidData(`job '${this.id}': stored data is malformed`);
+    return value;
+  }
+
+  get isFinal() {
+    return FINAL.includes(this.state);
+  }
+
+  get progress() {
+    return this.getValue().progress ?? null;
+  }
+
+  get error() {
+    return this.getValue().error ?? null;
+  }
+
+  get name() {
+    return this._fields.name ?? null;
+  }
+
+  /** waiting -> running.  `lease`: seconds within which the worker must show
+   * life (heartbeat/setProgress) or the job fails as stalled; `maxRuntime`:
+   * seconds after which it fails as timed out. */
+  async start({ lease, maxRuntime } = {}) {
+    const call = this._commands.transition(this.id, 'running', {
+      leaseMs: optionalMs(lease, 'lease'),
+      maxRuntimeMs: optionalMs(maxRuntime, 'maxRuntime'),
+    });
+    return this._do(call);
+  }
+
+  /** running -> finished, storing `data` (any JSON value). */
+  async finish(data = null) {
+    return this._do(this._commands.transition(this.id, 'finished', { data }));
+  }
+
+  /** running -> failed, with `error`: nothing, a message, an Error (its
+   * type and message), or an object of details merged into the stored error. */
+  async fail(error) {
+    return this._do(this._commands.transition(this.id, 'failed', { error: errorDetails(error) }));
+  }
+
+  /** Show the job's worker is alive (renews its lease). */
+  async heartbeat() {
+    return this._do(this._commands.touch(this.id));
+  }
+
+  /** Report progress of a running job (also renews its lease). */
+  async setProgress(current, total = null, message = null) {
+    return this._do(this._commands.touch(this.id, progressDetails(current, total, message)));
+  }
+
+  /** Reload the local copy from Redis (JobExpired if the record is gone). */
+  async refresh() {
+    const reply = await this._run(this._commands.get(this.id));
+    const code = text(reply[0]);
+    if (code === 'corrupt') {
+      this._fields = fieldsFromHash(await this.client.hGetAll(this._commands.keys.jobKey(this.id)));
+    } else if (code !== 'ok') {
+      throw errorFor('gone', this.id, { known: this._known });
+    } else {
+      this._fields = fieldsFromFlat(reply[1]);
+    }
+    this._known = true;
+    return this;
+  }
+
+  /** A JSON-able snapshot of the local copy, as get_value() in Python. */
+  getValue() {
+    return toValue(this.id, this._fields);
+  }
+
+  /** Replace the local copy with what Redis returned (an HGETALL reply) or
+   * with what getValue() returned. */
+  setValue(reply) {
+    this._fields = fromValue(reply);
+    this._known = Object.keys(this._fields).length > 0;
+  }
+
+  async _run(call) {
+    await checkLayout(this.client, this._commands.keys, false);
+    return run(this.client, call);
+  }
+
+  /** Run a call and take its reply into the local copy; reject with its error. */
+  async _do(call) {
+    const reply = await this._run(call);
+    const code = text(reply[0]);
+    if (code === 'ok') {
+      const fields = fieldsFromFlat(reply[1] || []);
+      if (reply.length > 2) {
+        Object.assign(this._fields, fields); // the fields this call wrote
+      } else {
+        const kept = this._fields.data; // a replay: the whole record, data aside
+        this._fields = fields;
+        if (kept !== undefined && !('data' in fields)) this._fields.data = kept;
+      }
+      if (call.data !== null && call.data !== undefined) this._fields.data = call.data;
+      for (const name of call.clears || []) delete this._fields[name];
+      this._known = true;
+      return this;
+    }
+    if (code === 'bad') this._fields = fieldsFromFlat(reply[1] || []); // the whole record, data included
+    const current = code === 'bad' ? this._fields.state ?? '?' : '?';
+    const field = code === 'corrupt' ? text(reply[1]) : '?';
+    const error = errorFor(code, this.id, { target: call.target, current, known: this._known, field });
+    if (code === 'bad') this._known = true;
+    throw error;
+  }
+}
+
+function fieldsFromHash(hash) {
+  return Object.fromEntries(Object.entries(hash || {}).map(([k, v]) => [k, text(v)]));
+}
+
+/** Makes resources.  Subclass and override create() to choose your own ids. */
+class ResourceFactory {
+  /** A new resource with a new unique time-ordered id (not saved yet). */
+  create(client) {
+    return new Resource(client, newId());
+  }
+
+  /** The resource for a record read from Redis. */
+  load(client, id, reply) {
+    const resource = new Resource(client, id);
+    resource.setValue(reply);
+    return resource;
+  }
+}
+
+/** Creates and finds jobs of one namespace. */
+class Handler {
+  /**
+   * @param client a connected node-redis client (createClient or createCluster)
+   * @param resourceFactory optional: how ids are chosen (a ResourceFactory)
+   * @param options namespace ('jt'), shards (16), defaultTimeout, maxDataBytes,
+   *   maxEvents, tombstoneTtl, maxTombstones: as the Python Handler's
+   */
+  constructor(client, resourceFactory = null, options = {}) {
+    if (!client || typeof client.evalSha !== 'function') {
+      throw new errors.JobberTrackError('client must be a node-redis client (createClient or createCluster)');
+    }
+    this.client = client;
+    this.resourceFactory = resourceFactory || new ResourceFactory();
+    const { defaultTimeout, ...limits } = options;
+    this._commands = new Commands(limits);
+    this._defaultTimeoutMs = null;
+    if (defaultTimeout !== undefined && defaultTimeout !== null) this.setDefaultTimeout(defaultTimeout);
+  }
+
+  get namespace() {
+    return this._commands.keys.namespace;
+  }
+
+  /** The lifetime, in seconds, of jobs created without a timeout. */
+  setDefaultTimeout(timeout) {
+    this._defaultTimeoutMs = durationMs(timeout);
+  }
+
+  _timeoutMs(timeout) {
+    if (timeout === undefined || timeout === null) {
+      if (this._defaultTimeoutMs === null) {
+        throw new InvalidTimeout('create() needs a timeout: pass one, or call setDefaultTimeout() first');
+      }
+      return this._defaultTimeoutMs;
+    }
+    return durationMs(timeout);
+  }
+
+  _adopt(resource) {
+    if (!(resource instanceof Resource)) {
+      throw new JobberTrackError('the resource factory must return a jobbertrack Resource');
+    }
+    return resource._bind(this._commands);
+  }
+
+  /** A new job in state 'waiting' whose record lives `timeout` seconds
+   * (or the default timeout); options: {data, name}. */
+  async create(timeout, { data, name } = {}) {
+    const timeoutMs = this._timeoutMs(timeout);
+    const job = this._adopt(await this.resourceFactory.create(this.client));
+    const call = this._commands.create(job.id, timeoutMs, { data, name });
+    await checkLayout(this.client, this._commands.keys, true);
+    return job._do(call);
+  }
+
+  /** The job with this id, or null when it is unknown or expired (a running
+   * job past its lease or run time is failed first, as in Python). */
+  async get(id) {
+    const jobId = checkId(id);
+    const call = this._commands.get(jobId);
+    await checkLayout(this.client, this._commands.keys, false);
+    const reply = await run(this.client, call);
+    const code = text(reply[0]);
+    let record;
+    if (code === 'ok') record = fieldsFromFlat(reply[1]);
+    else if (code === 'corrupt') record = fieldsFromHash(await this.client.hGetAll(this._commands.keys.jobKey(jobId)));
+    if (!record || !Object.keys(record).length) return null;
+    return this._adopt(await this.resourceFactory.load(this.client, jobId, record));
+  }
+
+  /** Live jobs per state: all four states, one call per shard. */
+  async counts() {
+    await checkLayout(this.client, this._commands.keys, false);
+    const shards = Array.from({ length: this._commands.keys.shards }, (_, i) => i);
+    const replies = await Promise.all(shards.map((i) => run(this.client, this._commands.count(i))));
+    const out = Object.fromEntries(STATES.map((s) => [s, 0]));
+    for (const reply of replies) STATES.forEach((s, i) => (out[s] += Number(reply[i])));
+    return out;
+  }
+
+  /** The job's state, 'expired' (a tombstone remembers it), 'unknown', or
+   * 'corrupt' (a record whose state is missing or malformed). */
+  async status(id) {
+    const jobId = checkId(id);
+    await checkLayout(this.client, this._commands.keys, false);
+    const reply = await run(this.client, this._commands.status(jobId));
+    const said = Array.isArray(reply) ? 'corrupt' : text(reply);
+    if (said === 'expired' || said === 'unknown') {
+      const left = await this.client.hGetAll(this._commands.keys.jobKey(jobId));
+      if (left && Object.keys(left).length) return 'corrupt';
+    }
+    return [...STATES, 'expired', 'unknown'].includes(said) ? said : 'corrupt';
+  }
+}
+
+module.exports = {
+  Handler,
+  Resource,
+  ResourceFactory,
+  STATES,
+  ...Object.fromEntries(Object.entries(errors).filter(([k]) => k !== 'errorFor' && k !== 'translate')),
+  Tracker: Handler,
+  Job: Resource,
+};

@@ -1,0 +1,143 @@
+// Types of the jobbertrack Node.js client (index.cjs; index.mjs re-exports them).
+
+/** A node-redis client (createClient() or createCluster()), connected. */
+export interface RedisLike {
+  evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  get(key: string): Promise<unknown>;
+  set(key: string, value: string, options?: { NX?: boolean }): Promise<unknown>;
+  hGetAll(key: string): Promise<unknown>;
+}
+
+export type State = 'waiting' | 'running' | 'failed' | 'finished';
+export type Status = State | 'expired' | 'unknown' | 'corrupt';
+export declare const STATES: readonly State[];
+
+export interface Progress {
+  current: number;
+  total: number | null;
+  message: string | null;
+}
+
+export interface ErrorDetails {
+  reason: 'error' | 'stalled' | 'timeout' | string;
+  message: string | null;
+  type?: string;
+  [key: string]: unknown;
+}
+
+export interface Problem {
+  field: string;
+  problem: string;
+}
+
+/** What getValue() returns: the same object as get_value() in Python. */
+export interface JobValue {
+  id: string;
+  state: State | null;
+  name?: string;
+  data?: unknown;
+  progress: Progress | null;
+  error: ErrorDetails | null;
+  created_at: string | null;
+  started_at: string | null;
+  ended_at: string | null;
+  expires_at: string | null;
+  heartbeat_at: string | null;
+  lease: number | null;
+  max_runtime: number | null;
+  problems?: Problem[];
+  extra?: Record<string, string>;
+}
+
+export interface StartOptions {
+  /** Seconds within which the worker must show life, or the job fails as stalled. */
+  lease?: number | null;
+  /** Seconds after which the job fails as timed out. */
+  maxRuntime?: number | null;
+}
+
+export interface CreateOptions {
+  data?: unknown;
+  name?: string | null;
+}
+
+export interface HandlerOptions {
+  namespace?: string;
+  shards?: number;
+  defaultTimeout?: number;
+  maxDataBytes?: number;
+  maxEvents?: number;
+  tombstoneTtl?: number;
+  maxTombstones?: number;
+}
+
+export declare class Resource {
+  constructor(client: RedisLike | null, id: string);
+  readonly client: RedisLike | null;
+  readonly id: string;
+  readonly state: State | null;
+  readonly problems: Problem[];
+  readonly data: unknown;
+  readonly isFinal: boolean;
+  readonly progress: Progress | null;
+  readonly error: ErrorDetails | null;
+  readonly name: string | null;
+  start(options?: StartOptions): Promise<this>;
+  finish(data?: unknown): Promise<this>;
+  fail(error?: unknown): Promise<this>;
+  heartbeat(): Promise<this>;
+  setProgress(current: number, total?: number | null, message?: string | null): Promise<this>;
+  refresh(): Promise<this>;
+  getValue(): JobValue;
+  setValue(reply: Record<string, unknown> | unknown[] | JobValue): void;
+}
+
+export declare class ResourceFactory {
+  create(client: RedisLike): Resource | Promise<Resource>;
+  load(client: RedisLike, id: string, reply: Record<string, string>): Resource | Promise<Resource>;
+}
+
+export declare class Handler {
+  constructor(client: RedisLike, resourceFactory?: ResourceFactory | null, options?: HandlerOptions);
+  readonly client: RedisLike;
+  readonly resourceFactory: ResourceFactory;
+  readonly namespace: string;
+  setDefaultTimeout(timeout: number): void;
+  create(timeout?: number | null, options?: CreateOptions): Promise<Resource>;
+  get(id: string): Promise<Resource | null>;
+  counts(): Promise<Record<State, number>>;
+  status(id: string): Promise<Status>;
+}
+
+export { Handler as Tracker, Resource as Job };
+
+export declare class JobberTrackError extends Error {}
+export declare class InvalidTransition extends JobberTrackError {
+  constructor(jobId: string, current: string, target: string);
+  readonly jobId: string;
+  /** The state found. */
+  readonly current: string;
+  /** The state wanted. */
+  readonly target: string;
+}
+export declare class JobNotFound extends JobberTrackError {
+  readonly jobId: string;
+}
+export declare class JobExpired extends JobNotFound {}
+export declare class JobExists extends JobberTrackError {
+  readonly jobId: string;
+}
+export declare class CorruptRecord extends JobberTrackError {
+  readonly jobId: string;
+  readonly field: string;
+}
+export declare class UnknownLayout extends JobberTrackError {
+  readonly namespace: string;
+  readonly found: string;
+}
+export declare class InvalidTimeout extends JobberTrackError {}
+export declare class InvalidJobId extends JobberTrackError {}
+export declare class InvalidData extends JobberTrackError {}
+export declare class RedisUnavailable extends JobberTrackError {}
+export declare class RedisCommandError extends JobberTrackError {}

@@ -1,0 +1,3 @@
+export * from './index.cjs';
+import * as jobbertrack from './index.cjs';
+export default jobbertrack;

@@ -1,0 +1,24 @@
+// The ES module face of the package: the same objects as index.cjs.
+import cjs from './index.cjs';
+
+export const {
+  Handler,
+  Resource,
+  ResourceFactory,
+  STATES,
+  Tracker,
+  Job,
+  JobberTrackError,
+  InvalidTransition,
+  JobNotFound,
+  JobExpired,
+  JobExists,
+  CorruptRecord,
+  UnknownLayout,
+  InvalidTimeout,
+  InvalidJobId,
+  InvalidData,
+  RedisUnavailable,
+  RedisCommandError,
+} = cjs;
+export default cjs;

@@ -1,0 +1,201 @@
+'use strict';
+// Building script calls (docs/data-model.md, "Scripts"; the Python twin is
+// Commands in src/jobbertrack/_core/calls.py).  Pure: no I/O.
+const { randomInt } = require('node:crypto');
+const { Keyspace } = require('./keys.cjs');
+const { InvalidData, InvalidTimeout, JobberTrackError } = require('./errors.cjs');
+
+/** The moves a caller can ask for, by target (MOVES in _core/transitions.py):
+ * ARGV 5, 6 and 11 of `transition`: target, allowed sources, fields cleared. */
+const MOVES = {
+  running: { sources: ['waiting'], clears: [] }, // start
+  finished: { sources: ['running'], clears: [] }, // finish
+  failed: { sources: ['running'], clears: [] }, // fail
+};
+/** Where a worker may heartbeat or report progress (ALIVE). */
+const ALIVE = ['running'];
+
+const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'; // Crockford base32
+
+function b32(value, width) {
+  let out = '';
+  for (let i = 0; i < width; i++) {
+    out = ALPHABET[value % 32] + out;
+    value = Math.floor(value / 32);
+  }
+  return out;
+}
+
+const PROCESS = b32(randomInt(2 ** 30), 6);
+let idCounter = randomInt(2 ** 20);
+let tokenCounter = 1;
+
+/** A new unique, time-ordered id (new_id in _core/ids.py): 10 characters
+ * of milliseconds, 6 of a per-process random number, 5 of a counter. */
+function newId() {
+  const n = idCounter++ % 2 ** 25;
+  return b32(Date.now(), 10) + PROCESS + b32(n, 5);
+}
+
+/** A token unique to one call, so a replayed call can be recognised. */
+function newToken() {
+  return PROCESS + (tokenCounter++).toString(16);
+}
+
+/** Seconds (> 0) as whole milliseconds, at least 1 (duration_ms in _core/codec.py). */
+function durationMs(value, what = 'timeout') {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new InvalidTimeout(`${what} must be a finite number of seconds > 0, not ${String(value)}`);
+  }
+  if (value > 2 ** 52 / 1000) throw new InvalidTimeout(`${what} of ${value} s is too long`);
+  return Math.ceil(value * 1000);
+}
+
+const optionalMs = (value, what) => (value === undefined || value === null ? null : durationMs(value, what));
+
+/** JSON text of `value`, or InvalidData (no JSON form, NaN/Infinity, text
+ * that is not valid unicode, or over `limit` bytes of UTF-8). */
+function encodeJson(value, what = 'data', limit = 1024 * 1024) {
+  let text;
+  try {
+    text = JSON.stringify(value, (key, v) => {
+      if (typeof v === 'number' && !Number.isFinite(v)) throw new Error(`${v} is not JSON`);
+      if ((typeof v === 'string' && !v.isWellFormed()) || !key.isWellFormed()) {
+        throw new Error('text that is not valid unicode');
+      }
+      return v;
+    });
+  } catch (err) {
+    throw new InvalidData(`${what} must be JSON-serialisable: ${err.message}`);
+  }
+  if (text === undefined) throw new InvalidData(`${what} must be JSON-serialisable: ${typeof value}`);
+  const size = Buffer.byteLength(text, 'utf8');
+  if (size > limit) throw new InvalidData(`${what} is ${size} bytes of JSON, over the limit of ${limit} bytes`);
+  return text;
+}
+
+/** The stored form of a failure given to fail() (error_details). */
+function errorDetails(error) {
+  const details = { reason: 'error', message: null };
+  if (error instanceof Error) {
+    const type = (error.constructor && error.constructor.name) || error.name || 'Error';
+    details.type = type;
+    details.message = error.message ? `${type}: ${error.message}` : type;
+  } else if (error && typeof error === 'object') {
+    Object.assign(details, error);
+  } else if (error !== undefined && error !== null) {
+    details.message = String(error);
+  }
+  return details;
+}
+
+function progressDetails(current, total = null, message = null) {
+  for (const [name, value] of [['current', current], ['total', total]]) {
+    if (name === 'total' && value === null) continue;
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      throw new InvalidData(`progress ${name} must be a finite number, not ${String(value)}`);
+    }
+  }
+  if (message !== null && typeof message !== 'string') {
+    throw new InvalidData(`progress message must be a string, not ${typeof message}`);
+  }
+  return { current, total, message };
+}
+
+function intOption(name, value, low, high) {
+  if (!Number.isInteger(value) || value < low || value > high) {
+    throw new JobberTrackError(`${name} must be an integer from ${low} to ${high}, not ${value}`);
+  }
+}
+
+/** The script calls of one namespace: {script, keys, args, ...}. */
+class Commands {
+  constructor({
+    namespace = 'jt',
+    shards = 16,
+    maxEvents = 10000,
+    tombstoneTtl = 86400,
+    maxTombstones = 256,
+    maxDataBytes = 1024 * 1024,
+    cleanupBatch = 100,
+  } = {}) {
+    this.keys = new Keyspace(namespace, shards);
+    intOption('maxEvents', maxEvents, 1, 1e9);
+    intOption('maxTombstones', maxTombstones, 1, 1e7);
+    intOption('maxDataBytes', maxDataBytes, 1, 512 * 2 ** 20);
+    intOption('cleanupBatch', cleanupBatch, 1, 1e5);
+    this.eventCap = Math.max(1, Math.ceil(maxEvents / shards));
+    this.tombTtlMs = durationMs(tombstoneTtl, 'tombstoneTtl');
+    this.tombCap = Math.max(1, Math.ceil(maxTombstones / shards));
+    this.maxDataBytes = maxDataBytes;
+    this.cleanupBatch = cleanupBatch;
+  }
+
+  /** ARGV 1-4, the same for every job script. */
+  head(id, token) {
+    return [id, token, String(this.eventCap), String(this.tombTtlMs)];
+  }
+
+  json(value, what = 'data') {
+    return encodeJson(value, what, this.maxDataBytes);
+  }
+
+  create(id, timeoutMs, { data, name } = {}) {
+    const token = newToken();
+    const stored = data === undefined ? null : this.json(data);
+    const args = [...this.head(id, token), String(timeoutMs), String(this.tombCap), String(this.cleanupBatch)];
+    if (name !== undefined && name !== null) args.push('name', name);
+    if (stored !== null) args.push('data', stored);
+    return { script: 'create', keys: this.keys.jobKeys(id), args, id, target: 'waiting', data: stored, clears: [] };
+  }
+
+  /** The move of the table into `target`. */
+  transition(id, target, { data, error, leaseMs = null, maxRuntimeMs = null } = {}) {
+    const move = MOVES[target];
+    const stored = data === undefined ? null : this.json(data);
+    const args = [
+      ...this.head(id, newToken()),
+      target,
+      [...move.sources].sort().join(' '),
+      stored ?? '',
+      error === undefined ? '' : this.json(error, 'error'),
+      leaseMs === null ? '' : String(leaseMs),
+      maxRuntimeMs === null ? '' : String(maxRuntimeMs),
+      move.clears.join(' '),
+    ];
+    while (args[args.length - 1] === '') args.pop(); // ARGV 7-11 left out from the end mean ''
+    return { script: 'transition', keys: this.keys.jobKeys(id), args, id, target, data: stored, clears: move.clears };
+  }
+
+  /** A heartbeat, or with `progress` a progress report (also a heartbeat). */
+  touch(id, progress) {
+    const args = [...this.head(id, newToken()), [...ALIVE].sort().join(' ')];
+    if (progress !== undefined) args.push(this.json(progress, 'progress'));
+    return { script: 'touch', keys: this.keys.jobKeys(id), args, id, target: ALIVE.join(' or '), data: null, clears: [] };
+  }
+
+  get(id) {
+    return { script: 'get', keys: this.keys.jobKeys(id), args: this.head(id, ''), id };
+  }
+
+  status(id) {
+    return { script: 'status', keys: this.keys.jobKeys(id), args: this.head(id, ''), id };
+  }
+
+  count(shard) {
+    return { script: 'count', keys: this.keys.shardKeys(shard), args: [], id: '' };
+  }
+}
+
+module.exports = {
+  Commands,
+  MOVES,
+  ALIVE,
+  newId,
+  newToken,
+  durationMs,
+  optionalMs,
+  encodeJson,
+  errorDetails,
+  progressDetails,
+};

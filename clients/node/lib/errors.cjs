@@ -1,0 +1,115 @@
+'use strict';
+// Every error jobbertrack rejects with, rooted at JobberTrackError: the
+// same classes, with the same meanings, as the Python package's
+// (src/jobbertrack/_exceptions.py).  A refused call has written nothing.
+
+class JobberTrackError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+const q = (s) => `'${s}'`;
+
+/** The job's state in Redis does not allow the requested move. */
+class InvalidTransition extends JobberTrackError {
+  constructor(jobId, current, target) {
+    super(`job ${q(jobId)} cannot move to ${q(target)}: it is ${q(current)}`);
+    this.jobId = jobId;
+    this.current = String(current); // the state found
+    this.target = String(target); // the state wanted
+  }
+}
+
+/** No record exists under this id (never created, or gone). */
+class JobNotFound extends JobberTrackError {
+  constructor(jobId, message) {
+    super(message || `job ${q(jobId)} not found`);
+    this.jobId = jobId;
+  }
+}
+
+/** The job existed, but its record outlived its timeout and is gone. */
+class JobExpired extends JobNotFound {
+  constructor(jobId) {
+    super(jobId, `job ${q(jobId)} has expired (its record outlived its timeout)`);
+  }
+}
+
+/** create() was given an id that already has a record; nothing changed. */
+class JobExists extends JobberTrackError {
+  constructor(jobId) {
+    super(`job ${q(jobId)} already exists; it was left as it is`);
+    this.jobId = jobId;
+  }
+}
+
+/** The job's record holds a malformed field; the move was refused. */
+class CorruptRecord extends JobberTrackError {
+  constructor(jobId, field) {
+    super(`job ${q(jobId)} has a malformed record: its ${q(field)} field is not valid`);
+    this.jobId = jobId;
+    this.field = String(field);
+  }
+}
+
+/** The namespace holds data in a layout this version does not know. */
+class UnknownLayout extends JobberTrackError {
+  constructor(namespace, found, known) {
+    super(
+      `namespace ${q(namespace)} holds jobbertrack data of layout ${q(found)}, which this version ` +
+        `does not know (it knows ${known.map(q).join(', ')}): upgrade jobbertrack`,
+    );
+    this.namespace = namespace;
+    this.found = found;
+  }
+}
+
+class InvalidTimeout extends JobberTrackError {}
+class InvalidJobId extends JobberTrackError {}
+class InvalidData extends JobberTrackError {}
+class RedisUnavailable extends JobberTrackError {}
+class RedisCommandError extends JobberTrackError {}
+
+/** The one mapping from a script's reply status to the error it means
+ * (as error_for in src/jobbertrack/_core/calls.py). */
+function errorFor(status, jobId, { target = '?', current = '?', known = false, field = '?' } = {}) {
+  if (status === 'corrupt') return new CorruptRecord(jobId, field);
+  if (status === 'bad') return new InvalidTransition(jobId, current, target);
+  if (status === 'expired') return new JobExpired(jobId);
+  if (status === 'gone' || status === 'unknown') return known ? new JobExpired(jobId) : new JobNotFound(jobId);
+  if (status === 'exists') return new JobExists(jobId);
+  return new JobberTrackError(`unexpected reply from Redis: ${q(status)}`);
+}
+
+/** The jobbertrack error for what the Redis client threw. */
+function translate(err) {
+  if (err instanceof JobberTrackError) return err;
+  const kind = err && err.constructor ? err.constructor.name : '';
+  if (/ErrorReply|SimpleError|BlobError/.test(kind) || (err && err.name === 'ReplyError')) {
+    const e = new RedisCommandError(`Redis refused the command: ${err.message}`);
+    e.cause = err;
+    return e;
+  }
+  const e = new RedisUnavailable(`Redis is unavailable: ${err && err.message}`);
+  e.cause = err;
+  return e;
+}
+
+module.exports = {
+  JobberTrackError,
+  InvalidTransition,
+  JobNotFound,
+  JobExpired,
+  JobExists,
+  CorruptRecord,
+  UnknownLayout,
+  InvalidTimeout,
+  InvalidJobId,
+  InvalidData,
+  RedisUnavailable,
+  RedisCommandError,
+  errorFor,
+  translate,
+};

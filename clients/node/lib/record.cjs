@@ -1,0 +1,135 @@
+'use strict';
+// A job record as stored in its hash (docs/data-model.md, "The job hash")
+// and its JSON-able snapshot, the same as get_value() in Python
+// (src/jobbertrack/_core/record.py: to_value / from_value).
+const { STATES } = require('./scripts.cjs');
+const { InvalidData } = require('./errors.cjs');
+const { encodeJson } = require('./calls.cjs');
+
+const TIMES = { created: 'created_at', started: 'started_at', ended: 'ended_at', expires: 'expires_at', beat: 'heartbeat_at' };
+const DURATIONS = { lease: 'lease', max_runtime: 'max_runtime' };
+const OBJECTS = ['progress', 'error'];
+const KNOWN = new Set(['state', 'token', 'data', 'name', ...OBJECTS, ...Object.keys(TIMES), ...Object.keys(DURATIONS)]);
+const STORED_ONLY = new Set(['created', 'expires', 'token', 'started', 'ended', 'beat']);
+const MAX_MS = 253402300799999; // the end of year 9999
+
+/** Fields from a flat [field, value, ...] reply (strings, numbers or Buffers). */
+function fieldsFromFlat(flat) {
+  const out = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = String(flat[i + 1]);
+  return out;
+}
+
+function readMs(raw) {
+  if (raw === undefined || raw === null || !/^-?\d{1,20}$/.test(raw)) return null;
+  const ms = Number(raw);
+  return ms >= 0 && ms <= MAX_MS ? ms : null;
+}
+
+function readJson(raw) {
+  if (raw === undefined || raw === null) return undefined;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+}
+
+const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isNumber = (v) => typeof v === 'number' && Number.isFinite(v) && Math.abs(v) <= 1e300;
+
+/** What is wrong with one known field's stored text (a subset of
+ * record.problems in Python: the rules the scripts and readers rely on). */
+function problemOf(field, raw) {
+  if (field === 'state') return STATES.includes(raw) ? null : `not a state: '${raw.slice(0, 40)}'`;
+  if (field === 'token') return raw ? null : 'empty';
+  if (field in TIMES) return readMs(raw) !== null ? null : `not a time in ms: '${raw.slice(0, 40)}'`;
+  if (field in DURATIONS) return readMs(raw) ? null : `not a duration in ms > 0: '${raw.slice(0, 40)}'`;
+  if (field === 'data' || OBJECTS.includes(field)) {
+    const value = readJson(raw);
+    if (value === undefined) return `stored value is not JSON: '${raw.slice(0, 80)}'`;
+    if (field === 'error' && !isObject(value)) return 'not a JSON object';
+    if (field === 'progress') {
+      if (!isObject(value)) return 'not a JSON object';
+      if (!isNumber(value.current) || !(value.total === null || value.total === undefined || isNumber(value.total))) {
+        return 'current and total must be numbers';
+      }
+      if (!(value.message === null || value.message === undefined || typeof value.message === 'string')) {
+        return 'message must be text';
+      }
+    }
+  }
+  return null;
+}
+
+function problems(fields) {
+  const out = 'state' in fields ? [] : [{ field: 'state', problem: 'missing' }];
+  for (const [field, raw] of Object.entries(fields)) {
+    const said = KNOWN.has(field) ? problemOf(field, raw) : null;
+    if (said !== null) out.push({ field, problem: said });
+  }
+  return out;
+}
+
+function isoOf(ms) {
+  return ms === null ? null : new Date(ms).toISOString().replace('Z', '+00:00');
+}
+
+/** The snapshot getValue() returns: the same object as get_value() in Python. */
+function toValue(id, fields) {
+  const found = problems(fields);
+  const bad = new Set(found.map((p) => p.field));
+  const good = (k) => (bad.has(k) ? undefined : fields[k]);
+  const out = { id, state: found.length ? null : fields.state };
+  if (good('name') !== undefined) out.name = fields.name;
+  if ('data' in fields) out.data = good('data') === undefined ? null : JSON.parse(fields.data);
+  for (const key of OBJECTS) {
+    const value = readJson(good(key));
+    out[key] = isObject(value) ? value : null;
+  }
+  for (const [raw, name] of Object.entries(TIMES)) out[name] = isoOf(readMs(good(raw)));
+  for (const [raw, name] of Object.entries(DURATIONS)) {
+    const ms = readMs(good(raw));
+    out[name] = ms ? ms / 1000 : null;
+  }
+  if (found.length) out.problems = found;
+  const extra = Object.fromEntries(Object.entries(fields).filter(([k]) => !KNOWN.has(k)));
+  if (Object.keys(extra).length) out.extra = extra;
+  return out;
+}
+
+function msOf(value) {
+  const ms = typeof value === 'number' ? value : Date.parse(value);
+  if (!Number.isFinite(ms)) throw new InvalidData(`not a time: ${String(value)}`);
+  return String(Math.round(ms));
+}
+
+/** Fields from what Redis returned (an HGETALL object or a flat list) or
+ * from what getValue() returned (from_value in Python). */
+function fromValue(value) {
+  if (Array.isArray(value)) return fieldsFromFlat(value);
+  if (!value || typeof value !== 'object') throw new InvalidData('setValue() needs an object or a flat list of fields');
+  const entries = value instanceof Map ? [...value.entries()] : Object.entries(value);
+  const items = Object.fromEntries(entries.map(([k, v]) => [String(k), v]));
+  if (Object.keys(items).some((k) => STORED_ONLY.has(k)) || entries.some(([, v]) => Buffer.isBuffer(v))) {
+    return Object.fromEntries(Object.entries(items).map(([k, v]) => [k, String(v)]));
+  }
+  const fields = {};
+  if (items.state !== undefined && items.state !== null) {
+    if (!STATES.includes(items.state)) throw new InvalidData(`not a state: ${String(items.state)}`);
+    fields.state = items.state;
+  }
+  if (isObject(items.extra)) {
+    for (const [k, v] of Object.entries(items.extra)) if (!KNOWN.has(k)) fields[k] = String(v);
+  }
+  if (items.name !== undefined && items.name !== null) fields.name = String(items.name);
+  if ('data' in items) fields.data = encodeJson(items.data);
+  for (const key of OBJECTS) if (items[key] !== undefined && items[key] !== null) fields[key] = encodeJson(items[key], key);
+  for (const [raw, name] of Object.entries(TIMES)) if (items[name] !== undefined && items[name] !== null) fields[raw] = msOf(items[name]);
+  for (const [raw, name] of Object.entries(DURATIONS)) {
+    if (items[name] !== undefined && items[name] !== null) fields[raw] = String(Math.round(Number(items[name]) * 1000));
+  }
+  return fields;
+}
+
+module.exports = { fieldsFromFlat, toValue, fromValue, problems, readJson };

@@ -1,0 +1,114 @@
+// A small JSON-lines driver of the Node client, for the Python suite
+// (tests/node/): `node driver.mjs '<config JSON>'` connects to Redis
+// ({"url": ...} or {"cluster": [url, ...]}, optional "handler" options),
+// ({"ids": prefix}: ids from a factory of the test's), then answers one JSON
+// line per request line on stdin:
+//   {"op": "create", "timeout": 60, ...}  ->  {"ok": <result>} | {"error": {...}}
+// Jobs it created or read are kept by id, so moves use the local copy as
+// a worker would (a stale copy races like a real worker's).
+import { createInterface } from 'node:readline';
+import { createClient, createCluster } from 'redis';
+import * as jt from 'jobbertrack';
+import cjs from 'jobbertrack';
+
+const config = JSON.parse(process.argv[2]);
+const client = config.cluster
+  ? createCluster({ rootNodes: config.cluster.map((url) => ({ url })) })
+  : createClient({ url: config.url });
+client.on('error', () => {}); // reported by the failing call
+await client.connect();
+// {"ids": "order-"}: a user's factory that only chooses ids (the seed's ResourceFactory)
+class Ids extends jt.ResourceFactory {
+  n = 0;
+  create(c) {
+    return new jt.Resource(c, `${config.ids}${++this.n}`);
+  }
+}
+const track = new jt.Handler(client, config.ids ? new Ids() : null, config.handler || {});
+const jobs = new Map();
+
+function keep(job) {
+  if (job) jobs.set(job.id, job);
+  return job;
+}
+
+async function job(id) {
+  return jobs.get(id) || keep(await track.get(id)) || new jt.Resource(client, id);
+}
+
+const value = (job) => (job ? job.getValue() : null);
+
+function describe(err) {
+  const out = { name: err.constructor.name, message: err.message, isJobberTrackError: err instanceof jt.JobberTrackError };
+  for (const k of ['jobId', 'current', 'target', 'field', 'namespace', 'found']) if (k in err) out[k] = err[k];
+  return out;
+}
+
+const MOVES = {
+  start: (j, r) => j.start(r.options || {}),
+  finish: (j, r) => j.finish(r.data),
+  fail: (j, r) => j.fail(r.error === '__Error__' ? new TypeError('bad input') : r.error),
+  progress: (j, r) => j.setProgress(r.current, r.total ?? null, r.message ?? null),
+  heartbeat: (j) => j.heartbeat(),
+};
+
+const OPS = {
+  async create(r) {
+    return value(keep(await track.create(r.timeout, r.options || {})));
+  },
+  async get(r) {
+    return value(keep(await track.get(r.id)));
+  },
+  async move(r) {
+    return value(await MOVES[r.move](await job(r.id), r));
+  },
+  async refresh(r) {
+    return value(await (await job(r.id)).refresh());
+  },
+  async counts() {
+    return track.counts();
+  },
+  async status(r) {
+    return track.status(r.id);
+  },
+  async forget() {
+    jobs.clear();
+    return null;
+  },
+  async load(r) {
+    // load the jobs first (the copies a worker holds), then race on them
+    for (const id of r.ids) keep(await track.get(id));
+    return r.ids.length;
+  },
+  async race(r) {
+    // every move at once, on the copies loaded before: per id "won" or the error
+    const results = await Promise.allSettled(r.ids.map((id) => MOVES[r.move](jobs.get(id), r)));
+    return results.map((x) => (x.status === 'fulfilled' ? 'won' : describe(x.reason)));
+  },
+  async setValue(r) {
+    const job = new jt.Resource(null, r.id);
+    job.setValue(r.reply);
+    return { value: job.getValue(), state: job.state, data: job.data };
+  },
+  async info() {
+    return {
+      esm: Object.keys(jt).filter((k) => k !== 'default').sort(),
+      cjs: Object.keys(cjs).sort(),
+      same: jt.Handler === cjs.Handler && jt.InvalidTransition === cjs.InvalidTransition,
+    };
+  },
+};
+
+const lines = createInterface({ input: process.stdin });
+for await (const line of lines) {
+  if (!line.trim()) continue;
+  const request = JSON.parse(line);
+  let reply;
+  try {
+    reply = { ok: (await OPS[request.op](request)) ?? null };
+  } catch (err) {
+    reply = { error: describe(err) };
+  }
+  process.stdout.write(JSON.stringify(reply) + '\n');
+}
+await client.quit().catch(() => {});

@@ -1,0 +1,33 @@
+// Compiled (not run) by `npm run typecheck`: the types an ES module user sees.
+import { createClient, createCluster } from 'redis';
+import { Handler, InvalidTransition, ResourceFactory, Resource, type JobValue, type State } from 'jobbertrack';
+
+export async function example(): Promise<void> {
+  const client = await createClient().connect();
+  const track = new Handler(client, null, { namespace: 'jt' });
+  track.setDefaultTimeout(60);
+  const job = await track.create(12, { data: { input: 1 }, name: 'resize' });
+  await job.start({ lease: 30, maxRuntime: 600 });
+  await job.setProgress(1, 10, 'one of ten');
+  await job.heartbeat();
+  await job.finish({ rows: 3 });
+  const value: JobValue = job.getValue();
+  const state: State | null = job.state;
+  const same = await track.get(job.id);
+  same?.setValue(value);
+  const counts: Record<State, number> = await track.counts();
+  const status: string = await track.status(job.id);
+  try {
+    await job.fail(new Error('late'));
+  } catch (err) {
+    if (err instanceof InvalidTransition) console.log(err.jobId, err.current, err.target);
+  }
+  class MyIds extends ResourceFactory {
+    override create(c: any): Resource {
+      return new Resource(c, `mine-${Date.now()}`);
+    }
+  }
+  new Handler(client, new MyIds());
+  new Handler(createCluster({ rootNodes: [{ url: 'redis://127.0.0.1:7000' }] }), null, { shards: 16 });
+  console.log(state, counts, status);
+}

@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck pytest bench bench-observe bench-lifecycle bench-web screenshots clean
+.PHONY: test demo lint typecheck pytest bench bench-observe bench-lifecycle bench-web bench-queue screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -53,4 +53,7 @@ bench-lifecycle: $(BENCH_STAMP)
 bench-web: $(BENCH_STAMP)
 	$(BIN)/python bench/web.py
 
-bench: bench-observe bench-lifecycle bench-web
+bench-queue: $(BENCH_STAMP)
+	$(BIN)/python bench/workqueue.py
+
+bench: bench-observe bench-lifecycle bench-web bench-queue

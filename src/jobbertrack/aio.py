@@ -36,6 +36,7 @@ from ._exceptions import (
 )
 from ._handler_base import HandlerBase
 from ._plans import list_page, status, sweep
+from ._queue_aio import QueueMethods
 from ._resource_base import ResourceBase, ResourceFactoryBase
 from ._run import arun_many
 from ._running import Ending, Heartbeats, Run, ending, heartbeat_interval
@@ -204,7 +205,7 @@ class ResourceFactory(ResourceFactoryBase[Resource]):
     resource_class: type[Resource] = Resource
 
 
-class Handler(HandlerBase):
+class Handler(QueueMethods, HandlerBase):
     """Creates and finds jobs of one namespace, for ``redis.asyncio.Redis``."""
 
     _factory_class = ResourceFactory

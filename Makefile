@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck pytest node bench bench-observe bench-lifecycle bench-web bench-server-cost screenshots clean
+.PHONY: test demo lint typecheck pytest node bench bench-observe bench-lifecycle bench-web bench-server-cost bench-queue screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -90,4 +90,7 @@ bench-server-cost: $(BENCH_STAMP)
 	-@$(MAKE) --no-print-directory bench/bullmq/node_modules/.installed
 	$(BIN)/python bench/server_cost.py
 
-bench: bench-observe bench-server-cost bench-lifecycle bench-web
+bench-queue: $(BENCH_STAMP)
+	$(BIN)/python bench/workqueue.py
+
+bench: bench-observe bench-server-cost bench-lifecycle bench-web bench-queue

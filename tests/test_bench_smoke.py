@@ -93,3 +93,25 @@ def test_web_benchmark_runs() -> None:
         check=True,
     ).stdout
     assert "/api/counts" in out and "## Targets" in out
+
+
+def test_work_queue_benchmark_runs() -> None:
+    """bench/workqueue.py (issue 14) at a tiny size: its table comes out,
+    RQ's row skipped with a note when the bench extra is missing."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "workqueue.py"),
+            "-n",
+            "20",
+            "--workers",
+            "1,2",
+            "--repeat",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    assert "| 2 | jobbertrack |" in out and ("| 1 | rq |" in out)

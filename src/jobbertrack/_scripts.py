@@ -33,9 +33,14 @@ FLAGS: dict[str, str] = {
     "status": "allow-oom",  # reads; writes only to fail a stalled job
     "sweep": "",
     "settle": "",
+    # issue 14: the work queue
+    "push": "",
+    "pop": "",
+    "peek": "no-writes",
+    "queued": "no-writes",
 }
 #: Scripts that use the shared helpers of ``_lib.lua``.
-WITH_LIB = {"create", "create_many", "transition", "touch", "get", "sweep", "settle", "status"}
+WITH_LIB = {"create", "create_many", "transition", "touch", "get", "sweep", "settle", "status", "push", "pop"}
 
 
 _LUA = os.path.join(os.path.dirname(__file__), "_lua")

@@ -24,6 +24,7 @@ from ._decorate import JobDecorator, JobSpec
 from ._exceptions import WaitTimeout
 from ._handler_base import HandlerBase
 from ._plans import list_page, needs_settling, settled_record, status, sweep
+from ._queue_sync import QueueMethods
 from ._resource_base import ResourceBase, ResourceFactoryBase
 from ._run import read_hash, run, run_many, run_plan
 from ._running import Heartbeats, HeartbeatThread, Run, end_run, ending, heartbeat_interval
@@ -127,7 +128,7 @@ class ResourceFactory(ResourceFactoryBase[Resource]):
     resource_class: type[Resource] = Resource
 
 
-class Handler(HandlerBase):
+class Handler(QueueMethods, HandlerBase):
     """Creates and finds jobs of one namespace, for a ``redis.Redis`` client."""
 
     _factory_class = ResourceFactory

@@ -40,6 +40,7 @@ from ._exceptions import (
 )
 from ._handler_base import HandlerBase
 from ._plans import list_page, needs_settling, settled_record, status, sweep
+from ._queue_aio import QueueMethods
 from ._resource_base import ResourceBase, ResourceFactoryBase
 from ._run import Read, arun_many
 from ._running import Ending, Heartbeats, Run, ending, heartbeat_interval
@@ -209,7 +210,7 @@ class ResourceFactory(ResourceFactoryBase[Resource]):
     resource_class: type[Resource] = Resource
 
 
-class Handler(HandlerBase):
+class Handler(QueueMethods, HandlerBase):
     """Creates and finds jobs of one namespace, for ``redis.asyncio.Redis``."""
 
     _factory_class = ResourceFactory

@@ -209,7 +209,8 @@ def test_create_many_calls_put_the_ids_last() -> None:
     for shard_ids, call in batches:
         assert call.args[-len(shard_ids) :] == tuple(shard_ids)
         assert call.args[4 : -len(shard_ids)] == (500, cmd.tomb_cap, cmd.cleanup_batch, "name", "n")
-        assert len(call.keys) == len(keys.index_positions()) + keys.FIRST_INDEX - 1 + len(shard_ids)
+        tail = len(keys.TAIL_KEYS)
+        assert len(call.keys) == len(keys.index_positions()) + keys.FIRST_INDEX - 1 + tail + len(shard_ids)
         assert call.target == INITIAL.value and call.args[1] == call.token and call.sets == {"name": "n"}
 
 

@@ -137,7 +137,7 @@ def write_record(
     if fields:
         client.hset(key, mapping=fields)
     job_keys = KEYS.job_keys(job_id)
-    for index in job_keys[4:]:
+    for index in job_keys[4:8]:
         client.zrem(index, job_id)
     state, expires = client.hmget(key, "state", "expires")
     if state is not None and state.decode("utf-8", "replace") in STATES:
@@ -204,7 +204,7 @@ MOVES: list[tuple[str, Callable[[Any], Any]]] = [
 
 def indexes_holding(client: Any, job_id: str) -> list[str]:
     job_keys = KEYS.job_keys(job_id)
-    return [s for s, key in zip(STATES, job_keys[4:], strict=True) if client.zscore(key, job_id) is not None]
+    return [s for s, key in zip(STATES, job_keys[4:8], strict=True) if client.zscore(key, job_id) is not None]
 
 
 def first_events(track: Any, n: int) -> list[Any]:

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .._exceptions import InvalidData, WrongType
+from .attempts import QUEUE_FIELDS, attempt_steps, queue_fields, queue_value
 from .codec import decode_json, encode_json, is_utf8, printable, read_json, require_unicode
 from .transitions import ALIVE, ENTERED, INITIAL, State
 
@@ -136,7 +137,9 @@ def read_state(fields: Mapping[str, str]) -> State | None:
 
 #: The fields this version of the library knows; any other is kept as it
 #: is by every script and shown under ``"extra"`` by ``get_value()``.
-KNOWN = frozenset({"state", "token", "data", "progress", "error", *CREATE_FIELDS, *_TIMES, *_DURATIONS})
+KNOWN = frozenset(
+    {"state", "token", "data", "progress", "error", *CREATE_FIELDS, *_TIMES, *_DURATIONS, *QUEUE_FIELDS}
+)
 
 
 def _problem(field: str, raw: str) -> str | None:
@@ -244,6 +247,7 @@ def to_value(job_id: str, fields: Mapping[str, str]) -> dict[str, Any]:
         out[name] = None if stamp is None else stamp.isoformat(timespec="milliseconds")
     for raw, name in _DURATIONS.items():
         out[name] = read_seconds(good.get(raw))
+    out.update(queue_value(good))  # issue 14: a pushed job's queue and attempts
     if found:
         out["problems"] = found
     unknown = extra(fields)
@@ -299,7 +303,7 @@ def _value_fields(items: dict[str, Any], fields: Fields) -> Fields:
     for raw, name in _DURATIONS.items():
         if items.get(name) is not None:
             fields[raw] = str(round(float(items[name]) * 1000))
-    return fields
+    return fields | queue_fields(items)
 
 
 _STATES = {s.value: s for s in State}
@@ -320,6 +324,7 @@ def history(fields: Mapping[str, str]) -> list[dict[str, Any]]:
         return []
     current = _STATES.get(fields["state"])  # None: not a state (a foreign record)
     out: list[dict[str, Any]] = [{"from": None, "to": INITIAL.value, "at": read_time(fields.get("created"))}]
+    out += attempt_steps(fields)  # issue 14: the earlier attempts of a pushed job
     # table order breaks ties; a malformed stamp tells nothing
     stamps = [f for f in dict.fromkeys(ENTERED.values()) if read_ms(fields.get(f)) is not None]
     for stamp in sorted(stamps, key=lambda f: read_ms(fields[f]) or 0):

@@ -213,6 +213,58 @@ local function move(from, to, now, fields, expires, has_data, data, leased)
   index_move(from, to, expires, now)
 end
 
+-- The work queue (docs/data-model.md, "Work queue").
+-- A queued job (pushed by push.lua) has `queue`, `attempt` (1-based),
+-- `retries` and `backoff` (ms) fields, and while waiting one entry in the
+-- shard's QUEUE zset: every entry scores 0 and the member is
+-- queue NUL ready(15 digits, ms) NUL expires(15 digits, ms) NUL id, so
+-- ZRANGEBYLEX over [queue NUL, (queue \1 gives that queue's entries, oldest
+-- ready time first (ties by expiry, then id).  `ready` is kept on the job.
+local function qmember(queue, ready, expires, id)
+  return queue .. '\0' .. string.format('%015d', ready) .. '\0' .. string.format('%015d', expires) .. '\0' .. id
+end
+
+local function enqueue(queue, ready, expires, now)
+  redis.call('ZADD', QUEUE, 0, qmember(queue, ready, expires, ID))
+  keep_until(QUEUE, expires, now)
+end
+
+-- The running job `h` whose attempt just failed with `err` (JSON text):
+-- when it is a queued job with retries left that can run again before it
+-- expires, put it back on its queue after its backoff, with the attempt
+-- recorded in `attempts`, and return true (the "retry" change of OUTSIDE in
+-- transitions.py).  Else return false having written nothing: the caller
+-- fails it for good.  Fields it cannot read mean no retry.
+local function requeue(h, now, err)
+  local q = redis.call('HMGET', JOB, 'queue', 'attempt', 'retries', 'backoff', 'attempts')
+  local attempt, retries, backoff = tonumber(q[2] or ''), tonumber(q[3] or ''), tonumber(q[4] or '')
+  if not q[1] or not attempt or not retries or not backoff or attempt > retries then return false end
+  local expires = tonumber(h.expires)
+  local ready = now + backoff
+  if ready >= expires then return false end
+  local rec = '{"attempt":' .. attempt .. ',"started":' .. (h.started or 'null') .. ',"ended":' .. now
+    .. ',"error":' .. err .. '}'
+  local prev = q[5]
+  if prev and string.sub(prev, 1, 1) == '[' and string.sub(prev, -1) == ']' and #prev > 2 then
+    rec = string.sub(prev, 1, -2) .. ',' .. rec .. ']'
+  else
+    rec = '[' .. rec .. ']'
+  end
+  redis.call('HDEL', JOB, 'started', 'lease', 'beat', 'max_runtime', 'progress', 'error', 'ended')
+  local fields = {'state', 'waiting', 'attempt', attempt + 1, 'attempts', rec, 'ready', ready}
+  if TOKEN ~= '' then
+    fields[#fields + 1] = 'token'
+    fields[#fields + 1] = TOKEN
+  end
+  redis.call('HSET', JOB, unpack(fields))
+  if h.lease or h.max_runtime then redis.call('ZREM', DUE, ID) end
+  index_move('running', 'waiting', expires, now)
+  enqueue(q[1], ready, expires, now)
+  emit('waiting', now, nil, 'error', err)
+  h.state = 'waiting'
+  return true
+end
+
 -- If a running job has outlived its lease or its maximum run time, fail it
 -- now (reason "stalled" or "timeout") and return the state it has after.
 -- This is the move made outside the table of transitions.py (its OUTSIDE).
@@ -235,6 +287,7 @@ local function settle(h, now)
     return h.state
   end
   local err = cjson.encode({reason = reason, message = message})
+  if requeue(h, now, err) then return 'waiting' end  -- a queued job with retries left
   move('running', 'failed', now, {'error', err}, tonumber(h.expires))
   emit('failed', now, nil, 'error', err)
   h.state = 'failed'

@@ -10,7 +10,7 @@ import click
 
 import jobbertrack
 
-from . import commands_jobs, commands_read, dashboard, demo, run, watch
+from . import commands_jobs, commands_read, dashboard, demo, queue, run, watch
 from .context import EXIT_ERROR, EXIT_JOB_NOT_FOUND, EXIT_REDIS, Failure, Settings, common_options, failure
 
 COMMANDS: list[click.Command] = [
@@ -28,6 +28,8 @@ COMMANDS: list[click.Command] = [
     commands_read.wait,
     commands_read.sweep,
     run.run,
+    queue.push,
+    queue.work,
     dashboard.dashboard,
     demo.demo,
 ]

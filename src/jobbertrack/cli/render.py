@@ -82,6 +82,14 @@ WIDTHS: dict[str, tuple[int | None, int | None]] = {
 FIXED = ("id", "state", "created", "updated")
 
 
+def queue_text(value: dict[str, Any]) -> str | None:
+    """A pushed job's queue and attempt (issue 14): ``"q, attempt 2 of 3"``."""
+    if "queue" not in value:
+        return None
+    total = None if value.get("retries") is None else value["retries"] + 1
+    return f"{value['queue']}, attempt {value.get('attempt')}" + (f" of {total}" if total else "")
+
+
 def detail(job: jobbertrack.Resource) -> str:
     """What a row says beside the state: the failure, or the result (for a
     ``jobbertrack run`` job, its exit status and duration), or what is
@@ -90,8 +98,10 @@ def detail(job: jobbertrack.Resource) -> str:
         return problems_text(job)
     if job.state == "failed":
         return error_text(job.error)
+    if job.state in ("waiting", "running"):
+        return queue_text(job.get_value()) or ""
     data = job.data
-    if job.state != "finished" or data is None:
+    if data is None:
         return ""
     if isinstance(data, dict) and "exit_code" in data and "duration" in data:
         return f"exit status {data['exit_code']} after {number(data['duration'])} s"
@@ -134,6 +144,8 @@ def job_detail(job: jobbertrack.Resource) -> RenderableType:
         grid.add_row("problem", Text(f"{problem['field']}: {problem['problem']}", style="red"))
     if job.name is not None:
         grid.add_row("name", Text(job.name))
+    if queue_text(value):
+        grid.add_row("queue", Text(queue_text(value) or ""))
     if job.progress:
         grid.add_row("progress", progress_cell(job.progress, width=20))
     if job.error:
@@ -152,12 +164,19 @@ def job_detail(job: jobbertrack.Resource) -> RenderableType:
     return Group(grid, Text(""), timeline(job.history()))
 
 
+def step_note(step: dict[str, Any]) -> str:
+    """What a timeline step says: its message or progress, and for a step of
+    an earlier attempt of a pushed job, that attempt's number."""
+    note = step.get("message") or progress_text(step.get("progress")) or ""
+    return f"attempt {step['attempt']}: {note}".rstrip(": ") if step.get("attempt") else note
+
+
 def timeline(history: list[dict[str, Any]]) -> Table:
     table = Table(box=box.SIMPLE_HEAD, title="timeline", title_justify="left", title_style="bold")
     for name in ("at", "from", "to", "note"):
         table.add_column(name)
     for step in history:
-        note = step.get("message") or progress_text(step.get("progress"))
+        note = step_note(step)
         if step.get("reason") and step["reason"] != "error":
             note = f"{step['reason']}: {note}"
         table.add_row(
@@ -175,6 +194,8 @@ def job_lines(job: jobbertrack.Resource) -> list[str]:
     lines.extend(f"problem: {p['field']}: {p['problem']}" for p in job.problems)
     if job.name is not None:
         lines.append(f"name: {job.name}")
+    if queue_text(value):
+        lines.append(f"queue: {queue_text(value)}")
     if job.progress:
         lines.append(f"progress: {progress_text(job.progress)}")
     if job.error:
@@ -185,7 +206,7 @@ def job_lines(job: jobbertrack.Resource) -> list[str]:
     lines.extend(f"{f}: {number(value[f])}" for f in ("lease", "max_runtime") if value.get(f) is not None)
     lines.append("timeline:")
     for step in job.history():
-        note = step.get("message") or progress_text(step.get("progress"))
+        note = step_note(step)
         move = f"{step['from']} -> {step['to']}" if step["from"] else step["to"]
         lines.append(f"  {iso(step['at'])}  {move}{'  ' + note if note else ''}")
     return lines

@@ -10,6 +10,7 @@ output), or ``--json`` asks for the job on stdout at the end.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import signal
@@ -208,13 +209,31 @@ def run(
     raise SystemExit(status)
 
 
-def _run_tracked(job: jobbertrack.Resource, argv: list[str], beats: Heartbeats) -> int:
+def _run_tracked(
+    job: jobbertrack.Resource,
+    argv: list[str],
+    beats: Heartbeats,
+    *,
+    stdin: bytes | None = None,
+    env: dict[str, str] | None = None,
+    child: list[subprocess.Popen[bytes]] | None = None,
+) -> int:
+    """Run ``argv`` as ``job`` (heartbeats, output tail, exit status).
+    ``stdin``: bytes fed to the command (``jobbertrack work``: the job's data
+    as JSON); ``env``: its environment; ``child``: a list that receives the
+    process, so a caller can signal it."""
     tail = OutputTail()
-    child: list[subprocess.Popen[bytes]] = []
+    child = [] if child is None else child
     began = time.monotonic()
     with HeartbeatThread(beats), forwarding(child):
         try:
-            child.append(subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+            pipe_in = None if stdin is None else subprocess.PIPE  # None: inherits ours, as before
+            proc_ = subprocess.Popen(
+                argv, stdin=pipe_in, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+            )
+            child.append(proc_)
+            if stdin is not None:
+                threading.Thread(target=_feed, args=(proc_.stdin, stdin), daemon=True).start()
         except OSError as exc:
             status = EXIT_COMMAND_NOT_FOUND if isinstance(exc, FileNotFoundError) else EXIT_CANNOT_RUN
             message = f"cannot run {argv[0]!r}: {exc.strerror}"
@@ -235,6 +254,15 @@ def _run_tracked(job: jobbertrack.Resource, argv: list[str], beats: Heartbeats) 
     result = command_result(argv, returncode, time.monotonic() - began, tail.text())
     _store_result(job, result, lost=beats.lost)
     return exit_status(returncode)
+
+
+def _feed(pipe: IO[bytes] | None, data: bytes) -> None:
+    """Write the command's stdin and close it (a command that never reads
+    it only makes this thread end with a broken pipe)."""
+    if pipe is None:
+        return
+    with contextlib.suppress(OSError), pipe:
+        pipe.write(data)
 
 
 def _store_result(job: jobbertrack.Resource, result: dict[str, Any], lost: Exception | None = None) -> None:

@@ -1,0 +1,219 @@
+"""The work queue (issue 14), without I/O: checks, the script calls of
+``push``, ``pop_and_start`` and ``queued``, and the pop as a plan.
+
+Each shard of a namespace holds the entries of every queue whose jobs it
+holds, in its ``queue`` zset (KEYS layout in ``keys.py``; the entry's form
+in ``_lua/_lib.lua``, ``qmember``).  A script may touch only the keys it is
+given, so a pop is two steps: a pipelined ``peek`` of every shard (each
+queue's first entry, Redis' time, due running jobs), then ``pop`` of one
+entry with that job's keys, which re-checks everything and starts the job
+with its lease in one script.  A lost race answers with the shard's new
+first entry, tried next.
+
+Order: within a shard, a queue is strict FIFO by ready time (push time plus
+delay, or the retry time).  Across shards a pop takes the first entry of a
+shard chosen at random among the ready first entries it knows of (``Hints``:
+a busy handler peeks every shard again at least every ``HINT_TTL_S``), so the
+order across shards is only approximate: a job pushed later may start
+earlier than one on another shard, but no shard with a ready entry is passed
+over for long.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Generator
+from typing import Any
+
+from .._exceptions import JobberTrackError
+from .calls import UNSET, Call, Commands, new_token
+from .codec import duration_ms
+from .ids import check_id
+from .record import Fields, text
+from .transitions import INITIAL, MOVES, states_arg
+
+#: Longest queue name.
+MAX_QUEUE = 200
+#: How often an idle worker looks at the shards when nothing woke it
+#: (a job put back by the stall rule in another process, which no push
+#: announces).  The wake-up stream tells it of every push at once.
+IDLE_RESCAN_S = 5.0
+#: Due running jobs a peek returns per shard (the worker settles them).
+DUE_BATCH = 20
+_START = MOVES["start"]
+
+
+def check_queue(queue: object) -> str:
+    if not isinstance(queue, str) or not queue or len(queue) > MAX_QUEUE:
+        raise JobberTrackError(
+            f"queue must be a non-empty str of at most {MAX_QUEUE} characters, not {queue!r}"
+        )
+    if "\0" in queue or not queue.isprintable():
+        raise JobberTrackError(f"queue must be printable text: {queue!r}")
+    try:
+        queue.encode("utf-8")
+    except UnicodeEncodeError:
+        raise JobberTrackError(f"queue must be valid unicode text: {queue!r}") from None
+    return queue
+
+
+def check_retries(retries: object) -> int:
+    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 10_000:
+        raise JobberTrackError(f"retries must be an int from 0 to 10000, not {retries!r}")
+    return retries
+
+
+def seconds_ms(value: object, what: str) -> int:
+    """A number of seconds >= 0 (None: 0) as whole ms."""
+    return 0 if value is None or value == 0 else duration_ms(value, what=what)
+
+
+def entry_ready(member: str, queue: str) -> int:
+    """The ready time (ms) in a queue entry."""
+    return int(member[len(queue) + 1 : len(queue) + 16])
+
+
+def entry_id(member: str) -> str:
+    return member.split("\0", 3)[3]
+
+
+def push_call(
+    core: Commands,
+    job_id: str,
+    timeout_ms: int,
+    queue: str,
+    delay_ms: int,
+    retries: int,
+    backoff_ms: int,
+    data: Any,
+    fields: Fields,
+) -> Call:
+    if delay_ms >= timeout_ms:
+        raise JobberTrackError(f"delay ({delay_ms} ms) must be shorter than the timeout ({timeout_ms} ms)")
+    stored = None if data is UNSET else core.json(data)
+    pairs = [x for kv in fields.items() for x in kv] + (["data", stored] if stored is not None else [])
+    token = new_token()
+    args = (job_id, token, core.event_cap, core.tomb_ttl_ms, timeout_ms, queue, delay_ms, retries, backoff_ms)
+    sets = {**fields, "queue": queue, "retries": str(retries), "backoff": str(backoff_ms)}
+    return Call(
+        "push", core.keys.job_keys(job_id), (*args, *pairs), stored, job_id, INITIAL.value, token, sets
+    )
+
+
+def pop_call(core: Commands, member: str, queue: str, lease_ms: int | None, maxrt_ms: int | None) -> Call:
+    job_id = check_id(entry_id(member))
+    token = new_token()
+    lease = "" if lease_ms is None else lease_ms
+    maxrt = "" if maxrt_ms is None else maxrt_ms
+    target, sources = _START.target.value, states_arg(_START.sources)
+    args = (job_id, token, core.event_cap, core.tomb_ttl_ms, queue, member, lease, maxrt, target, sources)
+    return Call("pop", core.keys.job_keys(job_id), args, None, job_id, target, token)
+
+
+def peek_calls(core: Commands, queue: str) -> list[Call]:
+    args = ("", "", core.event_cap, core.tomb_ttl_ms, queue, DUE_BATCH)
+    return [Call("peek", core.keys.shard_keys(s), args) for s in range(core.keys.shards)]
+
+
+def queued_calls(core: Commands, queue: str) -> list[Call]:
+    return [Call("queued", core.keys.shard_keys(s), (queue,)) for s in range(core.keys.shards)]
+
+
+class Hints:
+    """What one handler saw of one queue: entries that were ready at its last
+    peek or pop, tried before peeking every shard again (a busy worker then
+    sends one script per job, not one per shard).  A hint may be stale: the
+    ``pop`` script checks everything again.  Peeks happen at least every
+    ``HINT_TTL_S``, so due running jobs are still settled and every shard's
+    first entry keeps its chance."""
+
+    __slots__ = ("peeked", "ready")
+
+    def __init__(self) -> None:
+        self.ready: list[str] = []
+        self.peeked = float("-inf")  # monotonic time of the last peek
+
+    def take(self) -> str | None:
+        try:
+            return self.ready.pop(random.randrange(len(self.ready))) if self.ready else None
+        except (IndexError, ValueError):  # another thread took the last one
+            return None
+
+
+#: Longest time a handler pops from its hints without peeking every shard.
+HINT_TTL_S = 1.0
+
+
+def _try(
+    core: Commands, queue: str, lease_ms: int | None, maxrt_ms: int | None, member: str, hints: Hints
+) -> Generator[Any, Any, Any]:
+    """Pop ``member``, then the entries that follow it on its shard while
+    they are ready; the popped reply, or None."""
+    for _tries in range(8):
+        reply = yield pop_call(core, member, queue, lease_ms, maxrt_ms)
+        status, now = text(reply[0]), int(reply[-1])
+        nxt = text(reply[-2])
+        if status == "popped":
+            if nxt and entry_ready(nxt, queue) <= now:
+                hints.ready.append(nxt)
+            return (entry_id(member), reply[1])
+        if status == "early" or not nxt or entry_ready(nxt, queue) > now:
+            return None
+        member = nxt
+    return None
+
+
+def _read_peeks(peeks: list[Any], queue: str) -> tuple[list[str], list[float]]:
+    """The ready first entries of the shards, and in how many seconds each
+    other first entry becomes ready or a running job comes due."""
+    ready, later = [], []
+    for reply in peeks:
+        now, first, next_due = int(reply[0]), text(reply[1]), text(reply[2])
+        if first and entry_ready(first, queue) <= now:
+            ready.append(first)
+        elif first:
+            later.append((entry_ready(first, queue) - now) / 1000)
+        if next_due:
+            later.append(max(0.0, (int(float(next_due)) - now) / 1000))
+    return ready, later
+
+
+def pop_plan(
+    core: Commands,
+    queue: str,
+    lease_ms: int | None,
+    maxrt_ms: int | None,
+    hints: Hints | None = None,
+    mono_now: float = 0.0,
+) -> Generator[Any, Any, tuple[Any, float | None]]:
+    """One attempt to pop: ``((id, record), None)`` with the started job's
+    id and record (a flat reply), or ``(None, wake_in)``: nothing is
+    poppable now, and in ``wake_in`` seconds an entry becomes ready or a
+    running job comes due (None: nothing known; a push wakes the caller).
+    ``hints``: the caller's ``Hints`` for this queue (kept between calls);
+    ``mono_now``: this host's monotonic time."""
+    hints = hints or Hints()
+    if mono_now - hints.peeked < HINT_TTL_S:
+        while (member := hints.take()) is not None:
+            popped = yield from _try(core, queue, lease_ms, maxrt_ms, member, hints)
+            if popped is not None:
+                return popped, None
+    hints.peeked = mono_now
+    for _ in range(3):
+        peeks = yield peek_calls(core, queue)
+        due = [text(i) for reply in peeks for i in reply[3]]
+        if due:  # the stall rule: a job with retries left goes back on its queue
+            yield [core.settle(i) for i in due]
+            peeks = yield peek_calls(core, queue)
+        ready, later = _read_peeks(peeks, queue)
+        if not ready:
+            hints.ready = []
+            return None, (min(later) + 0.002 if later else None)
+        random.shuffle(ready)
+        hints.ready = ready[1:]
+        popped = yield from _try(core, queue, lease_ms, maxrt_ms, ready[0], hints)
+        while popped is None and (member := hints.take()) is not None:
+            popped = yield from _try(core, queue, lease_ms, maxrt_ms, member, hints)
+        if popped is not None:
+            return popped, None
+    return None, 0.0

@@ -1,0 +1,19 @@
+-- peek: what a worker needs to know of one shard before it pops (issue 14).
+-- Read-only.
+-- KEYS: the shard layout of _states.lua (1 the shard's job-key prefix,
+--       untouched; 2 due, 3 events, 4 tomb, 5.. the state indexes, then QUEUE)
+-- ARGV[1..4]: '', '', event cap, tombstone lifetime ms
+-- ARGV[5]  queue name
+-- ARGV[6]  at most this many due ids returned
+-- Returns {now_ms, first, next_due, {due ids...}}: Redis' time; the queue's
+-- first entry ('' if none; ready or not: its ready time is in it); the
+-- earliest lease or run-time deadline of the shard's running jobs ('' if
+-- none); the running jobs already past theirs (the caller runs `settle` on
+-- each: the stall rule, which puts a job with retries left back on its queue).
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local queue = ARGV[5]
+local e = redis.call('ZRANGEBYLEX', QUEUE, '[' .. queue .. '\0', '(' .. queue .. '\1', 'LIMIT', 0, 1)
+local d = redis.call('ZRANGE', DUE, 0, 0, 'WITHSCORES')
+local due = redis.call('ZRANGEBYSCORE', DUE, '-inf', now, 'LIMIT', 0, tonumber(ARGV[6]))
+return {now, e[1] or '', d[2] or '', due}

@@ -1,0 +1,41 @@
+-- push: make a new job in the state INITIAL ("waiting") and put it on a work
+-- queue, in one step (issue 14; the "push" change of OUTSIDE in transitions.py).
+-- KEYS: the job layout of _states.lua (1 job, 2 due, 3 events, 4 tomb,
+--       5.. the state indexes, then QUEUE)
+-- ARGV[1..4]: id, token, event cap, tombstone lifetime ms (see _lib.lua)
+-- ARGV[5]  lifetime of the record, ms (> 0)
+-- ARGV[6]  queue name (no NUL byte)
+-- ARGV[7]  delay, ms (>= 0, less than the lifetime): poppable from now + delay
+-- ARGV[8]  retries: attempts allowed after the first one fails (>= 0)
+-- ARGV[9]  backoff, ms (>= 0): how long a failed attempt waits before the next
+-- ARGV[10..] the fields set at create, field, value pairs as create.lua
+-- Returns {'ok', fields, 1}: the fields written (flat, without data), or
+--         {'exists'} when the id is taken, or {'ok', fields} with the whole
+--         record (without data) for a replay of this very call.
+local given = create_fields(10, #ARGV)
+if given.err then return given.err end
+local queue, lifetime, delay = ARGV[6], tonumber(ARGV[5]), tonumber(ARGV[7])
+if queue == '' or string.find(queue, '\0', 1, true) or not lifetime or not delay or delay >= lifetime
+  or not tonumber(ARGV[8]) or not tonumber(ARGV[9]) then
+  return redis.error_reply('ERR push needs a queue name, a lifetime, a delay below it, retries and backoff')
+end
+local now = now_ms()
+if redis.call('EXISTS', JOB) == 1 then
+  if is_replay() then return {'ok', snapshot(false)} end  -- answer as the first call did
+  return {'exists'}
+end
+local expires = now + lifetime
+local ready = now + delay
+local fields = {'state', INITIAL, 'created', now, 'expires', expires, 'queue', queue, 'attempt', 1,
+  'retries', ARGV[8], 'backoff', ARGV[9], 'ready', ready}
+if TOKEN ~= '' then
+  fields[#fields + 1] = 'token'
+  fields[#fields + 1] = TOKEN
+end
+for _, f in ipairs(given.fields) do fields[#fields + 1] = f end
+redis.call('HSET', JOB, unpack(with_data(fields, given.data ~= nil, given.data)))
+redis.call('PEXPIREAT', JOB, expires)
+index_move(nil, INITIAL, expires, now)
+enqueue(queue, ready, expires, now)
+emit(INITIAL, now, expires)
+return {'ok', fields, 1}

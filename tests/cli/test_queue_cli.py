@@ -1,0 +1,116 @@
+"""`jobbertrack push` and `jobbertrack work -- CMD…` (issue 14), as real
+processes against a real redis-server."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+import jobbertrack
+
+from ..helpers import wait_for
+from .test_processes import jt, read_line, spawn
+
+ECHO = [sys.executable, "-c", "import os, sys; print(os.environ['JOBBERTRACK_JOB_ID'], sys.stdin.read())"]
+
+
+def test_push_prints_the_waiting_job(url: str, handler: jobbertrack.Handler) -> None:
+    done = jt(
+        url, "--json", "push", "--queue", "q", "--timeout", "60", "--retries", "2", "--name", "n", '{"a": 1}'
+    )
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(done.stdout)
+    assert (shown["state"], shown["queue"], shown["retries"], shown["data"]) == ("waiting", "q", 2, {"a": 1})
+    assert handler.queued("q") == 1
+    bad = jt(url, "push", "--timeout", "60", "{not json")
+    assert bad.returncode != 0 and handler.queued("q") == 1
+
+
+def test_work_burst_runs_the_command_once_per_job(url: str, handler: jobbertrack.Handler) -> None:
+    jobs = [handler.push({"n": i}, timeout=60) for i in range(3)]
+    failing = handler.push("x", timeout=60, queue="fails")
+    done = jt(url, "work", "--burst", "--concurrency", "2", "--", *ECHO)
+    assert done.returncode == 0, done.stderr
+    lines = sorted(done.stdout.decode().splitlines())
+    assert lines == sorted(f"{j.id} {json.dumps({'n': i})}" for i, j in enumerate(jobs))
+    for job in jobs:
+        got = handler.get(job.id)
+        assert got.state == "finished" and got.data["exit_code"] == 0
+    assert handler.queued() == 0
+    exit_3 = jt(url, "work", "--queue", "fails", "--burst", "--", sys.executable, "-c", "raise SystemExit(3)")
+    assert exit_3.returncode == 0
+    assert handler.get(failing.id).error["exit_code"] == 3
+
+
+def test_work_retries_a_failed_command(url: str, handler: jobbertrack.Handler) -> None:
+    job = handler.push(timeout=60, retries=1)
+    done = jt(url, "work", "--burst", "--", sys.executable, "-c", "raise SystemExit(1)")
+    assert done.returncode == 0
+    failed = handler.get(job.id)
+    assert failed.state == "failed" and failed.get_value()["attempt"] == 2
+    assert [a["error"]["exit_code"] for a in failed.get_value()["attempts"]] == [1]
+
+
+def _blocked_xreads(url: str) -> int:
+    client = jobbertrack.connect(url)
+    try:
+        return sum(1 for c in client.client_list() if c.get("cmd") == "xread")
+    finally:
+        client.close()
+
+
+def test_sigterm_lets_the_running_command_finish_and_takes_no_new_job(
+    url: str, handler: jobbertrack.Handler, tmp_path: Path
+) -> None:
+    fifo = tmp_path / "go"
+    os.mkfifo(fifo)
+    script = f"print('started', flush=True); open({str(fifo)!r}).read(); print('done')"
+    first = handler.push(timeout=60)
+    worker = spawn(url, "work", "--concurrency", "2", "--", sys.executable, "-c", script)
+    try:
+        assert read_line(worker.stdout) == b"started\n"
+        wait_for(lambda: _blocked_xreads(url) == 1)  # the idle slot waits for a push
+        worker.send_signal(signal.SIGTERM)
+        wait_for(lambda: _blocked_xreads(url) == 0)  # it stopped waiting: it takes no new job
+        second = handler.push(timeout=60)
+        fifo.write_text("go")  # the running command may now end
+        out, err = worker.communicate(timeout=30)
+        assert worker.returncode == 0, err
+        assert out.splitlines() == [b"done"]  # (after "started", read above)
+        assert handler.get(first.id).state == "finished"
+        assert handler.get(second.id).state == "waiting"
+    finally:
+        worker.kill()
+        worker.communicate()
+
+
+def test_a_command_outliving_the_grace_period_is_terminated(
+    url: str, handler: jobbertrack.Handler, tmp_path: Path
+) -> None:
+    fifo = tmp_path / "never"
+    os.mkfifo(fifo)
+    script = f"print('started', flush=True); open({str(fifo)!r}).read()"
+    job = handler.push(timeout=60)
+    worker = spawn(url, "work", "--grace", "0.5", "--", sys.executable, "-c", script)
+    try:
+        assert read_line(worker.stdout) == b"started\n"
+        worker.send_signal(signal.SIGTERM)
+        worker.communicate(timeout=30)
+        failed = handler.get(job.id)
+        assert failed.state == "failed" and failed.error["signal"] == "SIGTERM"
+    finally:
+        worker.kill()
+        worker.communicate()
+
+
+def test_get_shows_the_queue_and_each_attempt(url: str, handler: jobbertrack.Handler) -> None:
+    job = handler.push(timeout=60, queue="q", retries=1)
+    handler.pop_and_start("q").fail("boom")
+    shown = jt(url, "get", job.id)
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.decode().splitlines()
+    assert "queue: q, attempt 2 of 2" in lines
+    assert any(line.endswith("running -> waiting  attempt 1: boom") for line in lines), lines

@@ -1,0 +1,73 @@
+"""A worker process for the queue tests: ``python queue_worker.py URL LAYER
+MODE [LEASE]``.  Prints each job it pops as ``popped <id> <attempt>``,
+flushed, then:
+  burst  finishes it, and exits when the queue is empty (``done <errors>``)
+  hang   never finishes it (the test kills the process)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+
+import jobbertrack
+import jobbertrack.aio
+
+
+def say(*words: object) -> None:
+    print(*words, flush=True)
+
+
+def burst_sync(url: str, lease: float) -> None:
+    track = jobbertrack.Handler(jobbertrack.connect(url))
+    errors = 0
+    while True:
+        job = track.pop_and_start(lease=lease)
+        if job is None:
+            if track.queued() == 0:
+                break
+            continue
+        say("popped", job.id, job.get_value()["attempt"])
+        try:
+            job.finish(job.data)
+        except jobbertrack.JobberTrackError as exc:
+            errors += 1
+            say("error", job.id, exc)
+    say("done", errors)
+
+
+async def burst_async(url: str, lease: float) -> None:
+    track = jobbertrack.aio.Handler(jobbertrack.aio.connect(url))
+    errors = 0
+    while True:
+        job = await track.pop_and_start(lease=lease)
+        if job is None:
+            if await track.queued() == 0:
+                break
+            continue
+        say("popped", job.id, job.get_value()["attempt"])
+        try:
+            await job.finish(job.data)
+        except jobbertrack.JobberTrackError as exc:
+            errors += 1
+            say("error", job.id, exc)
+    say("done", errors)
+
+
+def hang(url: str, lease: float) -> None:
+    track = jobbertrack.Handler(jobbertrack.connect(url))
+    job = track.pop_and_start(block=30, lease=lease)
+    assert job is not None
+    say("popped", job.id, job.get_value()["attempt"])
+    time.sleep(600)
+
+
+if __name__ == "__main__":
+    url, layer, mode = sys.argv[1:4]
+    lease = float(sys.argv[4]) if len(sys.argv) > 4 else 30.0
+    if mode == "hang":
+        hang(url, lease)
+    elif layer == "async":
+        asyncio.run(burst_async(url, lease))
+    else:
+        burst_sync(url, lease)

@@ -1,4 +1,4 @@
-"""The work queue's methods of ``jobbertrack.aio.Handler`` (issue 14): the
+"""The work queue's methods of ``jobbertrack.aio.Handler``: the
 twin of ``_queue_sync.py``, awaited."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What the sync and asyncio work-queue methods share (issue 14): argument
+"""What the sync and asyncio work-queue methods share: argument
 checks, the ``push`` call, and the pop plan bound to a handler.  The twins
 are ``_queue_sync.QueueMethods`` and ``_queue_aio.QueueMethods``, mixed into
 each layer's ``Handler``; ``_core/queue.py`` holds the logic."""

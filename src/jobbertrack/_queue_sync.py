@@ -1,4 +1,4 @@
-"""The work queue's methods of the synchronous ``Handler`` (issue 14); the
+"""The work queue's methods of the synchronous ``Handler``; the
 asyncio twin is ``_queue_aio.py``.  Only I/O here: the rest is
 ``_queue_base`` and ``_core/queue.py``."""
 

@@ -33,7 +33,7 @@ FLAGS: dict[str, str] = {
     "status": "allow-oom",  # reads; writes only to fail a stalled job
     "sweep": "",
     "settle": "",
-    # issue 14: the work queue
+    # the work queue
     "push": "",
     "pop": "",
     "peek": "no-writes",

@@ -1,4 +1,4 @@
-"""The fields of a queued job (issue 14) and their ``get_value()`` and
+"""The fields of a queued job and their ``get_value()`` and
 ``history()`` forms.  Pure; imported by ``record`` (so it imports only the
 codec).
 

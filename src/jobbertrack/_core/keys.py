@@ -12,7 +12,7 @@ share of shards).  A job belongs to shard ``crc32(utf8(id)) % shards``.
     <ns>:{<tag>}:events           stream: transitions of the shard's jobs
     <ns>:{<tag>}:tomb             zset: id -> expiry ms of expired records
     <ns>:{<tag>}:idx:<state>      zset: id -> expiry ms, one per state
-    <ns>:{<tag>}:queue            zset: the work queue entries of the shard (issue 14)
+    <ns>:{<tag>}:queue            zset: the work queue entries of the shard
 
 Every script receives them in that order as KEYS, the state indexes in the
 table's order, then the tail keys (``TAIL_KEYS``: the queue), so a new
@@ -86,7 +86,7 @@ def _encodable(value: str) -> bool:
 SHARD_KEYS = ("due", "events", "tomb")
 #: KEYS position (1-based, as in Lua) of the first state index.
 FIRST_INDEX = 2 + len(SHARD_KEYS)
-#: The shard keys after the state indexes (issue 14: the work queue).
+#: The shard keys after the state indexes (the work queue).
 TAIL_KEYS = ("queue",)
 
 

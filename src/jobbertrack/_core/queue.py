@@ -1,4 +1,4 @@
-"""The work queue (issue 14), without I/O: checks, the script calls of
+"""The work queue, without I/O: checks, the script calls of
 ``push``, ``pop_and_start`` and ``queued``, and the pop as a plan.
 
 Each shard of a namespace holds the entries of every queue whose jobs it

@@ -247,7 +247,7 @@ def to_value(job_id: str, fields: Mapping[str, str]) -> dict[str, Any]:
         out[name] = None if stamp is None else stamp.isoformat(timespec="milliseconds")
     for raw, name in _DURATIONS.items():
         out[name] = read_seconds(good.get(raw))
-    out.update(queue_value(good))  # issue 14: a pushed job's queue and attempts
+    out.update(queue_value(good))  # a pushed job's queue and attempts
     if found:
         out["problems"] = found
     unknown = extra(fields)
@@ -324,7 +324,7 @@ def history(fields: Mapping[str, str]) -> list[dict[str, Any]]:
         return []
     current = _STATES.get(fields["state"])  # None: not a state (a foreign record)
     out: list[dict[str, Any]] = [{"from": None, "to": INITIAL.value, "at": read_time(fields.get("created"))}]
-    out += attempt_steps(fields)  # issue 14: the earlier attempts of a pushed job
+    out += attempt_steps(fields)  # the earlier attempts of a pushed job
     # table order breaks ties; a malformed stamp tells nothing
     stamps = [f for f in dict.fromkeys(ENTERED.values()) if read_ms(fields.get(f)) is not None]
     for stamp in sorted(stamps, key=lambda f: read_ms(fields[f]) or 0):

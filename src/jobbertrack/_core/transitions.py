@@ -83,7 +83,7 @@ OUTSIDE: tuple[Outside, ...] = (
         "its worker missed its lease (reason 'stalled') or overran its maximum run time ('timeout'): "
         "failing it at the next look means no reader sees a dead worker's job as running, with no daemon",
     ),
-    # issue 14: the work queue.  push.lua makes a waiting job on a queue; pop.lua
+    # the work queue.  push.lua makes a waiting job on a queue; pop.lua
     # makes the `start` move of the table; an attempt of a queued job that fails
     # (fail(), a stall or its run time) with retries left goes back to waiting.
     Outside("push", None, State.WAITING, "push.lua", "a new job is waiting on a queue"),

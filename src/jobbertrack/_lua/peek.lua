@@ -1,4 +1,4 @@
--- peek: what a worker needs to know of one shard before it pops (issue 14).
+-- peek: what a worker needs to know of one shard before it pops.
 -- Read-only.
 -- KEYS: the shard layout of _states.lua (1 the shard's job-key prefix,
 --       untouched; 2 due, 3 events, 4 tomb, 5.. the state indexes, then QUEUE)

@@ -1,5 +1,5 @@
 -- push: make a new job in the state INITIAL ("waiting") and put it on a work
--- queue, in one step (issue 14; the "push" change of OUTSIDE in transitions.py).
+-- queue, in one step (the "push" change of OUTSIDE in transitions.py).
 -- KEYS: the job layout of _states.lua (1 job, 2 due, 3 events, 4 tomb,
 --       5.. the state indexes, then QUEUE)
 -- ARGV[1..4]: id, token, event cap, tombstone lifetime ms (see _lib.lua)

@@ -1,4 +1,4 @@
--- queued: how many live jobs wait on a queue in one shard (issue 14).
+-- queued: how many live jobs wait on a queue in one shard.
 -- Read-only; O(entries of the queue in the shard).
 -- KEYS: the shard layout of _states.lua (1 the shard's job-key prefix,
 --       untouched; 2 due, 3 events, 4 tomb, 5.. the state indexes, then QUEUE)

@@ -35,7 +35,7 @@ if not string.find(' ' .. ARGV[6] .. ' ', ' ' .. state .. ' ', 1, true) then
   return {'bad', snapshot(true)}
 end
 local data, err, clears = ARGV[7] or '', ARGV[8] or '', ARGV[11] or ''
--- issue 14: a failing attempt of a queued job with retries left goes back to
+-- a failing attempt of a queued job with retries left goes back to
 -- its queue (requeue() in _lib.lua); the reply is then the whole record.
 if target == 'failed' and state == 'running' and requeue(h, now, err ~= '' and err or '{}') then
   return {'ok', snapshot(false)}

@@ -1,4 +1,4 @@
-"""``jobbertrack push`` and ``jobbertrack work -- CMD ARGS…`` (issue 14): the
+"""``jobbertrack push`` and ``jobbertrack work -- CMD ARGS…``: the
 work queue from the command line.  ``work`` runs CMD once per popped job
 through ``run._run_tracked`` (heartbeats, output tail, exit status: exactly
 as ``jobbertrack run``), with the job's data as JSON on stdin and its id as

@@ -83,7 +83,7 @@ FIXED = ("id", "state", "created", "updated")
 
 
 def queue_text(value: dict[str, Any]) -> str | None:
-    """A pushed job's queue and attempt (issue 14): ``"q, attempt 2 of 3"``."""
+    """A pushed job's queue and attempt: ``"q, attempt 2 of 3"``."""
     if "queue" not in value:
         return None
     total = None if value.get("retries") is None else value["retries"] + 1

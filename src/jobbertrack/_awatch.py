@@ -39,15 +39,19 @@ async def aread_step(client: Any, tail: AStreamTail, step: StreamReads | Blockin
 async def aiter_events(
     client: Any, keys: Keyspace, since: str | None, block: float | None
 ) -> AsyncIterator[Event]:
+    steps = events_plan(keys, since, block)
+    try:
+        step = next(steps)  # since and block are checked here, before any I/O
+    except StopIteration:
+        return
     await aensure_layout(client_state(client), [Read(keys.events_key(0))])  # a layout it knows, first
     tail = AStreamTail(client, PAGE)
-    steps, reply = events_plan(keys, since, block), None
     try:
         while True:
-            step = steps.send(reply)
             reply = None if isinstance(step, Event) else await aread_step(client, tail, step)
             if isinstance(step, Event):
                 yield step
+            step = steps.send(reply)
     except StopIteration:
         return
     except (GeneratorExit, asyncio.CancelledError, JobberTrackError):

@@ -27,15 +27,19 @@ def read_step(client: Any, tail: StreamTail, step: StreamReads | BlockingRead) -
 
 
 def iter_events(client: Any, keys: Keyspace, since: str | None, block: float | None) -> Iterator[Event]:
+    steps = events_plan(keys, since, block)
+    try:
+        step = next(steps)  # since and block are checked here, before any I/O
+    except StopIteration:
+        return
     ensure_layout(client_state(client), [Read(keys.events_key(0))])  # a layout it knows, first
     tail = StreamTail(client, PAGE)
-    steps, reply = events_plan(keys, since, block), None
     try:
         while True:
-            step = steps.send(reply)
             reply = None if isinstance(step, Event) else read_step(client, tail, step)
             if isinstance(step, Event):
                 yield step
+            step = steps.send(reply)
     except StopIteration:
         return
     except (GeneratorExit, JobberTrackError):

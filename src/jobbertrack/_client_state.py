@@ -92,12 +92,16 @@ class ClientState:
         too (a create), or None: the common case, a dict lookup per op."""
         todo: dict[str, bool] | None = None
         layouts = self.layouts
+        checked = ""  # "<ns>:{" of the last op whose namespace was found checked
         for op in ops:
             script = getattr(op, "script", None)
             key = op.key if script is None else op.keys[0]
+            if checked and key.startswith(checked) and script not in STAMPING_SCRIPTS:
+                continue  # a run of ops of one namespace: the usual batch
             namespace = namespace_of(key)
             done = layouts.get(namespace)
             if done or (done is False and script not in STAMPING_SCRIPTS):
+                checked = namespace + ":{"
                 continue
             if todo is None:
                 todo = {}

@@ -95,6 +95,16 @@ def reason(job: dict[str, Any]) -> str:
     return ": ".join(parts)
 
 
+def queue_text(job: dict[str, Any]) -> str:
+    """A pushed job's queue and attempt, ``"q · attempt 2 of 3"`` ("" for a
+    job that was not pushed)."""
+    if not job.get("queue"):
+        return ""
+    retries = job.get("retries")
+    of = f" of {retries + 1}" if isinstance(retries, int) else ""
+    return f"{job['queue']} · attempt {job.get('attempt')}{of}"
+
+
 def pretty(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False, default=str)
 
@@ -106,6 +116,7 @@ FILTERS = {
     "percent": percent,
     "progress_text": progress_text,
     "reason": reason,
+    "queue_text": queue_text,
     "pretty": pretty,
     "seconds": seconds_text,
 }

@@ -99,10 +99,21 @@
     return td;
   }
   function link(id) { var a = el("a", null, id); a.href = base + jobPath(id); a.title = id; return a; }
+  function queueText(job) {   // as queue_text in web/_format.py
+    if (!job.queue) return "";
+    var of = typeof job.retries === "number" ? " of " + (job.retries + 1) : "";
+    return job.queue + " \u00b7 attempt " + job.attempt + of;
+  }
+  function nameEl(job) {
+    var span = el("span", null, job.name || ""), q = queueText(job);
+    if (job.name) span.title = job.name;
+    if (q) { var note = el("span", "note", " " + q); note.dataset.field = "queue"; span.appendChild(note); }
+    return span;
+  }
   function jobRow(job) {
     var tr = el("tr", "row-" + shownState(job));
     tr.dataset.jobId = job.id;
-    [cell("id", link(job.id)), cell("name", job.name || ""), cell(null, badge(shownState(job))),
+    [cell("id", link(job.id)), cell("name", nameEl(job)), cell(null, badge(shownState(job))),
      cell("prog", job.progress ? progressEl(job.progress) : null), cell("when", timeEl(job.created_at)),
      cell("when", timeEl(job.ended_at)), cell("dur", duration(job)), cell("reason", reason(job))
     ].forEach(function (td) { tr.appendChild(td); });

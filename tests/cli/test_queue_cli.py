@@ -14,7 +14,12 @@ import jobbertrack
 from ..helpers import wait_for
 from .test_processes import jt, read_line, spawn
 
-ECHO = [sys.executable, "-c", "import os, sys; print(os.environ['JOBBERTRACK_JOB_ID'], sys.stdin.read())"]
+# one write per job: concurrent commands share the worker's stdout
+ECHO = [
+    sys.executable,
+    "-c",
+    "import os, sys; sys.stdout.write(os.environ['JOBBERTRACK_JOB_ID'] + ' ' + sys.stdin.read() + '\\n')",
+]
 
 
 def test_push_prints_the_waiting_job(url: str, handler: jobbertrack.Handler) -> None:

@@ -96,7 +96,11 @@ def test_namespaces_are_separate(make_handler: Any, layer: str, backend: Any) ->
     if isinstance(backend, AclServer):  # its user may touch `jt:*` keys only
         with pytest.raises(jobbertrack.RedisCommandError, match="permission"):
             b.create(30)
-        assert all(k.startswith(b"jt:{") for k in backend.client().keys("*"))
+        admin = backend.client()
+        try:
+            assert all(k.startswith(b"jt:{") for k in admin.keys("*"))
+        finally:
+            admin.close()
         return
     jb = b.create(30)
     ja.start()

@@ -228,9 +228,13 @@ def test_sweep_racing_a_finishing_worker(backend: Any, client: Any) -> None:
     t = threading.Thread(target=finisher)
     t.start()
     swept = 0
-    while t.is_alive():
-        swept += jobbertrack.Handler(backend.client()).sweep()
-    t.join()
+    sweeper = backend.client()
+    try:
+        while t.is_alive():
+            swept += jobbertrack.Handler(sweeper).sweep()
+    finally:
+        t.join()
+        sweeper.close()
     swept += track.sweep()
     for j in jobs:
         stored = track.get(j.id)

@@ -197,6 +197,41 @@ local function create_fields(first, last)
   return out
 end
 
+-- A new record: `fields` (state, created, expires and what the caller
+-- sets) plus this call's token and the fields set at create (`given`, from
+-- create_fields), written with its data, living until `expires`, and in
+-- the index of INITIAL.  The caller then queues it (push) and emits.
+local function new_record(fields, given, expires, now)
+  if TOKEN ~= '' then
+    fields[#fields + 1] = 'token'
+    fields[#fields + 1] = TOKEN
+  end
+  for _, f in ipairs(given.fields) do fields[#fields + 1] = f end
+  redis.call('HSET', JOB, unpack(with_data(fields, given.data ~= nil, given.data)))
+  redis.call('PEXPIREAT', JOB, expires)
+  index_move(nil, INITIAL, expires, now)
+end
+
+-- The fields a start writes for a lease and a maximum run time (ms, nil
+-- for none), added to `fields`; returns the job's `due` score (the earlier
+-- deadline), or nil when it has neither.
+local function start_fields(fields, lease, maxrt, now)
+  local due
+  if lease then
+    fields[#fields + 1] = 'lease'
+    fields[#fields + 1] = lease
+    fields[#fields + 1] = 'beat'
+    fields[#fields + 1] = now
+    due = now + lease
+  end
+  if maxrt then
+    fields[#fields + 1] = 'max_runtime'
+    fields[#fields + 1] = maxrt
+    if not due or now + maxrt < due then due = now + maxrt end
+  end
+  return due
+end
+
 -- Move the job from state `from` to `to`: `fields` (written as given) plus
 -- the state and the time stamp of `to`, its data if any, indexes, and its
 -- `due` entry when it leaves running.  `leased`: false when the caller

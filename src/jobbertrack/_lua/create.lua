@@ -28,13 +28,6 @@ if NOW_US % 16 < 4 then
   cleanup(now, tonumber(ARGV[7]), tonumber(ARGV[6]), STATES[1 + NOW_US % #STATES])
 end
 local fields = {'state', INITIAL, 'created', now, 'expires', expires}
-if TOKEN ~= '' then
-  fields[#fields + 1] = 'token'
-  fields[#fields + 1] = TOKEN
-end
-for _, f in ipairs(given.fields) do fields[#fields + 1] = f end
-redis.call('HSET', JOB, unpack(with_data(fields, given.data ~= nil, given.data)))
-redis.call('PEXPIREAT', JOB, expires)
-index_move(nil, INITIAL, expires, now)
+new_record(fields, given, expires, now)
 emit(INITIAL, now, expires)
 return {'ok', fields, 1}

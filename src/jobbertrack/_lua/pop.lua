@@ -46,20 +46,7 @@ if not h.state or malformed(h) or h.state ~= 'waiting' or tonumber(h.expires) <=
   return {'dropped', first(), now}
 end
 local fields = {'token', TOKEN}
-local lease, maxrt = tonumber(ARGV[7] or ''), tonumber(ARGV[8] or '')
-local due
-if lease then
-  fields[#fields + 1] = 'lease'
-  fields[#fields + 1] = lease
-  fields[#fields + 1] = 'beat'
-  fields[#fields + 1] = now
-  due = now + lease
-end
-if maxrt then
-  fields[#fields + 1] = 'max_runtime'
-  fields[#fields + 1] = maxrt
-  if not due or now + maxrt < due then due = now + maxrt end
-end
+local due = start_fields(fields, tonumber(ARGV[7] or ''), tonumber(ARGV[8] or ''), now)
 local expires = tonumber(h.expires)
 redis.call('ZREM', QUEUE, member)
 redis.call('HDEL', JOB, 'ready')

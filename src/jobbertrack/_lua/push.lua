@@ -28,14 +28,7 @@ local expires = now + lifetime
 local ready = now + delay
 local fields = {'state', INITIAL, 'created', now, 'expires', expires, 'queue', queue, 'attempt', 1,
   'retries', ARGV[8], 'backoff', ARGV[9], 'ready', ready}
-if TOKEN ~= '' then
-  fields[#fields + 1] = 'token'
-  fields[#fields + 1] = TOKEN
-end
-for _, f in ipairs(given.fields) do fields[#fields + 1] = f end
-redis.call('HSET', JOB, unpack(with_data(fields, given.data ~= nil, given.data)))
-redis.call('PEXPIREAT', JOB, expires)
-index_move(nil, INITIAL, expires, now)
+new_record(fields, given, expires, now)
 enqueue(queue, ready, expires, now)
 emit(INITIAL, now, expires)
 return {'ok', fields, 1}

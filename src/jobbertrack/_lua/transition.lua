@@ -43,19 +43,7 @@ end
 local fields = {'token', TOKEN}
 local due
 if target == 'running' then
-  local lease, maxrt = tonumber(ARGV[9] or ''), tonumber(ARGV[10] or '')
-  if lease then
-    fields[#fields + 1] = 'lease'
-    fields[#fields + 1] = lease
-    fields[#fields + 1] = 'beat'
-    fields[#fields + 1] = now
-    due = now + lease
-  end
-  if maxrt then
-    fields[#fields + 1] = 'max_runtime'
-    fields[#fields + 1] = maxrt
-    if not due or now + maxrt < due then due = now + maxrt end
-  end
+  due = start_fields(fields, tonumber(ARGV[9] or ''), tonumber(ARGV[10] or ''), now)
 end
 if err ~= '' then
   fields[#fields + 1] = 'error'

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -85,13 +86,27 @@ class Backend:
                 yield event
             return
         iterator: Iterator[jobbertrack.Event] = self.handler.events(since=since, block=block)
-        done = object()
-        while True:
-            # abandoned on cancel: a blocking read ends by itself within ``block``
-            item: object = await to_thread.run_sync(lambda: next(iterator, done), abandon_on_cancel=True)
-            if not isinstance(item, jobbertrack.Event):
-                return
-            yield item
+        done, lock = object(), threading.Lock()
+
+        def step() -> object:
+            with lock:
+                return next(iterator, done)
+
+        def close() -> None:
+            with lock:  # after a read abandoned on cancel has ended (within ``block``)
+                closer = getattr(iterator, "close", None)  # a generator: its blocking connection goes back
+                if closer is not None:
+                    closer()
+
+        try:
+            while True:
+                # abandoned on cancel: a blocking read ends by itself within ``block``
+                item: object = await to_thread.run_sync(step, abandon_on_cancel=True)
+                if not isinstance(item, jobbertrack.Event):
+                    return
+                yield item
+        finally:
+            threading.Thread(target=close, name="jobbertrack-events-close", daemon=True).start()
 
     async def aclose_client(self) -> None:
         """Close the client (for an app that made its own)."""

@@ -5,13 +5,38 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck pytest node bench bench-observe bench-lifecycle bench-web bench-server-cost bench-queue screenshots clean
+# Every package `make test` and `make demo` use comes from requirements/dev.lock:
+# exact versions with hashes, for every platform and Python >= 3.10 (uv's
+# universal resolution).  A change of the lock rebuilds .venv from nothing, so
+# no package of an older lock lingers.  The project itself is then installed
+# editable *without* reaching an index: if pyproject.toml asks for something the
+# lock lacks, this fails and says to run `make lock`.
+LOCK := requirements/dev.lock
+LOCK_INPUTS := pyproject.toml requirements/tools.in
+UV_COMPILE = $(BIN)/uv pip compile $(LOCK_INPUTS) --quiet --extra dev --universal \
+	--python-version 3.10 --generate-hashes --custom-compile-command "make lock"
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+.PHONY: test test-fast test-lowest test-newest lock demo lint typecheck pytest node bench bench-observe bench-lifecycle bench-web bench-server-cost bench-queue screenshots clean
+
+$(VENV)/.locked: $(LOCK)
+	rm -rf $(VENV)
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r $(LOCK)
+	touch $@
+
+$(STAMP): $(VENV)/.locked pyproject.toml
+	$(BIN)/python -m pip install --quiet --no-index --no-build-isolation -e '.[dev]' \
+		|| { echo "make: $(LOCK) does not satisfy pyproject.toml: run 'make lock'" >&2; exit 1; }
+	touch $@
+
+# Refresh the locks (run it after changing a dependency in pyproject.toml, and
+# when you mean to move to newer releases: then run `make test-newest` first).
+# requirements/lowest.lock holds the oldest releases pyproject.toml allows for
+# every direct dependency, for `make test-lowest`.
+lock: | $(VENV)/.locked
+	$(UV_COMPILE) -o $(LOCK)
+	$(UV_COMPILE) --resolution lowest-direct -o requirements/lowest.lock
+	@echo "make: locks refreshed; run 'make test' (it rebuilds .venv) and commit requirements/"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests $(wildcard bench)
@@ -51,6 +76,22 @@ pytest: $(STAMP) $(NODE_LUA)
 
 test: lint typecheck pytest
 
+# While iterating: everything but the tests marked slow (`make test` runs all).
+test-fast: $(STAMP) $(NODE_LUA)
+	$(BIN)/pytest -m "not slow"
+
+# The whole suite on the edges of the declared range (README, "Tested
+# versions"), each in .venv-lowest/ or .venv-newest/: run both before saying a
+# change is done.  test-lowest takes the oldest Python found (3.10 if any).
+LOWEST_PY ?= $(firstword $(foreach p,python3.10 $(wildcard $(HOME)/.pyenv/versions/3.10*/bin/python3.10),\
+	$(if $(shell $(p) -c 'import sys; print(sys.version_info[:2] == (3, 10))' 2>/dev/null | grep True),$(p))) $(PY))
+
+test-lowest:
+	bash requirements/matrix.sh lowest $(LOWEST_PY)
+
+test-newest:
+	bash requirements/matrix.sh newest $(PY)
+
 demo: $(STAMP)
 	$(BIN)/jobbertrack demo
 
@@ -59,7 +100,7 @@ screenshots: $(STAMP)
 	$(BIN)/python docs/screenshots.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache $(NODE_DIR)/node_modules $(NODE_DIR)/lua
+	rm -rf $(VENV) .venv-lowest .venv-newest .mypy_cache .pytest_cache .ruff_cache $(NODE_DIR)/node_modules $(NODE_DIR)/lua
 
 # Benchmarks (never part of `make test`): the bench extra adds RQ, Celery,
 # hiredis and pyinstrument.  bench-observe runs first: the lifecycle report

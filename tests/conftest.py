@@ -213,3 +213,33 @@ async def aclosing() -> AsyncIterator[Callable[[Any], Any]]:
     yield keep
     for client in opened:
         await client.aclose()
+
+
+#: Groups of tests that skip when a tool outside Python is missing (never
+#: under CI=true, where they fail instead): the last line of the run says how
+#: many skipped and how to get them, so they never vanish silently.
+_TOOL_GROUPS = {
+    "tests/browser/": ("browser tests", "apt-get install chromium"),
+    "tests/node/": ("Node.js client tests", "install node 20+ and npm, then make test"),
+}
+
+
+def _skipped_by_group(config: pytest.Config) -> dict[str, int]:
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    counts = dict.fromkeys(_TOOL_GROUPS, 0)
+    for report in getattr(reporter, "stats", {}).get("skipped", []):
+        for prefix in _TOOL_GROUPS:
+            if report.nodeid.startswith(prefix):
+                counts[prefix] += 1
+    return counts
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Runs after pytest's closing summary line: one line per group skipped."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return
+    for prefix, skipped in _skipped_by_group(config).items():
+        if skipped:
+            what, how = _TOOL_GROUPS[prefix]
+            reporter.write_line(f"{skipped} {what} skipped: to run them, {how}", yellow=True, bold=True)

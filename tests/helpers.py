@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from jobbertrack._connect import BACKOFF_CAP, RETRIES
+
 
 def wait_for(predicate: Any, limit: float = 5.0, step: float = 0.02) -> Any:
     """Poll a time-based rule (expiry, lease) until it holds: no event exists
@@ -16,6 +18,17 @@ def wait_for(predicate: Any, limit: float = 5.0, step: float = 0.02) -> Any:
             return value
         assert time.monotonic() < deadline, "condition not reached in time"
         time.sleep(step)
+
+
+def fail_fast_bound(connect_timeout: float, *, connections: int = 1, margin: float = 1.0) -> float:
+    """The longest a call on a client from ``jobbertrack.connect()`` may take
+    to fail when its server is gone, derived from the settings under test:
+    each of the RETRIES + 1 attempts may spend ``connect_timeout`` on each of
+    ``connections`` connections (a cluster client refreshing its slot map
+    asks every node), with at most BACKOFF_CAP between attempts.  A refused
+    connection costs far less; the bound is for a loaded machine."""
+    attempts = RETRIES + 1
+    return attempts * connections * connect_timeout + RETRIES * BACKOFF_CAP + margin
 
 
 def is_cluster(client: Any) -> bool:
@@ -60,3 +73,15 @@ def page_through(track: Any, limit: int, state: Any = None) -> list[str]:
         cursor = page.cursor
         if cursor is None:
             return seen
+
+
+def cli_runner() -> Any:
+    """click's CliRunner with stderr kept apart from stdout, on every click
+    the range allows: 8.2 always keeps them apart (and has no ``mix_stderr``),
+    8.1 mixes them unless told not to."""
+    from click.testing import CliRunner
+
+    try:
+        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
+    except TypeError:
+        return CliRunner()

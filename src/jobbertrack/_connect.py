@@ -41,16 +41,43 @@ def redact(url: str) -> str:
     return parts._replace(netloc=f"{user}:***@{host}").geturl()
 
 
-def _default_retry(asyncio: bool = False) -> Any:
-    from redis.backoff import ExponentialWithJitterBackoff
+#: The retry policy connect() gives every client it makes (standalone,
+#: Sentinel and the cluster client's own loop), so a server that is gone
+#: costs the same on every redis-py release: at most RETRIES more attempts,
+#: at most BACKOFF_CAP seconds apart.  Transitions are safe to replay.
+RETRIES = 3
+BACKOFF_BASE = 0.05
+BACKOFF_CAP = 1.0
 
+
+def _default_retry(asyncio: bool = False) -> Any:
+    """redis-py's Retry of the right layer: an asyncio client gets
+    ``redis.asyncio.retry.Retry`` (redis-py 8.2 warns at a sync one)."""
+    # EqualJitterBackoff (min(cap, base * 2**n), half of it jittered) exists
+    # in every redis-py the range allows; ExponentialWithJitterBackoff is not in 5.0.
+    from redis.backoff import EqualJitterBackoff
+
+    backoff = EqualJitterBackoff(cap=BACKOFF_CAP, base=BACKOFF_BASE)
     if asyncio:
         from redis.asyncio.retry import Retry as AsyncRetry
 
-        return AsyncRetry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), 3)
+        return AsyncRetry(backoff, RETRIES)
     from redis.retry import Retry
 
-    return Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), 3)
+    return Retry(backoff, RETRIES)
+
+
+def _set_retry(kwargs: dict[str, Any], asyncio: bool) -> None:
+    """The library's retry policy, unless the caller chose one.  redis-py 5.x
+    retries only the errors a connection lists in ``retry_on_error`` (6.0+
+    retries whatever the Retry supports), so both are given."""
+    if "retry" in kwargs:
+        return
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    kwargs["retry"] = _default_retry(asyncio)
+    kwargs.setdefault("retry_on_error", [RedisConnectionError, RedisTimeoutError])
 
 
 def connect(url: str | None = None, *, quiet: bool = False, asyncio: bool = False, **kwargs: Any) -> Any:
@@ -77,10 +104,15 @@ def connect(url: str | None = None, *, quiet: bool = False, asyncio: bool = Fals
 
                 cluster = RedisCluster
             base = ("rediss" if scheme.startswith("rediss") else "redis") + url[len(scheme) :]
+            # The cluster client's own retry loop (around MOVED, refresh and a
+            # dead node) gets the library's policy too: redis-py's default has
+            # changed between releases (8.2 retries 10 times, up to a second
+            # apart), and a dead master must fail fast on every release.
+            kwargs.setdefault("retry", _default_retry(asyncio))
             return cluster.from_url(base, **kwargs)
         if scheme in ("redis+sentinel", "rediss+sentinel"):
             return _sentinel(url, scheme, kwargs, asyncio)
-        kwargs.setdefault("retry", _default_retry(asyncio))
+        _set_retry(kwargs, asyncio)
         if asyncio:
             import redis.asyncio
 
@@ -138,6 +170,6 @@ def _sentinel(url: str, scheme: str, kwargs: dict[str, Any], asyncio: bool = Fal
         if key in options:
             kwargs.setdefault(key, options[key])
     sentinel_kwargs = {k: v for k, v in kwargs.items() if k in _TIMEOUTS}
-    kwargs.setdefault("retry", _default_retry(asyncio))
+    _set_retry(kwargs, asyncio)
     sentinel = sentinel_class(nodes, sentinel_kwargs=sentinel_kwargs, **kwargs)
     return sentinel.master_for(path[0])

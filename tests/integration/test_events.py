@@ -127,16 +127,20 @@ def test_an_event_is_written_even_when_its_stream_holds_a_later_id(client: Any) 
 async def test_blocking_reads_stay_under_a_short_socket_timeout(backend: Any, aclosing: Any) -> None:
     """wait() and events(block=...) block in slices shorter than the client's
     socket timeout, so a quiet stream never reads as Redis not answering."""
+    from redis.asyncio.retry import Retry as AsyncRetry
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 
-    quick = {"socket_timeout": 0.4, "retry": Retry(NoBackoff(), 0)}
-    track = jobbertrack.Handler(backend.client(**quick), default_timeout=60)
+    track = jobbertrack.Handler(
+        backend.client(socket_timeout=0.4, retry=Retry(NoBackoff(), 0)), default_timeout=60
+    )
     job = track.create().start()
     with pytest.raises(jobbertrack.WaitTimeout):
         track.wait(job.id, 1.0)
     assert _events(track, since="$", block=0.9) == []
-    atrack = jobbertrack.aio.Handler(aclosing(backend.async_client(**quick)))
+    atrack = jobbertrack.aio.Handler(
+        aclosing(backend.async_client(socket_timeout=0.4, retry=AsyncRetry(NoBackoff(), 0)))
+    )
     with pytest.raises(jobbertrack.WaitTimeout):
         await atrack.wait(job.id, 1.0)
     assert [e async for e in atrack.events(since="$", block=0.9)] == []

@@ -12,8 +12,8 @@ from urllib.parse import quote
 import httpx
 import pytest
 import redis.asyncio
+from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.retry import Retry
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
@@ -26,6 +26,7 @@ from .conftest import AUTH, TOKEN, ChosenIds, MakeApi, asgi_client, eventually, 
 
 STATES = ("waiting", "running", "failed", "finished")
 #: redis-py retries a refused connection for seconds by default: fail at once
+#: (the asyncio client takes redis.asyncio's Retry; redis-py 8.2 warns at a sync one)
 NO_RETRY = Retry(NoBackoff(), 0)
 JOB_KEYS = {"id", "state", "name", "data", "progress", "error", "created_at", "started_at", "ended_at"}
 

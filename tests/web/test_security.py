@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 import redis.asyncio
+from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 import jobbertrack
 import jobbertrack.aio

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import inspect
 import uuid
 from datetime import datetime, timezone
 from time import perf_counter
@@ -43,6 +44,9 @@ class RQ(Path):
         super().open(server, options)
         self.Job, self.JobStatus, self.Result = Job, JobStatus, Result
         self.label = f"RQ {rq.__version__} Job API, no worker"
+        # what a worker passes on success: its name in newer RQ, nothing in 2.0
+        takes_name = "worker_name" in inspect.signature(Job._handle_success).parameters
+        self.success_kwargs = {"worker_name": "bench"} if takes_name else {}
 
     def run(self, n: int) -> Outcome:
         conn, Job, started_status = self.client, self.Job, self.JobStatus.STARTED
@@ -67,7 +71,7 @@ class RQ(Path):
             job.ended_at = datetime.now(timezone.utc)
             job._result = RESULT
             with conn.pipeline() as pipe:
-                job._handle_success(TIMEOUT, pipeline=pipe, worker_name="bench")
+                job._handle_success(TIMEOUT, pipeline=pipe, **self.success_kwargs)
                 pipe.execute()
             t3 = perf_counter()
             fetched = Job.fetch(job.id, connection=conn)

@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 import jobbertrack
 from jobbertrack.cli import main
 from jobbertrack.testing import RedisServer
+from tests.helpers import cli_runner
 
 CLI = [sys.executable, "-m", "jobbertrack.cli"]
 
@@ -58,7 +59,7 @@ def invoke(url: str) -> Invoke:
     *args` through click's runner and check its exit status."""
 
     def run(*args: str, input: str | None = None, code: int | None = 0, **kwargs: Any) -> Result:
-        result = CliRunner().invoke(main, ["--redis-url", url, *args], input=input, **kwargs)
+        result = cli_runner().invoke(main, ["--redis-url", url, *args], input=input, **kwargs)
         if code is not None:
             assert result.exit_code == code, (result.exit_code, result.output, result.exception)
         return result

@@ -15,6 +15,7 @@ import pytest
 
 import jobbertrack
 from jobbertrack.cli import main
+from tests.helpers import cli_runner
 
 from ..helpers import wait_for
 from .conftest import Invoke
@@ -50,9 +51,8 @@ def test_json_before_or_after_the_command_name(invoke: Invoke) -> None:
 
 
 def test_options_after_the_command_name(url: str) -> None:
-    from click.testing import CliRunner
 
-    result = CliRunner().invoke(main, ["stats", "--namespace", "elsewhere", "--redis-url", url, "--json"])
+    result = cli_runner().invoke(main, ["stats", "--namespace", "elsewhere", "--redis-url", url, "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == {"waiting": 0, "running": 0, "failed": 0, "finished": 0}
 
@@ -134,9 +134,8 @@ def test_an_expired_job_says_so(invoke: Invoke, handler: jobbertrack.Handler) ->
 
 @pytest.mark.parametrize("url", ["redis://u:hunter2-secret@127.0.0.1:abc/0", "foo://u:hunter2-secret@h:1"])
 def test_an_unusable_url_is_one_line_and_exit_2(url: str) -> None:
-    from click.testing import CliRunner
 
-    result = CliRunner().invoke(main, ["--redis-url", url, "stats"])
+    result = cli_runner().invoke(main, ["--redis-url", url, "stats"])
     assert result.exit_code == 2
     message = one_line_error(result)
     assert "cannot connect" in message and "hunter2-secret" not in message
@@ -150,9 +149,8 @@ def test_the_demo_shows_urls_without_their_password() -> None:
 
 
 def test_redis_unavailable_is_one_line_and_exit_4() -> None:
-    from click.testing import CliRunner
 
-    result = CliRunner().invoke(main, ["--redis-url", "redis://127.0.0.1:1/0", "stats"])
+    result = cli_runner().invoke(main, ["--redis-url", "redis://127.0.0.1:1/0", "stats"])
     assert result.exit_code == 4
     assert "unavailable" in one_line_error(result).lower()
 

@@ -19,10 +19,10 @@ from typing import Any
 
 import httpx
 import pytest
-from click.testing import CliRunner
 
 import jobbertrack
 from jobbertrack.cli import main
+from tests.helpers import cli_runner
 
 from .conftest import CLI
 
@@ -301,12 +301,12 @@ def test_redis_unavailable_is_one_line_before_any_url() -> None:
 
 
 def test_help_shows_examples() -> None:
-    result = CliRunner().invoke(main, ["dashboard", "--help"])
+    result = cli_runner().invoke(main, ["dashboard", "--help"])
     assert result.exit_code == 0
     assert "Examples:" in result.output
     assert "jobbertrack dashboard --open" in result.output
     assert "--token-file token" in result.output
-    listing = CliRunner().invoke(main, ["--help"])
+    listing = cli_runner().invoke(main, ["--help"])
     assert "dashboard" in listing.output
 
 

@@ -26,7 +26,9 @@ from jobbertrack.testing import RedisClusterServers
 from tests.conftest import AclServer, Backend
 
 ROOT = Path(__file__).resolve().parents[2]
-NODE_DIR = ROOT / "clients" / "node"
+#: The Node client under test: clients/node, or a copy of it with other
+#: packages installed (requirements/matrix.sh sets $JOBBERTRACK_NODE_DIR).
+NODE_DIR = Path(os.environ.get("JOBBERTRACK_NODE_DIR") or ROOT / "clients" / "node")
 CI = os.environ.get("CI") == "true"
 
 

@@ -5,17 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from click.testing import CliRunner
-
 from jobbertrack.cli import main
 from tests.conftest import Backend
+from tests.helpers import cli_runner
 from tests.node.conftest import NodeDriver
 
 
 def cli(backend: Backend, *args: str, code: int = 0) -> Any:
-    result = CliRunner().invoke(main, ["--redis-url", backend.url, "--json", *args])
+    result = cli_runner().invoke(main, ["--redis-url", backend.url, "--json", *args])
     assert result.exit_code == code, (args, result.output, result.exception)
-    return json.loads(result.output) if code == 0 else result.output
+    return json.loads(result.stdout) if code == 0 else result.stderr
 
 
 def test_the_cli_works_node_jobs(js: NodeDriver, backend: Backend) -> None:

@@ -35,6 +35,8 @@ def configure(url: str, visibility: float | None = None) -> jobbertrack.Handler:
     _redis["client"] = client
     options: dict[str, Any] = {}
     if visibility is not None:
+        # unacked_restore_*: kombu >= 5.7 (older ones ignore them: they restore
+        # when a worker starts, then about every 100 s)
         options = {
             "visibility_timeout": visibility,
             "unacked_restore_interval": 1,

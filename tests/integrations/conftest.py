@@ -9,6 +9,7 @@ teardown, whatever the test did.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import signal
 import subprocess
@@ -122,6 +123,19 @@ def eventually(condition: Callable[[], bool], timeout: float, explain: Callable[
         if time.monotonic() > deadline:
             pytest.fail(explain())
         time.sleep(0.05)
+
+
+def pop(client: Any, key: str, timeout: float) -> Any:
+    """``BLPOP key`` for up to ``timeout`` seconds, in blocks shorter than the
+    client's socket timeout (10 s): redis-py before 6 fails a read that
+    outlasts it (it retries only the errors in ``retry_on_error``, none by
+    default), where later releases quietly send the command again."""
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        popped = client.blpop([key], min(5, math.ceil(left)))
+        if popped is not None:
+            return popped
+    return None
 
 
 def events_of(jt: jobbertrack.Handler, job_id: str) -> list[jobbertrack.Event]:

@@ -14,7 +14,7 @@ import jobbertrack
 from jobbertrack.integrations.rq import RQTracking
 from jobbertrack.testing import RedisServer
 
-from .conftest import Worker, events_of, rq_argv, wait_job
+from .conftest import Worker, events_of, pop, rq_argv, wait_job
 
 rq = pytest.importorskip("rq")
 rq_tasks = pytest.importorskip("tests.integrations.rq_tasks")
@@ -116,7 +116,7 @@ def test_a_stopped_rq_job_fails_its_job(
 ) -> None:
     started = key()
     rq_job = tracked.enqueue(queue, rq_tasks.hang, started)
-    assert jt.client.blpop([started], 30) is not None, worker.output()
+    assert pop(jt.client, started, 30) is not None, worker.output()
     from rq.command import send_stop_job_command
 
     send_stop_job_command(rq_client, rq_job.id)
@@ -134,7 +134,7 @@ def test_a_killed_worker_leaves_a_stalled_job_not_a_running_one(
     doomed = start_worker(rq_argv("doomed", rq_url(runner_redis)), JT_TEST_URL=runner_redis.url)
     started = key()
     rq_job = tracked.enqueue(rq.Queue("doomed", connection=rq_client), rq_tasks.hang, started)
-    pushed = jt.client.blpop([started], 30)
+    pushed = pop(jt.client, started, 30)
     assert pushed is not None, doomed.output()
     assert jt.get(rq_job.id).state == "running"
     os.kill(int(pushed[1]), signal.SIGKILL)  # the work horse (in a process group of its own)

@@ -174,9 +174,12 @@ def on_success(rq_job: Job, connection: Redis, result: Any, *args: Any, **kwargs
 def on_failure(rq_job: Job, connection: Redis, kind: Any, value: Any, traceback: Any) -> None:
     """RQ's failure callback: fail the job, or record the attempt when RQ retries."""
     attempt = _ending(rq_job, connection)
-    if rq_job.should_retry:
+    # RQ retries a failed job while it has retries left: the test of its
+    # worker, made here (newer RQ calls it ``Job.should_retry``, RQ 2.0 has no such property).
+    retries_left = rq_job.retries_left
+    if retries_left is not None and retries_left > 0:
         spec = rq_job.args[0]
-        number = max(1, int(spec.get("retries") or 0) - int(rq_job.retries_left or 0) + 1)
+        number = max(1, int(spec.get("retries") or 0) - int(retries_left) + 1)
         attempt.retrying(f"{kind.__name__}: {value}", number)
     else:
         attempt.failed(value)

@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
@@ -137,6 +138,28 @@ def open_page(context: BrowserContext) -> Callable[..., Probe]:
         return probe
 
     return open_
+
+
+def wait_until(page: Page, predicate: str, arg: Any = None, *, timeout: float) -> Any:
+    """Wait at most ``timeout`` ms for the page function ``predicate(arg)``
+    to give a truthy value, and return it: ``page.wait_for_function`` as
+    every Playwright the range allows can do it under the dashboard's CSP.
+
+    Playwright 1.45 evaluates the predicate's text with ``eval`` again on
+    each poll, from a page callback; only an evaluation made while the
+    browser runs a devtools call escapes the page's ``script-src 'self'``,
+    so its polls after the first are refused ("'unsafe-eval' is not an
+    allowed source").  Newer releases keep the function the first eval
+    made.  Here each poll is a call of its own (``page.evaluate``), which
+    no CSP governs."""
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        value = page.evaluate(predicate, arg)
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"not true within {timeout:g} ms (last value {value!r}): {predicate}")
+        page.wait_for_timeout(10)
 
 
 def wait_live(page: Page) -> None:

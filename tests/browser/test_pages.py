@@ -15,7 +15,7 @@ import jobbertrack
 from jobbertrack.testing import RedisServer
 from tests.helpers import wait_for
 
-from .conftest import Probe, Served, other_process, wait_live
+from .conftest import Probe, Served, other_process, wait_live, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -31,7 +31,7 @@ ROW_FIELD = """([id, selector]) => {
 
 def shows_within_1s(page: Page, script: str, arg: object, wanted: str) -> None:
     """Wait at most 1 s for ``script(arg)`` to give ``wanted``."""
-    page.wait_for_function(f"(arg) => ({script})(arg) === {wanted!r}", arg=arg, timeout=LIVE_MS)
+    wait_until(page, f"(arg) => ({script})(arg) === {wanted!r}", arg, timeout=LIVE_MS)
 
 
 def test_list_page_shows_another_process_transitions_live(

@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 import jobbertrack
 from jobbertrack.testing import RedisServer, free_port
 
-from .conftest import SETTLE_MS, Probe, Served, dashboard, wait_live
+from .conftest import SETTLE_MS, Probe, Served, dashboard, wait_live, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -79,9 +79,9 @@ def test_page_says_reconnecting_while_redis_restarts_then_is_live_again(
 
     track = fresh_handler()
     after = track.create(name="after the restart")
-    page.wait_for_function(f"(a) => ({ROW_STATE})(a) === 'waiting'", arg=[after.id], timeout=SETTLE_MS)
+    wait_until(page, f"(a) => ({ROW_STATE})(a) === 'waiting'", [after.id], timeout=SETTLE_MS)
     after.start()
-    page.wait_for_function(f"(a) => ({ROW_STATE})(a) === 'running'", arg=[after.id], timeout=SETTLE_MS)
+    wait_until(page, f"(a) => ({ROW_STATE})(a) === 'running'", [after.id], timeout=SETTLE_MS)
     assert track.get(before.id) is None  # it really was a new, empty Redis
     probe.assert_not_reloaded()
     probe.assert_clean()

@@ -23,7 +23,7 @@ import jobbertrack
 from jobbertrack.testing import RedisServer, free_port
 from tests.helpers import wait_for
 
-from .conftest import PROBE_SCRIPT, VIEWPORT, Probe, Served, dashboard, wait_live, widget_host
+from .conftest import PROBE_SCRIPT, VIEWPORT, Probe, Served, dashboard, wait_live, wait_until, widget_host
 
 pytestmark = pytest.mark.browser
 
@@ -218,7 +218,7 @@ def test_list_page(board: Served, jobs: Jobs, open_page: Callable[..., Probe]) -
       const failed = rows.filter((r) => r.querySelector("td.reason").textContent.trim() !== "");
       return failed.length === {2 * len(PAYLOADS)} && rows.length === {3 * len(PAYLOADS)};
     }}"""
-    page.wait_for_function(wait_reasons, timeout=SETTLE_MS)
+    wait_until(page, wait_reasons, timeout=SETTLE_MS)
     rows = {row["key"]: row for row in page.evaluate(ROWS_JS)}
     for job, payload in zip(live, PAYLOADS, strict=True):
         assert rows[job.id] == failed_row(payload, job.id)
@@ -245,7 +245,8 @@ def test_overview_page(board: Served, jobs: Jobs, open_page: Callable[..., Probe
     probe.mark()
     jobs.move_all(live)  # the failures table is redrawn by live.js
     live_ids = json.dumps([job.id for job in live])
-    page.wait_for_function(
+    wait_until(
+        page,
         f"""() => {{
           const keys = [...document.querySelectorAll("#jt-failures tbody tr")].map((r) => r.dataset.jobId);
           return {live_ids}.every((id) => keys.includes(id));
@@ -376,7 +377,8 @@ def test_widget(redis_server: RedisServer, jobs: Jobs, context: BrowserContext) 
         try:
             page.goto(f"{site.url}/?" + urlencode({"id": [j.id for j in stored + live]}, doseq=True))
             widget_js = [f"{board.url}/widget.js"]
-            page.wait_for_function(
+            wait_until(
+                page,
                 """() => [...document.querySelectorAll("jobbertrack-job")]
                       .every((w) => ["failed", "waiting"].includes(w.getAttribute("state")))""",
                 timeout=SETTLE_MS,
@@ -407,7 +409,8 @@ def test_widget(redis_server: RedisServer, jobs: Jobs, context: BrowserContext) 
             wanted = json.dumps(
                 {job.id: f"1/3 \u00b7 {payload}" for job, payload in zip(live, PAYLOADS, strict=True)}
             )
-            page.wait_for_function(
+            wait_until(
+                page,
                 f"""() => Object.entries({wanted}).every(([id, text]) => {{
                   const w = document.querySelector(`jobbertrack-job[job-id="${{CSS.escape(id)}}"]`);
                   return w.shadowRoot.querySelector(".msg").textContent === text;
@@ -417,7 +420,8 @@ def test_widget(redis_server: RedisServer, jobs: Jobs, context: BrowserContext) 
             assert_safe(probe, widget_js)
             for job, payload in zip(live, PAYLOADS, strict=True):
                 job.fail({"reason": payload, "message": payload})
-            page.wait_for_function(
+            wait_until(
+                page,
                 f"""() => {json.dumps([j.id for j in live])}.every((id) => document.querySelector(
                   `jobbertrack-job[job-id="${{CSS.escape(id)}}"]`).getAttribute("state") === "failed")""",
                 timeout=SETTLE_MS,

@@ -63,7 +63,16 @@ async def track(web_redis: RedisServer, admin: Any) -> AsyncIterator[jobbertrack
 async def make_api(web_redis: RedisServer, admin: Any) -> AsyncIterator[MakeApi]:
     """make_api(handler=None, headers=None, **create_app_kwargs): an httpx
     client on a fresh app (lifespan entered) over the ASGI transport.  With
-    no handler the app gets an aio.Handler on a client of its own."""
+    no handler the app gets an aio.Handler on a client of its own.
+
+    After the apps' lifespans end and their clients close, what they left
+    running is cancelled and awaited, as ``asyncio.run`` (so any ASGI
+    server) and pytest-asyncio >= 1.1 do when a loop ends: an app stopped
+    during its follower's first call leaves the client's layout check (a
+    shared, shielded task) a round trip to finish.  pytest-asyncio 0.24
+    closes the loop with such a task pending, and the garbage collector then
+    reports it ("Task was destroyed but it is pending") in a later test."""
+    before = asyncio.all_tasks()
     async with contextlib.AsyncExitStack() as stack:
 
         async def make(
@@ -78,6 +87,10 @@ async def make_api(web_redis: RedisServer, admin: Any) -> AsyncIterator[MakeApi]
             return await stack.enter_async_context(asgi_client(app, headers))
 
         yield make
+    left = asyncio.all_tasks() - before - {asyncio.current_task()}
+    for task in left:
+        task.cancel()
+    await asyncio.gather(*left, return_exceptions=True)
 
 
 class ChosenIds(jobbertrack.aio.ResourceFactory):

@@ -50,6 +50,41 @@ def test_work_burst_runs_the_command_once_per_job(url: str, handler: jobbertrack
     assert handler.get(failing.id).error["exit_code"] == 3
 
 
+#: exits 0 for an even n, 3 for an odd one
+EVEN_OK = [sys.executable, "-c", "import json, sys; raise SystemExit(3 * (json.load(sys.stdin)['n'] % 2))"]
+
+
+def test_work_says_one_line_per_job_and_never_a_traceback(url: str, handler: jobbertrack.Handler) -> None:
+    jobs = [handler.push({"n": i}, timeout=60) for i in range(4)]
+    done = jt(url, "work", "--burst", "--concurrency", "2", "--", *EVEN_OK)
+    assert done.returncode == 0, done.stderr
+    said = done.stderr.decode()
+    assert "Traceback" not in said and "Exception" not in said, said
+    lines = said.splitlines()
+    assert len(lines) == len(jobs), lines
+    for i, job in enumerate(jobs):
+        (line,) = [line for line in lines if job.id in line]
+        state = "finished" if i % 2 == 0 else "failed"
+        assert f"job {job.id} {state}" in line
+        assert ("exit status 0" if state == "finished" else "exited with status 3") in line
+        assert handler.get(job.id).state == state
+
+
+def test_work_with_json_prints_one_json_line_per_job(url: str, handler: jobbertrack.Handler) -> None:
+    jobs = [handler.push({"n": i}, timeout=60) for i in range(4)]
+    done = jt(url, "--json", "work", "--burst", "--concurrency", "2", "--", *EVEN_OK)
+    assert done.returncode == 0, done.stderr
+    assert b"Traceback" not in done.stderr, done.stderr
+    shown = {line["id"]: line for line in map(json.loads, done.stdout.decode().splitlines())}
+    assert set(shown) == {job.id for job in jobs}
+    for i, job in enumerate(jobs):
+        value = shown[job.id]
+        if i % 2 == 0:
+            assert (value["state"], value["data"]["exit_code"]) == ("finished", 0)
+        else:
+            assert (value["state"], value["error"]["exit_code"]) == ("failed", 3)
+
+
 def test_work_retries_a_failed_command(url: str, handler: jobbertrack.Handler) -> None:
     job = handler.push(timeout=60, retries=1)
     done = jt(url, "work", "--burst", "--", sys.executable, "-c", "raise SystemExit(1)")
@@ -65,6 +100,29 @@ def _blocked_xreads(url: str) -> int:
         return sum(1 for c in client.client_list() if c.get("cmd") == "xread")
     finally:
         client.close()
+
+
+def test_work_burst_waits_for_a_retry_in_its_backoff_and_a_delayed_job(
+    url: str, handler: jobbertrack.Handler, tmp_path: Path
+) -> None:
+    """--burst exits when nothing waits on the queue: a retry in its backoff
+    and a delayed job are run first, not left behind."""
+    marker = tmp_path / "failed-once"
+    # fails the first time it runs (for any job), succeeds after
+    flaky = (
+        "import pathlib, sys; p = pathlib.Path(sys.argv[1]); "
+        "raise SystemExit(0 if p.exists() else p.touch() or 1)"
+    )
+    retried = handler.push(timeout=60, retries=1, backoff=1)
+    done = jt(url, "work", "--burst", "--", sys.executable, "-c", flaky, str(marker))
+    assert done.returncode == 0, done.stderr
+    job = handler.get(retried.id)
+    assert (job.state, job.get_value()["attempt"]) == ("finished", 2)
+    delayed = handler.push(timeout=60, delay=1)
+    done = jt(url, "work", "--burst", "--", sys.executable, "-c", "pass")
+    assert done.returncode == 0, done.stderr
+    assert handler.get(delayed.id).state == "finished"
+    assert handler.queued() == 0
 
 
 def test_sigterm_lets_the_running_command_finish_and_takes_no_new_job(

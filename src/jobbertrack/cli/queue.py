@@ -22,7 +22,7 @@ from .context import common_options, output, settings
 from .output import note
 from .params import SECONDS, json_value
 from .render import print_job
-from .run import _run_tracked
+from .run import Reporter, _run_tracked
 
 
 @click.command()
@@ -83,9 +83,9 @@ class _Slots:
     status).  Jobs are popped by the main thread only, so a stop signal
     interrupts its wait and no job is taken after it."""
 
-    def __init__(self, size: int, lease: float, argv: list[str]) -> None:
+    def __init__(self, size: int, lease: float, argv: list[str], reporter: Reporter) -> None:
         self.free = threading.Semaphore(size)
-        self.lease, self.argv = lease, argv
+        self.lease, self.argv, self.reporter = lease, argv, reporter
         self.lock = threading.Lock()
         self.running: dict[threading.Thread, list[subprocess.Popen[bytes]]] = {}
         self.idle = threading.Condition(self.lock)
@@ -102,7 +102,7 @@ class _Slots:
             env = {**os.environ, "JOBBERTRACK_JOB_ID": job.id}
             stdin = json.dumps(job.get_value().get("data")).encode()
             beats = Heartbeats(job, heartbeat_interval(self.lease, None), quiet=True)
-            _run_tracked(job, self.argv, beats, stdin=stdin, env=env, child=child)
+            _run_tracked(job, self.argv, beats, self.reporter, stdin=stdin, env=env, child=child)
         finally:
             with self.lock:
                 self.running.pop(threading.current_thread(), None)
@@ -122,6 +122,45 @@ class _Slots:
                 proc.terminate()
 
 
+def _take_jobs(
+    track: jobbertrack.Handler,
+    slots: _Slots,
+    queue: str,
+    burst: bool,
+    lease: float,
+    max_runtime: float | None,
+    stop: threading.Event,
+    interruptible: threading.Event,
+) -> None:
+    """Pop jobs and start their commands until ``stop`` is set or, with
+    ``burst``, nothing waits on the queue and nothing runs."""
+    pending = False  # --burst: only delayed entries or retries wait on the queue
+    while not stop.is_set():
+        interruptible.set()
+        slots.free.acquire()
+        block = 0 if not burst else (BURST_WAIT if pending else None)
+        job = track.pop_and_start(queue, block=block, lease=lease, max_runtime=max_runtime)
+        interruptible.clear()
+        if job is not None:
+            slots.start(job)
+            continue
+        slots.free.release()
+        if not slots.running:
+            # --burst: the queue is empty once nothing waits on it, delayed
+            # entries and retries in their backoff included
+            pending = track.queued(queue) > 0
+            if pending:
+                continue
+            return
+        interruptible.set()
+        slots.wait_all(None)
+
+
+#: --burst, while only delayed entries wait: how long one pop blocks before
+#: the queue is counted again (a pop wakes as soon as an entry is ready)
+BURST_WAIT = 1.0
+
+
 @click.command(context_settings={"allow_interspersed_args": False})
 @click.option("--queue", default="default", show_default=True, help="The queue to take jobs from.")
 @click.option(
@@ -138,7 +177,11 @@ class _Slots:
 @click.option(
     "--max-runtime", type=SECONDS, metavar="S", help="Fail a job (not the command) after this long."
 )
-@click.option("--burst", is_flag=True, help="Exit once the queue is empty.")
+@click.option(
+    "--burst",
+    is_flag=True,
+    help="Exit once the queue is empty: no job waits on it, delayed ones and retries included.",
+)
 @click.option(
     "--grace",
     type=SECONDS,
@@ -173,7 +216,7 @@ def work(
       jobbertrack work --queue mail --burst -- ./send-mail.sh
     """
     track = settings().handler()
-    slots = _Slots(concurrency, lease, list(command))
+    slots = _Slots(concurrency, lease, list(command), Reporter(output(), always=True))
     interruptible = threading.Event()  # set while the main thread only waits
     stop = threading.Event()
 
@@ -188,19 +231,7 @@ def work(
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     stopped, error = False, None
     try:
-        while not stop.is_set():
-            interruptible.set()
-            slots.free.acquire()
-            job = track.pop_and_start(queue, block=None if burst else 0, lease=lease, max_runtime=max_runtime)
-            interruptible.clear()
-            if job is not None:
-                slots.start(job)
-                continue
-            slots.free.release()
-            if not slots.running:
-                break  # --burst, and nothing running that could come back with a retry
-            interruptible.set()
-            slots.wait_all(None)
+        _take_jobs(track, slots, queue, burst, lease, max_runtime, stop, interruptible)
         stopped = stop.is_set()
     except _Stop:
         stopped = True

@@ -29,7 +29,7 @@ import jobbertrack
 from jobbertrack._running import Heartbeats, HeartbeatThread, heartbeat_interval
 
 from .context import Failure, common_options, output, settings
-from .output import note
+from .output import Output, note
 from .params import SECONDS
 
 #: Exit statuses of ``run`` besides the command's own (as a shell's, for 126 and 127).
@@ -205,14 +205,35 @@ def run(
     _say(f"job {job.id} running: {label}")
     # the heartbeat policy of job.running(), quiet: cron mails any output
     beats = Heartbeats(job, heartbeat_interval(lease, None), quiet=True)
-    status = _run_tracked(job, argv, beats)
+    status = _run_tracked(job, argv, beats, Reporter(output()))
     raise SystemExit(status)
+
+
+class Reporter:
+    """How a command's outcome is told: one JSON line on stdout with
+    ``--json``, else one line on stderr.  Made in the main thread (it reads
+    click's context, which worker threads do not have) and safe to share
+    between the threads of ``jobbertrack work``.  ``always``: say the line
+    even when stderr is not a terminal (``work`` logs each job; ``run`` stays
+    silent under cron)."""
+
+    def __init__(self, out: Output, *, always: bool = False) -> None:
+        self.out, self.always = out, always
+        self.lock = threading.Lock()
+
+    def outcome(self, job: jobbertrack.Resource, message: str, duration: float) -> None:
+        with self.lock:
+            if self.out.json:
+                self.out.json_line(job.get_value())
+            elif self.always or sys.stderr.isatty():
+                note(f"jobbertrack: job {job.id} {job.state} ({message}, {duration:.1f} s)")
 
 
 def _run_tracked(
     job: jobbertrack.Resource,
     argv: list[str],
     beats: Heartbeats,
+    reporter: Reporter,
     *,
     stdin: bytes | None = None,
     env: dict[str, str] | None = None,
@@ -238,7 +259,7 @@ def _run_tracked(
             status = EXIT_COMMAND_NOT_FOUND if isinstance(exc, FileNotFoundError) else EXIT_CANNOT_RUN
             message = f"cannot run {argv[0]!r}: {exc.strerror}"
             click.echo(f"jobbertrack: {message}", err=True)
-            _store_result(job, command_result(argv, status, 0.0, "") | {"message": message})
+            _store_result(job, command_result(argv, status, 0.0, "") | {"message": message}, reporter)
             return status
         proc = child[0]
         assert proc.stdout is not None and proc.stderr is not None
@@ -252,7 +273,7 @@ def _run_tracked(
         for pump in pumps:
             pump.drain()
     result = command_result(argv, returncode, time.monotonic() - began, tail.text())
-    _store_result(job, result, lost=beats.lost)
+    _store_result(job, result, reporter, lost=beats.lost)
     return exit_status(returncode)
 
 
@@ -265,7 +286,9 @@ def _feed(pipe: IO[bytes] | None, data: bytes) -> None:
         pipe.write(data)
 
 
-def _store_result(job: jobbertrack.Resource, result: dict[str, Any], lost: Exception | None = None) -> None:
+def _store_result(
+    job: jobbertrack.Resource, result: dict[str, Any], reporter: Reporter, lost: Exception | None = None
+) -> None:
     """Finish or fail the job with the result; a job lost meanwhile is left as it is."""
     code = result["exit_code"]
     if "message" in result:
@@ -280,12 +303,9 @@ def _store_result(job: jobbertrack.Resource, result: dict[str, Any], lost: Excep
         else:
             job.fail({**result, "message": message})
     except jobbertrack.JobberTrackError as exc:
-        click.echo(f"jobbertrack: the command's result was not stored: {lost or exc}", err=True)
+        note(f"jobbertrack: job {job.id}: the command's result was not stored: {lost or exc}")
         return
-    out = output()
-    if out.json:
-        out.json_line(job.get_value())
-    _say(f"job {job.id} {job.state} ({message}, {result['duration']:.1f} s)")
+    reporter.outcome(job, message, result["duration"])
 
 
 def _say(message: str) -> None:

@@ -163,7 +163,7 @@ class Resource {
     if (code === 'bad') this._fields = fieldsFromFlat(reply[1] || []); // the whole record, data included
     const current = code === 'bad' ? this._fields.state ?? '?' : '?';
     const field = code === 'corrupt' ? text(reply[1]) : '?';
-    const error = errorFor(code, this.id, { target: call.target, current, known: this._known, field });
+    const error = errorFor(code, this.id, { target: call.target, current, known: this._known, field, action: call.action });
     if (code === 'bad') this._known = true;
     throw error;
   }

@@ -114,12 +114,14 @@ export { Handler as Tracker, Resource as Job };
 
 export declare class JobberTrackError extends Error {}
 export declare class InvalidTransition extends JobberTrackError {
-  constructor(jobId: string, current: string, target: string);
+  constructor(jobId: string, current: string, target: string, action?: string);
   readonly jobId: string;
   /** The state found. */
   readonly current: string;
   /** The state wanted. */
   readonly target: string;
+  /** What was tried when it was not a move ("report progress", "renew its lease"), else null. */
+  readonly action: string | null;
 }
 export declare class JobNotFound extends JobberTrackError {
   readonly jobId: string;

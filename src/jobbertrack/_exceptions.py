@@ -27,13 +27,20 @@ class JobberTrackError(Exception):
 
 
 class InvalidTransition(JobberTrackError):
-    """The job's state in Redis does not allow the requested move."""
+    """The job's state in Redis does not allow the requested move (or, with
+    ``action``, what was tried: a progress report or a heartbeat, which only
+    a job in ``target`` may make)."""
 
-    def __init__(self, job_id: str, current: str, target: str) -> None:
+    def __init__(self, job_id: str, current: str, target: str, action: str | None = None) -> None:
         self.job_id = job_id
         self.current = str(current)
         self.target = str(target)
-        super().__init__(f"job {job_id!r} cannot move to {self.target!r}: it is {self.current!r}")
+        self.action = action
+        if action:
+            message = f"cannot {action}: job {job_id!r} is {self.current!r} (only a {self.target} job can)"
+        else:
+            message = f"job {job_id!r} cannot move to {self.target!r}: it is {self.current!r}"
+        super().__init__(message)
 
 
 class JobNotFound(JobberTrackError, KeyError):

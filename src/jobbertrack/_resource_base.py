@@ -242,7 +242,7 @@ class ResourceBase:
                 self._fields.setdefault("data", kept)
         if result.code == "ok" and sent is not None and sent.data is not None:
             self._fields["data"] = sent.data  # what this call stored
-        result.raise_for(self.id, target, known=self._known)
+        result.raise_for(self.id, target, known=self._known, action=sent.action if sent is not None else "")
         self._known = True
         return result
 

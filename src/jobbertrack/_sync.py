@@ -65,7 +65,7 @@ class Resource(ResourceBase):
     def heartbeat(self) -> Resource:
         """Show the job's worker is alive (renews its lease)."""
         call = self._core.touch(self.id)
-        self._apply(run(self._client_state, call), call.target)
+        self._apply(run(self._client_state, call), call.target, call)
         return self
 
     def set_progress(
@@ -73,7 +73,7 @@ class Resource(ResourceBase):
     ) -> Resource:
         """Report progress of a running job (also renews its lease)."""
         call = self._core.touch(self.id, progress_details(current, total, message))
-        self._apply(run(self._client_state, call), call.target)
+        self._apply(run(self._client_state, call), call.target, call)
         return self
 
     def refresh(self) -> Resource:

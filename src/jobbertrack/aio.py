@@ -80,7 +80,7 @@ class Resource(ResourceBase):
     async def heartbeat(self) -> Resource:
         """Show the job's worker is alive (renews its lease)."""
         call = self._core.touch(self.id)
-        self._apply(await arun(self._client_state, call), call.target)
+        self._apply(await arun(self._client_state, call), call.target, call)
         return self
 
     async def set_progress(
@@ -88,7 +88,7 @@ class Resource(ResourceBase):
     ) -> Resource:
         """Report progress of a running job (also renews its lease)."""
         call = self._core.touch(self.id, progress_details(current, total, message))
-        self._apply(await arun(self._client_state, call), call.target)
+        self._apply(await arun(self._client_state, call), call.target, call)
         return self
 
     async def refresh(self) -> Resource:

@@ -36,8 +36,14 @@ def test_progress_and_heartbeat_only_while_running(track: Any, state: str) -> No
     with pytest.raises(InvalidTransition) as info:
         job.set_progress(1, 2)
     assert info.value.current == state
-    with pytest.raises(InvalidTransition):
+    # the message says what was tried, not a move nobody asked for
+    assert str(info.value) == (
+        f"cannot report progress: job {job.id!r} is {state!r} (only a running job can)"
+    ), str(info.value)
+    assert info.value.action == "report progress"
+    with pytest.raises(InvalidTransition) as info:
         job.heartbeat()
+    assert str(info.value).startswith(f"cannot renew its lease: job {job.id!r} is {state!r}")
     assert track.get(job.id).progress is None
 
 

@@ -104,6 +104,14 @@ def test_an_illegal_move_is_refused_alike(js: NodeDriver, py: jobbertrack.Handle
         "waiting",
         "running",
     )
+    with pytest.raises(jobbertrack.InvalidTransition) as info:
+        py.get(waiting).set_progress(1)  # type: ignore[union-attr]
+    assert refused["message"] == str(info.value)  # says what was tried, on both sides
+    assert str(info.value).startswith("cannot report progress")
+    refused = js.error("move", id=waiting, move="heartbeat")
+    with pytest.raises(jobbertrack.InvalidTransition) as info:
+        py.get(waiting).heartbeat()  # type: ignore[union-attr]
+    assert refused["message"] == str(info.value) and refused["action"] == info.value.action
     assert same_view(js, py, waiting)["state"] == "waiting"  # refused: nothing written
 
 

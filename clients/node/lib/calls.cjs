@@ -171,7 +171,8 @@ class Commands {
   touch(id, progress) {
     const args = [...this.head(id, newToken()), [...ALIVE].sort().join(' ')];
     if (progress !== undefined) args.push(this.json(progress, 'progress'));
-    return { script: 'touch', keys: this.keys.jobKeys(id), args, id, target: ALIVE.join(' or '), data: null, clears: [] };
+    const action = progress === undefined ? 'renew its lease' : 'report progress';
+    return { script: 'touch', keys: this.keys.jobKeys(id), args, id, target: ALIVE.join(' or '), data: null, clears: [], action };
   }
 
   get(id) {

@@ -12,13 +12,19 @@ class JobberTrackError extends Error {
 
 const q = (s) => `'${s}'`;
 
-/** The job's state in Redis does not allow the requested move. */
+/** The job's state in Redis does not allow the requested move (or, with
+ * `action`, what was tried: a progress report or a heartbeat). */
 class InvalidTransition extends JobberTrackError {
-  constructor(jobId, current, target) {
-    super(`job ${q(jobId)} cannot move to ${q(target)}: it is ${q(current)}`);
+  constructor(jobId, current, target, action) {
+    super(
+      action
+        ? `cannot ${action}: job ${q(jobId)} is ${q(current)} (only a ${target} job can)`
+        : `job ${q(jobId)} cannot move to ${q(target)}: it is ${q(current)}`,
+    );
     this.jobId = jobId;
     this.current = String(current); // the state found
     this.target = String(target); // the state wanted
+    this.action = action ?? null; // what was tried, when not a move
   }
 }
 
@@ -74,9 +80,9 @@ class RedisCommandError extends JobberTrackError {}
 
 /** The one mapping from a script's reply status to the error it means
  * (as error_for in src/jobbertrack/_core/calls.py). */
-function errorFor(status, jobId, { target = '?', current = '?', known = false, field = '?' } = {}) {
+function errorFor(status, jobId, { target = '?', current = '?', known = false, field = '?', action } = {}) {
   if (status === 'corrupt') return new CorruptRecord(jobId, field);
-  if (status === 'bad') return new InvalidTransition(jobId, current, target);
+  if (status === 'bad') return new InvalidTransition(jobId, current, target, action || undefined);
   if (status === 'expired') return new JobExpired(jobId);
   if (status === 'gone' || status === 'unknown') return known ? new JobExpired(jobId) : new JobNotFound(jobId);
   if (status === 'exists') return new JobExists(jobId);

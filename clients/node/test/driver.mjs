@@ -40,7 +40,7 @@ const value = (job) => (job ? job.getValue() : null);
 
 function describe(err) {
   const out = { name: err.constructor.name, message: err.message, isJobberTrackError: err instanceof jt.JobberTrackError };
-  for (const k of ['jobId', 'current', 'target', 'field', 'namespace', 'found']) if (k in err) out[k] = err[k];
+  for (const k of ['jobId', 'current', 'target', 'action', 'field', 'namespace', 'found']) if (k in err) out[k] = err[k];
   return out;
 }
 

@@ -56,6 +56,7 @@ class Call(NamedTuple):
     token: str = ""  # recorded on the job when the call takes effect ('' for reads)
     sets: Mapping[str, str] = NO_FIELDS  # other fields it writes as given (create: name)
     clears: tuple[str, ...] = ()  # fields it deletes
+    action: str = ""  # what a refusal says was tried, when not a move ("report progress")
 
 
 def error_for(
@@ -66,16 +67,17 @@ def error_for(
     current: str = "?",
     known: bool = False,
     field: str = "?",
+    action: str = "",
 ) -> JobberTrackError:
     """The one mapping from a script's reply status to the error it means.
     ``current``: the state found ("bad"); ``known``: the caller has seen the
     job exist, so "gone" means expired; ``field``: the malformed field a
-    script named (``{'corrupt', field}``).  "unknown" is the ``status``
-    script's word for "gone"."""
+    script named (``{'corrupt', field}``); ``action``: what was tried, when
+    not a move.  "unknown" is the ``status`` script's word for "gone"."""
     if status == "corrupt":
         return CorruptRecord(job_id, field)
     if status == "bad":
-        return InvalidTransition(job_id, current, target)
+        return InvalidTransition(job_id, current, target, action or None)
     if status == "expired":  # Redis still remembers the id
         return JobExpired(job_id)
     if status in ("gone", "unknown"):
@@ -100,11 +102,19 @@ class Outcome(NamedTuple):
     partial: bool = False  # fields are only those the call wrote: merge them
     field: str = ""  # "corrupt": the malformed field the script named
 
-    def raise_for(self, job_id: str, target: str, *, known: bool) -> None:
+    def raise_for(self, job_id: str, target: str, *, known: bool, action: str = "") -> None:
         """Raise the error this outcome means (nothing for "ok")."""
         if self.code != "ok":
             current = (self.fields or {}).get("state", "?")
-            raise error_for(self.code, job_id, target=target, current=current, known=known, field=self.field)
+            raise error_for(
+                self.code,
+                job_id,
+                target=target,
+                current=current,
+                known=known,
+                field=self.field,
+                action=action,
+            )
 
 
 def _int_option(name: str, value: object, low: int, high: int) -> None:
@@ -304,7 +314,10 @@ class Commands:
         args = (*self._head(job_id, token), _ALIVE_ARG)
         if progress is not None:
             args += (self.json(progress, "progress"),)
-        return Call("touch", self.keys.job_keys(job_id), args, None, job_id, _ALIVE_TARGET, token)
+        action = "renew its lease" if progress is None else "report progress"
+        return Call(
+            "touch", self.keys.job_keys(job_id), args, None, job_id, _ALIVE_TARGET, token, action=action
+        )
 
     def get(self, job_id: str) -> Call:
         return Call("get", self.keys.job_keys(job_id), self._head(job_id, ""), None, job_id)

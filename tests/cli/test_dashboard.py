@@ -244,6 +244,39 @@ def test_the_token_from_the_environment_also_lets_it_serve_everywhere(start: Any
     assert "warning" not in dashboard.stderr()
 
 
+def test_a_token_file_named_by_the_environment_guards_every_route(start: Any, tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text(f"{TOKEN}\n")
+    dashboard = start("--port", "0", env={"JOBBERTRACK_TOKEN_FILE": str(token_file)})
+    base = dashboard.read_until_url()
+    assert httpx.get(base + "api/counts", timeout=LIMIT).status_code == 401
+    bearer = {"Authorization": f"Bearer {TOKEN}"}
+    assert httpx.get(base + "api/counts", headers=bearer, timeout=LIMIT).status_code == 200
+    path_as_token = {"Authorization": f"Bearer {token_file}"}
+    assert httpx.get(base + "api/counts", headers=path_as_token, timeout=LIMIT).status_code == 401
+    assert dashboard.stop() == 0
+
+
+def test_a_path_in_the_token_variable_is_refused(url: str, tmp_path: Path) -> None:
+    """$JOBBERTRACK_TOKEN holds the token itself: a path put there by mistake
+    would become a token anyone reading the command line could use."""
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN)
+    env = {**os.environ, "JOBBERTRACK_TOKEN": str(token_file)}
+    message = one_line_error(jt(url, "dashboard", "--port", "0", env=env), 2)
+    assert "$JOBBERTRACK_TOKEN holds the token itself" in message
+    assert "--token-file" in message and "$JOBBERTRACK_TOKEN_FILE" in message
+
+
+def test_help_tells_the_token_variables_apart() -> None:
+    shown = cli_runner().invoke(main, ["dashboard", "--help"]).output
+    lines = [line.strip() for line in shown.splitlines()]
+    assert any(line.startswith("$JOBBERTRACK_TOKEN ") and "the token itself" in line for line in lines), shown
+    assert any(line.startswith("$JOBBERTRACK_TOKEN_FILE") and "file" in line for line in lines), shown
+    option = max(i for i, line in enumerate(lines) if line.startswith("--token-file PATH  "))  # Options:
+    assert "env: JOBBERTRACK_TOKEN]" not in " ".join(lines[option : option + 2])
+
+
 @pytest.mark.parametrize(
     ("content", "expected"),
     [(None, "no such file"), ("  \n", "is empty"), ("tab\there", "printable ASCII")],

@@ -21,7 +21,7 @@ import click
 from .context import DEFAULT_NAMESPACE, common_options, settings
 from .output import note
 from .web_access import (
-    ENV_TOKEN,
+    ENV_TOKEN_FILE,
     Security,
     check_exposure,
     check_origin,
@@ -52,7 +52,7 @@ DEFAULT_PORT = 8000
     "--token-file",
     type=click.Path(dir_okay=False, path_type=Path),
     metavar="PATH",
-    help=f"A file holding the token every route then needs [env: {ENV_TOKEN}].",
+    help=f"A file holding the token every route then needs [env: {ENV_TOKEN_FILE}].",
 )
 @click.option("--public-read", is_flag=True, help="With a token: open the read routes to everyone.")
 @click.option(
@@ -82,11 +82,17 @@ def dashboard(
     (/api/openapi.json), /metrics for Prometheus and /widget.js.  It
     prints its URL once it listens (with --json: a JSON line).
 
-    Without a token, reads are open and writes answer 403.  With one
-    (--token-file, or $JOBBERTRACK_TOKEN), every route needs it, as
-    "Authorization: Bearer TOKEN" or through the sign-in page;
-    --public-read opens the reads again.  It listens on 127.0.0.1: another
-    host without a token is refused unless --insecure-no-auth is given.
+    Without a token, reads are open and writes answer 403.  With one, every
+    route needs it, as "Authorization: Bearer TOKEN" or through the sign-in
+    page; --public-read opens the reads again.  It listens on 127.0.0.1:
+    another host without a token is refused unless --insecure-no-auth is
+    given.
+
+    \b
+    The token, the first found of:
+      --token-file PATH           a file holding it
+      $JOBBERTRACK_TOKEN_FILE     the path of a file holding it
+      $JOBBERTRACK_TOKEN          the token itself (never a path)
 
     \b
     Examples:

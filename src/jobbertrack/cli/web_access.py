@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 from .context import EXIT_USAGE, Failure
 from .output import note
 
-ENV_TOKEN = "JOBBERTRACK_TOKEN"
+ENV_TOKEN = "JOBBERTRACK_TOKEN"  # the token itself
+ENV_TOKEN_FILE = "JOBBERTRACK_TOKEN_FILE"  # the path of a file holding it
 SHORT_TOKEN = 16
 MAKE_TOKEN = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 WILDCARDS = ("", "0.0.0.0", "::")
@@ -59,7 +60,12 @@ def is_loopback(host: str) -> bool:
 
 
 def read_token(token_file: Path | None) -> str | None:
-    """The token from ``--token-file`` (which wins), else ``$JOBBERTRACK_TOKEN``."""
+    """The token from ``--token-file`` (which wins), else the file
+    ``$JOBBERTRACK_TOKEN_FILE`` names, else ``$JOBBERTRACK_TOKEN`` (the token
+    itself: one that names an existing file is refused, as a path put in the
+    wrong variable would otherwise become the token)."""
+    if token_file is None and os.environ.get(ENV_TOKEN_FILE, "").strip():
+        token_file = Path(os.environ[ENV_TOKEN_FILE].strip())
     if token_file is not None:
         try:
             token = token_file.read_text(encoding="utf-8").strip()
@@ -76,6 +82,12 @@ def read_token(token_file: Path | None) -> str | None:
         if not token:
             return None
         where = f"${ENV_TOKEN}"
+        if os.path.exists(token):
+            raise Failure(
+                f"${ENV_TOKEN} holds the token itself, but it names a file ({token}); "
+                f"to read the token from a file, use --token-file or ${ENV_TOKEN_FILE}",
+                EXIT_USAGE,
+            )
     if not token.isascii() or not token.isprintable():
         # it travels in an HTTP header (Authorization: Bearer ...)
         raise Failure(f"the token in {where} must be printable ASCII on one line", EXIT_USAGE)

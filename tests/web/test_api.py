@@ -382,10 +382,11 @@ async def test_moves_refuse_bad_input_with_422_and_write_nothing(
         (running.id, "fail", b'{"message": ["not", "text"]}'),
         (running.id, "heartbeat", b"[]"),
     ]
+    as_json = {"Content-Type": "application/json"}
     for job_id, action, body in cases:
-        r = await api.post(f"/api/jobs/{job_id}/{action}", content=body)
+        r = await api.post(f"/api/jobs/{job_id}/{action}", content=body, headers=as_json)
         check_error(r, 422, "invalid")
-    check_error(await api.post("/api/sweep", content=b"nope"), 422, "invalid")
+    check_error(await api.post("/api/sweep", content=b"nope", headers=as_json), 422, "invalid")
     assert writes(admin) == before
     assert (await track.get(waiting.id)).state == "waiting"  # type: ignore[union-attr]
     still = await track.get(running.id)
@@ -677,3 +678,82 @@ async def test_without_a_handler_it_connects_from_the_environment(
             assert (await theirs.get(created["id"])) is not None
         finally:
             await theirs.client.aclose()
+
+
+async def test_a_write_must_say_it_sends_json(api: httpx.AsyncClient, track: Any, admin: Any) -> None:
+    """A page of another site can POST a form or text/plain without asking
+    first: such a write is refused with 415, and writes nothing."""
+    job = await track.create(60)
+    before = writes(admin)
+    for content_type in (
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+    ):
+        headers = {"Content-Type": content_type}
+        check_error(
+            await api.post("/api/jobs", content=b'{"timeout": 60}', headers=headers),
+            415,
+            "unsupported_media_type",
+        )
+        r = await api.post(f"/api/jobs/{job.id}/start", content=b"{}", headers=headers)
+        check_error(r, 415, "unsupported_media_type")
+        check_error(
+            await api.post("/api/queues/q/jobs", content=b'{"timeout": 60}', headers=headers),
+            415,
+            "unsupported_media_type",
+        )
+    check_error(await api.post("/api/jobs", content=b'{"timeout": 60}'), 415, "unsupported_media_type")
+    assert writes(admin) == before
+    plain = await api.post(f"/api/jobs/{job.id}/start")  # no body, no type: {}, as curl -X POST sends
+    assert plain.status_code == 200 and plain.json()["state"] == "running"
+    charset = {"Content-Type": "application/json; charset=utf-8"}
+    assert (await api.post("/api/jobs", content=b'{"timeout": 60}', headers=charset)).status_code == 201
+
+
+async def test_unknown_fields_are_refused_by_name(api: httpx.AsyncClient, track: Any, admin: Any) -> None:
+    job = await track.create(60)
+    before = writes(admin)
+    body = check_error(await api.post("/api/jobs", json={"timeout": 60, "queue": "import"}), 422, "invalid")
+    assert "'queue'" in body["message"]
+    body = check_error(await api.post(f"/api/jobs/{job.id}/start", json={"leases": 5}), 422, "invalid")
+    assert "'leases'" in body["message"] and "lease" in body["message"]
+    check_error(await api.post("/api/sweep", json={"all": True}), 422, "invalid")
+    check_error(await api.post("/api/queues/q/jobs", json={"timeout": 60, "priority": 1}), 422, "invalid")
+    assert writes(admin) == before
+    assert (await track.get(job.id)).state == "waiting"  # type: ignore[union-attr]
+
+
+async def test_push_puts_a_job_on_a_queue(api: httpx.AsyncClient, track: Any, admin: Any) -> None:
+    r = await api.post(
+        "/api/queues/import/jobs",
+        json={
+            "timeout": 60,
+            "data": {"file": "f1.csv"},
+            "name": "f1",
+            "retries": 2,
+            "backoff": 1,
+            "delay": 30,
+        },
+    )
+    assert r.status_code == 201, r.text
+    job = r.json()
+    assert (job["state"], job["queue"], job["retries"], job["data"], job["name"]) == (
+        "waiting",
+        "import",
+        2,
+        {"file": "f1.csv"},
+        "f1",
+    )
+    assert await track.queued("import") == 1
+    assert (await api.get(f"/api/jobs/{job['id']}")).json()["queue"] == "import"
+    before = writes(admin)
+    for bad in (
+        {"timeout": 60, "retries": -1},
+        {"timeout": 60, "retries": "2"},
+        {"timeout": 60, "delay": 120},
+        {},
+    ):
+        check_error(await api.post("/api/queues/import/jobs", json=bad), 422, "invalid")
+    check_error(await api.post("/api/queues/no%20spaces%0A/jobs", json={"timeout": 60}), 422, "invalid")
+    assert writes(admin) == before

@@ -147,6 +147,19 @@ async def test_the_job_parameter_filters_the_stream(make_live: MakeLive, web_red
         await client.aclose()
 
 
+async def test_since_0_replays_from_the_oldest_event(make_live: MakeLive, track: Any) -> None:
+    live = make_live()
+    job = await track.create(60)
+    await job.start()
+    async with (
+        http() as client,
+        open_events(client, f"{live.url}/api/events", params={"since": "0"}) as stream,
+    ):
+        replayed = await stream.events(2)
+    check_event(*replayed[0], job.id, "waiting")
+    check_event(*replayed[1], job.id, "running")
+
+
 async def test_a_bad_since_is_422(make_api: MakeApi) -> None:
     api = await make_api()
     for since in ("garbage", "x" * 5000, "c:1-0,2-0"):

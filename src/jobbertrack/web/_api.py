@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 import jobbertrack
 
 from ._backend import history_json, job_json
-from ._errors import BadRequest, error_json, error_response
+from ._errors import BadRequest, NotJSON, error_json, error_response
 from ._metrics import CONTENT_TYPE
 from ._paths import job_path
 from ._state import AppState, app_state
@@ -56,8 +56,28 @@ def parse_limit(value: str | None, default: int = 50) -> int:
     return int(value)
 
 
-async def body_of(request: Request) -> dict[str, Any]:
+#: The fields each write takes: any other is refused (422), named, rather
+#: than ignored (``{"timeout": 60, "queue": "import"}`` is not a plain job).
+FIELDS: dict[str, tuple[str, ...]] = {
+    "create": ("timeout", "data", "name"),
+    "push": ("timeout", "data", "name", "delay", "retries", "backoff"),
+    "start": ("lease", "max_runtime"),
+    "progress": ("current", "total", "message"),
+    "heartbeat": (),
+    "finish": ("data",),
+    "fail": ("message",),
+    "sweep": (),
+}
+
+
+async def body_of(request: Request, action: str) -> dict[str, Any]:
+    """The JSON object a write sends, with only the fields ``action`` takes.
+    A body comes as ``Content-Type: application/json``; no body and no
+    Content-Type stands for ``{}`` (``curl -X POST .../start``)."""
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     raw = await request.body()
+    if media != "application/json" and (media or raw):
+        raise NotJSON(f"a write sends Content-Type: application/json, not {media or 'none'}")
     if not raw.strip():
         return {}
     try:
@@ -66,6 +86,11 @@ async def body_of(request: Request) -> dict[str, Any]:
         raise BadRequest("the request body is not JSON") from None
     if not isinstance(body, dict):
         raise BadRequest("the request body must be a JSON object")
+    allowed = FIELDS[action]
+    for key in body:
+        if key not in allowed:
+            takes = ", ".join(allowed) or "no fields"
+            raise BadRequest(f"unknown field {key!r}: {action} takes {takes}")
     return body
 
 
@@ -91,18 +116,42 @@ async def jobs(request: Request, state: AppState) -> Response:
     return JSONResponse({"jobs": [job_json(j) for j in page], "cursor": cursor})
 
 
-async def create(request: Request, state: AppState) -> Response:
-    body = await body_of(request)
+def _new_job_options(body: dict[str, Any], state: AppState) -> dict[str, Any]:
+    """timeout, name (and data when given) of a create or a push."""
     if "timeout" not in body and state.backend.handler.default_timeout is None:
         raise BadRequest("timeout (seconds, > 0) is required")
-    kwargs: dict[str, Any] = {}
+    options: dict[str, Any] = {"timeout": number(body, "timeout")}
     if "data" in body:
-        kwargs["data"] = body["data"]
+        options["data"] = body["data"]
     if body.get("name") is not None:
         if not isinstance(body["name"], str):
             raise BadRequest("name must be a string")
-        kwargs["name"] = body["name"]
-    job = await state.backend.create(number(body, "timeout"), **kwargs)
+        options["name"] = body["name"]
+    return options
+
+
+async def create(request: Request, state: AppState) -> Response:
+    options = _new_job_options(await body_of(request, "create"), state)
+    job = await state.backend.create(options.pop("timeout"), **options)
+    return JSONResponse(job_json(job), status_code=201)
+
+
+@guard
+async def push(request: Request, state: AppState) -> Response:
+    """``POST /api/queues/{name}/jobs``: a waiting job put on the queue, as
+    ``Handler.push`` (the queue's name is checked by the library)."""
+    body = await body_of(request, "push")
+    options = _new_job_options(body, state)
+    retries = body.get("retries", 0)
+    if isinstance(retries, bool) or not isinstance(retries, int):
+        raise BadRequest("retries must be a whole number")
+    job = await state.backend.push(
+        request.path_params["name"],
+        **options,
+        delay=number(body, "delay"),
+        retries=retries,
+        backoff=number(body, "backoff"),
+    )
     return JSONResponse(job_json(job), status_code=201)
 
 
@@ -126,7 +175,7 @@ async def job_route(request: Request, state: AppState) -> Response:
 
 
 async def move(request: Request, state: AppState, job_id: str, action: str) -> Response:
-    body = await body_of(request)
+    body = await body_of(request, action)
     job = await state.backend.get(job_id)
     backend = state.backend
     if action == "start":
@@ -154,7 +203,7 @@ async def move(request: Request, state: AppState, job_id: str, action: str) -> R
 
 @guard
 async def sweep(request: Request, state: AppState) -> Response:
-    await body_of(request)
+    await body_of(request, "sweep")
     return JSONResponse({"failed": await state.backend.sweep()})
 
 

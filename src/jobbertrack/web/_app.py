@@ -160,6 +160,7 @@ ROUTES = [
     Route("/api/jobs", _api.jobs, methods=["GET", "POST"]),
     Route(f"/api/jobs/{{rest:{PATH_CONVERTOR}}}", _api.job_route, methods=["GET", "POST"]),
     Route("/api/sweep", _api.sweep, methods=["POST"]),
+    Route("/api/queues/{name}/jobs", _api.push, methods=["POST"]),
     Route("/api/events", _sse.events),
     Route("/api/activity", _api.activity),
     Route("/api/openapi.json", openapi_route),

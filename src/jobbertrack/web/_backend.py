@@ -71,6 +71,9 @@ class Backend:
     async def create(self, timeout: Any, **kwargs: Any) -> Any:
         return await self._call(self.handler.create, timeout, **kwargs)
 
+    async def push(self, queue: str, **options: Any) -> Any:
+        return await self._call(self.handler.push, options.pop("data", None), queue=queue, **options)
+
     async def move(self, job: Any, method: str, *args: Any, **kwargs: Any) -> Any:
         return await self._call(getattr(job, method), *args, **kwargs)
 

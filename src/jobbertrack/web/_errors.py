@@ -14,8 +14,14 @@ class BadRequest(jobbertrack.JobberTrackError):
     """Input the API refuses before it reaches the library (422)."""
 
 
+class NotJSON(BadRequest):
+    """A write whose Content-Type is not application/json (415): a page of
+    another site can send a form or text/plain without asking first."""
+
+
 #: (exception class, status, code), the first match wins: subclasses first.
 TABLE: list[tuple[type[BaseException], int, str]] = [
+    (NotJSON, 415, "unsupported_media_type"),
     (jobbertrack.JobExpired, 410, "expired"),
     (jobbertrack.JobNotFound, 404, "unknown"),
     (jobbertrack.InvalidTransition, 409, "invalid_transition"),

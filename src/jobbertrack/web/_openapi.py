@@ -24,6 +24,10 @@ ERRORS = {
     "422": _json(_ref("Error"), "invalid: bad input"),
     "503": _json(_ref("Error"), "redis_unavailable"),
 }
+#: every write: a body must come as application/json (no body at all stands for {})
+WRITE_ERRORS = {
+    "415": _json(_ref("Error"), "unsupported_media_type: a body not sent as application/json"),
+}
 JOB_ERRORS = {
     "404": _json(_ref("Error"), "unknown: no such job"),
     "410": _json(_ref("Error"), "expired: the job's record has expired"),
@@ -48,6 +52,7 @@ def _move(summary: str, body: dict[str, Any]) -> dict[str, Any]:
                 "200": _json(_ref("Job"), "the job after the move"),
                 "409": _json(_ref("Error"), "invalid_transition: carries current and target"),
                 **JOB_ERRORS,
+                **WRITE_ERRORS,
                 **ERRORS,
             },
         }
@@ -56,6 +61,11 @@ def _move(summary: str, body: dict[str, Any]) -> dict[str, Any]:
 
 def _object(**props: Any) -> dict[str, Any]:
     return {"type": "object", "properties": props}
+
+
+def _body(**props: Any) -> dict[str, Any]:
+    """A request body of these fields: any other is refused (422)."""
+    return {**_object(**props), "additionalProperties": False}
 
 
 def openapi(base: str = "") -> dict[str, Any]:
@@ -95,16 +105,42 @@ def openapi(base: str = "") -> dict[str, Any]:
                     "content": {
                         "application/json": {
                             "schema": {
-                                **_object(
-                                    timeout=seconds, data={}, name={"type": "string", "maxLength": 1024}
+                                **_body(timeout=seconds, data={}, name={"type": "string", "maxLength": 1024}),
+                                "required": ["timeout"],
+                            }
+                        }
+                    },
+                },
+                "responses": {"201": _json(_ref("Job"), "the new job"), **WRITE_ERRORS, **ERRORS},
+            },
+        },
+        "/api/queues/{name}/jobs": {
+            "post": {
+                "summary": "Push a job on a queue (waiting, for a worker's pop_and_start)",
+                "security": [{"bearer": []}],
+                "parameters": [
+                    {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                **_body(
+                                    timeout=seconds,
+                                    data={},
+                                    name={"type": "string", "maxLength": 1024},
+                                    delay=seconds,
+                                    retries={"type": "integer", "minimum": 0},
+                                    backoff=seconds,
                                 ),
                                 "required": ["timeout"],
                             }
                         }
                     },
                 },
-                "responses": {"201": _json(_ref("Job"), "the new job"), **ERRORS},
-            },
+                "responses": {"201": _json(_ref("Job"), "the new job"), **WRITE_ERRORS, **ERRORS},
+            }
         },
         "/api/jobs/{id}": {
             "get": {
@@ -124,23 +160,24 @@ def openapi(base: str = "") -> dict[str, Any]:
                 },
             }
         },
-        "/api/jobs/{id}/start": _move("waiting -> running", _object(lease=seconds, max_runtime=seconds)),
+        "/api/jobs/{id}/start": _move("waiting -> running", _body(lease=seconds, max_runtime=seconds)),
         "/api/jobs/{id}/progress": _move(
             "Report progress (running only)",
             {
-                **_object(current={"type": "number"}, total={"type": "number"}, message={"type": "string"}),
+                **_body(current={"type": "number"}, total={"type": "number"}, message={"type": "string"}),
                 "required": ["current"],
             },
         ),
-        "/api/jobs/{id}/heartbeat": _move("Renew the lease (running only)", _object()),
-        "/api/jobs/{id}/finish": _move("running -> finished, with data", _object(data={})),
-        "/api/jobs/{id}/fail": _move("running -> failed", _object(message={"type": "string"})),
+        "/api/jobs/{id}/heartbeat": _move("Renew the lease (running only)", _body()),
+        "/api/jobs/{id}/finish": _move("running -> finished, with data", _body(data={})),
+        "/api/jobs/{id}/fail": _move("running -> failed", _body(message={"type": "string"})),
         "/api/sweep": {
             "post": {
                 "summary": "Fail running jobs past their lease or run time",
                 "security": [{"bearer": []}],
                 "responses": {
                     "200": _json(_object(failed={"type": "integer"}), "how many were failed"),
+                    **WRITE_ERRORS,
                     **ERRORS,
                 },
             }
@@ -149,7 +186,12 @@ def openapi(base: str = "") -> dict[str, Any]:
             "get": {
                 "summary": "The event stream (Server-Sent Events); resumes after `since` or Last-Event-ID",
                 "parameters": [
-                    {"name": "since", "in": "query", "schema": {"type": "string"}},
+                    {
+                        "name": "since",
+                        "in": "query",
+                        "description": "a cursor (an event's id), or 0 for the oldest event kept",
+                        "schema": {"type": "string"},
+                    },
                     {
                         "name": "job",
                         "in": "query",

@@ -43,6 +43,9 @@ def status_message(status: str) -> str:
     return f"event: status\ndata: {json.dumps({'status': status})}\n\n"
 
 
+FROM_OLDEST = "0"
+
+
 @guard
 async def events(request: Request, state: AppState) -> Response:
     # a browser's own reconnect sends Last-Event-ID, newer than the URL's since
@@ -54,7 +57,8 @@ async def events(request: Request, state: AppState) -> Response:
         raise BadRequest("since is too long to be a cursor")
     sub = state.follower.subscribe()
     try:
-        replay = await _replay(state, since, job) if since else []
+        # since=0: from the oldest event Redis keeps (the library's since=None)
+        replay = await _replay(state, None if since == FROM_OLDEST else since, job) if since else []
     except BaseException:
         state.follower.unsubscribe(sub)
         raise
@@ -63,7 +67,7 @@ async def events(request: Request, state: AppState) -> Response:
     return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
 
 
-async def _replay(state: AppState, since: str, job: frozenset[str] | None) -> list[jobbertrack.Event]:
+async def _replay(state: AppState, since: str | None, job: frozenset[str] | None) -> list[jobbertrack.Event]:
     out: list[jobbertrack.Event] = []
     async for event in state.backend.events(since=since, block=None):
         if job is None or event.job_id in job:

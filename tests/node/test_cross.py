@@ -245,3 +245,10 @@ def test_ids_from_a_node_factory_are_python_s_ids_too(make_node: Any, py: jobber
         make_node(ids="order-")("create", timeout=60)  # a second factory making order-1 again
     assert info.value.name == "JobExists" and info.value.details["jobId"] == "order-1"
     assert py.get("order-1").state == "running"  # type: ignore[union-attr]  # left as it was
+
+
+def test_a_timeout_given_as_text_is_named_as_text(js: NodeDriver) -> None:
+    refused = js.error("create", timeout="60")
+    assert refused["name"] == "InvalidTimeout"
+    assert refused["message"] == 'timeout must be a number of seconds, not the string "60"'
+    assert "> 0" in js.error("create", timeout=-1)["message"]

@@ -349,3 +349,12 @@ async def test_trusted_hosts_refuse_a_dns_rebinding_host(make_api: MakeApi) -> N
     for host in ("127.0.0.1:8000", "localhost", "[::1]:8000"):
         ok = await client.get("/api/counts", headers={"host": host})
         assert ok.status_code == 200, host
+
+
+async def test_the_favicon_is_served_to_anyone(make_api: MakeApi) -> None:
+    """Browsers ask for /favicon.ico by themselves: no 404 in their console."""
+    api = await make_api(token=TOKEN)  # no credentials sent
+    icon = await api.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+    assert icon.content.lstrip().startswith(b"<svg")
+    check_security_headers(icon)

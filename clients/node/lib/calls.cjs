@@ -44,7 +44,12 @@ function newToken() {
 
 /** Seconds (> 0) as whole milliseconds, at least 1 (duration_ms in _core/codec.py). */
 function durationMs(value, what = 'timeout') {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+  if (typeof value !== 'number') {
+    // say what came: create("60") is the string "60", not the number 60
+    const shown = typeof value === 'string' ? `the string ${JSON.stringify(value)}` : `${typeof value} ${String(value)}`;
+    throw new InvalidTimeout(`${what} must be a number of seconds, not ${shown}`);
+  }
+  if (!Number.isFinite(value) || value <= 0) {
     throw new InvalidTimeout(`${what} must be a finite number of seconds > 0, not ${String(value)}`);
   }
   if (value > 2 ** 52 / 1000) throw new InvalidTimeout(`${what} of ${value} s is too long`);

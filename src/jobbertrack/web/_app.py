@@ -146,6 +146,11 @@ async def widget(request: Any) -> Response:
     )
 
 
+async def favicon(request: Any) -> Response:
+    """What browsers ask for on their own, whatever the pages link to."""
+    return FileResponse(f"{STATIC}/favicon.svg", media_type="image/svg+xml")
+
+
 async def openapi_route(request: Any) -> Response:
     return JSONResponse(openapi(base_path(request)))
 
@@ -166,5 +171,6 @@ ROUTES = [
     Route("/api/openapi.json", openapi_route),
     Route("/metrics", _api.metrics),
     Route("/widget.js", widget),
+    Route("/favicon.ico", favicon),
     Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
 ]

@@ -3,10 +3,12 @@ nothing lost, errors the caller can catch."""
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 import time
 import warnings
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -43,22 +45,43 @@ def _flaky_client(server: RedisServer) -> Any:
     )
 
 
-def test_a_transition_replayed_by_a_retry_takes_effect_once(server: RedisServer, client: Any) -> None:
-    """Freeze the server mid-call for longer than the socket timeout: redis-py
-    times out and sends the same call again; both reach Redis on SIGCONT."""
-    flaky = _flaky_client(server)
-    track = jobbertrack.Handler(flaky)
-    job = track.create(60)
-    job.start()
-    calls_before = _evalsha_calls(client)
+@contextlib.contextmanager
+def frozen(server: RedisServer, seconds: float) -> Iterator[None]:
+    """The server stopped (SIGSTOP) now, and thawed ``seconds`` later."""
     server.signal(signal.SIGSTOP)
-    thaw = threading.Timer(1.2, server.signal, args=(signal.SIGCONT,))
+    thaw = threading.Timer(seconds, server.signal, args=(signal.SIGCONT,))
     thaw.start()
     try:
-        job.finish({"once": True})
+        yield
     finally:
         thaw.join()
         server.signal(signal.SIGCONT)
+
+
+#: A client that times out after 0.3 s and sends the call again, and how long
+#: a freeze it rides out: its own Retry (10 tries), or connect()'s policy,
+#: which really retries on every redis-py (on 5.x a Retry alone does
+#: nothing): thawed before its third attempt ends, as 3 timeouts of 0.3 s
+#: and 2 backoffs of at least 0.05 and 0.1 s come to more than 1 s.
+FLAKY: dict[str, tuple[Callable[[RedisServer], Any], float]] = {
+    "own-retry": (_flaky_client, 1.2),
+    "connect": (lambda server: jobbertrack.connect(server.url, socket_timeout=0.3), 0.8),
+}
+
+
+@pytest.mark.parametrize("how", sorted(FLAKY))
+def test_a_transition_replayed_by_a_retry_takes_effect_once(
+    server: RedisServer, client: Any, how: str
+) -> None:
+    """Freeze the server mid-call for longer than the socket timeout: redis-py
+    times out and sends the same call again; both reach Redis on SIGCONT."""
+    make_client, freeze = FLAKY[how]
+    track = jobbertrack.Handler(make_client(server))
+    job = track.create(60)
+    job.start()
+    calls_before = _evalsha_calls(client)
+    with frozen(server, freeze):
+        job.finish({"once": True})
     assert job.state == "finished"
     assert track.get(job.id).data == {"once": True}
     assert _evalsha_calls(client) - calls_before >= 2, "the call was not actually sent twice"
@@ -66,40 +89,12 @@ def test_a_transition_replayed_by_a_retry_takes_effect_once(server: RedisServer,
 
 
 def test_a_create_replayed_by_a_retry_is_not_a_duplicate(server: RedisServer, client: Any) -> None:
-    flaky = _flaky_client(server)
-    track = jobbertrack.Handler(flaky)
+    track = jobbertrack.Handler(_flaky_client(server))
     track.create(60)  # scripts loaded, policy checked
-    server.signal(signal.SIGSTOP)
-    thaw = threading.Timer(1.2, server.signal, args=(signal.SIGCONT,))
-    thaw.start()
-    try:
+    with frozen(server, 1.2):
         job = track.create(60)
-    finally:
-        thaw.join()
     assert job.state == "waiting"
     assert _events_of(client, job.id) == [b"waiting"]
-
-
-def test_connect_retries_a_timed_out_call_on_every_redis_py(server: RedisServer, client: Any) -> None:
-    """connect()'s own retry policy really retries (on redis-py 5.x a Retry
-    alone does nothing): a freeze shorter than its attempts is ridden out,
-    and the replayed call takes effect once."""
-    track = jobbertrack.Handler(jobbertrack.connect(server.url, socket_timeout=0.3))
-    job = track.create(60).start()
-    calls_before = _evalsha_calls(client)
-    server.signal(signal.SIGSTOP)
-    # thawed before the third attempt ends: 3 timeouts of 0.3 s and 2 backoffs
-    # of at least 0.05 and 0.1 s come to more than 1 s, whatever the jitter
-    thaw = threading.Timer(0.8, server.signal, args=(signal.SIGCONT,))
-    thaw.start()
-    try:
-        job.finish({"once": True})
-    finally:
-        thaw.join()
-        server.signal(signal.SIGCONT)
-    assert track.get(job.id).data == {"once": True}
-    assert _evalsha_calls(client) - calls_before >= 2, "the call was not actually sent again"
-    assert _events_of(client, job.id) == [b"waiting", b"running", b"finished"]
 
 
 def test_scripts_come_back_after_script_flush(make_handler: Any, client: Any) -> None:

@@ -201,3 +201,22 @@ def test_long_text_never_widens_the_pages(
             probe.page.goto(f"{board.url}{path}")
         assert probe.page.evaluate(fits) == [True, True], path
     probe.assert_clean()
+
+
+FILL_COLOUR = "() => getComputedStyle(document.querySelector('.progress .fill')).backgroundColor"
+
+
+def test_a_finished_jobs_progress_bar_has_one_colour_on_every_page(
+    board: Served, redis_server: RedisServer, track: jobbertrack.Handler, open_page: Callable[..., Probe]
+) -> None:
+    job = track.create(name="colour").start()
+    job.set_progress(10, 10)
+    probe = open_page(f"{board.url}/jobs/{quote(job.id, safe='')}")
+    running_colour = probe.page.evaluate(FILL_COLOUR)
+    wait_live(probe.page)
+    other_process(redis_server, "finish", job.id)  # the detail page turns finished live
+    wait_until(probe.page, f"() => ({FILL_COLOUR})() !== {running_colour!r}", timeout=LIVE_MS)
+    live_colour = probe.page.evaluate(FILL_COLOUR)
+    detail = open_page(f"{board.url}/jobs/{quote(job.id, safe='')}").page.evaluate(FILL_COLOUR)
+    listed = open_page(f"{board.url}/jobs").page.evaluate(FILL_COLOUR)
+    assert detail == listed == live_colour != running_colour

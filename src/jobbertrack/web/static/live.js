@@ -226,6 +226,8 @@
         if (r.status !== 200) return;
         var job = r.body;
         document.querySelectorAll('#jt-detail [data-field="state"]').forEach(function (b) { b.replaceWith(badge(shownState(job))); });
+        var detail = document.getElementById("jt-detail");  // row-STATE: the progress bar's colour, as in the list
+        if (detail) detail.className = "panel detail row-" + shownState(job);
         setField("name", job.name || "—");
         var prog = document.querySelector('[data-field="progress"]');
         if (prog) prog.replaceChildren(job.progress ? progressEl(job.progress) : document.createTextNode("—"));

@@ -220,3 +220,20 @@ def test_a_finished_jobs_progress_bar_has_one_colour_on_every_page(
     detail = open_page(f"{board.url}/jobs/{quote(job.id, safe='')}").page.evaluate(FILL_COLOUR)
     listed = open_page(f"{board.url}/jobs").page.evaluate(FILL_COLOUR)
     assert detail == listed == live_colour != running_colour
+
+
+def test_a_phone_sees_each_jobs_state_without_scrolling_sideways(
+    board: Served, track: jobbertrack.Handler, open_page: Callable[..., Probe]
+) -> None:
+    running = track.create(name="a rather long name for a phone screen").start()
+    running.set_progress(3, 10, "pages")
+    probe = open_page(f"{board.url}/jobs")
+    page = probe.page
+    page.set_viewport_size({"width": 390, "height": 800})
+    state = page.locator("#jt-jobs tbody tr [data-field=state]").first
+    box = state.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    for path in ("/", f"/jobs/{quote(running.id, safe='')}"):
+        page.goto(board.url + path)
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 390, path

@@ -9,8 +9,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def bench(args: list[str], timeout: float, cwd: Path | None = None) -> str:
+    """Run a harness; its stdout, or a failure that shows its stderr."""
+    done = subprocess.run(args, check=False, capture_output=True, text=True, timeout=timeout, cwd=cwd)
+    assert done.returncode == 0, f"{args[1]} exited {done.returncode}:\n{done.stderr[-4000:]}"
+    return done.stdout
+
+
 def test_observe_benchmark_runs() -> None:
-    out = subprocess.run(
+    out = bench(
         [
             sys.executable,
             str(ROOT / "bench" / "observe.py"),
@@ -22,24 +29,18 @@ def test_observe_benchmark_runs() -> None:
             "5",
             "--no-save",
         ],
-        capture_output=True,
-        text=True,
         timeout=120,
-        check=True,
-    ).stdout
+    )
     assert "| count |" in out and "worst ratio" in out
 
 
 def test_lifecycle_benchmark_runs() -> None:
     """Every path of bench/lifecycle.py still runs (N = 200, one run); RQ and
     Celery rows are skipped with a note when the bench extra is missing."""
-    out = subprocess.run(
+    out = bench(
         [sys.executable, str(ROOT / "bench" / "lifecycle.py"), "--quick", "--no-save", "--observe", "none"],
-        capture_output=True,
-        text=True,
         timeout=120,
-        check=True,
-    ).stdout
+    )
     for key in ("jt-sync", "jt-async", "jt-bulk", "plain", "lua", "lua-pipe"):
         assert f"(`{key}`) |" in out
     assert "sync lifecycle vs the Lua-CAS baseline" in out and "## Targets" in out
@@ -51,13 +52,9 @@ def test_ab_and_ablation_run() -> None:
     """bench/ab.py (the working tree against itself) and bench/ablate.py,
     whose edits must still match the scripts they take features out of."""
     for script, extra in (("ab.py", [str(ROOT / "src"), str(ROOT / "src")]), ("ablate.py", [])):
-        out = subprocess.run(
-            [sys.executable, str(ROOT / "bench" / script), "-n", "20", "--slice", "10", *extra],
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=True,
-        ).stdout
+        out = bench(
+            [sys.executable, str(ROOT / "bench" / script), "-n", "20", "--slice", "10", *extra], timeout=180
+        )
         assert "| lua (baseline) | " in out and "lifecycles per tree" in out
 
 
@@ -65,14 +62,11 @@ def test_server_cost_benchmark_runs() -> None:
     """bench/server_cost.py at N = 200: every system has a row (measured, or
     skipped with its reason: RQ/Celery without the bench extra, BullMQ
     without node or its npm install), and the targets are judged."""
-    out = subprocess.run(
+    out = bench(
         [sys.executable, str(ROOT / "bench" / "server_cost.py"), "--quick", "--no-save"],
-        capture_output=True,
-        text=True,
         timeout=180,
-        check=True,
         cwd=ROOT / "bench",
-    ).stdout
+    )
     for key in ("plain", "lua", "rq", "celery", "jt-sync", "jt-async", "jt-bulk", "bullmq"):
         assert f"| {key}: " in out
     assert "in-command µs, sync vs the Lua-CAS floor" in out
@@ -80,25 +74,22 @@ def test_server_cost_benchmark_runs() -> None:
 
 def test_web_benchmark_runs() -> None:
     """bench/web.py at a tiny size: fill, every route, SLOWLOG, SSE."""
-    out = subprocess.run(
+    out = bench(
         [
             sys.executable,
             str(ROOT / "bench" / "web.py"),
             *("--jobs", "2000", "--small", "100", "--repeat", "3", "--warmup", "1", "--probe", "1"),
             "--no-save",
         ],
-        capture_output=True,
-        text=True,
         timeout=180,
-        check=True,
-    ).stdout
+    )
     assert "/api/counts" in out and "## Targets" in out
 
 
 def test_work_queue_benchmark_runs() -> None:
     """bench/workqueue.py (issue 14) at a tiny size: its table comes out,
     RQ's row skipped with a note when the bench extra is missing."""
-    out = subprocess.run(
+    out = bench(
         [
             sys.executable,
             str(ROOT / "bench" / "workqueue.py"),
@@ -109,9 +100,6 @@ def test_work_queue_benchmark_runs() -> None:
             "--repeat",
             "1",
         ],
-        capture_output=True,
-        text=True,
         timeout=120,
-        check=True,
-    ).stdout
+    )
     assert "| 2 | jobbertrack |" in out and ("| 1 | rq |" in out)

@@ -83,6 +83,8 @@ class RedisServer:
     ) -> None:
         self.binary = binary or find_redis_server()
         self.port = port or free_port(with_bus=with_bus)
+        self._auto_port = port is None
+        self._with_bus = with_bus
         self.args = list(args)
         self.directory = directory or tempfile.mkdtemp(prefix="jobbertrack-redis-")
         self._own_dir = directory is None
@@ -117,13 +119,33 @@ class RedisServer:
         ]
 
     def start(self, timeout: float = 10.0) -> RedisServer:
+        """Start and wait until it answers.  A port found free can be taken by
+        another process before redis-server binds it; a port this class chose
+        is then chosen again (a few times), a port you gave is an error."""
+        for _ in range(5):
+            if self._start_once(timeout):
+                return self
+            if not (self._auto_port and self._lost_the_port()):
+                break
+            self.port = free_port(with_bus=self._with_bus)
+        raise JobberTrackError(f"redis-server exited early; see {self.log_path}")
+
+    def _lost_the_port(self) -> bool:
+        try:
+            return "Address already in use" in Path(self.log_path).read_text(errors="replace")
+        except OSError:
+            return False
+
+    def _start_once(self, timeout: float) -> bool:
+        """True once it answers, False when it exited early."""
+        Path(self.log_path).unlink(missing_ok=True)  # only this attempt's lines
         self.process = subprocess.Popen(self.command_line(), stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise JobberTrackError(f"redis-server exited early; see {self.log_path}")
+                return False
             if self.ping():
-                return self
+                return True
             time.sleep(0.01)
         self.stop()
         raise JobberTrackError(f"redis-server did not answer within {timeout} s")

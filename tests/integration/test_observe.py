@@ -181,17 +181,44 @@ def test_get_many_settles_a_stalled_job(track: Any) -> None:
 
 def test_counts_and_listing_see_a_stall_before_anyone_reads_the_job(track: Any) -> None:
     """Counting writes nothing, yet a running job past its lease counts as
-    failed (as reading it would make it); listing running jobs leaves it out."""
+    failed (as reading it would make it); listing failed jobs lists it (so a
+    page of the latest failures agrees with the count), listing running
+    jobs leaves it out."""
     stalled = track.create(60).start(lease=0.2)
     alive = track.create(60).start(lease=60)
     timed_out = track.create(60).start(max_runtime=0.2)
-    time.sleep(0.3)  # the deadlines pass; nobody reads these jobs
     expected = {"waiting": 0, "running": 1, "failed": 2, "finished": 0}
-    assert track.counts() == expected
+    wait_for(lambda: track.counts() == expected)  # the deadlines pass; nobody reads these jobs
     assert (track.count("running"), track.count("failed")) == (1, 2)
+    assert {j.id for j in track.list("failed")} == {stalled.id, timed_out.id}  # before any read settled them
     assert [j.id for j in track.list("running")] == [alive.id]
     assert track.counts() == expected  # the same after the listing settled them
     assert {j.id for j in track.list("failed")} == {stalled.id, timed_out.id}
+
+
+def test_listing_running_pages_past_unsettled_stalls(track: Any) -> None:
+    """Overdue jobs left out of a running page do not make it short: every
+    live running job is still listed exactly once, page by page."""
+    alive = [track.create(60).start(lease=60) for _ in range(7)]
+    stalled = [track.create(600).start(lease=0.1) for _ in range(5)]  # expire later: listed first
+    wait_for(lambda: track.count("failed") == 5)
+    assert sorted(page_through(track, 3, "running")) == sorted(j.id for j in alive)
+    assert sorted(page_through(track, 2, "failed")) == sorted(j.id for j in stalled)
+
+
+def test_a_stall_ends_at_its_deadline_not_when_it_is_read(track: Any) -> None:
+    """A stalled job ended at beat + lease and a timed-out one at started +
+    max_runtime, however late someone reads it."""
+    stalled = track.create(60).start(lease=0.1)
+    timed_out = track.create(60).start(max_runtime=0.1, lease=60)
+    wait_for(lambda: track.count("failed") == 2)
+    time.sleep(0.3)  # a late reader: the times read must not move with it
+    for job, span in ((track.get(stalled.id), 0.1), (track.get(timed_out.id), 0.1)):
+        assert job.state == "failed"
+        assert (job.ended_at - job.started_at).total_seconds() == pytest.approx(span, abs=0.0015)
+        assert job.history()[-1]["at"] == job.ended_at
+    assert track.get(stalled.id).error["reason"] == "stalled"
+    assert track.get(timed_out.id).error["reason"] == "timeout"
 
 
 def test_get_runs_a_script_only_for_a_job_that_may_be_past_its_lease(make_handler: Any, client: Any) -> None:

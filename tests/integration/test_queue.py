@@ -120,6 +120,9 @@ def test_a_stalled_or_overrunning_attempt_is_retried(track: Any) -> None:
     wait_for(lambda: track.get(job.id).state == "waiting")
     value = track.get(job.id).get_value()
     assert [a["error"]["reason"] for a in value["attempts"]] == ["stalled", "timeout"]
+    for a in value["attempts"]:  # each attempt ended at its deadline, not when a read noticed
+        ran = datetime.fromisoformat(a["ended_at"]) - datetime.fromisoformat(a["started_at"])
+        assert ran.total_seconds() == pytest.approx(0.2, abs=0.0015)
     assert value["attempt"] == 3 and value["lease"] is None and value["started_at"] is None
     track.pop_and_start(lease=0.2)
     wait_for(lambda: track.get(job.id).state == "failed")  # the last attempt fails for good

@@ -265,6 +265,25 @@ async def test_sweep_fails_stalled_jobs_and_says_how_many(api: httpx.AsyncClient
     assert (await track.get(healthy.id)).state == "running"  # type: ignore[union-attr]
 
 
+async def test_the_overview_agrees_with_itself_before_a_stall_is_read(
+    api: httpx.AsyncClient, track: Any
+) -> None:
+    """Its count of failed jobs and its latest failures come from the same
+    rule: a job past its lease is failed there, read or not."""
+    for _ in range(2):
+        await (await track.create(60)).start(lease=0.05)
+    await (await track.create(60)).start(lease=60)
+
+    async def failed() -> bool:
+        return (await track.counts())["failed"] == 2  # counting reads no record and settles nothing
+
+    await eventually(failed)
+    page = (await api.get("/")).text
+    assert re.search(r'data-count="failed">\s*2\s*<', page)
+    table = page.split('id="jt-failures"', 1)[1].split("</table>", 1)[0]
+    assert table.count("<tr data-job-id=") == 2 and table.count("stalled") >= 2
+
+
 # --- errors ------------------------------------------------------------------------------
 
 

@@ -236,12 +236,14 @@ end
 -- the state and the time stamp of `to`, its data if any, indexes, and its
 -- `due` entry when it leaves running.  `leased`: false when the caller
 -- knows the job has no lease and no maximum run time (no `due` entry).
-local function move(from, to, now, fields, expires, has_data, data, leased)
+-- `stamped`: the time stamp of `to` when it is not `now` (a stalled or
+-- timed-out job ended at its deadline, not when a reader noticed).
+local function move(from, to, now, fields, expires, has_data, data, leased, stamped)
   fields[#fields + 1] = 'state'
   fields[#fields + 1] = to
   if STAMP[to] then
     fields[#fields + 1] = STAMP[to]
-    fields[#fields + 1] = now
+    fields[#fields + 1] = stamped or now
   end
   redis.call('HSET', JOB, unpack(with_data(fields, has_data, data)))
   if from == 'running' and leased ~= false then redis.call('ZREM', DUE, ID) end
@@ -269,15 +271,16 @@ end
 -- expires, put it back on its queue after its backoff, with the attempt
 -- recorded in `attempts`, and return true (the "retry" change of OUTSIDE in
 -- transitions.py).  Else return false having written nothing: the caller
--- fails it for good.  Fields it cannot read mean no retry.
-local function requeue(h, now, err)
+-- fails it for good.  Fields it cannot read mean no retry.  `ended`: when
+-- the attempt ended, if not `now` (the deadline of a stalled attempt).
+local function requeue(h, now, err, ended)
   local q = redis.call('HMGET', JOB, 'queue', 'attempt', 'retries', 'backoff', 'attempts')
   local attempt, retries, backoff = tonumber(q[2] or ''), tonumber(q[3] or ''), tonumber(q[4] or '')
   if not q[1] or not attempt or not retries or not backoff or attempt > retries then return false end
   local expires = tonumber(h.expires)
   local ready = now + backoff
   if ready >= expires then return false end
-  local rec = '{"attempt":' .. attempt .. ',"started":' .. (h.started or 'null') .. ',"ended":' .. now
+  local rec = '{"attempt":' .. attempt .. ',"started":' .. (h.started or 'null') .. ',"ended":' .. (ended or now)
     .. ',"error":' .. err .. '}'
   local prev = q[5]
   if prev and string.sub(prev, 1, 1) == '[' and string.sub(prev, -1) == ']' and #prev > 2 then
@@ -311,19 +314,21 @@ local function settle(h, now)
   local lease, beat, maxrt, started = tonumber(h.lease), tonumber(h.beat), tonumber(h.max_runtime), tonumber(h.started)
   local lease_due = lease and beat and (beat + lease) or nil
   local rt_due = maxrt and started and (started + maxrt) or nil
-  local reason, message
+  local reason, message, at
   if rt_due and rt_due <= now and (not lease_due or rt_due <= lease_due) then
-    reason = 'timeout'
+    reason, at = 'timeout', rt_due
     message = 'ran longer than its maximum run time of ' .. (maxrt / 1000) .. ' s'
   elseif lease_due and lease_due <= now then
-    reason = 'stalled'
+    reason, at = 'stalled', lease_due
     message = 'no heartbeat within its lease of ' .. (lease / 1000) .. ' s'
   else
     return h.state
   end
   local err = cjson.encode({reason = reason, message = message})
-  if requeue(h, now, err) then return 'waiting' end  -- a queued job with retries left
-  move('running', 'failed', now, {'error', err}, tonumber(h.expires))
+  -- It ended at that deadline (`at`), whenever a reader notices; its
+  -- event is stamped now (a stream's ids only grow).
+  if requeue(h, now, err, at) then return 'waiting' end  -- a queued job with retries left
+  move('running', 'failed', now, {'error', err}, tonumber(h.expires), nil, nil, nil, at)
   emit('failed', now, nil, 'error', err)
   h.state = 'failed'
   return 'failed'

@@ -1,5 +1,6 @@
 -- list: one page of a shard's live jobs, latest expiry first.
--- KEYS: the shard layout of _states.lua (1 untouched, 5.. the state indexes)
+-- KEYS: the shard layout of _states.lua (1 untouched, 2 due, 5.. the state
+--       indexes)
 -- ARGV[1]  the states to read, space separated, e.g. 'running failed'
 --          (an unknown state is refused)
 -- ARGV[2]  page size
@@ -10,28 +11,53 @@
 -- is a flat id, score list of the shard's best `page size` entries below
 -- the cursor, plus any entry tied with the last of them.  Ordering ties by
 -- id is left to the caller (Lua's string order depends on the locale).
--- Cost: O(log N + page size + ties) per index.
+-- A running job past its lease or maximum run time (its `due` score <=
+-- now) is also listed when failed jobs are (and running ones are not), as
+-- count.lua counts it failed and as the read that follows settles it.  It
+-- stays in running's page too: the caller drops it there once its read
+-- says failed, and keeps it there when its record is too malformed to be
+-- settled (it is still running, in Redis).
+-- Cost: O(log N + page size + ties) per index, plus one lookup per overdue
+-- job not yet settled.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local limit = tonumber(ARGV[2])
-local keys = {}
+local top = ARGV[3] ~= '' and tonumber(ARGV[3]) or nil
+local wanted = {}
 for state in string.gmatch(ARGV[1], '%S+') do
   if not IDX[state] then return redis.error_reply('ERR list: no state ' .. state) end
-  keys[#keys + 1] = KEYS[IDX[state]]
+  wanted[state] = true
 end
 local ties, found = {}, {}
-for _, key in ipairs(keys) do
+for state in pairs(wanted) do
+  local key = KEYS[IDX[state]]
   local page
-  if ARGV[3] == '' then
+  if not top then
     page = redis.call('ZREVRANGEBYSCORE', key, '+inf', now, 'WITHSCORES', 'LIMIT', 0, limit)
   else
-    local top = tonumber(ARGV[3])
     if top >= now then
-      for _, id in ipairs(redis.call('ZRANGEBYSCORE', key, top, top)) do ties[#ties + 1] = id end
+      for _, id in ipairs(redis.call('ZRANGEBYSCORE', key, top, top)) do
+        ties[#ties + 1] = id
+      end
     end
     page = redis.call('ZREVRANGEBYSCORE', key, '(' .. ARGV[3], now, 'WITHSCORES', 'LIMIT', 0, limit)
   end
-  for i = 1, #page, 2 do found[#found + 1] = {page[i], tonumber(page[i + 1])} end
+  for i = 1, #page, 2 do
+    found[#found + 1] = {page[i], tonumber(page[i + 1])}
+  end
+end
+if wanted.failed and not wanted.running then
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', DUE, '-inf', now)) do
+    local score = redis.call('ZSCORE', KEYS[IDX.running], id)
+    score = score and tonumber(score)
+    if score and score >= now then
+      if not top or score < top then
+        found[#found + 1] = {id, score}
+      elseif score == top then
+        ties[#ties + 1] = id
+      end
+    end
+  end
 end
 local out = {}
 if #found > 0 then

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from typing import Any
 
 import redis
@@ -44,6 +45,7 @@ def configure(url: str, visibility: float | None = None) -> jobbertrack.Handler:
         }
     app.conf.update(
         broker_url=url.rsplit("/", 1)[0] + "/1",
+        result_backend=url.rsplit("/", 1)[0] + "/2",  # for the tasks named kept_* (ignore_result=False)
         broker_transport_options=options,
         task_ignore_result=True,
         worker_hijack_root_logger=False,
@@ -54,7 +56,8 @@ def configure(url: str, visibility: float | None = None) -> jobbertrack.Handler:
     handler = jobbertrack.Handler(client)
     trackings.append(track_tasks(app, handler, tasks=["hang"], lease=SHORT_LEASE, timeout=600))
     trackings.append(track_tasks(app, handler, tasks=["linger"], lease=LONG_LEASE, timeout=600))
-    trackings.append(track_tasks(app, handler, tasks=["add", "boom", "flaky", "report", "late"], lease=LEASE))
+    ordinary = ["add", "boom", "flaky", "report", "late", *KEPT]
+    trackings.append(track_tasks(app, handler, tasks=ordinary, lease=LEASE))
     return handler
 
 
@@ -66,6 +69,36 @@ def unconfigure() -> None:
 
 def r() -> Any:
     return _redis["client"]
+
+
+#: The tasks whose results Celery stores (the others ignore them).
+KEPT = ["kept_add", "kept_flaky", "unencodable"]
+
+
+@app.task(name="kept_add", ignore_result=False)
+def kept_add(x: int, y: int) -> int:
+    return x + y
+
+
+@app.task(name="kept_flaky", bind=True, max_retries=1, ignore_result=False)
+def kept_flaky(self: Any, key: str, failures: int) -> int:
+    attempt = int(r().incr(key))
+    if attempt <= failures:
+        raise self.retry(exc=ConnectionError(f"try {attempt} failed"), countdown=0)
+    return attempt
+
+
+@app.task(name="unencodable", ignore_result=False)
+def unencodable() -> object:
+    return {1, 2}  # Celery's JSON serializer cannot encode a set: EncodeError, after the work
+
+
+def _a_slow_receiver(sender: Any = None, **_: Any) -> None:
+    """An app's own receiver of the end signals, connected before the
+    tracking (so Celery calls it first), that takes its time: Celery has
+    stored the result by then, so the tracked state must not wait for it."""
+    if getattr(sender, "name", None) in KEPT:
+        time.sleep(0.5)
 
 
 @app.task(name="add")
@@ -124,6 +157,8 @@ def _kill_after_success(sender: Any = None, **_: Any) -> None:
 
 
 if os.environ.get("JT_TEST_URL"):
+    for end in (signals.task_success, signals.task_failure, signals.task_retry):
+        end.connect(_a_slow_receiver, weak=False)
     visibility = os.environ.get("JT_TEST_VISIBILITY")
     configure(os.environ["JT_TEST_URL"], float(visibility) if visibility else None)
     if os.environ.get("JT_TEST_KILL_AFTER_SUCCESS") == "1":

@@ -74,7 +74,39 @@ def test_a_retry_is_an_attempt_not_a_failure(worker: Worker, jt: jobbertrack.Han
     assert messages == [
         "attempt 1 failed, retrying: ConnectionError: try 1 failed",
         "attempt 2 failed, retrying: ConnectionError: try 2 failed",
+        None,  # the success cleared the note
     ]
+
+
+@pytest.mark.parametrize(
+    ("task", "state"), [("kept_add", "finished"), ("unencodable", "failed"), ("kept_flaky", "failed")]
+)
+def test_the_job_is_final_as_soon_as_celerys_result_is(
+    worker: Worker, jt: jobbertrack.Handler, task: str, state: str
+) -> None:
+    """No lag behind Celery: when ``AsyncResult.get()`` returns, the job is
+    already final, even with a slow receiver of the end signals before the
+    tracking's (the tracking writes before Celery stores the result)."""
+    args = {"kept_add": (2, 3), "unencodable": (), "kept_flaky": (key(), 9)}[task]  # 9 > max_retries
+    result = getattr(celery_app, task).apply_async(args, queue="main")
+    result.get(timeout=60, propagate=False)
+    job = jt.get(result.id)
+    assert job is not None and job.state == state, (result.state, job)
+    if state == "failed":
+        assert job.error["type"] == {"unencodable": "EncodeError", "kept_flaky": "ConnectionError"}[task]
+    else:
+        assert job.data == 5
+
+
+def test_a_success_after_a_retry_clears_the_retry_note(worker: Worker, jt: jobbertrack.Handler) -> None:
+    result = celery_app.kept_flaky.apply_async((key(), 1), queue="main")
+    assert result.get(timeout=60) == 2
+    job = jt.get(result.id)
+    assert job is not None and (job.state, job.data) == ("finished", 2)
+    assert (job.progress or {}).get("message") is None  # no "attempt 1 failed, retrying: ..." left
+    assert all("retrying" not in str(step) for step in job.history())
+    notes = [e.progress["message"] for e in events_of(jt, result.id) if e.progress is not None]
+    assert notes[0] == "attempt 1 failed, retrying: ConnectionError: try 1 failed"  # the note was there
 
 
 def test_retries_used_up_fail_the_job(worker: Worker, jt: jobbertrack.Handler) -> None:

@@ -90,7 +90,9 @@ def test_a_retry_is_an_attempt_not_a_failure(
     assert [e.progress["message"] for e in events if e.progress is not None] == [
         "attempt 1 failed, retrying: ConnectionError: try 1 failed",
         "attempt 2 failed, retrying: ConnectionError: try 2 failed",
+        None,  # the success cleared the note: a success never reads like a failure
     ]
+    assert (job.progress or {}).get("message") is None
 
 
 def test_retries_used_up_fail_the_job(

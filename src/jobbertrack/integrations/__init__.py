@@ -14,7 +14,8 @@ The rules both follow:
   exception's type, message and traceback;
 - a retry is an attempt, not a failure: the job stays ``running`` and its
   progress message says which attempt failed and why; the next attempt
-  carries on with the same job;
+  carries on with the same job, and its success clears that message (a
+  success never reads like a failure);
 - a job already finished or failed is never moved again: a task the runner
   delivers twice (Celery's ``acks_late`` after a lost worker) runs untracked
   the second time, and a job that was declared stalled stays failed;
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import re
 from contextvars import Token
 from typing import Any
 
@@ -76,6 +78,11 @@ def queued(handler: Any, job_id: str, timeout: float | None, name: str | None) -
         pass
     except JobberTrackError as exc:
         log_warning("job %s: not created when its task was queued: %s", job_id, exc)
+
+
+#: The progress message of a job whose attempt failed and will be retried.
+RETRY_NOTE = "attempt {attempt} failed, retrying: {reason}"
+_RETRY_NOTE = re.compile(r"attempt \d+ failed, retrying: ")
 
 
 def _clip(text: str, limit: int = 300) -> str:
@@ -132,6 +139,9 @@ class Attempt:
     def succeeded(self, result: Any) -> None:
         """Finish the job with ``result``; a result that is not JSON fails it, saying why."""
         job = self._take()
+        progress = getattr(job, "progress", None) or {}
+        if _RETRY_NOTE.match(str(progress.get("message") or "")):  # an earlier attempt's note: gone
+            _call(job, "set_progress", progress.get("current") or 0, progress.get("total"))
         try:
             _call(job, "finish", result)
         except InvalidData as exc:
@@ -148,7 +158,7 @@ class Attempt:
         job = self._take()
         if job is not None:
             progress = job.progress or {}
-            message = _clip(f"attempt {attempt} failed, retrying: {reason}")
+            message = _clip(RETRY_NOTE.format(attempt=attempt, reason=reason))
             _call(job, "set_progress", progress.get("current") or 0, progress.get("total"), message)
 
     def end(self) -> None:

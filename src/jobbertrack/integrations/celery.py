@@ -18,11 +18,19 @@
 
 Each tracked task gets a job under its Celery task id: ``waiting`` when
 published (``before_task_publish``), ``running`` when a worker begins it
-(``task_prerun``), ``finished`` with its return value (``task_success``),
-``failed`` with the exception's type, message and traceback
-(``task_failure``).  A retry (``task_retry``) is an attempt: the job stays
-running and its progress message says which attempt failed and why; the
-next attempt carries on with it.  A worker killed mid-task stops the
+(``task_prerun``), ``finished`` with its return value, ``failed`` with the
+exception's type, message and traceback.  A retry is an attempt: the job
+stays running and its progress message says which attempt failed and why;
+the next attempt carries on with it, and a success clears that note.
+
+The job's end is written *before* Celery stores the task's result: Celery
+sends ``task_success``, ``task_failure`` and ``task_retry`` only after the
+result is stored (and ``AsyncResult.get()`` may already have returned), so
+the tracking hooks the worker's result backend (its ``store_result``, for
+the tracked tasks of this worker only) and writes the job's end first; a
+result Celery cannot encode is left to Celery, which then stores (and so
+tracks) the failure.  Those signals remain the path for tasks without a
+result backend (``ignore_result``) and the hook's fallback.  A worker killed mid-task stops the
 heartbeats, so with a ``lease`` the job is failed as ``stalled``; without
 one it stays ``running`` until its record expires.  See
 ``jobbertrack.integrations`` for the rules shared with RQ.
@@ -30,7 +38,8 @@ one it stays ``running`` until its record expires.  See
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from .._decorate import JobSpec
@@ -58,6 +67,9 @@ class CeleryTracking:
         self.app, self.handler, self.timeout, self.lease = app, handler, timeout, lease
         self.tasks = None if tasks is None else frozenset(getattr(t, "name", t) for t in tasks)
         self._attempts: dict[str, Attempt] = {}
+        self._reported: set[str] = set()  # tasks whose end the backend hook wrote
+        self._hooked: list[list[Callable[..., None]]] = []  # the hook lists this tracking joined
+        self._lock = threading.Lock()
         self._uid = f"jobbertrack-{id(self)}"
 
     @staticmethod
@@ -84,6 +96,11 @@ class CeleryTracking:
 
         for name in SIGNALS:
             getattr(signals, name).disconnect(getattr(self, f"_{name}"), dispatch_uid=self._uid)
+        with self._lock:
+            for hooks in self._hooked:
+                if self._before_store in hooks:
+                    hooks.remove(self._before_store)
+            self._hooked.clear()
 
     # -- receivers ------------------------------------------------------------
 
@@ -103,6 +120,7 @@ class CeleryTracking:
         if self._ours(sender) and isinstance(task_id, str):
             attempt = Attempt(self.handler, task_id, timeout=self.timeout, lease=self.lease, name=sender.name)
             self._attempts[task_id] = attempt.begin()
+            self._hook_backend(sender)
 
     def _current(self, sender: Any, task_id: Any = None) -> Attempt | None:
         if task_id is None:
@@ -111,10 +129,12 @@ class CeleryTracking:
 
     def _task_success(self, sender: Any = None, result: Any = None, **_: Any) -> None:
         attempt = self._current(sender)
-        if attempt is not None:
+        if attempt is not None and attempt.job_id not in self._reported:
             attempt.succeeded(result)
 
     def _task_failure(self, sender: Any = None, task_id: Any = None, exception: Any = None, **_: Any) -> None:
+        if task_id in self._reported:
+            return
         attempt = self._current(sender, task_id)
         if attempt is None and self._ours(sender) and isinstance(task_id, str):
             # reported by the worker's main process: its pool process was lost (WorkerLostError)
@@ -124,15 +144,73 @@ class CeleryTracking:
 
     def _task_retry(self, sender: Any = None, request: Any = None, reason: Any = None, **_: Any) -> None:
         attempt = self._current(sender, getattr(request, "id", None))
-        if attempt is not None:
-            cause = getattr(reason, "exc", None) or reason
-            said = f"{type(cause).__name__}: {cause}" if isinstance(cause, BaseException) else str(cause)
-            attempt.retrying(said, int(getattr(request, "retries", 0) or 0) + 1)
+        if attempt is not None and attempt.job_id not in self._reported:
+            attempt.retrying(_said(getattr(reason, "exc", None) or reason), _attempt_of(request))
 
     def _task_postrun(self, sender: Any = None, task_id: Any = None, **_: Any) -> None:
         attempt = self._attempts.pop(task_id, None) if isinstance(task_id, str) else None
+        self._reported.discard(task_id)
         if attempt is not None:
             attempt.end()
+
+    # -- the result backend's hook --------------------------------------------
+
+    def _hook_backend(self, task: Any) -> None:
+        """Join the hooks run before the task's backend stores a result
+        (installed once per backend object, shared by every tracking)."""
+        try:
+            backend = task.backend
+            store = backend.store_result
+        except Exception:  # no usable backend: the signals do the work
+            return
+        with self._lock:
+            hooks = vars(backend).get(_HOOKS)
+            if hooks is None:
+                hooks = []
+
+                def store_result(task_id: Any, result: Any, state: Any, *args: Any, **kwargs: Any) -> Any:
+                    for hook in list(hooks):
+                        hook(backend, task_id, result, state, kwargs.get("request"))
+                    return store(task_id, result, state, *args, **kwargs)
+
+                backend.store_result = store_result
+                setattr(backend, _HOOKS, hooks)
+            if self._before_store not in hooks:
+                hooks.append(self._before_store)
+                self._hooked.append(hooks)
+
+    def _before_store(self, backend: Any, task_id: Any, result: Any, state: Any, request: Any) -> None:
+        """Write the job's end for a final (or retry) result Celery is about
+        to store, if this worker runs that task; never raises."""
+        attempt = self._attempts.get(task_id) if isinstance(task_id, str) else None
+        if attempt is None or task_id in self._reported:
+            return
+        try:
+            if state == "SUCCESS":
+                backend.encode(backend.encode_result(result, state))  # what Celery cannot encode, it fails
+                attempt.succeeded(result)
+            elif state == "FAILURE":
+                attempt.failed(result)
+            elif state == "RETRY" and result is not None:
+                attempt.retrying(_said(result), _attempt_of(request))
+            else:
+                return
+        except Exception:  # Celery's own path (and its signal) decides
+            return
+        self._reported.add(task_id)
+
+
+#: The attribute of a result backend holding the hooks run before it stores.
+_HOOKS = "_jobbertrack_before_store"
+
+
+def _said(cause: object) -> str:
+    return f"{type(cause).__name__}: {cause}" if isinstance(cause, BaseException) else str(cause)
+
+
+def _attempt_of(request: Any) -> int:
+    """The 1-based number of the attempt ``request`` runs."""
+    return int(getattr(request, "retries", 0) or 0) + 1
 
 
 def track_tasks(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime, timezone
 from typing import Any
 
 import jobbertrack
@@ -39,17 +40,22 @@ class Activity:
 
     def series(self, now: float | None = None) -> dict[str, Any]:
         """The window's minutes, oldest first: ``{"from", "to", "minutes":
-        [{"at", "transitions", "failures"}, ...]}`` (times as epoch seconds)."""
+        [{"at", "transitions", "failures"}, ...]}``, times in ISO 8601 (UTC,
+        milliseconds) as on every other route; ``at`` starts its minute."""
         now = time.time() if now is None else now
         last = int(now // 60)
         count = int(self.window // 60)
         first = last - count + 1
         minutes = [
             {
-                "at": m * 60,
+                "at": iso(m * 60),
                 "transitions": self._minutes.get(m, [0, 0])[0],
                 "failures": self._minutes.get(m, [0, 0])[1],
             }
             for m in range(first, last + 1)
         ]
-        return {"from": first * 60, "to": (last + 1) * 60, "minutes": minutes}
+        return {"from": iso(first * 60), "to": iso((last + 1) * 60), "minutes": minutes}
+
+
+def iso(epoch_seconds: float) -> str:
+    return datetime.fromtimestamp(epoch_seconds, tz=timezone.utc).isoformat(timespec="milliseconds")

@@ -211,6 +211,12 @@ def openapi(base: str = "") -> dict[str, Any]:
                 },
             }
         },
+        "/api/activity": {
+            "get": {
+                "summary": "Transitions and failures per minute over the last hour (the overview's chart)",
+                "responses": {"200": _json(_ref("Activity"), "60 minutes, oldest first"), **ERRORS},
+            }
+        },
         "/metrics": {
             "get": {
                 "summary": "Prometheus metrics",
@@ -256,6 +262,24 @@ def openapi(base: str = "") -> dict[str, Any]:
         "Transition": {
             **_object(**{"from": {"type": ["string", "null"]}, "to": {"enum": STATES}, "at": TIME}),
             "required": ["from", "to", "at"],
+        },
+        "Activity": {
+            **_object(
+                **{"from": TIME, "to": TIME},
+                minutes={
+                    "type": "array",
+                    "items": {
+                        **_object(
+                            at={**TIME, "description": "the start of the minute"},
+                            transitions={"type": "integer"},
+                            failures={"type": "integer"},
+                        ),
+                        "required": ["at", "transitions", "failures"],
+                    },
+                },
+                status={"type": "string", "description": "the event follower's: live, or why not"},
+            ),
+            "required": ["from", "to", "minutes", "status"],
         },
         "Error": {
             **_object(

@@ -159,7 +159,7 @@
         t[i].setAttribute("y", String(110 - h)); t[i].setAttribute("height", String(h));
         f[i].setAttribute("y", String(110 - fh)); f[i].setAttribute("height", String(fh));
         var title = t[i].querySelector("title");
-        if (title) title.textContent = new Date(m.at * 1000).toISOString().slice(11, 16) + ": " +
+        if (title) title.textContent = String(m.at).slice(11, 16) + ": " +
           m.transitions + " transitions, " + m.failures + " failures";
       });
       var p = document.getElementById("jt-peak");

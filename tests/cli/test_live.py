@@ -25,12 +25,12 @@ ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\r")
 
 
 class Terminal:
-    """A pseudo-terminal of 120x40 running one command; ``until`` reads what
-    it draws (escape sequences stripped) until a condition holds."""
+    """A pseudo-terminal (120x40 unless told) running one command; ``until``
+    reads what it draws (escape sequences stripped) until a condition holds."""
 
-    def __init__(self, argv: list[str]) -> None:
+    def __init__(self, argv: list[str], columns: int = 120) -> None:
         self.master, slave = pty.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
         env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "COLUMNS", "LINES")}
         env["TERM"] = "xterm-256color"
         self.proc = subprocess.Popen(
@@ -72,11 +72,11 @@ class Terminal:
 
 
 @pytest.fixture
-def terminal() -> Iterator[Callable[[list[str]], Terminal]]:
+def terminal() -> Iterator[Callable[..., Terminal]]:
     opened: list[Terminal] = []
 
-    def open_(argv: list[str]) -> Terminal:
-        opened.append(Terminal(argv))
+    def open_(argv: list[str], columns: int = 120) -> Terminal:
+        opened.append(Terminal(argv, columns))
         return opened[-1]
 
     yield open_
@@ -121,3 +121,21 @@ def test_demo_runs_by_itself_and_catches_the_stalled_job(invoke: Invoke, url: st
     client.close()
     assert job is not None and job.error is not None and job.error["reason"] == "stalled"
     assert "\x1b[" not in out  # not a terminal: progress lines, not the live view
+
+
+def test_the_demo_fits_an_80_column_terminal(url: str, terminal: Callable[..., Terminal]) -> None:
+    """Names are never cut to "invoice…" there: the detail and time columns
+    and the progress bar make room, and each hint's note goes above it."""
+    term = terminal([*CLI, "--redis-url", url, "demo", "--jobs", "6", "--workers", "2", "--seed", "3"], 80)
+    screen = term.until(lambda s: "Try next:" in s and s.rstrip().endswith("--namespace demo dashboard"))
+    assert term.proc.wait(LIMIT) == 0
+    client = jobbertrack.connect(url)
+    names = [job.name for job in jobbertrack.Handler(client, namespace="demo").list()]
+    client.close()
+    assert len(names) == 6
+    board = screen[: screen.rindex("Done in")]
+    for name in names:
+        assert re.search(rf"\b{re.escape(name)}\s", board), f"{name!r} cut on the board:\n{board[-2500:]}"
+    hints = screen[screen.rindex("Try next:") :]
+    assert "# the failures, newest first" in hints and "…" not in hints
+    assert all(len(line) <= 80 for line in hints.splitlines())

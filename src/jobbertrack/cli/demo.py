@@ -303,9 +303,14 @@ def _summary(
     ]
     if not web:
         hints.append((f"{cli} dashboard", "these jobs in a browser; or: demo --web"))
-    for command, why in hints:
-        lines.append(Text(f"  {command:<58}").append(f"  # {why}", style="dim"))
-        lists.add(len(lines) - 1)
+    pad = max(len(command) for command, _ in hints)
+    side_by_side = not out.rich or pad + max(len(why) for _, why in hints) + 6 <= out.console.width
+    for command, why in hints:  # the note beside the command; on a narrow terminal, above it (never cut)
+        if side_by_side:
+            lines.append(Text(f"  {command:<{pad}}").append(f"  # {why}", style="dim"))
+            lists.add(len(lines) - 1)
+        else:
+            lines += [Text(f"  # {why}", style="dim"), Text(f"  {command}")]
     if not (settings().url or os.environ.get("JOBBERTRACK_REDIS_URL")):
         stop = "The jobs live an hour in the embedded Redis. Stop it: python -m jobbertrack.embedded stop"
         lines += [Text(), Text(stop, style="dim")]

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from rich import box
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.json import JSON
 from rich.table import Table
 from rich.text import Text
@@ -62,7 +62,8 @@ def progress_cell(progress: dict[str, Any] | None, width: int = 8) -> Text:
     text = Text(number(current) if total is None else f"{number(current)}/{number(total)}")
     if total:
         filled = max(0, min(width, round(width * current / total)))
-        text.append(" ").append("█" * filled, style="cyan").append("░" * (width - filled), style="dim")
+        if width:
+            text.append(" ").append("█" * filled, style="cyan").append("░" * (width - filled), style="dim")
     if progress.get("message"):
         text.append(f" {progress['message']}")
     return text
@@ -215,31 +216,86 @@ def job_lines(job: jobbertrack.Resource) -> list[str]:
 # -- many jobs ---------------------------------------------------------------
 
 
+#: The columns a narrow terminal drops first (first listed, first dropped),
+#: so that names stay readable: the detail, then the times.  ``id``,
+#: ``name``, ``state`` and ``progress`` always stay.
+DROP_ORDER = ("detail", "created", "updated")
+#: The width a name is given before any droppable column is kept.
+NAME_ROOM = 22
+#: Below this width the progress bar goes, its numbers (and message) stay,
+#: in a column of at least NARROW_PROGRESS.
+BAR_FROM = 100
+NARROW_PROGRESS = 5
+
+
+#: A job and when it last changed (None: unknown).
+Row = tuple[jobbertrack.Resource, datetime | None]
+
+
 def jobs_table(
-    rows: Iterable[tuple[jobbertrack.Resource, datetime | None]],
+    rows: Iterable[Row],
     columns: tuple[str, ...] = ("id", "state", "name", "progress", "created", "detail"),
     now: datetime | None = None,
-) -> Table:
-    """A table of jobs; each row is a job and when it last changed (None: unknown)."""
-    now = now or now_utc()
-    table = Table(box=box.SIMPLE_HEAD)
-    for name in columns:
-        low, high = WIDTHS[name]
-        table.add_column(name, no_wrap=name in FIXED, min_width=low, max_width=high)
-    for job, updated in rows:
-        cells = {
-            "id": Text(job.id),
-            "state": state_text(job_state(job)),
-            "name": Text(job.name or ""),
-            "progress": progress_cell(job.progress),
-            "created": Text(ago(job.created_at, now)),
-            "updated": Text(ago(updated, now)),
-            "detail": Text(detail(job), style="red" if job.state == "failed" or job.problems else ""),
-        }
-        for cell in cells.values():
-            cell.no_wrap, cell.overflow = True, "ellipsis"
-        table.add_row(*(cells[name] for name in columns))
-    return table
+) -> JobsTable:
+    """A table of jobs; each row is a job and when it last changed (None:
+    unknown).  It fits the width it is drawn in: see ``JobsTable``."""
+    return JobsTable(list(rows), columns, now or now_utc())
+
+
+class JobsTable:
+    """Jobs as a table that fits the terminal: below ``BAR_FROM`` columns
+    progress is shown as numbers without a bar, and when the columns still
+    do not fit with room for the names, the detail column goes, then the
+    times.  A name is cut only when even that leaves it too little room."""
+
+    def __init__(self, rows: list[Row], columns: tuple[str, ...], now: datetime) -> None:
+        self.rows, self.columns, self.now = rows, columns, now
+
+    def fitted(self, width: int) -> Table:
+        bar = 8 if width >= BAR_FROM else 0
+        least = {name: low or 0 for name, (low, _) in WIDTHS.items()}
+        if not bar:
+            least["progress"] = NARROW_PROGRESS
+        columns = list(self.columns)
+        for name in DROP_ORDER:
+            if name in columns and needed(columns, least) > width:
+                columns.remove(name)
+        # the names keep their whole width when it fits beside the other columns' least
+        room = width - needed([c for c in columns if c != "name"], least) - 3
+        longest = max((len(job.name or "") for job, _ in self.rows), default=0)
+        least["name"] = max(least["name"], min(longest, WIDTHS["name"][1] or longest, room))
+        return self.table(tuple(columns), bar, least)
+
+    def table(self, columns: tuple[str, ...], bar: int = 8, least: dict[str, int] | None = None) -> Table:
+        table = Table(box=box.SIMPLE_HEAD)
+        least = least or {}
+        for name in columns:
+            low, high = WIDTHS[name]
+            table.add_column(name, no_wrap=name in FIXED, min_width=least.get(name, low), max_width=high)
+        for job, updated in self.rows:
+            cells = {
+                "id": Text(job.id),
+                "state": state_text(job_state(job)),
+                "name": Text(job.name or ""),
+                "progress": progress_cell(job.progress, bar),
+                "created": Text(ago(job.created_at, self.now)),
+                "updated": Text(ago(updated, self.now)),
+                "detail": Text(detail(job), style="red" if job.state == "failed" or job.problems else ""),
+            }
+            for cell in cells.values():
+                cell.no_wrap, cell.overflow = True, "ellipsis"
+            table.add_row(*(cells[name] for name in columns))
+        return table
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.fitted(options.max_width)
+
+
+def needed(columns: list[str], least: dict[str, int]) -> int:
+    """The width ``columns`` take at their ``least``, the name at
+    ``NAME_ROOM``, with the table's padding (a space each side of every
+    cell), the space between columns and the two edges."""
+    return sum(NAME_ROOM if c == "name" else least[c] for c in columns) + 3 * len(columns) + 1
 
 
 def job_row(job: jobbertrack.Resource) -> str:

@@ -46,10 +46,12 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # The Node.js client (clients/node): `npm ci` installs what its tests use
-# (node-redis, typescript; package-lock.json is committed) and, as its
-# prepare script, copies src/jobbertrack/_lua into clients/node/lua
+# (node-redis, typescript; package-lock.json is committed), then `npm run
+# copy-lua` copies src/jobbertrack/_lua into clients/node/lua
 # (scripts/copy-lua.mjs, the one place that copy is made; lua/ is not
-# committed).  A change to the scripts only copies them again.  Without npm
+# committed; `npm pack` runs it too, as prepack: not as an install script,
+# which npm 11 warns about where the package is installed).  A change to
+# the scripts only copies them again.  Without npm
 # this says so and goes on: tests/node then skips, or fails under CI=true.
 NODE_DIR := clients/node
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed

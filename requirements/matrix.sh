@@ -53,7 +53,8 @@ if command -v npm >/dev/null 2>&1; then
   mkdir -p "$node_dir"
   tar -C clients/node --exclude=node_modules --exclude=lua -cf - . | tar -C "$node_dir" -xf -
   (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error \
-    && npm install --no-save --no-audit --no-fund --loglevel=error "$node_redis")
+    && npm install --no-save --no-audit --no-fund --loglevel=error "$node_redis" \
+    && npm run --silent copy-lua)
   say "node-redis $(cd "$node_dir" && node -p 'require("redis/package.json").version')"
   export JOBBERTRACK_NODE_DIR=$PWD/$node_dir
 else

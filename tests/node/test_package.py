@@ -44,7 +44,10 @@ def test_the_lua_copy_is_the_python_package_s(node: str) -> None:
 def test_the_lua_copy_is_made_by_one_script_and_not_committed() -> None:
     assert "clients/node/lua/" in (ROOT / ".gitignore").read_text().splitlines()
     package = json.loads((NODE_DIR / "package.json").read_text())
-    assert package["scripts"]["prepare"] == "node scripts/copy-lua.mjs"
+    # made before packing (prepack), so the tarball ships lua/; not an install
+    # script (prepare), which npm 11 warns about in every project installing it
+    assert package["scripts"]["prepack"] == package["scripts"]["copy-lua"] == "node scripts/copy-lua.mjs"
+    assert not {"prepare", "preinstall", "install", "postinstall"} & set(package["scripts"])
     assert "lua/" in package["files"]
 
 

@@ -2,8 +2,8 @@
 // into lua/ as they are, and writes lua/manifest.json: each script's
 // `#!lua` flags and whether it takes the shared prelude (_lib.lua), read
 // from FLAGS and WITH_LIB in src/jobbertrack/_scripts.py.  The one place
-// the scripts reach this package: run by `npm ci` / `npm install`
-// (prepare) and by `npm pack`.  lua/ is not committed (.gitignore); the
+// the scripts reach this package: run by `npm run copy-lua` (`make node`)
+// and by `npm pack` (prepack).  lua/ is not committed (.gitignore); the
 // Python suite checks that the copy matches its source
 // (tests/node/test_package.py) and that every assembled script text is
 // byte for byte the one the Python package sends.

@@ -3,6 +3,7 @@ creates, transitions and expiries (hypothesis drives a real redis-server)."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
@@ -57,7 +58,11 @@ def machine_for(server: Any) -> type[RuleBasedStateMachine]:
         def expire(self, n: int, started: bool) -> None:
             short = self.track.create_many(n, 0.1)
             if started:
-                short[0].start()
+                # on a loaded machine the 0.1 s can pass before the start: the
+                # rule under test (it expires, uncounted) holds either way, and
+                # a start that raised only here made hypothesis report Flaky
+                with contextlib.suppress(jobbertrack.JobExpired):
+                    short[0].start()
             wait_for(lambda: all(self.track.get(j.id) is None for j in short))
 
         @invariant()

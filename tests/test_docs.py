@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jobbertrack._core.keys import SHARD_KEYS, index_positions, shard_tags, tail_positions
+from jobbertrack._core.keys import SHARD_KEYS, index_positions, shard_tags
 from jobbertrack._core.transitions import State, mermaid_diagram
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,7 +19,6 @@ def test_the_documented_keys_layout_is_the_real_one() -> None:
     rows = ["| 1 | `<ns>:{<tag>}:job:<id>` |"]
     rows += [f"| {i} | `<ns>:{{<tag>}}:{name}` |" for i, name in enumerate(SHARD_KEYS, 2)]
     rows += [f"| {pos} | `<ns>:{{<tag>}}:idx:{s.value}` |" for s, pos in index_positions().items()]
-    rows += [f"| {pos} | `<ns>:{{<tag>}}:{name}` |" for name, pos in tail_positions().items()]
     assert "| KEYS | |\n|---|---|\n" + "\n".join(rows) + "\n\n" in DATA_MODEL
     assert f"{{{', '.join(s.value for s in State)}}}" in DATA_MODEL  # the order of count's reply
 

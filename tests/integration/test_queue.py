@@ -234,9 +234,27 @@ def test_a_corrupt_or_stale_entry_is_dropped_and_the_queue_goes_on(client: Any) 
     assert track.pop_and_start().id == good.id
     assert client.zcard("jt:{0.0}:queue") == 0  # the corrupt job's entry is gone; the job is untouched
     assert client.hget(f"jt:{{0.0}}:job:{bad.id}", "state") == b"waiting"
-    # started by hand, then failed with a retry: only its newest entry may start it
+    # started by hand: leaving waiting drops its entry (HOLDS); failed with a
+    # retry, it has a new entry, not ready before its backoff
     job = track.push(timeout=30, retries=1, backoff=5)
+    started = track.get(job.id).start()
+    assert client.zcard("jt:{0.0}:queue") == 0
+    assert client.hget(f"jt:{{0.0}}:job:{job.id}", "ready") is None
+    started.fail("by hand")
+    assert client.zcard("jt:{0.0}:queue") == 1
+    assert track.pop_and_start() is None
+    assert client.zcard("jt:{0.0}:queue") == 1 and track.get(job.id).state == "waiting"
+
+
+def test_a_stale_entry_left_by_an_older_client_never_starts_a_job_early(client: Any) -> None:
+    """An entry whose job has moved on (an older client started it by hand
+    without dropping the entry, then a retry queued a newer one) is
+    dropped by the pop that meets it."""
+    track = jobbertrack.Handler(client, shards=1)
+    job = track.push(timeout=30, retries=1, backoff=5)
+    (old,) = client.zrange("jt:{0.0}:queue", 0, -1)
     track.get(job.id).start().fail("by hand")
+    client.zadd("jt:{0.0}:queue", {old: 0})  # as an older client would have left it
     assert client.zcard("jt:{0.0}:queue") == 2
     assert track.pop_and_start() is None  # the old entry is dropped, the new one not ready
     assert client.zcard("jt:{0.0}:queue") == 1 and track.get(job.id).state == "waiting"

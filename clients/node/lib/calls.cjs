@@ -4,16 +4,13 @@
 const { randomInt } = require('node:crypto');
 const { Keyspace } = require('./keys.cjs');
 const { InvalidData, InvalidTimeout, JobberTrackError } = require('./errors.cjs');
+const { MOVES, ALIVE } = require('./scripts.cjs');
 
-/** The moves a caller can ask for, by target (MOVES in _core/transitions.py):
- * ARGV 5, 6 and 11 of `transition`: target, allowed sources, fields cleared. */
-const MOVES = {
-  running: { sources: ['waiting'], clears: [] }, // start
-  finished: { sources: ['running'], clears: [] }, // finish
-  failed: { sources: ['running'], clears: [] }, // fail
-};
-/** Where a worker may heartbeat or report progress (ALIVE). */
-const ALIVE = ['running'];
+/** The move into each target state, with its name (ARGV 5 of `transition`;
+ * Redis finds the rest of its row in the table it holds, _states.lua). */
+const MOVE_INTO = Object.freeze(
+  Object.fromEntries(Object.entries(MOVES).map(([name, move]) => [move.target, { name, ...move }])),
+);
 
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'; // Crockford base32
 
@@ -156,25 +153,23 @@ class Commands {
 
   /** The move of the table into `target`. */
   transition(id, target, { data, error, leaseMs = null, maxRuntimeMs = null } = {}) {
-    const move = MOVES[target];
+    const move = MOVE_INTO[target];
     const stored = data === undefined ? null : this.json(data);
     const args = [
       ...this.head(id, newToken()),
-      target,
-      [...move.sources].sort().join(' '),
+      move.name,
       stored ?? '',
       error === undefined ? '' : this.json(error, 'error'),
       leaseMs === null ? '' : String(leaseMs),
       maxRuntimeMs === null ? '' : String(maxRuntimeMs),
-      move.clears.join(' '),
     ];
-    while (args[args.length - 1] === '') args.pop(); // ARGV 7-11 left out from the end mean ''
+    while (args[args.length - 1] === '') args.pop(); // ARGV 6-9 left out from the end mean ''
     return { script: 'transition', keys: this.keys.jobKeys(id), args, id, target, data: stored, clears: move.clears };
   }
 
   /** A heartbeat, or with `progress` a progress report (also a heartbeat). */
   touch(id, progress) {
-    const args = [...this.head(id, newToken()), [...ALIVE].sort().join(' ')];
+    const args = this.head(id, newToken());
     if (progress !== undefined) args.push(this.json(progress, 'progress'));
     const action = progress === undefined ? 'renew its lease' : 'report progress';
     return { script: 'touch', keys: this.keys.jobKeys(id), args, id, target: ALIVE.join(' or '), data: null, clears: [], action };
@@ -196,6 +191,7 @@ class Commands {
 module.exports = {
   Commands,
   MOVES,
+  MOVE_INTO,
   ALIVE,
   newId,
   newToken,

@@ -28,7 +28,7 @@ from .codec import DEFAULT_MAX_DATA_BYTES, duration_ms, encode_json
 from .ids import check_id
 from .keys import Keyspace
 from .record import Fields, fields_from_flat, text
-from .transitions import ALIVE, INITIAL, MOVE_INTO, State, states_arg
+from .transitions import ALIVE, INITIAL, MOVE_INTO, MOVES, State
 
 
 class _Unset:
@@ -189,13 +189,9 @@ def progress_details(current: object, total: object = None, message: object = No
     return {"current": current, "total": total, "message": message}
 
 
-#: Per target state, ARGV 5, 6 and 11 of ``transition``: the target, its
-#: allowed sources and the fields the move clears, from the table.
-_MOVE_ARGS: dict[State, tuple[str, str, str]] = {
-    target: (target.value, states_arg(move.sources), " ".join(move.clears))
-    for target, move in MOVE_INTO.items()
-}
-_ALIVE_ARG = states_arg(ALIVE)
+#: Per target state, the name of the move into it: ARGV 5 of ``transition``
+#: (the script finds the rest of the move's row in the table Redis holds).
+MOVE_NAMES: dict[State, str] = {move.target: name for name, move in MOVES.items()}
 _ALIVE_TARGET = " or ".join(sorted(s.value for s in ALIVE))  # what a refused touch wanted
 
 
@@ -288,30 +284,27 @@ class Commands:
         """The move of the table into ``target``."""
         stored = None if data is UNSET else self.json(data)
         token = new_token()
-        name, sources, clears = _MOVE_ARGS[target]
         args: list[str | int] = [
             job_id,
             token,
             self.event_cap,
             self.tomb_ttl_ms,
-            name,
-            sources,
+            MOVE_NAMES[target],
             stored or "",
             "" if error is None else self.json(error, "error"),
             "" if lease_ms is None else lease_ms,
             "" if max_runtime_ms is None else max_runtime_ms,
-            clears,
         ]
-        while args[-1] == "":  # ARGV 7-11 left out from the end mean '' (fewer to send)
+        while args[-1] == "":  # ARGV 6-9 left out from the end mean '' (fewer to send)
             args.pop()
         cleared = MOVE_INTO[target].clears
         keys = self.keys.job_keys(job_id)
-        return Call("transition", keys, tuple(args), stored, job_id, name, token, NO_FIELDS, cleared)
+        return Call("transition", keys, tuple(args), stored, job_id, target.value, token, NO_FIELDS, cleared)
 
     def touch(self, job_id: str, progress: dict[str, Any] | None = None) -> Call:
         """A heartbeat, or with ``progress`` a progress report (also a heartbeat)."""
         token = new_token()
-        args = (*self._head(job_id, token), _ALIVE_ARG)
+        args = self._head(job_id, token)
         if progress is not None:
             args += (self.json(progress, "progress"),)
         action = "renew its lease" if progress is None else "report progress"

@@ -30,7 +30,7 @@ from .calls import UNSET, Call, Commands, new_token
 from .codec import duration_ms
 from .ids import check_id
 from .record import Fields, text
-from .transitions import INITIAL, MOVES, states_arg
+from .transitions import INITIAL, MOVES
 
 #: Longest queue name.
 MAX_QUEUE = 200
@@ -105,9 +105,8 @@ def pop_call(core: Commands, member: str, queue: str, lease_ms: int | None, maxr
     token = new_token()
     lease = "" if lease_ms is None else lease_ms
     maxrt = "" if maxrt_ms is None else maxrt_ms
-    target, sources = _START.target.value, states_arg(_START.sources)
-    args = (job_id, token, core.event_cap, core.tomb_ttl_ms, queue, member, lease, maxrt, target, sources)
-    return Call("pop", core.keys.job_keys(job_id), args, None, job_id, target, token)
+    args = (job_id, token, core.event_cap, core.tomb_ttl_ms, queue, member, lease, maxrt)
+    return Call("pop", core.keys.job_keys(job_id), args, None, job_id, _START.target.value, token)
 
 
 def peek_calls(core: Commands, queue: str) -> list[Call]:

@@ -3,16 +3,18 @@ change of state made outside the table.  The only place that decides
 legality (``mermaid_diagram`` draws it; docs/data-model.md shows the drawing).
 
 Theory of operation.  ``MOVES`` holds the moves a caller asks for, named by
-the ``Resource`` method that makes each one; a move's script
-(``_lua/transition.lua``) is generic: it receives the target, the allowed
-source states and the fields the move clears as arguments and
-compare-and-sets against them, so changing a row changes the rule
-everywhere.  ``OUTSIDE`` lists what scripts do on their own rules (a job is
-born waiting; a running job that outlived its lease or run time fails), and
-``ALIVE`` where a worker may show life.  Final states are the ones no move
-leaves.  The order of ``State`` is the order of everything per state: the
-state indexes in every script's KEYS (``_lua/_states.lua``, generated from
-this table by ``keys.states_lua``), ``count`` replies and ``counts()``.
+the ``Resource`` method that makes each one.  Redis holds the table: it is
+generated into ``_lua/_states.lua`` (``keys.states_lua``), which every
+script is sent with, and a move's script (``_lua/transition.lua``)
+receives only the move's *name*, looking up its target, sources and the
+fields it clears there, so no caller can ask for a move the table lacks
+and changing a row changes the rule everywhere.  ``OUTSIDE`` lists what
+scripts do on their own rules (a job is born waiting; a running job that
+outlived its lease or run time fails), ``ALIVE`` where a worker may show
+life, ``HOLDS`` what leaving a state drops.  Final states are the ones no
+move leaves.  The order of ``State`` is the order of everything per
+state: the state indexes, last in every script's KEYS, ``count`` replies
+and ``counts()``.
 """
 
 from __future__ import annotations
@@ -107,6 +109,29 @@ ALIVE: frozenset[State] = frozenset({State.RUNNING})
 #: is stamped ``created`` by create; a move into ``waiting`` stamps nothing.
 ENTERED: dict[State, str] = {State.RUNNING: "started", State.FAILED: "ended", State.FINISHED: "ended"}
 
+#: What a job in a state may hold besides its index entry, by the shard key
+#: that holds it; leaving the state drops it, in the script of the move:
+#: a waiting job of a queue has its entry in ``queue``, a running job with a
+#: lease or a maximum run time its deadline in ``due``.
+HOLDS: dict[State, str] = {State.WAITING: "queue", State.RUNNING: "due"}
+
+
+
+def _change(name: str) -> tuple[State, State]:
+    """(source, target) of the row of OUTSIDE named ``name``."""
+    row = next(out for out in OUTSIDE if out.name == name)
+    if row.source is None:
+        raise ValueError(f"{name} makes a job: it has no source state")
+    return row.source, row.target
+
+
+#: The changes outside the table the scripts make by name, as (from, to):
+#: a running job past its lease or run time fails; a failing attempt of a
+#: queued job with retries left (instead of that failure, or of the ``fail``
+#: move) waits again.
+SETTLE = _change("settle")
+RETRY = _change("retry")
+
 #: The move into each state that is a target: one move per target (a move
 #: several states may make has several sources; a test checks this).
 MOVE_INTO: dict[State, Move] = {m.target: m for m in MOVES.values()}
@@ -116,11 +141,6 @@ SOURCES: dict[State, frozenset[State]] = {target: m.sources for target, m in MOV
 
 #: The states no move leaves.
 FINAL: frozenset[State] = frozenset(s for s in State if not any(s in m.sources for m in MOVES.values()))
-
-
-def states_arg(states: frozenset[State]) -> str:
-    """A set of states as the scripts receive it: space separated, sorted."""
-    return " ".join(sorted(s.value for s in states))
 
 
 def can_move(current: State, target: State) -> bool:

@@ -107,7 +107,8 @@ end
 -- opaque text: any value is valid.  Other fields (`name`, `data`,
 -- `progress`, `error`, `ended`, fields of a newer version) are never read
 -- by a script and are kept as they are.
-local HEAD = {'state', 'token', 'created', 'expires', 'started', 'lease', 'max_runtime', 'beat'}
+local HEAD = {'state', 'token', 'created', 'expires', 'started', 'lease', 'max_runtime', 'beat', 'queue', 'ready'}
+local CHECKED = 8  -- HEAD[3..CHECKED] are checked; `queue` and `ready` are read only to drop a queue entry
 local KNOWN = {}
 for _, s in ipairs(STATES) do KNOWN[s] = true end
 
@@ -130,7 +131,7 @@ end
 -- The name of the first malformed field of `h` (see HEAD), or nil.
 local function malformed(h)
   if not KNOWN[h.state or ''] then return 'state' end
-  for i = 3, #HEAD do
+  for i = 3, CHECKED do
     local name = HEAD[i]
     local v = h[name]
     if v == nil then
@@ -139,7 +140,7 @@ local function malformed(h)
       return name
     end
   end
-  if h.state == 'running' then
+  if HOLDS[h.state] == 'due' then  -- a running job's deadlines need their start
     if h.max_runtime and not h.started then return 'started' end
     if h.lease and not h.beat then return 'beat' end
   end
@@ -232,24 +233,6 @@ local function start_fields(fields, lease, maxrt, now)
   return due
 end
 
--- Move the job from state `from` to `to`: `fields` (written as given) plus
--- the state and the time stamp of `to`, its data if any, indexes, and its
--- `due` entry when it leaves running.  `leased`: false when the caller
--- knows the job has no lease and no maximum run time (no `due` entry).
--- `stamped`: the time stamp of `to` when it is not `now` (a stalled or
--- timed-out job ended at its deadline, not when a reader noticed).
-local function move(from, to, now, fields, expires, has_data, data, leased, stamped)
-  fields[#fields + 1] = 'state'
-  fields[#fields + 1] = to
-  if STAMP[to] then
-    fields[#fields + 1] = STAMP[to]
-    fields[#fields + 1] = stamped or now
-  end
-  redis.call('HSET', JOB, unpack(with_data(fields, has_data, data)))
-  if from == 'running' and leased ~= false then redis.call('ZREM', DUE, ID) end
-  index_move(from, to, expires, now)
-end
-
 -- The work queue (docs/data-model.md, "Work queue").
 -- A queued job (pushed by push.lua) has `queue`, `attempt` (1-based),
 -- `retries` and `backoff` (ms) fields, and while waiting one entry in the
@@ -264,6 +247,34 @@ end
 local function enqueue(queue, ready, expires, now)
   redis.call('ZADD', QUEUE, 0, qmember(queue, ready, expires, ID))
   keep_until(QUEUE, expires, now)
+end
+
+-- Move the job `h` (its HEAD fields, as read by head()) from its state to
+-- `to`: `fields` (written as given) plus the state and the time stamp of
+-- `to`, indexes, and what leaving its state drops (HOLDS in _states.lua):
+-- its `due` entry, or its queue entry.  `opt` (all optional): `data`, the
+-- JSON text to store; `stamped`, the time stamp of `to` when it is not
+-- `now` (a stalled or timed-out job ended at its deadline, not when a
+-- reader noticed); `dequeued`, true when the caller removed the queue
+-- entry itself.
+local function move(h, to, now, fields, opt)
+  local from, expires = h.state, tonumber(h.expires)
+  fields[#fields + 1] = 'state'
+  fields[#fields + 1] = to
+  if STAMP[to] then
+    fields[#fields + 1] = STAMP[to]
+    fields[#fields + 1] = opt.stamped or now
+  end
+  redis.call('HSET', JOB, unpack(with_data(fields, opt.data ~= nil, opt.data)))
+  local held = HOLDS[from]
+  if held == 'due' and (h.lease or h.max_runtime) then
+    redis.call('ZREM', DUE, ID)
+  elseif held == 'queue' and not opt.dequeued and h.queue and tonumber(h.ready or '') then
+    redis.call('ZREM', QUEUE, qmember(h.queue, tonumber(h.ready), expires, ID))
+    redis.call('HDEL', JOB, 'ready')
+  end
+  index_move(from, to, expires, now)
+  h.state = to
 end
 
 -- The running job `h` whose attempt just failed with `err` (JSON text):
@@ -289,17 +300,17 @@ local function requeue(h, now, err, ended)
     rec = '[' .. rec .. ']'
   end
   redis.call('HDEL', JOB, 'started', 'lease', 'beat', 'max_runtime', 'progress', 'error', 'ended')
-  local fields = {'state', 'waiting', 'attempt', attempt + 1, 'attempts', rec, 'ready', ready}
+  local fields = {'state', RETRY.to, 'attempt', attempt + 1, 'attempts', rec, 'ready', ready}
   if TOKEN ~= '' then
     fields[#fields + 1] = 'token'
     fields[#fields + 1] = TOKEN
   end
   redis.call('HSET', JOB, unpack(fields))
   if h.lease or h.max_runtime then redis.call('ZREM', DUE, ID) end
-  index_move('running', 'waiting', expires, now)
+  index_move(h.state, RETRY.to, expires, now)
   enqueue(q[1], ready, expires, now)
-  emit('waiting', now, nil, 'error', err)
-  h.state = 'waiting'
+  emit(RETRY.to, now, nil, 'error', err)
+  h.state, h.ready = RETRY.to, tostring(ready)
   return true
 end
 
@@ -310,7 +321,7 @@ end
 -- every number it uses has been checked, so nothing here can fail after
 -- the first write.
 local function settle(h, now)
-  if h.state ~= 'running' then return h.state end
+  if h.state ~= SETTLE.from then return h.state end
   local lease, beat, maxrt, started = tonumber(h.lease), tonumber(h.beat), tonumber(h.max_runtime), tonumber(h.started)
   local lease_due = lease and beat and (beat + lease) or nil
   local rt_due = maxrt and started and (started + maxrt) or nil
@@ -327,11 +338,10 @@ local function settle(h, now)
   local err = cjson.encode({reason = reason, message = message})
   -- It ended at that deadline (`at`), whenever a reader notices; its
   -- event is stamped now (a stream's ids only grow).
-  if requeue(h, now, err, at) then return 'waiting' end  -- a queued job with retries left
-  move('running', 'failed', now, {'error', err}, tonumber(h.expires), nil, nil, nil, at)
-  emit('failed', now, nil, 'error', err)
-  h.state = 'failed'
-  return 'failed'
+  if requeue(h, now, err, at) then return h.state end  -- a queued job with retries left
+  move(h, SETTLE.to, now, {'error', err}, {stamped = at})
+  emit(h.state, now, nil, 'error', err)
+  return h.state
 end
 
 -- True when the last call recorded on the job carries this call's token:
@@ -364,7 +374,7 @@ local function cleanup(now, batch, cap, only)
         end
       end
       redis.call('ZREM', KEYS[i], unpack(ids))
-      if state == 'running' then redis.call('ZREM', DUE, unpack(ids)) end
+      if HOLDS[state] == 'due' then redis.call('ZREM', DUE, unpack(ids)) end
       redis.call('ZADD', TOMB, unpack(pairs_))
       moved = moved + #ids
     end

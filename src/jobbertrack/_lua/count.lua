@@ -1,5 +1,5 @@
 -- count: how many live jobs of one shard are in each state.
--- KEYS: the shard layout of _states.lua (1 untouched, 2 due, 5.. the state
+-- KEYS: the shard layout of _states.lua (1 untouched, 2 due, 6.. the state
 --       indexes)
 -- ARGV: none
 -- Returns one count per state, in the order of STATES (the table's order:
@@ -18,9 +18,9 @@ for i, state in ipairs(STATES) do
 end
 local overdue = 0
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', DUE, '-inf', now)) do
-  local expires = redis.call('ZSCORE', KEYS[IDX.running], id)
+  local expires = redis.call('ZSCORE', KEYS[IDX[SETTLE.from]], id)
   expires = expires and tonumber(expires)
   if expires and expires >= now then overdue = overdue + 1 end
 end
-out[at.running], out[at.failed] = out[at.running] - overdue, out[at.failed] + overdue
+out[at[SETTLE.from]], out[at[SETTLE.to]] = out[at[SETTLE.from]] - overdue, out[at[SETTLE.to]] + overdue
 return out

@@ -1,7 +1,7 @@
 -- create: make a new job in the state INITIAL ("waiting"; a move made
 -- outside the table of transitions.py).
 -- KEYS: the job layout of _states.lua (1 job, 2 due, 3 events, 4 tomb,
---       5.. the state indexes)
+--       5 queue, 6.. the state indexes)
 -- ARGV[1..4]: id, token, event cap, tombstone lifetime ms (see _lib.lua)
 -- ARGV[5]  lifetime of the record, ms (> 0)
 -- ARGV[6]  tombstones kept per shard

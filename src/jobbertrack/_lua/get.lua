@@ -1,7 +1,7 @@
 -- get: read one job, first failing it if its lease or maximum run time has
 -- run out (so a reader never sees a dead worker's job as running).
 -- KEYS: the job layout of _states.lua (1 job, 2 due, 3 events, 4 tomb,
---       5.. the state indexes)
+--       5 queue, 6.. the state indexes)
 -- ARGV[1..4]: id, token (unused), event cap, tombstone lifetime ms
 -- Returns {'ok', fields...} (flat HGETALL, data included) | {'gone'}
 --         | {'corrupt', field}: a field it relies on is malformed (see

@@ -1,5 +1,5 @@
 -- list: one page of a shard's live jobs, latest expiry first.
--- KEYS: the shard layout of _states.lua (1 untouched, 2 due, 5.. the state
+-- KEYS: the shard layout of _states.lua (1 untouched, 2 due, 6.. the state
 --       indexes)
 -- ARGV[1]  the states to read, space separated, e.g. 'running failed'
 --          (an unknown state is refused)
@@ -46,9 +46,9 @@ for state in pairs(wanted) do
     found[#found + 1] = {page[i], tonumber(page[i + 1])}
   end
 end
-if wanted.failed and not wanted.running then
+if wanted[SETTLE.to] and not wanted[SETTLE.from] then
   for _, id in ipairs(redis.call('ZRANGEBYSCORE', DUE, '-inf', now)) do
-    local score = redis.call('ZSCORE', KEYS[IDX.running], id)
+    local score = redis.call('ZSCORE', KEYS[IDX[SETTLE.from]], id)
     score = score and tonumber(score)
     if score and score >= now then
       if not top or score < top then

@@ -1,7 +1,7 @@
 -- peek: what a worker needs to know of one shard before it pops.
 -- Read-only.
 -- KEYS: the shard layout of _states.lua (1 the shard's job-key prefix,
---       untouched; 2 due, 3 events, 4 tomb, 5.. the state indexes, then QUEUE)
+--       untouched; 2 due, 3 events, 4 tomb, 5 queue, 6.. the state indexes)
 -- ARGV[1..4]: '', '', event cap, tombstone lifetime ms
 -- ARGV[5]  queue name
 -- ARGV[6]  at most this many due ids returned

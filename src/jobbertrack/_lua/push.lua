@@ -1,7 +1,7 @@
 -- push: make a new job in the state INITIAL ("waiting") and put it on a work
 -- queue, in one step (the "push" change of OUTSIDE in transitions.py).
 -- KEYS: the job layout of _states.lua (1 job, 2 due, 3 events, 4 tomb,
---       5.. the state indexes, then QUEUE)
+--       5 queue, 6.. the state indexes)
 -- ARGV[1..4]: id, token, event cap, tombstone lifetime ms (see _lib.lua)
 -- ARGV[5]  lifetime of the record, ms (> 0)
 -- ARGV[6]  queue name (no NUL byte)

@@ -1,7 +1,7 @@
 -- queued: how many live jobs wait on a queue in one shard.
 -- Read-only; O(entries of the queue in the shard).
 -- KEYS: the shard layout of _states.lua (1 the shard's job-key prefix,
---       untouched; 2 due, 3 events, 4 tomb, 5.. the state indexes, then QUEUE)
+--       untouched; 2 due, 3 events, 4 tomb, 5 queue, 6.. the state indexes)
 -- ARGV[1]  queue name
 -- Returns the number of the queue's entries whose record has not expired
 -- (its expiry is in the entry: qmember() in _lib.lua), delayed ones included.

@@ -2,7 +2,7 @@
 -- remembers it), or 'unknown'.  A running job past its lease or maximum
 -- run time is failed first, as in `get`.
 -- KEYS: the job layout of _states.lua (1 job, 2 due, 3 events, 4 tomb,
---       5.. the state indexes)
+--       5 queue, 6.. the state indexes)
 -- ARGV[1..4]: id, '', event cap, tombstone lifetime ms
 -- Returns the state, 'expired' or 'unknown', or {'corrupt', field} when a
 -- field it relies on is malformed (a record without a state included:

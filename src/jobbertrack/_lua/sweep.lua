@@ -1,6 +1,6 @@
 -- sweep: one shard's housekeeping, the first half of Handler.sweep().
 -- KEYS: the shard layout of _states.lua (1 the shard's job-key prefix,
---       untouched; 2 due, 3 events, 4 tomb, 5.. the state indexes)
+--       untouched; 2 due, 3 events, 4 tomb, 5 queue, 6.. the state indexes)
 -- ARGV[1..4]: '' , '', event cap, tombstone lifetime ms
 -- ARGV[5]  tombstones kept per shard
 -- ARGV[6]  cleanup batch: expired index entries moved per state

@@ -116,7 +116,6 @@ ENTERED: dict[State, str] = {State.RUNNING: "started", State.FAILED: "ended", St
 HOLDS: dict[State, str] = {State.WAITING: "queue", State.RUNNING: "due"}
 
 
-
 def _change(name: str) -> tuple[State, State]:
     """(source, target) of the row of OUTSIDE named ``name``."""
     row = next(out for out in OUTSIDE if out.name == name)

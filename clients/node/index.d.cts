@@ -46,8 +46,26 @@ export interface JobValue {
   heartbeat_at: string | null;
   lease: number | null;
   max_runtime: number | null;
+  /** A job made by push (Python's push(); the queue fields of the data model). */
+  queue?: string;
+  /** The attempt running, or the next one while it waits (1-based). */
+  attempt?: number | null;
+  retries?: number | null;
+  /** Seconds before a failed attempt's job may be popped again. */
+  backoff?: number | null;
+  ready_at?: string | null;
+  /** The failed attempts before the current one, oldest first. */
+  attempts?: Attempt[];
   problems?: Problem[];
   extra?: Record<string, string>;
+}
+
+/** One failed attempt of a pushed job. */
+export interface Attempt {
+  attempt: number | null;
+  started_at: string | null;
+  ended_at: string | null;
+  error: ErrorDetails | null;
 }
 
 export interface StartOptions {

@@ -252,3 +252,26 @@ def test_a_timeout_given_as_text_is_named_as_text(js: NodeDriver) -> None:
     assert refused["name"] == "InvalidTimeout"
     assert refused["message"] == 'timeout must be a number of seconds, not the string "60"'
     assert "> 0" in js.error("create", timeout=-1)["message"]
+
+
+def test_a_pushed_job_reads_alike_through_its_attempts(js: NodeDriver, py: jobbertrack.Handler) -> None:
+    """Node knows the queue's fields: a job pushed, popped and retried from
+    Python, failed and worked from Node, reads the same on both sides at
+    every step (getValue() equal to get_value())."""
+    job = py.push({"file": "f1.csv"}, queue="cross", timeout=60, retries=2, backoff=0, name="import")
+    seen = same_view(js, py, job.id)
+    assert (seen["queue"], seen["attempt"], seen["retries"], seen["attempts"]) == ("cross", 1, 2, [])
+    assert py.pop_and_start("cross", lease=30) is not None
+    assert same_view(js, py, job.id)["state"] == "running"
+    failed = js("move", id=job.id, move="fail", error="upstream timeout")  # a retry, made by Redis
+    seen = same_view(js, py, job.id)
+    assert failed == seen and (seen["state"], seen["attempt"]) == ("waiting", 2)
+    assert [a["error"]["message"] for a in seen["attempts"]] == ["upstream timeout"]
+    assert py.queued("cross") == 1
+    js("move", id=job.id, move="start")  # by hand, from Node: leaving waiting drops the entry
+    assert py.queued("cross") == 0 and py.pop_and_start("cross") is None
+    js("move", id=job.id, move="finish", data={"rows": 3})
+    seen = same_view(js, py, job.id)
+    assert (seen["state"], seen["data"], seen["attempt"]) == ("finished", {"rows": 3}, 2)
+    back = js("setValue", id=job.id, reply=seen)  # the queue fields survive a round trip
+    assert back["value"] == seen

@@ -9,7 +9,11 @@ const { encodeJson } = require('./calls.cjs');
 const TIMES = { created: 'created_at', started: 'started_at', ended: 'ended_at', expires: 'expires_at', beat: 'heartbeat_at' };
 const DURATIONS = { lease: 'lease', max_runtime: 'max_runtime' };
 const OBJECTS = ['progress', 'error'];
-const KNOWN = new Set(['state', 'token', 'data', 'name', ...OBJECTS, ...Object.keys(TIMES), ...Object.keys(DURATIONS)]);
+/** The fields of a job made by push (QUEUE_FIELDS in _core/attempts.py). */
+const QUEUE_FIELDS = ['queue', 'attempt', 'retries', 'backoff', 'ready', 'attempts'];
+const KNOWN = new Set([
+  'state', 'token', 'data', 'name', ...OBJECTS, ...Object.keys(TIMES), ...Object.keys(DURATIONS), ...QUEUE_FIELDS,
+]);
 const STORED_ONLY = new Set(['created', 'expires', 'token', 'started', 'ended', 'beat']);
 const MAX_MS = 253402300799999; // the end of year 9999
 
@@ -75,6 +79,59 @@ function isoOf(ms) {
   return ms === null ? null : new Date(ms).toISOString().replace('Z', '+00:00');
 }
 
+/** An integer of at most 15 digits, else null (_int in attempts.py). */
+function readInt(raw) {
+  return typeof raw === 'string' && /^\d{1,15}$/.test(raw) ? Number(raw) : null;
+}
+
+function isoOfInt(ms) {
+  return Number.isInteger(ms) && ms >= 0 && ms <= MAX_MS ? isoOf(ms) : null;
+}
+
+/** The queue part of getValue(): {} for a job that was not pushed
+ * (queue_value in attempts.py). */
+function queueValue(fields) {
+  if (!('queue' in fields)) return {};
+  const backoff = readInt(fields.backoff);
+  const ready = readInt(fields.ready);
+  const stored = readJson(fields.attempts);
+  const attempts = (Array.isArray(stored) ? stored : []).filter(isObject).map((item) => ({
+    attempt: item.attempt ?? null,
+    started_at: isoOfInt(item.started),
+    ended_at: isoOfInt(item.ended),
+    error: isObject(item.error) ? item.error : null,
+  }));
+  return {
+    queue: fields.queue,
+    attempt: readInt(fields.attempt),
+    retries: readInt(fields.retries),
+    backoff: backoff === null ? null : backoff / 1000,
+    ready_at: ready === null ? null : isoOfInt(ready),
+    attempts,
+  };
+}
+
+/** The stored queue fields from what queueValue() shows, so that
+ * setValue(getValue()) keeps them (queue_fields in attempts.py). */
+function queueFields(value) {
+  if (value.queue === undefined || value.queue === null) return {};
+  const out = { queue: String(value.queue) };
+  for (const name of ['attempt', 'retries']) if (Number.isInteger(value[name])) out[name] = String(value[name]);
+  if (isNumber(value.backoff)) out.backoff = String(Math.round(value.backoff * 1000));
+  const msOrNull = (v) => (typeof v === 'string' && Number.isFinite(Date.parse(v)) ? Date.parse(v) : null);
+  if (msOrNull(value.ready_at) !== null) out.ready = String(msOrNull(value.ready_at));
+  if (Array.isArray(value.attempts) && value.attempts.length) {
+    const stored = value.attempts.filter(isObject).map((a) => ({
+      attempt: a.attempt ?? null,
+      started: msOrNull(a.started_at),
+      ended: msOrNull(a.ended_at),
+      error: a.error ?? null,
+    }));
+    out.attempts = JSON.stringify(stored);
+  }
+  return out;
+}
+
 /** The snapshot getValue() returns: the same object as get_value() in Python. */
 function toValue(id, fields) {
   const found = problems(fields);
@@ -92,6 +149,7 @@ function toValue(id, fields) {
     const ms = readMs(good(raw));
     out[name] = ms ? ms / 1000 : null;
   }
+  Object.assign(out, queueValue(fields)); // a pushed job's queue and attempts
   if (found.length) out.problems = found;
   const extra = Object.fromEntries(Object.entries(fields).filter(([k]) => !KNOWN.has(k)));
   if (Object.keys(extra).length) out.extra = extra;
@@ -129,7 +187,7 @@ function fromValue(value) {
   for (const [raw, name] of Object.entries(DURATIONS)) {
     if (items[name] !== undefined && items[name] !== null) fields[raw] = String(Math.round(Number(items[name]) * 1000));
   }
-  return fields;
+  return Object.assign(fields, queueFields(items));
 }
 
 module.exports = { fieldsFromFlat, toValue, fromValue, problems, readJson };

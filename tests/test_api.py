@@ -78,7 +78,7 @@ def test_sync_and_async_layers_have_the_same_names_and_signatures() -> None:
 TWINS = ("Handler", "Resource", "ResourceFactory")
 #: Public methods that do no I/O (or return an iterator or a context
 #: manager): plain in both layers.  Every other asyncio method is awaited.
-NOT_AWAITED = {"events", "get_value", "set_value", "set_default_timeout", "running", "job"}
+NOT_AWAITED = {"events", "get_value", "set_value", "set_default_timeout", "running", "job", "keep_alive", "as_current"}
 
 
 def _public_attributes(cls: type) -> dict[str, object]:
@@ -171,3 +171,26 @@ def test_what_is_learned_of_a_client_stays_with_that_client() -> None:
     assert third._cs.clock.ahead_ms == 0
     job = jobbertrack.Resource(one, "x")  # made without a handler: finds its client's state
     assert job._client_state is first._cs
+
+
+def test_the_extras_import_public_names_only() -> None:
+    """The CLI, the web app and the integrations use the library as any
+    user would: ``jobbertrack`` and ``jobbertrack.aio`` names (and their
+    own modules), never a private module of the package."""
+    import ast
+    from pathlib import Path
+
+    package = Path(jobbertrack.__file__).parent
+    for extra in ("cli", "web", "integrations"):
+        for path in (package / extra).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom):
+                    private = node.level == 0 and (node.module or "").startswith("jobbertrack._")
+                    if node.level >= 2 or private:
+                        raise AssertionError(f"{path.name}: from {'.' * node.level}{node.module} import ...")
+                    if node.level == 0 and node.module == "jobbertrack":
+                        private = [a.name for a in node.names if a.name.startswith("_")]
+                        assert not private, (path.name, private)
+                elif isinstance(node, ast.Import):
+                    for alias in node.names:
+                        assert not alias.name.startswith("jobbertrack._"), (path.name, alias.name)

@@ -5,6 +5,7 @@ handler, applying script replies, the plan of ``refresh``).  The twins in
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar, overload
@@ -27,6 +28,7 @@ from ._core.record import (
     to_value,
 )
 from ._core.transitions import State
+from ._current import as_current
 from ._exceptions import CorruptRecord, InvalidData, JobberTrackError
 from ._plans import read_record
 from ._run import Plan
@@ -113,6 +115,13 @@ class ResourceBase:
         if self._cs is None:
             self._cs = client_state(self.client)
         return self._cs
+
+    def as_current(self) -> contextlib.AbstractContextManager[None]:
+        """A context manager: this job is ``jobbertrack.current_job()`` while
+        its block runs (each thread and asyncio task sees its own), for code
+        that runs a job's work itself (``running()`` and the integrations
+        do it for theirs)."""
+        return as_current(self)
 
     # -- the local copy ----------------------------------------------------
 

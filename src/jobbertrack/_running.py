@@ -14,8 +14,10 @@ result is not stored over the failure.
 
 The policy is written once here: how often to beat and what a failed beat
 means (``Heartbeats``), and how the block ends the job (``ending``).  The
-twins only wait and call: ``HeartbeatThread`` and ``end_run`` here (also
-used by the CLI's ``jobbertrack run``), their asyncio twins in ``aio``.
+twins only wait and call: ``HeartbeatThread`` and ``end_run`` here, their
+asyncio twins in ``aio``.  ``job.keep_alive()`` (public) gives the
+heartbeat alone to code that starts and ends the job itself: the CLI's
+``run`` and ``work``, the Celery and RQ integrations.
 """
 
 from __future__ import annotations
@@ -63,12 +65,19 @@ class Heartbeats:
 
 class HeartbeatThread(threading.Thread):
     """Beats in a thread while a ``with`` block runs (nothing if the
-    interval is None); leaving the block stops it and waits for it."""
+    interval is None); leaving the block stops it and waits for it.  What
+    ``Resource.keep_alive()`` returns."""
 
     def __init__(self, beats: Heartbeats) -> None:
         super().__init__(daemon=True, name=f"jobbertrack-heartbeat-{beats.job.id}")
         self.beats = beats
         self.stopping = threading.Event()
+
+    @property
+    def lost(self) -> InvalidTransition | None:
+        """Why beating stopped, if the job was lost (failed as stalled or
+        timed out under its worker), else None."""
+        return self.beats.lost
 
     def run(self) -> None:
         beats = self.beats

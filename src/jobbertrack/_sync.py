@@ -100,6 +100,16 @@ class Resource(ResourceBase):
                     return self
                 raise WaitTimeout(self.id, timeout or 0)
 
+    def keep_alive(self, every: float | None = None, *, quiet: bool = False) -> HeartbeatThread:
+        """A context manager that heartbeats this running job from a thread
+        while its block runs: every ``every`` seconds (default: a third of
+        the job's lease; no lease, no heartbeat).  If the job is lost
+        meanwhile (failed as stalled or timed out), beating stops and the
+        manager's ``lost`` says why; another error (Redis away) is logged,
+        unless ``quiet``, and the next beat tries again.  For code that
+        starts and ends the job itself (``running()`` does all three)."""
+        return HeartbeatThread(Heartbeats(self, heartbeat_interval(self.lease, every), quiet=quiet))
+
     @contextlib.contextmanager
     def running(
         self,

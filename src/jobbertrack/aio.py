@@ -131,6 +131,11 @@ class Resource(ResourceBase):
             status = await arun(self._client_state, self._core.status(self.id))
             raise not_found(self.id, status) from None
 
+    def keep_alive(self, every: float | None = None, *, quiet: bool = False) -> _HeartbeatTask:
+        """An async context manager that heartbeats this running job from a
+        task while its block runs (see ``jobbertrack.Resource.keep_alive``)."""
+        return _HeartbeatTask(Heartbeats(self, heartbeat_interval(self.lease, every), quiet=quiet))
+
     @contextlib.asynccontextmanager
     async def running(
         self,
@@ -180,9 +185,15 @@ class _HeartbeatTask:
                 if not beats.go_on(exc):
                     return
 
-    async def __aenter__(self) -> None:
+    @property
+    def lost(self) -> InvalidTransition | None:
+        """Why beating stopped, if the job was lost, else None."""
+        return self.beats.lost
+
+    async def __aenter__(self) -> _HeartbeatTask:
         if self.beats.interval is not None:
             self.task = asyncio.create_task(self._beat())
+        return self
 
     async def __aexit__(self, *exc: object) -> None:
         task = self.task

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 import jobbertrack
 import jobbertrack.aio
 from jobbertrack import InvalidTransition
+from tests.helpers import wait_for
 
 
 def test_success_finishes_with_the_result(client: Any) -> None:
@@ -110,3 +112,45 @@ async def test_asyncio_running(aclient: Any) -> None:
             await asyncio.sleep(0.3)
             assert await track.sweep() == 1
     assert len(asyncio.all_tasks()) == 1  # this test's own: the heartbeat tasks are gone
+
+
+def test_keep_alive_beats_for_code_that_starts_and_ends_the_job_itself(client: Any) -> None:
+    """``job.keep_alive()``: the heartbeat of ``running()`` alone (what the
+    CLI and the integrations use), every third of the job's lease."""
+    track = jobbertrack.Handler(client)
+    job = track.create(30).start(lease=0.3)
+    first = job.heartbeat_at
+    with job.keep_alive() as beats:
+        # two leases go by, the job stays running: it was beaten meanwhile
+        wait_for(lambda: (track.get(job.id).heartbeat_at or first) - first > timedelta(seconds=0.6))
+        assert track.get(job.id).state == "running" and beats.lost is None
+    job.finish("done")
+    with job.keep_alive():  # a job without a lease: nothing to renew, no thread
+        pass
+    lost = track.create(30).start(lease=0.1)
+    with lost.keep_alive(every=0.3, quiet=True) as beats:  # beats later than its lease
+        wait_for(lambda: beats.lost is not None)
+    assert isinstance(beats.lost, InvalidTransition) and track.get(lost.id).error["reason"] == "stalled"
+
+
+def test_as_current_makes_a_job_current_job_for_a_block(client: Any) -> None:
+    track = jobbertrack.Handler(client)
+    job = track.create(30)
+    assert jobbertrack.current_job() is None
+    with job.as_current():
+        assert jobbertrack.current_job() is job
+    assert jobbertrack.current_job() is None
+
+
+async def test_asyncio_keep_alive_and_as_current(aclient: Any) -> None:
+    track = jobbertrack.aio.Handler(aclient)
+    job = await (await track.create(30)).start(lease=0.3)
+    first = job.heartbeat_at
+    async with job.keep_alive() as beats:
+        while ((await track.get(job.id)).heartbeat_at or first) - first <= timedelta(seconds=0.6):
+            await asyncio.sleep(0.05)  # polls what Redis holds: the beats are the task's
+        assert beats.lost is None
+    with job.as_current():
+        assert jobbertrack.aio.current_job() is job
+    await job.finish()
+    assert len(asyncio.all_tasks()) == 1  # the heartbeat task is gone

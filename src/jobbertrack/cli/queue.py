@@ -16,7 +16,6 @@ from types import FrameType
 import click
 
 import jobbertrack
-from jobbertrack._running import Heartbeats, heartbeat_interval
 
 from .context import common_options, output, settings
 from .output import note
@@ -83,9 +82,9 @@ class _Slots:
     status).  Jobs are popped by the main thread only, so a stop signal
     interrupts its wait and no job is taken after it."""
 
-    def __init__(self, size: int, lease: float, argv: list[str], reporter: Reporter) -> None:
+    def __init__(self, size: int, argv: list[str], reporter: Reporter) -> None:
         self.free = threading.Semaphore(size)
-        self.lease, self.argv, self.reporter = lease, argv, reporter
+        self.argv, self.reporter = argv, reporter
         self.lock = threading.Lock()
         self.running: dict[threading.Thread, list[subprocess.Popen[bytes]]] = {}
         self.idle = threading.Condition(self.lock)
@@ -101,8 +100,7 @@ class _Slots:
         try:
             env = {**os.environ, "JOBBERTRACK_JOB_ID": job.id}
             stdin = json.dumps(job.get_value().get("data")).encode()
-            beats = Heartbeats(job, heartbeat_interval(self.lease, None), quiet=True)
-            _run_tracked(job, self.argv, beats, self.reporter, stdin=stdin, env=env, child=child)
+            _run_tracked(job, self.argv, self.reporter, stdin=stdin, env=env, child=child)
         finally:
             with self.lock:
                 self.running.pop(threading.current_thread(), None)
@@ -216,7 +214,7 @@ def work(
       jobbertrack work --queue mail --burst -- ./send-mail.sh
     """
     track = settings().handler()
-    slots = _Slots(concurrency, lease, list(command), Reporter(output(), always=True))
+    slots = _Slots(concurrency, list(command), Reporter(output(), always=True))
     interruptible = threading.Event()  # set while the main thread only waits
     stop = threading.Event()
 

@@ -26,7 +26,6 @@ from typing import IO, Any
 import click
 
 import jobbertrack
-from jobbertrack._running import Heartbeats, HeartbeatThread, heartbeat_interval
 
 from .context import Failure, common_options, output, settings
 from .output import Output, note
@@ -203,9 +202,7 @@ def run(
             f"the job could not be started, so the command did not run: {exc}", EXIT_TRACKING
         ) from None
     _say(f"job {job.id} running: {label}")
-    # the heartbeat policy of job.running(), quiet: cron mails any output
-    beats = Heartbeats(job, heartbeat_interval(lease, None), quiet=True)
-    status = _run_tracked(job, argv, beats, Reporter(output()))
+    status = _run_tracked(job, argv, Reporter(output()))
     raise SystemExit(status)
 
 
@@ -232,7 +229,6 @@ class Reporter:
 def _run_tracked(
     job: jobbertrack.Resource,
     argv: list[str],
-    beats: Heartbeats,
     reporter: Reporter,
     *,
     stdin: bytes | None = None,
@@ -246,7 +242,8 @@ def _run_tracked(
     tail = OutputTail()
     child = [] if child is None else child
     began = time.monotonic()
-    with HeartbeatThread(beats), forwarding(child):
+    # the heartbeat policy of job.running(), quiet: cron mails any output
+    with job.keep_alive(quiet=True) as beats, forwarding(child):
         try:
             pipe_in = None if stdin is None else subprocess.PIPE  # None: inherits ours, as before
             proc_ = subprocess.Popen(

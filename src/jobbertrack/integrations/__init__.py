@@ -27,15 +27,20 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import logging
 import re
-from contextvars import Token
 from typing import Any
 
-from .._core.transitions import State
-from .._current import enter, leave
-from .._exceptions import InvalidData, InvalidTransition, JobberTrackError, JobExists
-from .._log import log_warning
-from .._running import Heartbeats, HeartbeatThread, heartbeat_interval
+from jobbertrack import InvalidData, InvalidTransition, JobberTrackError, JobExists, State
+
+_log = logging.getLogger("jobbertrack")
+log_warning = _log.warning
+
+
+class WrongArgument(JobberTrackError, TypeError):
+    """An integration was given what it cannot use (an asyncio handler for a
+    runner that runs tasks synchronously, a field it sets itself)."""
+
 
 #: The lifetime of a tracked task's record when neither the integration nor
 #: the handler gives one: a day, as ``jobbertrack run``.
@@ -101,8 +106,8 @@ class Attempt:
         self.handler, self.job_id = handler, job_id
         self.timeout, self.lease, self.name = timeout, lease, name
         self.job: Any = None
-        self._beats: HeartbeatThread | None = None
-        self._token: Token[Any] | None = None
+        self._beats: Any = None  # job.keep_alive(), while the run goes on
+        self._current: contextlib.AbstractContextManager[None] | None = None  # job.as_current()
 
     def begin(self) -> Attempt:
         try:
@@ -120,9 +125,10 @@ class Attempt:
             log_warning("job %s is %s already: this run of its task is not tracked", job.id, state)
             return self
         self.job = job
-        beats = Heartbeats(job, heartbeat_interval(self.lease, None))
-        self._beats = HeartbeatThread(beats).__enter__()
-        self._token = enter(job)
+        self._beats = job.keep_alive()  # every third of the lease it was started with
+        self._beats.__enter__()
+        self._current = job.as_current()  # entered here, left by end(), from other signals
+        self._current.__enter__()
         return self
 
     def resume(self) -> Attempt:
@@ -164,9 +170,9 @@ class Attempt:
     def end(self) -> None:
         """Stop the heartbeats (if still on) and restore ``current_job()``."""
         self._take()
-        if self._token is not None:
-            leave(self._token)
-            self._token = None
+        if self._current is not None:
+            self._current.__exit__(None, None, None)  # from another context than entered in: none is current
+            self._current = None
 
     def _take(self) -> Any:
         """The job, now ended by this run: no more heartbeats, no second ending."""

@@ -42,11 +42,10 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from .._decorate import JobSpec
-from . import Attempt, queued
+from . import Attempt, WrongArgument, queued
 
 if TYPE_CHECKING:
-    from .._sync import Handler
+    from jobbertrack import Handler
 
 #: The signals connected, each to the method of the same name with a leading "_".
 SIGNALS = ("before_task_publish", "task_prerun", "task_success", "task_failure", "task_retry", "task_postrun")
@@ -230,10 +229,8 @@ def track_tasks(
     within which a worker must show life, or the job is failed as stalled
     (heartbeats are sent while a task runs)."""
     if getattr(handler, "_asyncio", False):
-        from .._exceptions import WrongType
-
-        raise WrongType("track_tasks() needs a jobbertrack.Handler: Celery runs tasks synchronously")
-    JobSpec.of(timeout, lease, None)  # bad values are refused here, not in a worker
+        raise WrongArgument("track_tasks() needs a jobbertrack.Handler: Celery runs tasks synchronously")
+    handler.job(timeout, lease=lease)  # refuses bad values here, not in a worker
     return CeleryTracking(app, handler, tasks, timeout, lease).connect()
 
 

@@ -35,17 +35,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .._decorate import JobSpec
-from .._exceptions import JobberTrackError, WrongType
-from .._log import log_warning
-from . import Attempt, lifetime
+from jobbertrack import JobberTrackError
+
+from . import Attempt, WrongArgument, lifetime, log_warning
 
 if TYPE_CHECKING:
     from redis import Redis
     from rq import Queue
     from rq.job import Job
 
-    from .._sync import Handler
+    from jobbertrack import Handler
 
 #: The handlers of ``track_jobs``, by namespace: how a worker finds them.
 _HANDLERS: dict[str, Any] = {}
@@ -88,7 +87,7 @@ class RQTracking:
 
         taken = [k for k in _OWN if k in kwargs]
         if taken:
-            raise WrongType(f"enqueue() sets {', '.join(taken)} itself")
+            raise WrongArgument(f"enqueue() sets {', '.join(taken)} itself")
         options = {k: kwargs.pop(k) for k in RQ_OPTIONS if k in kwargs}
         ref = fn if isinstance(fn, str) else f"{fn.__module__}.{fn.__qualname__}"
         if ref.startswith("__main__."):  # RQ refuses it too: refused before the job exists
@@ -199,8 +198,8 @@ def track_jobs(handler: Handler, *, timeout: float | None = None, lease: float |
     within which the work horse must show life (heartbeats are sent while the
     function runs), or the job is failed as stalled."""
     if getattr(handler, "_asyncio", False):
-        raise WrongType("track_jobs() needs a jobbertrack.Handler: RQ runs functions synchronously")
-    JobSpec.of(timeout, lease, None)
+        raise WrongArgument("track_jobs() needs a jobbertrack.Handler: RQ runs functions synchronously")
+    handler.job(timeout, lease=lease)  # refuses bad values here, not in a worker
     return RQTracking(handler, timeout, lease)
 
 

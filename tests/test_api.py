@@ -78,7 +78,8 @@ def test_sync_and_async_layers_have_the_same_names_and_signatures() -> None:
 TWINS = ("Handler", "Resource", "ResourceFactory")
 #: Public methods that do no I/O (or return an iterator or a context
 #: manager): plain in both layers.  Every other asyncio method is awaited.
-NOT_AWAITED = {"events", "get_value", "set_value", "set_default_timeout", "running", "job", "keep_alive", "as_current"}
+NOT_AWAITED = {"events", "get_value", "set_value", "set_default_timeout", "running", "job"}
+NOT_AWAITED |= {"keep_alive", "as_current"}
 
 
 def _public_attributes(cls: type) -> dict[str, object]:

@@ -195,3 +195,50 @@ def test_the_extras_import_public_names_only() -> None:
                 elif isinstance(node, ast.Import):
                     for alias in node.names:
                         assert not alias.name.startswith("jobbertrack._"), (path.name, alias.name)
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module -> the package's modules it imports, every import counted:
+    at the top, inside functions (lazy) and under ``TYPE_CHECKING``."""
+    import ast
+    from pathlib import Path
+
+    root = Path(jobbertrack.__file__).parent
+    modules = {}
+    for path in root.rglob("*.py"):
+        parts = path.relative_to(root.parent).with_suffix("").parts
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                base = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
+                module = ".".join([*base, *([node.module] if node.module else [])])
+                for alias in node.names:
+                    target = f"{module}.{alias.name}" if f"{module}.{alias.name}" in modules else module
+                    if target in modules and target != name:
+                        graph[name].add(target)
+            elif isinstance(node, ast.Import):
+                graph[name].update(a.name for a in node.names if a.name in modules and a.name != name)
+    return graph
+
+
+def test_no_import_cycle_not_even_a_lazy_or_typing_one() -> None:
+    """A module imports only what sits below it: the import graph (lazy and
+    TYPE_CHECKING imports included) has no cycle."""
+    graph = _import_graph()
+    assert graph["jobbertrack._core.transitions"] == set()  # the bottom: the state table
+    done: set[str] = set()
+
+    def visit(module: str, path: list[str]) -> None:
+        if module in path:
+            raise AssertionError("import cycle: " + " -> ".join([*path[path.index(module) :], module]))
+        if module in done:
+            return
+        for target in sorted(graph[module]):
+            visit(target, [*path, module])
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module, [])

@@ -11,11 +11,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ._core.events import Event
 from ._core.transitions import State
-from ._current import current_job
+from ._current import current
 from ._exceptions import (
     CorruptRecord,
     InvalidData,
@@ -42,6 +42,16 @@ __version__ = "0.1.0"
 #: Idiomatic aliases of the seed's names.
 Tracker = Handler
 Job = Resource
+
+
+def current_job() -> Resource | aio.Resource | None:
+    """The job the calling code runs as (inside ``job.running()`` or
+    ``job.as_current()``, a function decorated with ``track.job``, or a
+    tracked Celery or RQ task), else None.  Report progress with it:
+    ``jobbertrack.current_job().set_progress(3, 10)`` (awaited when the job
+    belongs to ``jobbertrack.aio``).  A context variable: each thread and
+    each asyncio task sees its own job."""
+    return cast("Resource | aio.Resource | None", current())
 
 
 def connect(url: str | None = None, **kwargs: Any) -> Any:

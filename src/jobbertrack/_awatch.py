@@ -13,11 +13,11 @@ from typing import Any
 from ._client_state import ClientState, client_state
 from ._core.events import Event, ends_job, iter_xread, newest_ids
 from ._core.keys import Keyspace
-from ._exceptions import JobberTrackError
+from ._exceptions import JobberTrackError, translate
 from ._follow import PAGE, BlockingRead, StreamReads, events_plan, newest_reads
 from ._layout import aensure_layout
 from ._resource_base import ResourceBase
-from ._run import Read, arun_many, translate
+from ._run import Read, arun_many
 from ._tail import entries_of, fresh_items, is_cluster, max_block_ms, raise_any
 
 

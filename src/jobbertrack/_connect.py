@@ -18,7 +18,7 @@ import os
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from ._exceptions import InvalidURL, JobberTrackError
+from ._exceptions import InvalidURL, JobberTrackError, translate
 
 ENV_URL = "JOBBERTRACK_REDIS_URL"
 _TIMEOUTS = {"socket_timeout": 10, "socket_connect_timeout": 5}
@@ -123,8 +123,6 @@ def connect(url: str | None = None, *, quiet: bool = False, asyncio: bool = Fals
     except JobberTrackError:
         raise
     except Exception as exc:
-        from ._run import translate
-
         error = translate(exc)  # a redis-py error, or the exception itself
         cls = type(error) if isinstance(error, JobberTrackError) else InvalidURL
         raise cls(f"cannot connect to {redact(url)}: {_scrub(str(exc), url)}") from None

@@ -1,7 +1,8 @@
-"""``jobbertrack.current_job()``: the job the calling code runs as.
+"""The job the calling code runs as, below the classes: the typed faces
+are ``jobbertrack.current_job()`` and ``jobbertrack.aio.current_job()``.
 
-``running()`` (both layers), the ``@track.job`` decorator and the Celery
-and RQ integrations set it for the code they run; it is a context variable,
+``running()`` and ``as_current()`` (both layers), the ``@track.job``
+decorator and the Celery and RQ integrations set it for the code they run; it is a context variable,
 so each thread and each asyncio task sees its own job (an asyncio task
 inherits the job of the code that created it), and it is None elsewhere.
 """
@@ -11,28 +12,16 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from contextvars import ContextVar, Token
-from typing import TYPE_CHECKING, Any, cast
-
-if TYPE_CHECKING:
-    from . import aio
-    from ._sync import Resource
+from typing import Any
 
 _CURRENT: ContextVar[Any] = ContextVar("jobbertrack_current_job", default=None)
 
 
-def current_job() -> Resource | aio.Resource | None:
-    """The job the calling code runs as (inside ``job.running()``, a function
-    decorated with ``track.job``, or a tracked Celery or RQ task), else None.
-    Report progress with it: ``jobbertrack.current_job().set_progress(3, 10)``
-    (awaited when the job belongs to ``jobbertrack.aio``)."""
-    return cast("Resource | aio.Resource | None", _CURRENT.get())
-
-
-def current_async_job() -> aio.Resource | None:
-    """``jobbertrack.aio.current_job()``: the current job when it belongs to
-    the asyncio layer (so its methods are awaited), else None."""
-    job = _CURRENT.get()
-    return cast("aio.Resource | None", job if getattr(job, "_asyncio", False) else None)
+def current() -> Any:
+    """The current job, of either layer, or None.  The public, typed faces
+    are ``jobbertrack.current_job`` and ``jobbertrack.aio.current_job``
+    (this module sits below the classes they name)."""
+    return _CURRENT.get()
 
 
 def enter(job: Any) -> Token[Any]:

@@ -133,3 +133,37 @@ class RedisUnavailable(JobberTrackError, ConnectionError):
 
 class RedisCommandError(JobberTrackError):
     """Redis refused a command (out of memory, missing permission, ...)."""
+
+
+# -- translating redis-py's errors ------------------------------------------
+
+
+def translate(exc: BaseException) -> BaseException:
+    """The jobbertrack error for an exception from redis-py (or ``exc``):
+    Redis away is ``RedisUnavailable``, a refused command ``RedisCommandError``.
+    redis-py is imported here, on the first error, not with the package."""
+    import redis.exceptions as rx
+
+    if isinstance(exc, JobberTrackError):
+        return exc
+    unavailable = (
+        rx.ConnectionError,
+        rx.TimeoutError,
+        OSError,
+        rx.ClusterDownError,
+        rx.TryAgainError,
+        rx.MasterDownError,
+        rx.ReadOnlyError,
+        rx.BusyLoadingError,
+        rx.RedisClusterException,  # not a RedisError: e.g. a slot no node serves
+    )
+    if isinstance(exc, unavailable):
+        return RedisUnavailable(f"Redis is unavailable: {exc}")
+    if isinstance(exc, RuntimeError) and "Event loop is closed" in str(exc):
+        return RedisUnavailable(
+            "the redis.asyncio client's connections belong to an event loop that has ended: "
+            "make the client inside the loop that uses it, or aclose() it before that loop ends"
+        )
+    if isinstance(exc, rx.RedisError):
+        return RedisCommandError(f"Redis refused the command: {exc}")
+    return exc

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ._client_state import ClientState
 from ._core.keys import LAYOUT_VERSION, check_layout, layout_key
 from ._core.record import text
+from ._exceptions import translate
 
 if TYPE_CHECKING:
     import asyncio  # imported on first use below: `import jobbertrack` stays light
@@ -26,8 +27,6 @@ def _fill(pipe: Any, todo: dict[str, bool]) -> None:
 
 
 def _take(cs: ClientState, todo: dict[str, bool], replies: Sequence[Any]) -> None:
-    from ._run import translate
-
     i = 0
     for namespace, stamp in todo.items():
         i += stamp  # the SET's reply: refused only for a user who may not write, who then reads
@@ -44,8 +43,6 @@ def ensure_layout(cs: ClientState, ops: Sequence[Any]) -> None:
     of ``ops`` this client has not checked yet."""
     todo = cs.layout_todo(ops)
     if todo:
-        from ._run import translate
-
         pipe = cs.client.pipeline(transaction=False)
         _fill(pipe, todo)
         try:
@@ -83,8 +80,6 @@ def _forget(checks: dict[Any, Any], key: Any, done: asyncio.Task[None]) -> None:
 
 
 async def _acheck(cs: ClientState, todo: dict[str, bool]) -> None:
-    from ._run import translate
-
     pipe = cs.client.pipeline(transaction=False)
     _fill(pipe, todo)
     try:

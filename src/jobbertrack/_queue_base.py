@@ -1,7 +1,8 @@
 """What the sync and asyncio work-queue methods share: argument
-checks, the ``push`` call, and the pop plan bound to a handler.  The twins
-are ``_queue_sync.QueueMethods`` and ``_queue_aio.QueueMethods``, mixed into
-each layer's ``Handler``; ``_core/queue.py`` holds the logic."""
+checks, the ``push`` call, and the pop plan bound to a handler.  The
+methods themselves (``push``, ``pop_and_start``, ``queued``) live in each
+layer's ``Handler``, their waking and blocking I/O in ``_queue_sync.py`` and
+``_queue_aio.py``; ``_core/queue.py`` holds the logic."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ class PopArgs(NamedTuple):
 
 
 class QueueBase:
-    """The pure half of the queue methods (mixed into ``HandlerBase``'s twins)."""
+    """The pure half of the queue methods (a base of both ``Handler`` classes)."""
 
     _core: Any
 

@@ -16,41 +16,12 @@ from typing import Any, NamedTuple, TypeVar
 
 from ._client_state import ClientState
 from ._core.calls import Call
-from ._exceptions import JobberTrackError, RedisCommandError, RedisUnavailable
+from ._exceptions import JobberTrackError, RedisCommandError, translate
 from ._layout import aensure_layout, ensure_layout
 from ._log import log_warning
 from ._scripts import is_compile_error
 
 _SAFE_POLICIES = {"noeviction"}
-
-
-def translate(exc: BaseException) -> BaseException:
-    """The jobbertrack error for an exception from redis-py (or ``exc``)."""
-    import redis.exceptions as rx
-
-    if isinstance(exc, JobberTrackError):
-        return exc
-    unavailable = (
-        rx.ConnectionError,
-        rx.TimeoutError,
-        OSError,
-        rx.ClusterDownError,
-        rx.TryAgainError,
-        rx.MasterDownError,
-        rx.ReadOnlyError,
-        rx.BusyLoadingError,
-        rx.RedisClusterException,  # not a RedisError: e.g. a slot no node serves
-    )
-    if isinstance(exc, unavailable):
-        return RedisUnavailable(f"Redis is unavailable: {exc}")
-    if isinstance(exc, RuntimeError) and "Event loop is closed" in str(exc):
-        return RedisUnavailable(
-            "the redis.asyncio client's connections belong to an event loop that has ended: "
-            "make the client inside the loop that uses it, or aclose() it before that loop ends"
-        )
-    if isinstance(exc, rx.RedisError):
-        return RedisCommandError(f"Redis refused the command: {exc}")
-    return exc
 
 
 def _is_noscript(result: Any) -> bool:

@@ -18,13 +18,15 @@ from ._core.deadlines import wait_deadline
 from ._core.events import Event
 from ._core.ids import check_id
 from ._core.listing import JobList, count_calls, merge_counts, states_of
+from ._core.queue import IDLE_RESCAN_S, check_queue, queued_calls
 from ._core.transitions import State
 from ._current import as_current
 from ._decorate import JobDecorator, JobSpec
 from ._exceptions import WaitTimeout
 from ._handler_base import HandlerBase
 from ._plans import list_page, needs_settling, settled_record, status, sweep
-from ._queue_sync import QueueMethods
+from ._queue_base import QueueBase, wake_deadline
+from ._queue_sync import await_wake, notify
 from ._resource_base import ResourceBase, ResourceFactoryBase
 from ._run import read_hash, run, run_many, run_plan
 from ._running import Heartbeats, HeartbeatThread, Run, end_run, ending, heartbeat_interval
@@ -138,7 +140,7 @@ class ResourceFactory(ResourceFactoryBase[Resource]):
     resource_class: type[Resource] = Resource
 
 
-class Handler(QueueMethods, HandlerBase):
+class Handler(QueueBase, HandlerBase):
     """Creates and finds jobs of one namespace, for a ``redis.Redis`` client."""
 
     _factory_class = ResourceFactory
@@ -230,6 +232,59 @@ class Handler(QueueMethods, HandlerBase):
         ``running(lease=...)``) and returns its result; ``f.submit(executor,
         *args)`` runs it on an executor and returns the job id at once."""
         return JobDecorator(self, JobSpec.of(timeout, lease, name))
+
+    # -- the work queue (its I/O: _queue_sync; its checks and plans: _queue_base) --
+
+    def push(
+        self,
+        data: Any = None,
+        *,
+        queue: str = "default",
+        timeout: float | None = None,
+        name: str | None = None,
+        delay: float | None = None,
+        retries: int = 0,
+        backoff: float | None = None,
+    ) -> Resource:
+        """A new ``waiting`` job on ``queue``, made and queued in one atomic
+        script.  ``delay``: seconds before it may be popped; ``retries``:
+        attempts allowed after a failed one, each ``backoff`` seconds later.
+        ``data=None`` stores no data (as ``create`` without data)."""
+        self._push_checks(queue, timeout, delay, retries, backoff)
+        job: Resource = self._adopt(self.resource_factory.create(self.client))
+        call = self._push_call(
+            job, UNSET if data is None else data, queue, timeout, name, delay, retries, backoff
+        )
+        job._apply(run(self._cs, call), call.target, call)
+        notify(self.client, self._core.keys.wake_key(queue))
+        return job
+
+    def pop_and_start(
+        self,
+        queue: str = "default",
+        *,
+        block: float | None = None,
+        lease: float | None = 60,
+        max_runtime: float | None = None,
+    ) -> Resource | None:
+        """The oldest poppable job of ``queue``, started with ``lease`` and
+        ``max_runtime`` in the same atomic step, or None.  ``block=None``:
+        do not wait; ``block=S``: wait up to S seconds; ``block=0``: for
+        ever.  Waiting blocks on the queue's wake-up stream (no polling)."""
+        args = self._pop_args(queue, block, lease, max_runtime, time.monotonic())
+        after = None if args.until is None else last_stream_id(self.client, args.wake_key)
+        while True:
+            popped: tuple[Resource | None, float | None] = run_plan(self._cs, self._pop_plan(args))
+            job, wake_in = popped
+            now = time.monotonic()
+            if job is not None or after is None or now >= (args.until or 0):
+                return job
+            deadline = wake_deadline(args, wake_in, now, IDLE_RESCAN_S)
+            after = await_wake(self.client, args.wake_key, after, deadline)
+
+    def queued(self, queue: str = "default") -> int:
+        """How many live jobs wait on ``queue`` (delayed ones included), counted exactly."""
+        return sum(int(n) for n in run_many(self._cs, queued_calls(self._core, check_queue(queue))))
 
     # Last in the class: below it, `list` would name this method, not the type.
     def list(

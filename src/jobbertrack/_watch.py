@@ -12,10 +12,10 @@ from ._core.deadlines import chunk_ms
 from ._core.events import Event, ends_job, iter_xread
 from ._core.keys import Keyspace
 from ._core.record import text
-from ._exceptions import JobberTrackError
+from ._exceptions import JobberTrackError, translate
 from ._follow import PAGE, BlockingRead, StreamReads, events_plan
 from ._layout import ensure_layout
-from ._run import Read, translate
+from ._run import Read
 from ._tail import StreamTail, max_block_ms
 
 

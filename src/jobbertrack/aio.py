@@ -18,9 +18,9 @@ from ._core.deadlines import wait_deadline
 from ._core.events import Event
 from ._core.ids import check_id
 from ._core.listing import JobList, count_calls, merge_counts, states_of
+from ._core.queue import IDLE_RESCAN_S, check_queue, queued_calls
 from ._core.transitions import State
-from ._current import as_current
-from ._current import current_async_job as current_job
+from ._current import as_current, current
 from ._decorate import AsyncJobDecorator, JobSpec
 from ._exceptions import (
     CorruptRecord,
@@ -40,7 +40,8 @@ from ._exceptions import (
 )
 from ._handler_base import HandlerBase
 from ._plans import list_page, needs_settling, settled_record, status, sweep
-from ._queue_aio import QueueMethods
+from ._queue_aio import alast_stream_id, await_wake, notify
+from ._queue_base import QueueBase, wake_deadline
 from ._resource_base import ResourceBase, ResourceFactoryBase
 from ._run import Read, arun_many
 from ._running import Ending, Heartbeats, Run, ending, heartbeat_interval
@@ -221,7 +222,7 @@ class ResourceFactory(ResourceFactoryBase[Resource]):
     resource_class: type[Resource] = Resource
 
 
-class Handler(QueueMethods, HandlerBase):
+class Handler(QueueBase, HandlerBase):
     """Creates and finds jobs of one namespace, for ``redis.asyncio.Redis``."""
 
     _factory_class = ResourceFactory
@@ -305,6 +306,59 @@ class Handler(QueueMethods, HandlerBase):
         job; ``await f.submit(*args)`` runs it in a task and returns the job id."""
         return AsyncJobDecorator(self, JobSpec.of(timeout, lease, name))
 
+    # -- the work queue (its I/O: _queue_aio; its checks and plans: _queue_base) --
+
+    async def push(
+        self,
+        data: Any = None,
+        *,
+        queue: str = "default",
+        timeout: float | None = None,
+        name: str | None = None,
+        delay: float | None = None,
+        retries: int = 0,
+        backoff: float | None = None,
+    ) -> Resource:
+        """A new ``waiting`` job on ``queue``, made and queued in one atomic
+        script.  ``delay``: seconds before it may be popped; ``retries``:
+        attempts allowed after a failed one, each ``backoff`` seconds later.
+        ``data=None`` stores no data (as ``create`` without data)."""
+        self._push_checks(queue, timeout, delay, retries, backoff)
+        job: Resource = self._adopt(self.resource_factory.create(self.client))
+        call = self._push_call(
+            job, UNSET if data is None else data, queue, timeout, name, delay, retries, backoff
+        )
+        job._apply(await arun(self._cs, call), call.target, call)
+        await notify(self.client, self._core.keys.wake_key(queue))
+        return job
+
+    async def pop_and_start(
+        self,
+        queue: str = "default",
+        *,
+        block: float | None = None,
+        lease: float | None = 60,
+        max_runtime: float | None = None,
+    ) -> Resource | None:
+        """The oldest poppable job of ``queue``, started with ``lease`` and
+        ``max_runtime`` in the same atomic step, or None.  ``block=None``:
+        do not wait; ``block=S``: wait up to S seconds; ``block=0``: for
+        ever.  Waiting blocks on the queue's wake-up stream (no polling)."""
+        args = self._pop_args(queue, block, lease, max_runtime, time.monotonic())
+        after = None if args.until is None else await alast_stream_id(self.client, args.wake_key)
+        while True:
+            popped: tuple[Resource | None, float | None] = await arun_plan(self._cs, self._pop_plan(args))
+            job, wake_in = popped
+            now = time.monotonic()
+            if job is not None or after is None or now >= (args.until or 0):
+                return job
+            deadline = wake_deadline(args, wake_in, now, IDLE_RESCAN_S)
+            after = await await_wake(self.client, args.wake_key, after, deadline)
+
+    async def queued(self, queue: str = "default") -> int:
+        """How many live jobs wait on ``queue`` (delayed ones included), counted exactly."""
+        return sum(int(n) for n in await arun_many(self._cs, queued_calls(self._core, check_queue(queue))))
+
     # Last in the class: below it, `list` would name this method, not the type.
     async def list(
         self,
@@ -328,6 +382,14 @@ def connect(url: str | None = None, **kwargs: Any) -> Any:
 
 Tracker = Handler
 Job = Resource
+
+
+def current_job() -> Resource | None:
+    """The current job when it belongs to this (asyncio) layer, so its
+    methods are awaited, else None (see ``jobbertrack.current_job``)."""
+    job = current()
+    return job if isinstance(job, Resource) else None
+
 
 __all__ = [
     "CorruptRecord",

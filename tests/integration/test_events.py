@@ -354,8 +354,12 @@ async def test_cancelling_a_blocked_asyncio_reader_ends_it(backend: Any, client:
     track = jobbertrack.aio.Handler(aclient)
     readers = 16 if is_cluster(client) else 1
     for _ in range(3):
-        task = asyncio.create_task(anext(aiter(track.events(since="$", block=30))))
+        # block far longer than the test could take on a loaded machine: it
+        # must end by the cancel, not by its own deadline (a CI run once saw
+        # a 30 s one pass first: StopAsyncIteration)
+        task = asyncio.create_task(anext(aiter(track.events(since="$", block=3600))))
         while _blocked_reads(client, "blocked-reader") < readers:  # all in flight
+            assert not task.done(), task
             await asyncio.sleep(0.01)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):

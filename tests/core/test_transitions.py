@@ -277,8 +277,22 @@ def test_not_found_reads_the_status_script() -> None:
     assert type(not_found("j", "waiting")) is jobbertrack.JobNotFound  # created since: still not found then
 
 
-def test_ok_raises_nothing() -> None:
-    calls.Outcome("ok", None).raise_for("j", "running", known=False)
+def test_ok_raises_nothing_and_every_other_code_raises_its_error() -> None:
+    assert calls.Outcome("ok", None).raise_for("j", "running", known=False) is None
+    expected = {
+        "bad": jobbertrack.InvalidTransition,
+        "expired": jobbertrack.JobExpired,
+        "gone": jobbertrack.JobNotFound,
+        "exists": jobbertrack.JobExists,
+        "corrupt": jobbertrack.CorruptRecord,
+    }
+    for code, error in expected.items():
+        with pytest.raises(error) as raised:
+            calls.Outcome(code, {"state": "waiting"}, field="beat").raise_for("j", "running", known=False)
+        assert getattr(raised.value, "job_id", "j") == "j"
+    with pytest.raises(jobbertrack.InvalidTransition) as refused:
+        calls.Outcome("bad", {"state": "finished"}).raise_for("j", "running", known=True, action="start it")
+    assert (refused.value.current, refused.value.target) == ("finished", "running")
 
 
 # -- history from the record, along the table -------------------------------

@@ -184,3 +184,37 @@ def test_the_typescript_types_compile(node: str) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_node_knows_every_move_of_the_table_and_builds_it_as_python(node: str) -> None:
+    """Node reads MOVES and ALIVE from the copied _states.lua; for every move
+    of Python's table, both build the same call (so a new move reaches Node
+    with the copy, and a test iterating the table sees it)."""
+    from jobbertrack._core.transitions import ALIVE, MOVES
+
+    program = f"""
+    const {{ Commands }} = require('./lib/calls.cjs');
+    const {{ MOVES, ALIVE }} = require('./lib/scripts.cjs');
+    const c = new Commands();
+    const targets = {json.dumps([m.target.value for m in MOVES.values()])};
+    console.log(JSON.stringify({{
+      moves: MOVES,
+      alive: ALIVE,
+      calls: targets.map((t) => {{
+        const x = c.transition('42', t, {{ data: {{ n: 1 }} }});
+        return [x.keys, x.args.slice(0, 1).concat(x.args.slice(2)), x.clears];
+      }}),
+    }}));
+    """
+    got = node_eval(node, program)
+    table = {}
+    for name, m in MOVES.items():
+        sources = sorted(s.value for s in m.sources)
+        table[name] = {"target": m.target.value, "sources": sources, "clears": list(m.clears)}
+    assert {n: {**m, "sources": sorted(m["sources"])} for n, m in got["moves"].items()} == table
+    assert sorted(got["alive"]) == sorted(s.value for s in ALIVE)
+    c = Commands()
+    for (keys, args, clears), move in zip(got["calls"], MOVES.values(), strict=True):
+        call = c.transition("42", move.target, data={"n": 1})
+        assert keys == list(call.keys) and clears == list(call.clears)
+        assert args == [str(a) for a in call.args[:1]] + [str(a) for a in call.args[2:]]

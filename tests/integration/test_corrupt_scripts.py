@@ -25,6 +25,8 @@ from tests.helpers import all_keys
 
 KEYS = Keyspace()
 COMMANDS = Commands(KEYS)
+#: Where each key is in a script's KEYS (0-based), by its name after the hash tag.
+KEYS_AT = {key.split("}:", 1)[1]: i for i, key in enumerate(KEYS.job_keys("j"))}
 
 #: Expiries may tick down between two snapshots by this much (ms).
 PTTL_SLACK_MS = 5_000
@@ -200,7 +202,7 @@ def test_sweep_skips_a_malformed_job_logs_it_once_and_settles_the_rest(
     assert [track.get(i).state for i in good] == ["failed"] * 3
     # the malformed job stays where it was: running, in the running index and in `due`
     assert client.hget(KEYS.job_key(bad), "state") == b"running"
-    due_key, running_key = KEYS.job_keys(bad)[1], KEYS.job_keys(bad)[5]
+    due_key, running_key = KEYS.job_keys(bad)[1], KEYS.job_keys(bad)[KEYS_AT["idx:running"]]
     assert client.zscore(due_key, bad) is not None and client.zscore(running_key, bad) is not None
     if KEYS.shard_of(bad) not in {KEYS.shard_of(i) for i in good}:
         assert_unchanged(before, shard_snapshot(client, bad))
@@ -239,7 +241,7 @@ def test_count_and_list_read_past_malformed_records_and_odd_scores(track: Any, c
     corrupt(client, jobs[0], "state", "bogus")
     corrupt(client, jobs[1], "expires", None)
     job_keys = KEYS.job_keys(jobs[2])
-    client.zadd(job_keys[5], {"forever": "inf"})
+    client.zadd(job_keys[KEYS_AT["idx:running"]], {"forever": "inf"})
     client.zadd(job_keys[1], {"forever": 0, "orphan": 0})
     for shard in range(KEYS.shards):
         counts = run_raw(client, Call("count", KEYS.shard_keys(shard), ()))

@@ -136,13 +136,13 @@ def write_record(
     fields = {k: _value(v, now_ms) for k, v in {**changed, **extra}.items()}
     if fields:
         client.hset(key, mapping=fields)
-    job_keys = KEYS.job_keys(job_id)
-    for index in job_keys[4:8]:
-        client.zrem(index, job_id)
+    by_name = {k.split("}:", 1)[1]: k for k in KEYS.job_keys(job_id)}
+    for s in STATES:
+        client.zrem(by_name[f"idx:{s}"], job_id)
     state, expires = client.hmget(key, "state", "expires")
     if state is not None and state.decode("utf-8", "replace") in STATES:
         score = int(expires) if expires and expires.isdigit() and len(expires) < 16 else now_ms + 600_000
-        client.zadd(job_keys[4 + STATES.index(state.decode())], {job_id: score})
+        client.zadd(by_name[f"idx:{state.decode()}"], {job_id: score})
     return job_id
 
 
@@ -203,8 +203,8 @@ MOVES: list[tuple[str, Callable[[Any], Any]]] = [
 
 
 def indexes_holding(client: Any, job_id: str) -> list[str]:
-    job_keys = KEYS.job_keys(job_id)
-    return [s for s, key in zip(STATES, job_keys[4:8], strict=True) if client.zscore(key, job_id) is not None]
+    by_name = {key.split("}:", 1)[1]: key for key in KEYS.job_keys(job_id)}
+    return [s for s in STATES if client.zscore(by_name[f"idx:{s}"], job_id) is not None]
 
 
 def first_events(track: Any, n: int) -> list[Any]:

@@ -119,13 +119,13 @@ def test_a_stalled_worker_learns_it_lost_the_job(track: Any) -> None:
 def test_refresh_and_moves_settle_the_stall_themselves(track: Any) -> None:
     job = track.create(30)
     job.start(lease=0.2)
-    time.sleep(0.3)  # let the lease run out; nobody reads meanwhile
+    wait_for(lambda: track.count("failed") == 1)  # the lease ran out; counting reads no record
     with pytest.raises(InvalidTransition):
         job.finish(1)
     assert job.state == "failed" and job.error["reason"] == "stalled"
     other = track.create(30)
     other.start(lease=0.2)
-    time.sleep(0.3)
+    wait_for(lambda: track.count("failed") == 2)
     other.refresh()
     assert other.state == "failed"
 
@@ -168,7 +168,7 @@ def test_sweep_fails_only_the_due_jobs(track: Any) -> None:
     alive.start(lease=30)
     plain = track.create(30)
     plain.start()
-    time.sleep(0.3)
+    wait_for(lambda: track.count("failed") == 5)  # their leases ran out (counting settles nothing)
     assert track.sweep() == 5
     assert track.sweep() == 0
     assert all(track.get(j.id).error["reason"] == "stalled" for j in dead)
@@ -183,7 +183,7 @@ def test_sweep_cost_scales_with_running_jobs_not_stored_ones(make_handler: Any, 
     stalled = [track.create(60) for _ in range(3)]
     for j in stalled:
         j.start(lease=0.1)
-    time.sleep(0.2)
+    wait_for(lambda: track.count("failed") == 3)
     before = evalsha_calls(client)
     assert track.sweep() == 3
     after = evalsha_calls(client)
@@ -201,7 +201,7 @@ def test_concurrent_sweepers_count_each_job_once(backend: Any, client: Any) -> N
     jobs = [track.create(60) for _ in range(200)]
     for j in jobs:
         j.start(lease=0.2)
-    time.sleep(0.3)
+    wait_for(lambda: track.count("failed") == 200)
     ctx = multiprocessing.get_context("fork")
     go, out = ctx.Event(), ctx.Queue()
     procs = [ctx.Process(target=_sweeper, args=(backend.url, go, out)) for _ in range(4)]

@@ -173,7 +173,7 @@ def test_get_many_settles_a_stalled_job(track: Any) -> None:
     job = track.create(60)
     job.start(lease=0.2)
     other = track.create(60)
-    time.sleep(0.3)  # let the lease run out without anyone reading the job
+    wait_for(lambda: track.count("failed") == 1)  # the lease ran out; counting reads no record
     got = track.get_many([job.id, other.id])
     assert got[0].state == "failed" and got[0].error["reason"] == "stalled"
     assert got[1].state == "waiting"
@@ -226,7 +226,7 @@ def test_get_runs_a_script_only_for_a_job_that_may_be_past_its_lease(make_handle
     waiting, running, done = track.create(60), track.create(60).start(lease=60), track.create(60)
     done.start().finish({"n": 1})
     stalled = track.create(60).start(lease=0.1)
-    time.sleep(0.2)  # let the lease run out without anyone reading the job
+    wait_for(lambda: track.count("failed") == 1)  # the lease ran out; counting reads no record
     scripts, reads = evalsha_calls(client), command_calls(client, "hgetall")
     assert track.get(waiting.id).state == "waiting"
     assert track.get(running.id).refresh().state == "running"
@@ -248,7 +248,7 @@ def test_a_host_clock_behind_redis_still_sees_a_stall_on_read(
 
     track = make_handler()
     job = track.create(60).start(lease=0.2)
-    time.sleep(0.4)  # the lease runs out (Redis' clock)
+    wait_for(lambda: track.count("failed") == 1)  # the lease runs out (Redis' clock)
 
     class Behind:  # this host's clock 8 s behind Redis' (no NTP)
         def __getattr__(self, name: str) -> Any:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -73,18 +72,20 @@ def test_background_heartbeats_outlive_the_lease(client: Any) -> None:
     track = jobbertrack.Handler(client)
     job = track.create(30)
     with job.running(lease=0.3) as run:
-        time.sleep(1.0)  # the work: three leases long
+        # the work goes on for three leases: the background beats keep it running
+        wait_for(lambda: track.get(job.id).heartbeat_at - job.started_at > timedelta(seconds=0.9))
         assert track.get(job.id).state == "running"
         run.result = "ok"
     assert track.get(job.id).state == "finished"
-    assert threading.active_count() == 1  # the heartbeat thread is gone
+    assert not [t for t in threading.enumerate() if t.name == f"jobbertrack-heartbeat-{job.id}"]  # gone
 
 
 def test_a_lost_job_is_not_finished_over_its_failure(client: Any) -> None:
     track = jobbertrack.Handler(client)
     job = track.create(30)
+    failed_before = track.count("failed")
     with pytest.raises(InvalidTransition), job.running(lease=0.2, heartbeat=5) as run:
-        time.sleep(0.3)
+        wait_for(lambda: track.count("failed") > failed_before)  # the lease ran out before the first beat
         assert track.sweep() == 1
         run.result = "too late"
     stored = track.get(job.id)
@@ -96,7 +97,8 @@ async def test_asyncio_running(aclient: Any) -> None:
     track = jobbertrack.aio.Handler(aclient)
     job = await track.create(30)
     async with job.running(lease=0.3) as run:
-        await asyncio.sleep(1.0)
+        while (await track.get(job.id)).heartbeat_at - job.started_at <= timedelta(seconds=0.9):
+            await asyncio.sleep(0.05)  # three leases of work, kept alive by the beats' task
         assert (await track.get(job.id)).state == "running"
         await run.set_progress(2, 2)
         run.result = [1, 2]
@@ -108,8 +110,10 @@ async def test_asyncio_running(aclient: Any) -> None:
     assert (await track.get(failing.id)).error["message"] == "ValueError: nope"
     lost = await track.create(30)
     with pytest.raises(InvalidTransition):
+        failed_before = await track.count("failed")
         async with lost.running(lease=0.2, heartbeat=5):
-            await asyncio.sleep(0.3)
+            while await track.count("failed") == failed_before:  # the lease runs out before the first beat
+                await asyncio.sleep(0.02)
             assert await track.sweep() == 1
     assert len(asyncio.all_tasks()) == 1  # this test's own: the heartbeat tasks are gone
 

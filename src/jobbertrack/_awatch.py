@@ -10,6 +10,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+from ._acancel import uncancellable_by_redis
 from ._client_state import ClientState, client_state
 from ._core.events import Event, ends_job, iter_xread, newest_ids
 from ._core.keys import Keyspace
@@ -178,11 +179,10 @@ class WaitHub:
 class AStreamTail:
     """Asyncio twin of ``_tail.StreamTail``.
 
-    On a cluster each shard's stream is followed by its own task.  redis-py's
-    asyncio cluster client can swallow a cancellation that lands during a
-    blocking XREAD (measured with redis-py 8.1: the call returns normally
-    and the task reads on), so a follower also stops on ``_closed``; closing
-    then takes at most one more block (``BLOCK_MS``) instead of forever."""
+    On a cluster each shard's stream is followed by its own task.  Every
+    blocking XREAD goes through ``uncancellable_by_redis``: redis-py can
+    swallow a cancellation that lands during one (``_acancel``), and a
+    follower also stops on ``_closed``."""
 
     def __init__(self, client: Any, page: int) -> None:
         self.client, self.page = client, page
@@ -195,7 +195,8 @@ class AStreamTail:
     async def read(self, positions: dict[str, str], block_ms: int) -> list[list[Any]]:
         if not self.cluster:
             block = min(block_ms, self.block_cap)
-            return entries_of(await self.client.xread(positions, count=self.page, block=block))
+            read = self.client.xread(positions, count=self.page, block=block)
+            return entries_of(await uncancellable_by_redis(read))
         if any(key not in self._tasks or self._tasks[key].done() for key in positions):
             # A fresh cluster client that starts many XREADs at once races
             # in redis-py (each looks its keys up on a connection that the
@@ -216,7 +217,8 @@ class AStreamTail:
     async def _follow(self, key: str, position: str) -> None:
         while not self._closed:
             try:
-                reply = await self.client.xread({key: position}, count=self.page, block=self.block_cap)
+                read = self.client.xread({key: position}, count=self.page, block=self.block_cap)
+                reply = await uncancellable_by_redis(read)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

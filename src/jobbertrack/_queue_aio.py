@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from ._acancel import uncancellable_by_redis
 from ._core.deadlines import chunk_ms
 from ._core.record import text
 from ._exceptions import translate
@@ -44,7 +45,8 @@ async def await_wake(client: Any, key: str, after: str, deadline: float) -> str:
         if now >= deadline:
             return after
         try:
-            reply = await client.xread({key: after}, count=1, block=min(cap, chunk_ms(deadline, now)))
+            read = client.xread({key: after}, count=1, block=min(cap, chunk_ms(deadline, now)))
+            reply = await uncancellable_by_redis(read)
         except Exception as exc:
             raise translate(exc) from exc
         for _key, entries in entries_of(reply):

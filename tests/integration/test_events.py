@@ -354,16 +354,18 @@ async def test_cancelling_a_blocked_asyncio_reader_ends_it(backend: Any, client:
     track = jobbertrack.aio.Handler(aclient)
     readers = 16 if is_cluster(client) else 1
     for _ in range(3):
-        # block far longer than the test could take on a loaded machine: it
-        # must end by the cancel, not by its own deadline (a CI run once saw
-        # a 30 s one pass first: StopAsyncIteration)
+        # block far longer than the test takes: it must end by the cancel,
+        # not by its own deadline (CI runs saw a lost cancel read on to its
+        # 30 s deadline: StopAsyncIteration)
         task = asyncio.create_task(anext(aiter(track.events(since="$", block=3600))))
         while _blocked_reads(client, "blocked-reader") < readers:  # all in flight
             assert not task.done(), task
             await asyncio.sleep(0.01)
         task.cancel()
+        done, _ = await asyncio.wait([task], timeout=10)
+        assert done, "the cancel was lost: the reader reads on"  # redis-py can swallow it (_acancel)
         with pytest.raises(asyncio.CancelledError):
-            await task
+            task.result()
     await aclient.aclose()
     wait_for(lambda: _blocked_reads(client, "blocked-reader") == 0)  # the server sees the sockets close
 

@@ -37,24 +37,24 @@ for (const state of STATES) {
   if (!LAYOUT.includes(`idx:${state}`)) throw new Error(`jobbertrack: no index of ${state} in _states.lua`);
 }
 
-/** The table of moves Redis holds, by name (`local MOVES = {` in
- * _states.lua): {target, sources, clears}; the scripts look a move up by
- * its name, so this client only names it (and knows its target). */
+/** The table of moves Redis holds, by name (`local MOVES = {...}` in
+ * _states.lua, each row 'target|sources|clears'): {target, sources, clears};
+ * the scripts look a move up by its name, so this client only names it (and
+ * knows its target). */
 const MOVES = {};
-const movesBlock = STATES_LUA.match(/^local MOVES = \{\n([\s\S]*?)^\}$/m);
-const rowPattern = /^\s+(\w+) = \{target = '(\w+)', sources = \{([^}]*)\}, clears = \{([^}]*)\}\},?$/gm;
-for (const m of movesBlock ? movesBlock[1].matchAll(rowPattern) : []) {
+const movesLine = STATES_LUA.match(/^local MOVES = \{(.*)\}$/m);
+for (const m of movesLine ? movesLine[1].matchAll(/(\w+) = '([^|']*)\|([^|']*)\|([^']*)'/g) : []) {
   MOVES[m[1]] = Object.freeze({
     target: m[2],
-    sources: Object.freeze([...m[3].matchAll(/(\w+) = true/g)].map((x) => x[1])),
-    clears: Object.freeze([...m[4].matchAll(/'([^']*)'/g)].map((x) => x[1])),
+    sources: Object.freeze(m[3].split(' ').filter(Boolean)),
+    clears: Object.freeze(m[4].split(' ').filter(Boolean)),
   });
 }
 if (!Object.keys(MOVES).length) throw new Error('jobbertrack: cannot read MOVES from lua/_states.lua');
 Object.freeze(MOVES);
 
-/** Where a worker may heartbeat or report progress (`local ALIVE = {...}`). */
-const ALIVE = Object.freeze([...STATES_LUA.match(/^local ALIVE = \{(.*?)\}/m)[1].matchAll(/(\w+) = true/g)].map((m) => m[1]));
+/** Where a worker may heartbeat or report progress (`local ALIVE = ' running '`). */
+const ALIVE = Object.freeze(STATES_LUA.match(/^local ALIVE = '([^']*)'/m)[1].split(' ').filter(Boolean));
 
 /** The names `code` mentions, comments and strings left out. */
 function words(code) {

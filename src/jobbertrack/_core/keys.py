@@ -97,18 +97,20 @@ def _lua_table(items: dict[str, str]) -> str:
     return "{" + ", ".join(f"{k} = {v}" for k, v in items.items()) + "}"
 
 
-def _lua_set(states: frozenset[State]) -> str:
-    return _lua_table({s.value: "true" for s in sorted(states, key=list(State).index)})
+def _states_text(states: frozenset[State]) -> str:
+    """A set of states as Lua reads it cheaply: space separated, with a
+    space at each end (``string.find(set, ' ' .. state .. ' ', 1, true)``)."""
+    return " " + " ".join(s.value for s in State if s in states) + " "
 
 
-def _lua_moves() -> list[str]:
-    """``MOVES`` as a Lua table, one row per move."""
+def _lua_moves() -> str:
+    """``MOVES`` as one Lua table of constant strings (``'target|sources|
+    clears'``): the prelude runs on every call, so it allocates as little as
+    it can; ``move_row()`` in ``_lib.lua`` reads a row."""
     rows = []
     for name, move in MOVES.items():
-        clears = "{" + ", ".join(repr(f) for f in move.clears) + "}"
-        sources = _lua_set(move.sources)
-        rows.append(f"  {name} = {{target = {move.target.value!r}, sources = {sources}, clears = {clears}}},")
-    return rows
+        rows.append(f"{name} = '{move.target.value}|{_states_text(move.sources)}|{' '.join(move.clears)}'")
+    return "{" + ", ".join(rows) + "}"
 
 
 def states_lua() -> str:
@@ -138,16 +140,15 @@ def states_lua() -> str:
             f"local NKEYS = {len(keys)}",
             f"local INITIAL = {INITIAL.value!r}  -- the state create makes",
             f"local STAMP = {_lua_table({s.value: repr(f) for s, f in ENTERED.items()})}  -- set on entering",
-            "-- The moves a caller may ask for, by name: target, the states it leaves, the fields it deletes",
-            "local MOVES = {",
-            *_lua_moves(),
-            "}",
-            f"local ALIVE = {_lua_set(ALIVE)}  -- where a worker may heartbeat or report progress",
+            "-- The moves a caller may ask for, by name: 'target|the states it leaves|the",
+            "-- fields it deletes' (sets of states are space separated, a space at each end)",
+            f"local MOVES = {_lua_moves()}",
+            f"local ALIVE = '{_states_text(ALIVE)}'  -- where a worker may heartbeat or report progress",
             f"local HOLDS = {_lua_table({s.value: repr(k) for s, k in HOLDS.items()})}  -- leaving drops it",
             "-- The changes made outside the table: a running job past its lease or run",
             "-- time fails (settle); a failing attempt with retries left waits again (retry)",
-            f"local SETTLE = {{from = {SETTLE[0].value!r}, to = {SETTLE[1].value!r}}}",
-            f"local RETRY = {{from = {RETRY[0].value!r}, to = {RETRY[1].value!r}}}",
+            f"local SETTLE_FROM, SETTLE_TO = {SETTLE[0].value!r}, {SETTLE[1].value!r}",
+            f"local RETRY_FROM, RETRY_TO = {RETRY[0].value!r}, {RETRY[1].value!r}",
             f"local JOB, {', '.join(k.upper() for k in SHARD_KEYS)} = {named}",
             "if #KEYS < NKEYS",
             *(f"  or {check}" for check in checks),

@@ -16,6 +16,24 @@ local EVENT_CAP, TOMB_TTL = tonumber(ARGV[3]), tonumber(ARGV[4])
 
 local NOW_US = 0  -- the microseconds of the last TIME (a clock-driven turn that no caller's period aligns with)
 
+-- Whether `state` is in `set`, a set of states as _states.lua writes them
+-- (space separated, a space at each end).
+local function in_set(set, state)
+  return state ~= nil and string.find(set, ' ' .. state .. ' ', 1, true) ~= nil
+end
+
+-- The row of MOVES named `name`: its target, the states it leaves (a set
+-- for in_set) and the fields it deletes (a list); nil for a name the table
+-- lacks.
+local function move_row(name)
+  local row = MOVES[name]
+  if not row then return nil end
+  local target, sources, clears = string.match(row, '^([^|]*)|([^|]*)|(.*)$')
+  local gone = {}
+  for field in string.gmatch(clears, '%S+') do gone[#gone + 1] = field end
+  return target, sources, gone
+end
+
 local function now_ms()
   local t = redis.call('TIME')
   NOW_US = tonumber(t[2])
@@ -300,17 +318,17 @@ local function requeue(h, now, err, ended)
     rec = '[' .. rec .. ']'
   end
   redis.call('HDEL', JOB, 'started', 'lease', 'beat', 'max_runtime', 'progress', 'error', 'ended')
-  local fields = {'state', RETRY.to, 'attempt', attempt + 1, 'attempts', rec, 'ready', ready}
+  local fields = {'state', RETRY_TO, 'attempt', attempt + 1, 'attempts', rec, 'ready', ready}
   if TOKEN ~= '' then
     fields[#fields + 1] = 'token'
     fields[#fields + 1] = TOKEN
   end
   redis.call('HSET', JOB, unpack(fields))
   if h.lease or h.max_runtime then redis.call('ZREM', DUE, ID) end
-  index_move(h.state, RETRY.to, expires, now)
+  index_move(h.state, RETRY_TO, expires, now)
   enqueue(q[1], ready, expires, now)
-  emit(RETRY.to, now, nil, 'error', err)
-  h.state, h.ready = RETRY.to, tostring(ready)
+  emit(RETRY_TO, now, nil, 'error', err)
+  h.state, h.ready = RETRY_TO, tostring(ready)
   return true
 end
 
@@ -321,7 +339,7 @@ end
 -- every number it uses has been checked, so nothing here can fail after
 -- the first write.
 local function settle(h, now)
-  if h.state ~= SETTLE.from then return h.state end
+  if h.state ~= SETTLE_FROM then return h.state end
   local lease, beat, maxrt, started = tonumber(h.lease), tonumber(h.beat), tonumber(h.max_runtime), tonumber(h.started)
   local lease_due = lease and beat and (beat + lease) or nil
   local rt_due = maxrt and started and (started + maxrt) or nil
@@ -339,7 +357,7 @@ local function settle(h, now)
   -- It ended at that deadline (`at`), whenever a reader notices; its
   -- event is stamped now (a stream's ids only grow).
   if requeue(h, now, err, at) then return h.state end  -- a queued job with retries left
-  move(h, SETTLE.to, now, {'error', err}, {stamped = at})
+  move(h, SETTLE_TO, now, {'error', err}, {stamped = at})
   emit(h.state, now, nil, 'error', err)
   return h.state
 end

@@ -20,18 +20,15 @@ local IDX = {waiting = 6, running = 7, failed = 8, finished = 9}  -- KEYS positi
 local NKEYS = 9
 local INITIAL = 'waiting'  -- the state create makes
 local STAMP = {running = 'started', failed = 'ended', finished = 'ended'}  -- set on entering
--- The moves a caller may ask for, by name: target, the states it leaves, the fields it deletes
-local MOVES = {
-  start = {target = 'running', sources = {waiting = true}, clears = {}},
-  finish = {target = 'finished', sources = {running = true}, clears = {}},
-  fail = {target = 'failed', sources = {running = true}, clears = {}},
-}
-local ALIVE = {running = true}  -- where a worker may heartbeat or report progress
+-- The moves a caller may ask for, by name: 'target|the states it leaves|the
+-- fields it deletes' (sets of states are space separated, a space at each end)
+local MOVES = {start = 'running| waiting |', finish = 'finished| running |', fail = 'failed| running |'}
+local ALIVE = ' running '  -- where a worker may heartbeat or report progress
 local HOLDS = {waiting = 'queue', running = 'due'}  -- leaving drops it
 -- The changes made outside the table: a running job past its lease or run
 -- time fails (settle); a failing attempt with retries left waits again (retry)
-local SETTLE = {from = 'running', to = 'failed'}
-local RETRY = {from = 'running', to = 'waiting'}
+local SETTLE_FROM, SETTLE_TO = 'running', 'failed'
+local RETRY_FROM, RETRY_TO = 'running', 'waiting'
 local JOB, DUE, EVENTS, TOMB, QUEUE = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 if #KEYS < NKEYS
   or string.sub(KEYS[2], -4) ~= ':due'

@@ -18,9 +18,9 @@ for i, state in ipairs(STATES) do
 end
 local overdue = 0
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', DUE, '-inf', now)) do
-  local expires = redis.call('ZSCORE', KEYS[IDX[SETTLE.from]], id)
+  local expires = redis.call('ZSCORE', KEYS[IDX[SETTLE_FROM]], id)
   expires = expires and tonumber(expires)
   if expires and expires >= now then overdue = overdue + 1 end
 end
-out[at[SETTLE.from]], out[at[SETTLE.to]] = out[at[SETTLE.from]] - overdue, out[at[SETTLE.to]] + overdue
+out[at[SETTLE_FROM]], out[at[SETTLE_TO]] = out[at[SETTLE_FROM]] - overdue, out[at[SETTLE_TO]] + overdue
 return out

@@ -46,9 +46,9 @@ for state in pairs(wanted) do
     found[#found + 1] = {page[i], tonumber(page[i + 1])}
   end
 end
-if wanted[SETTLE.to] and not wanted[SETTLE.from] then
+if wanted[SETTLE_TO] and not wanted[SETTLE_FROM] then
   for _, id in ipairs(redis.call('ZRANGEBYSCORE', DUE, '-inf', now)) do
-    local score = redis.call('ZSCORE', KEYS[IDX[SETTLE.from]], id)
+    local score = redis.call('ZSCORE', KEYS[IDX[SETTLE_FROM]], id)
     score = score and tonumber(score)
     if score and score >= now then
       if not top or score < top then

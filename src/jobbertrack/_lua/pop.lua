@@ -24,7 +24,7 @@
 --         now Redis' time (ms), so the caller knows whether next is ready.
 --         A replay of a pop that took effect answers {'popped', record, '', now}.
 if #ARGV > 8 then return redis.error_reply('ERR pop: ARGV stop at 8') end
-local START = MOVES.start
+local START_TO, START_FROM = move_row('start')
 local queue, member = ARGV[5], ARGV[6]
 local function first()
   local e = redis.call('ZRANGEBYLEX', QUEUE, '[' .. queue .. '\0', '(' .. queue .. '\1', 'LIMIT', 0, 1)
@@ -37,12 +37,12 @@ if redis.call('ZSCORE', QUEUE, member) == false then
 end
 local h = head()
 local ready = tonumber(string.sub(member, #queue + 2, #queue + 16))
-if h.state and not malformed(h) and START.sources[h.state] and ready and ready > now then
+if h.state and not malformed(h) and in_set(START_FROM, h.state) and ready and ready > now then
   return {'early', first(), now}
 end
 -- the entry must be the job's current one: a job started by hand and put
 -- back by a retry has a newer entry, and this older one must not start it early
-if not h.state or malformed(h) or not START.sources[h.state] or tonumber(h.expires) <= now
+if not h.state or malformed(h) or not in_set(START_FROM, h.state) or tonumber(h.expires) <= now
   or tonumber(h.ready or '') ~= ready then
   redis.call('ZREM', QUEUE, member)  -- a dead entry: the job can never be popped
   return {'dropped', first(), now}
@@ -52,10 +52,10 @@ local due = start_fields(fields, tonumber(ARGV[7] or ''), tonumber(ARGV[8] or ''
 local expires = tonumber(h.expires)
 redis.call('ZREM', QUEUE, member)
 redis.call('HDEL', JOB, 'ready')
-move(h, START.target, now, fields, {dequeued = true})
+move(h, START_TO, now, fields, {dequeued = true})
 if due then
   redis.call('ZADD', DUE, due, ID)
   keep_until(DUE, expires + TOMB_TTL, now)
 end
-emit(START.target, now)
+emit(START_TO, now)
 return {'popped', snapshot(true), first(), now}

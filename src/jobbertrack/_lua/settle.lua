@@ -12,5 +12,5 @@ if not h then
   redis.call('ZREM', DUE, ID)
   return 0
 end
-if h.state == SETTLE.from and settle(h, now_ms()) == SETTLE.to then return 1 end
+if h.state == SETTLE_FROM and settle(h, now_ms()) == SETTLE_TO then return 1 end
 return 0

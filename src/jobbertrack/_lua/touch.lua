@@ -16,7 +16,7 @@ local h, reply = checked_head(true)
 if not h then return reply end
 if TOKEN ~= '' and h.token == TOKEN then return {'ok', snapshot(false)} end  -- a replay
 local state = settle(h, now)
-if not ALIVE[state] then
+if not in_set(ALIVE, state) then
   return {'bad', snapshot(true)}
 end
 local progress = ARGV[5] or ''

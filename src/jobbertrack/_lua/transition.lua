@@ -28,8 +28,8 @@
 --         {'corrupt', field}  a field it relies on is malformed (a record
 --                              without a state included: malformed() in
 --                              _lib.lua); nothing written
-local m = MOVES[ARGV[5] or '']
-if not m or #ARGV > 9 then
+local target, sources, clears = move_row(ARGV[5] or '')
+if not target or #ARGV > 9 then
   return redis.error_reply('ERR transition: ARGV[5] must name a move of the table, and ARGV stop at 9')
 end
 local now = now_ms()
@@ -37,35 +37,35 @@ local h, reply = checked_head(true)
 if not h then return reply end
 if TOKEN ~= '' and h.token == TOKEN then return {'ok', snapshot(false)} end  -- a replay
 local state = settle(h, now)
-if not m.sources[state] then
+if not in_set(sources, state) then
   return {'bad', snapshot(true)}
 end
 local data, err = ARGV[6] or '', ARGV[7] or ''
 -- a failing attempt of a queued job with retries left goes back to its
 -- queue instead (RETRY: requeue() in _lib.lua); the reply is then the
 -- whole record.
-if m.target == SETTLE.to and state == RETRY.from and requeue(h, now, err ~= '' and err or '{}') then
+if target == SETTLE_TO and state == RETRY_FROM and requeue(h, now, err ~= '' and err or '{}') then
   return {'ok', snapshot(false)}
 end
 local fields = {'token', TOKEN}
 local due
-if HOLDS[m.target] == 'due' then
+if HOLDS[target] == 'due' then
   due = start_fields(fields, tonumber(ARGV[8] or ''), tonumber(ARGV[9] or ''), now)
 end
 if err ~= '' then
   fields[#fields + 1] = 'error'
   fields[#fields + 1] = err
 end
-if #m.clears > 0 then redis.call('HDEL', JOB, unpack(m.clears)) end
+if #clears > 0 then redis.call('HDEL', JOB, unpack(clears)) end
 local expires = tonumber(h.expires)
-move(h, m.target, now, fields, {data = data ~= '' and data or nil})
+move(h, target, now, fields, {data = data ~= '' and data or nil})
 if due then
   redis.call('ZADD', DUE, due, ID)
   keep_until(DUE, expires + TOMB_TTL, now)
 end
 if err ~= '' then
-  emit(m.target, now, nil, 'error', err)
+  emit(target, now, nil, 'error', err)
 else
-  emit(m.target, now)
+  emit(target, now)
 end
 return {'ok', fields, 1}

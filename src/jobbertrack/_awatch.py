@@ -10,6 +10,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+from ._acancel import drain as drain_reads
 from ._acancel import uncancellable_by_redis
 from ._client_state import ClientState, client_state
 from ._core.events import Event, ends_job, iter_xread, newest_ids
@@ -155,7 +156,7 @@ class WaitHub:
         finally:
             if self._tail is not None:
                 tail, self._tail = self._tail, None  # it holds the client
-                await tail.close()
+                await tail.close(drain=True)
             if not self.waiters:
                 self.positions = None
 
@@ -190,13 +191,14 @@ class AStreamTail:
         self.block_cap = max_block_ms(client)
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._reads: set[asyncio.Future[Any]] = set()  # XREADs in flight (they hold the client)
         self._closed = False
 
     async def read(self, positions: dict[str, str], block_ms: int) -> list[list[Any]]:
         if not self.cluster:
             block = min(block_ms, self.block_cap)
             read = self.client.xread(positions, count=self.page, block=block)
-            return entries_of(await uncancellable_by_redis(read))
+            return entries_of(await uncancellable_by_redis(read, self._reads))
         if any(key not in self._tasks or self._tasks[key].done() for key in positions):
             # A fresh cluster client that starts many XREADs at once races
             # in redis-py (each looks its keys up on a connection that the
@@ -218,7 +220,7 @@ class AStreamTail:
         while not self._closed:
             try:
                 read = self.client.xread({key: position}, count=self.page, block=self.block_cap)
-                reply = await uncancellable_by_redis(read)
+                reply = await uncancellable_by_redis(read, self._reads)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -230,10 +232,16 @@ class AStreamTail:
             for item in items:
                 await self._queue.put(item)
 
-    async def close(self) -> None:
+    async def close(self, *, drain: bool = False) -> None:
+        """Stop the followers.  With ``drain``, also wait until their XREADs
+        are done (a cancelled one that redis-py let run ends by its block
+        cap), so nothing of ours holds the client afterwards; an iterator
+        the caller cancelled does not wait for that."""
         self._closed = True
         for task in self._tasks.values():
             task.cancel()
         for task in self._tasks.values():
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        if drain:
+            await drain_reads(self._reads, self.block_cap / 1000 + 1)

@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from jobbertrack._acancel import uncancellable_by_redis
+from jobbertrack._acancel import drain, uncancellable_by_redis
 
 
 async def swallows_a_cancel(started: asyncio.Event) -> str:
@@ -58,3 +58,33 @@ async def test_a_result_and_an_error_come_through_unchanged() -> None:
     assert await uncancellable_by_redis(value()) == 7
     with pytest.raises(ValueError, match="no"):
         await uncancellable_by_redis(boom())
+
+
+async def test_a_pending_call_is_tracked_until_done_and_drain_waits_for_it() -> None:
+    """The wait hub's readers: after a cancel the caller is free at once,
+    but the call may still run (and hold the client) until its reply comes;
+    ``drain`` waits for that, so the hub's end really lets go of the client
+    (CI: a dropped asyncio cluster client was still alive after the hub)."""
+    started, reply = asyncio.Event(), asyncio.Event()
+
+    async def read() -> str:
+        started.set()
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            await reply.wait()  # redis-py reads on until the server answers
+        return "late reply"
+
+    pending: set[asyncio.Future[object]] = set()
+    task = asyncio.create_task(uncancellable_by_redis(read(), pending))
+    await started.wait()
+    assert len(pending) == 1
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert len(pending) == 1  # the caller ended; the call has not
+    await drain(pending, 0.01)  # bounded: the reply has not come
+    assert len(pending) == 1
+    reply.set()
+    await drain(pending, 60)
+    assert pending == set()

@@ -16,7 +16,7 @@ LOCK_INPUTS := pyproject.toml requirements/tools.in
 UV_COMPILE = $(BIN)/uv pip compile $(LOCK_INPUTS) --quiet --extra dev --universal \
 	--python-version 3.10 --generate-hashes --custom-compile-command "make lock"
 
-.PHONY: test test-fast test-lowest test-newest lock demo lint typecheck pytest node bench bench-observe bench-lifecycle bench-web bench-server-cost bench-queue screenshots clean
+.PHONY: scripts test test-fast test-lowest test-newest lock demo lint typecheck pytest node bench bench-observe bench-lifecycle bench-web bench-server-cost bench-queue screenshots clean
 
 $(VENV)/.locked: $(LOCK)
 	rm -rf $(VENV)
@@ -47,8 +47,8 @@ typecheck: $(STAMP)
 
 # The Node.js client (clients/node): `npm ci` installs what its tests use
 # (node-redis, typescript; package-lock.json is committed), then `npm run
-# copy-lua` copies src/jobbertrack/_lua into clients/node/lua
-# (scripts/copy-lua.mjs, the one place that copy is made; lua/ is not
+# copy-lua` copies the assembled scripts (src/jobbertrack/_lua/dist) into
+# clients/node/lua (scripts/copy-lua.mjs, the one place that copy is made; lua/ is not
 # committed; `npm pack` runs it too, as prepack: not as an install script,
 # which npm 11 warns about where the package is installed).  A change to
 # the scripts only copies them again.  Without npm
@@ -66,12 +66,19 @@ else
 	@echo "make: npm not found: the Node.js client is not installed (tests/node skips; fails under CI=true)" >&2
 endif
 
-$(NODE_LUA): $(NODE_STAMP) $(NODE_DIR)/scripts/copy-lua.mjs $(wildcard src/jobbertrack/_lua/*.lua) src/jobbertrack/_scripts.py
+$(NODE_LUA): $(NODE_STAMP) $(NODE_DIR)/scripts/copy-lua.mjs $(wildcard src/jobbertrack/_lua/dist/*)
 ifneq ($(HAVE_NPM),)
 	cd $(NODE_DIR) && npm run --silent copy-lua
 endif
 
 node: $(NODE_LUA)
+
+# After a change of a script in src/jobbertrack/_lua, of _lib.lua or of the
+# state table: rebuild _states.lua and the artifacts in _lua/dist that
+# Python and Node load (the one assembler; a test says when they are stale).
+scripts: $(STAMP)
+	$(BIN)/python -m jobbertrack._assemble
+	$(MAKE) node
 
 pytest: $(STAMP) $(NODE_LUA)
 	$(BIN)/pytest

@@ -278,9 +278,9 @@ def stats(samples: list[float]) -> dict[str, float]:
 
 def script_names() -> dict[str, str]:
     """EVALSHA digest -> the library's script name (for SLOWLOG entries)."""
-    from jobbertrack._scripts import FLAGS, source
+    from jobbertrack._scripts import manifest, source
 
-    return {hashlib.sha1(source(name, True).encode()).hexdigest(): name for name in FLAGS}
+    return {hashlib.sha1(source(name, True).encode()).hexdigest(): name for name in manifest()["scripts"]}
 
 
 def slowlog(admin: Any, names: dict[str, str]) -> list[dict[str, Any]]:

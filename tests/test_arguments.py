@@ -172,7 +172,7 @@ def test_a_resource_on_a_client_of_the_other_layer_is_refused() -> None:
 
 
 def test_names_have_a_length_limit() -> None:
-    from jobbertrack._core.record import MAX_NAME
+    from jobbertrack._core.fields import MAX_NAME
 
     track = jobbertrack.Handler(redis.Redis.from_url(NEVER))
     with pytest.raises(jobbertrack.InvalidData, match="at most"):

@@ -10,10 +10,11 @@ from typing import Any
 from ._client_state import check_client, client_state
 from ._core.calls import Call, Commands, error_for
 from ._core.codec import duration_ms
+from ._core.fields import create_fields
 from ._core.ids import check_id
 from ._core.keys import Keyspace
 from ._core.listing import JobList, ListPlan
-from ._core.record import create_fields, text
+from ._core.wire import text
 from ._exceptions import InvalidTimeout, JobberTrackError, WrongType
 from ._plans import read_records
 from ._resource_base import ResourceBase, ResourceFactoryBase
@@ -148,7 +149,7 @@ class HandlerBase:
     ) -> tuple[list[Any], list[list[tuple[list[str], Call]]]]:
         """New (unsaved) jobs from the factory, and per round of ``batch``
         jobs the ``create_many`` calls: one per shard.  ``name`` and ``more``:
-        the fields set at create (``record.CREATE_FIELDS``)."""
+        the fields set at create (``fields.CREATE_FIELDS``)."""
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
             raise JobberTrackError(f"count must be an int >= 0, not {count!r}")
         if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
@@ -190,6 +191,6 @@ class HandlerBase:
         self, resource: ResourceBase, timeout_ms: int, data: Any, name: str | None, **more: object
     ) -> Call:
         """``timeout_ms``: from ``_timeout_ms``; ``name`` and ``more``: the
-        fields set at create (``record.CREATE_FIELDS``)."""
+        fields set at create (``fields.CREATE_FIELDS``)."""
         fields = create_fields({"name": name, **more})
         return self._core.create(resource.id, timeout_ms, data, fields)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._client_state import ClientState
 from ._core.keys import LAYOUT_VERSION, check_layout, layout_key
-from ._core.record import text
+from ._core.wire import text
 from ._exceptions import translate
 
 if TYPE_CHECKING:

@@ -15,9 +15,9 @@ from typing import Any
 from ._core.calls import Commands
 from ._core.deadlines import RedisClock, maybe_due
 from ._core.listing import Cursor, ListPlan, states_of
-from ._core.record import fields_from_flat, text
 from ._core.sweeping import SweepPlan
 from ._core.transitions import State
+from ._core.wire import fields_from_flat, text
 from ._run import Plan, Read
 
 

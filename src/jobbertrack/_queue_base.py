@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._core.codec import optional_ms
 from ._core.deadlines import block_deadline
+from ._core.fields import create_fields
 from ._core.queue import Hints, check_queue, check_retries, pop_plan, push_call, seconds_ms
-from ._core.record import create_fields
 from ._exceptions import JobberTrackError
 
 #: How long the wake-up stream of a queue outlives its last push (ms).

@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from ._core.deadlines import chunk_ms
-from ._core.record import text
+from ._core.wire import text
 from ._exceptions import translate
 from ._log import log_warning
 from ._queue_base import WAKE_TTL_MS

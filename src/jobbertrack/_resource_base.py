@@ -14,20 +14,13 @@ from ._client_state import ClientState, check_client, client_state
 from ._core.calls import Call, Commands, Outcome, error_for, outcome
 from ._core.codec import read_json
 from ._core.deadlines import wake_at
+from ._core.fields import Fields
+from ._core.history import history
 from ._core.ids import check_id, new_id
-from ._core.record import (
-    Fields,
-    fields_from_flat,
-    from_value,
-    history,
-    problems,
-    read_object,
-    read_seconds,
-    read_state,
-    read_time,
-    to_value,
-)
+from ._core.problems import problems, read_state
+from ._core.record import from_value, to_value
 from ._core.transitions import State
+from ._core.wire import fields_from_flat, read_object, read_seconds, read_time
 from ._current import as_current
 from ._exceptions import CorruptRecord, InvalidData, JobberTrackError
 from ._plans import read_record

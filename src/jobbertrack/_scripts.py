@@ -1,111 +1,42 @@
-"""The Lua scripts: their text (registered per Redis client by ``_client_state``).
+"""The Lua scripts as sent to Redis: the artifacts in ``_lua/dist/``, built
+from the sources in ``_lua/`` by ``_assemble.py`` (``make scripts``) and
+read here as they are.  The Node client loads the same files.
 
-Each command is one file in ``_lua/`` (its header documents KEYS, ARGV and
-replies).  The text sent is the files as they are on disk, so a client in
-another language can assemble the same: ``_lua/_states.lua`` (the KEYS
-layout and the states, generated from the state table), then
-``_lua/_lib.lua`` for the scripts that use the shared helpers, then the
-command's file, joined by newlines.  On Redis >= 7 a
-``#!lua`` header with flags goes first, so the server refuses a writing
-script up front when out of memory and still runs read-only ones; Redis 6.2
-does not know the header, so a client falls back to header-less text the
-first time the server fails to compile it.  Each call goes as EVALSHA,
-and as EVAL after NOSCRIPT (SCRIPT FLUSH, a restart, a failover): see
-``_run.py``.
+Each ``_lua/dist/<name>.lua`` is the text for Redis >= 7: a ``#!lua`` line
+with the script's flags (so the server refuses a writing script up front
+when out of memory and still runs read-only ones), then the body.  Redis
+6.2 does not know that line: a client sends the text after it instead, the
+first time the server fails to compile the header (``is_compile_error``).
+Each call goes as EVALSHA, and as EVAL after NOSCRIPT (SCRIPT FLUSH, a
+restart, a failover): see ``_run.py``.  ``_lua/dist/manifest.json`` lists
+every script with its flags, key count and both SHA1s.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import os
-import re
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-#: Script name -> flags of its `#!lua` header (Redis >= 7).
-FLAGS: dict[str, str] = {
-    "create": "",
-    "create_many": "",
-    "transition": "",
-    "touch": "",
-    "get": "allow-oom",  # reads; writes only to fail a stalled job
-    "count": "no-writes",
-    "list": "no-writes",
-    "status": "allow-oom",  # reads; writes only to fail a stalled job
-    "sweep": "",
-    "settle": "",
-    # the work queue
-    "push": "",
-    "pop": "",
-    "peek": "no-writes",
-    "queued": "no-writes",
-}
-#: Scripts that use the shared helpers of ``_lib.lua``.
-WITH_LIB = {"create", "create_many", "transition", "touch", "get", "sweep", "settle", "status", "push", "pop"}
+DIST = os.path.join(os.path.dirname(__file__), "_lua", "dist")
 
 
-_LUA = os.path.join(os.path.dirname(__file__), "_lua")
-
-
-def _read(name: str) -> str:
-    with open(os.path.join(_LUA, f"{name}.lua"), encoding="utf-8") as f:
-        return f.read()
-
-
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_DEFINES = re.compile(r"^local\s+(?:function\s+([A-Za-z_]\w*)|([A-Za-z_][\w\s,]*?)\s*=)", re.M)
-
-
-def _words(code: str) -> set[str]:
-    """The names ``code`` mentions (comments and strings left out)."""
-    code = re.sub(r"--[^\n]*", "", code)
-    code = re.sub(r"'[^'\n]*'|\"[^\"\n]*\"", "", code)
-    return set(_WORD.findall(code))
-
-
-def _blocks(lib: str) -> list[tuple[set[str], str]]:
-    """``_lib.lua`` cut before each top-level ``local``: (names it defines, text)."""
-    starts = [m.start() for m in re.finditer(r"^(?:--[^\n]*\n)*local\s", lib, re.M)]
-    out = []
-    for begin, end in zip(starts, [*starts[1:], len(lib)], strict=True):
-        text = lib[begin:end]
-        found = _DEFINES.search(text)
-        names = {found.group(1)} if found and found.group(1) else set()
-        if found and found.group(2):
-            names = {n.strip() for n in found.group(2).split(",")}
-        out.append((names, text))
-    return out
-
-
-def used_lib(body: str) -> str:
-    """The parts of ``_lib.lua`` that ``body`` uses, directly or through
-    another part, in the file's order.  A script runs its prelude on every
-    call: defining helpers it never calls would cost Redis a few µs each
-    time (about a tenth of a transition)."""
-    blocks = _blocks(_read("_lib"))
-    wanted = _words(body)
-    keep: set[int] = set()
-    grew = True
-    while grew:
-        grew = False
-        for i, (names, text) in enumerate(blocks):
-            if i not in keep and names & wanted:
-                keep.add(i)
-                wanted |= _words(text)
-                grew = True
-    return "".join(text for i, (_, text) in enumerate(blocks) if i in keep)
+@functools.cache
+def manifest() -> dict[str, Any]:
+    """``_lua/dist/manifest.json``: the scripts, and the data model."""
+    with open(os.path.join(DIST, "manifest.json"), encoding="utf-8") as f:
+        loaded: dict[str, Any] = json.load(f)
+    return loaded
 
 
 @functools.cache
 def source(name: str, modern: bool) -> str:
-    """The text sent to Redis for script ``name``: ``_states.lua``, the parts
-    of ``_lib.lua`` it uses (``used_lib``), and its own file."""
-    own = _read(name)
-    parts = [_read("_states"), used_lib(own), own] if name in WITH_LIB else [_read("_states"), own]
-    body = "\n".join(parts)
-    if not modern:
-        return body
-    flags = FLAGS[name]
-    return (f"#!lua flags={flags}\n" if flags else "#!lua\n") + body
+    """The text sent to Redis for script ``name``; without the ``#!lua``
+    line unless ``modern`` (Redis >= 7)."""
+    with open(os.path.join(DIST, manifest()["scripts"][name]["file"]), encoding="utf-8", newline="") as f:
+        text = f.read()
+    return text if modern else text.split("\n", 1)[1]
 
 
 def is_compile_error(exc: BaseException) -> bool:

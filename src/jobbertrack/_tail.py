@@ -14,7 +14,7 @@ import queue
 import threading
 from typing import Any
 
-from ._core.record import text
+from ._core.wire import text
 
 BLOCK_MS = 1000
 

@@ -11,7 +11,7 @@ from ._client_state import client_state
 from ._core.deadlines import chunk_ms
 from ._core.events import Event, ends_job, iter_xread
 from ._core.keys import Keyspace
-from ._core.record import text
+from ._core.wire import text
 from ._exceptions import JobberTrackError, translate
 from ._follow import PAGE, BlockingRead, StreamReads, events_plan
 from ._layout import ensure_layout

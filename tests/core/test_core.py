@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import pytest
 
 import jobbertrack
-from jobbertrack._core import calls, codec, ids, keys, record, transitions
+from jobbertrack._core import calls, codec, ids, keys, record, transitions, wire
 from jobbertrack._core.transitions import SOURCES, State
 
 
@@ -110,7 +110,7 @@ def test_record_value_round_trip() -> None:
     assert value["lease"] == 5.0 and value["max_runtime"] is None
     back = record.from_value(value)
     assert record.to_value("id1", back) == value
-    assert record.ms_to_datetime("0") == datetime(1970, 1, 1, tzinfo=timezone.utc)
+    assert wire.ms_to_datetime("0") == datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def test_outcome_maps_codes_to_errors() -> None:

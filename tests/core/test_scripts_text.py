@@ -1,52 +1,109 @@
-"""The text sent for each script: ``_states.lua``, the parts of ``_lib.lua``
-it uses, its own file (no Redis: every script still runs in the
-integration tests, so a part left out would fail there too)."""
+"""The scripts as sent: the artifacts in ``_lua/dist/`` are what the one
+assembler (``_assemble.py``) builds from the sources, and each holds
+``_states.lua``, the parts of ``_lib.lua`` it uses and its own file (no
+Redis: every script still runs in the integration tests, so a part left
+out would fail there too)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+from pathlib import Path
 
 import pytest
 
-from jobbertrack._scripts import FLAGS, WITH_LIB, _blocks, _read, _words, source, used_lib
+from jobbertrack import _assemble
+from jobbertrack._assemble import blocks, header, read_sources, used_parts, words
+from jobbertrack._scripts import manifest, source
 
-LIB_NAMES = {name for names, _ in _blocks(_read("_lib")) for name in names}
+SOURCES = read_sources()
+NAMES = sorted(n for n in SOURCES if not n.startswith("_"))
+WITH_LIB = sorted(n for n in NAMES if "_lib" in header(SOURCES[n])["include"].split())
+LIB_NAMES = {name for names, _ in blocks(SOURCES["_lib"]) for name in names}
+
+
+def test_the_artifacts_are_current() -> None:
+    """``_lua/dist`` and ``_states.lua`` are what the assembler builds now.
+    After a change of a script, ``_lib.lua`` or the state table, rebuild
+    them (from the repository's root): ``make scripts``."""
+    assert _assemble.stale() == [], "run `make scripts`"
+
+
+def test_the_manifest_names_every_script_with_its_header_and_shas() -> None:
+    scripts = manifest()["scripts"]
+    assert sorted(scripts) == NAMES
+    for name, entry in scripts.items():
+        head = header(SOURCES[name])
+        assert entry["flags"] == head["flags"]
+        assert entry["more_keys"] == (head["keys"] == "layout+")
+        assert entry["keys"] == len(manifest()["keys"]) == 5 + len(manifest()["states"])
+        assert entry["sha"] == hashlib.sha1(source(name, True).encode()).hexdigest()
+        assert entry["sha_legacy"] == hashlib.sha1(source(name, False).encode()).hexdigest()
+
+
+def test_a_script_without_its_header_is_refused() -> None:
+    with pytest.raises(ValueError, match="flags"):
+        header("-- a script\nreturn 1\n")
+    with pytest.raises(ValueError, match="keys"):
+        header("--! flags:\n--! include: _states\n--! keys: 3\n")
+    wrong = SOURCES["get"].replace("--! include: _states _lib", "--! include: _states _nope")
+    broken = dict(SOURCES, get=wrong)
+    with pytest.raises(ValueError, match="_nope"):
+        _assemble.build(broken)
+
+
+def test_the_assembler_writes_and_then_finds_nothing_stale(tmp_path: Path) -> None:
+    """``main`` into a scratch copy of ``_lua``: a changed script is stale
+    until it is rebuilt, and a script that is gone leaves no artifact."""
+    lua = tmp_path / "_lua"
+    lua.mkdir()
+    for name, text in SOURCES.items():
+        (lua / f"{name}.lua").write_text(text)
+    (lua / "peek.lua").unlink()
+    _assemble.main(str(lua))
+    assert _assemble.stale(str(lua)) == []
+    assert not (lua / "dist" / "peek.lua").exists()
+    assert "peek" not in json.loads((lua / "dist" / "manifest.json").read_text())["scripts"]
+    (lua / "get.lua").write_text(SOURCES["get"] + "-- changed\n")
+    assert _assemble.stale(str(lua)) == ["dist/get.lua", "dist/manifest.json"]
 
 
 def _defined(text: str) -> set[str]:
     """The names the parts of ``text`` (cut as ``_lib.lua`` is) define."""
-    return {name for names, _ in _blocks(text) for name in names}
+    return {name for names, _ in blocks(text) for name in names}
 
 
-@pytest.mark.parametrize("name", sorted(WITH_LIB))
+@pytest.mark.parametrize("name", WITH_LIB)
 def test_every_helper_a_script_names_is_sent_with_it(name: str) -> None:
-    sent = used_lib(_read(name))
-    needed = _words(_read(name)) & LIB_NAMES
+    sent = used_parts(SOURCES["_lib"], SOURCES[name])
+    needed = words(SOURCES[name]) & LIB_NAMES
     assert needed <= _defined(sent)
     # and, through them, what they name in turn
-    assert (_words(sent) & LIB_NAMES) <= _defined(sent)
+    assert (words(sent) & LIB_NAMES) <= _defined(sent)
 
 
 def test_a_reading_script_leaves_out_the_writers_helpers() -> None:
-    sent = used_lib(_read("get"))
+    sent = used_parts(SOURCES["_lib"], SOURCES["get"])
     assert "local function create_fields" not in sent
     assert "local function cleanup" not in sent
     assert "local function settle" in sent and "local function move" in sent  # get settles a stalled job
 
 
 def test_every_lib_part_defines_something() -> None:
-    for names, text in _blocks(_read("_lib")):
+    for names, text in blocks(SOURCES["_lib"]):
         assert names, text[:80]
         assert re.match(r"(--[^\n]*\n)*local\s", text)
 
 
-@pytest.mark.parametrize("name", sorted(FLAGS))
+@pytest.mark.parametrize("name", NAMES)
 def test_the_text_sent_starts_with_the_layout(name: str) -> None:
     modern, legacy = source(name, True), source(name, False)
-    assert modern.startswith("#!lua")
+    flags = header(SOURCES[name])["flags"]
+    assert modern.split("\n", 1)[0] == (f"#!lua flags={flags}" if flags else "#!lua")
     assert legacy == modern.split("\n", 1)[1]
-    assert legacy.startswith(_read("_states"))
-    assert legacy.endswith(_read(name))
+    assert legacy.startswith(SOURCES["_states"])
+    assert legacy.endswith(SOURCES[name])
 
 
 #: Names a script may use without defining them: Lua's and Redis' globals.
@@ -120,9 +177,9 @@ def _free_names(text: str) -> set[str]:
     return used - defined - GLOBALS
 
 
-@pytest.mark.parametrize("name", sorted(FLAGS))
+@pytest.mark.parametrize("name", NAMES)
 def test_the_text_sent_defines_every_name_it_uses(name: str) -> None:
-    """An independent check of ``used_lib``: the text each script is sent
+    """An independent check of ``used_parts``: the text each script is sent
     as uses no name it does not define (so no helper is left out)."""
     assert _free_names(source(name, False)) == set()
 

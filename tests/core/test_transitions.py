@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import jobbertrack
-from jobbertrack._core import calls, keys, listing, record, transitions
+from jobbertrack._core import calls, fields, history, keys, listing, record, transitions
 from jobbertrack._core.calls import Commands, error_for, not_found
 from jobbertrack._core.events import ends_job
 from jobbertrack._core.transitions import (
@@ -85,11 +85,7 @@ def test_the_diagram_draws_every_move_and_every_outside_change() -> None:
 
 def test_the_generated_lua_layout_is_current() -> None:
     """``_lua/_states.lua`` is what ``keys.states_lua()`` writes.  After a
-    change of the states, regenerate it (from the repository's root)::
-
-        python -c "from jobbertrack._core.keys import states_lua; print(states_lua(), end='')" \\
-            > src/jobbertrack/_lua/_states.lua
-    """
+    change of the states, regenerate it with the artifacts: ``make scripts``."""
     assert (LUA / "_states.lua").read_text(encoding="utf-8") == keys.states_lua()
 
 
@@ -149,7 +145,9 @@ def test_every_script_opens_with_its_contract() -> None:
         if path.name.startswith("_"):
             continue
         head = path.read_text().split("\n\n")[0]
-        assert head.startswith(f"-- {path.stem}:"), path.name
+        directives, _, head = head.partition(f"-- {path.stem}:")  # the assembler's `--!` lines first
+        assert all(line.startswith("--! ") for line in directives.splitlines()), path.name
+        assert head, f"{path.name} does not open with `-- {path.stem}:`"
         assert "KEYS" in head and "_states.lua" in head, path.name
         assert "Returns" in head, path.name
 
@@ -239,14 +237,14 @@ def test_a_touch_call_passes_only_the_progress() -> None:
 
 
 def test_fields_set_at_create_are_checked_by_their_table() -> None:
-    assert record.create_fields({"name": "x"}) == {"name": "x"}
-    assert record.create_fields({"name": None}) == {}
+    assert fields.create_fields({"name": "x"}) == {"name": "x"}
+    assert fields.create_fields({"name": None}) == {}
     with pytest.raises(jobbertrack.JobberTrackError):
-        record.create_fields({"name": 3})
+        fields.create_fields({"name": 3})
     with pytest.raises(jobbertrack.InvalidData):
-        record.create_fields({"name": "n" * (record.MAX_NAME + 1)})
+        fields.create_fields({"name": "n" * (fields.MAX_NAME + 1)})
     # never a field the create scripts set themselves (they refuse those)
-    assert not set(record.CREATE_FIELDS) & {"state", "created", "expires", "token", "data"}
+    assert not set(fields.CREATE_FIELDS) & {"state", "created", "expires", "token", "data"}
     assert record.to_value("j", {"state": "waiting", "name": "x"})["name"] == "x"
 
 
@@ -303,13 +301,13 @@ def _record(state: str, **times: int) -> dict[str, str]:
 
 
 def test_history_of_each_stage() -> None:
-    assert record.history({}) == []
-    created = record.history(_record("waiting", created=1))
+    assert history.history({}) == []
+    created = history.history(_record("waiting", created=1))
     assert [(h["from"], h["to"]) for h in created] == [(None, "waiting")]
-    running = record.history(_record("running", created=1, started=2))
+    running = history.history(_record("running", created=1, started=2))
     assert [(h["from"], h["to"]) for h in running] == [(None, "waiting"), ("waiting", "running")]
     for end in FINAL:
-        done = record.history(_record(end.value, created=1, started=2, ended=2))  # same ms: table order
+        done = history.history(_record(end.value, created=1, started=2, ended=2))  # same ms: table order
         assert [(h["from"], h["to"]) for h in done] == [
             (None, "waiting"),
             ("waiting", "running"),
@@ -322,9 +320,9 @@ def test_history_puts_the_error_and_last_progress_on_the_end() -> None:
     fields = _record("failed", created=1, started=2, ended=3)
     fields["error"] = json.dumps({"reason": "stalled", "message": "no heartbeat"})
     fields["progress"] = json.dumps({"current": 1, "total": 2, "message": None})
-    *_, end = record.history(fields)
+    *_, end = history.history(fields)
     assert (end["reason"], end["message"]) == ("stalled", "no heartbeat")
     assert end["progress"] == {"current": 1, "total": 2, "message": None}
     running = _record("running", created=1, started=2)
     running["progress"] = fields["progress"]
-    assert "progress" not in record.history(running)[-1]
+    assert "progress" not in history.history(running)[-1]

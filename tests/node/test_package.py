@@ -16,10 +16,10 @@ import jobbertrack
 from jobbertrack._core.calls import Commands, error_details
 from jobbertrack._core.keys import KNOWN_LAYOUTS, LAYOUT_VERSION, Keyspace, shard_tags
 from jobbertrack._core.transitions import State
-from jobbertrack._scripts import FLAGS, WITH_LIB, source
+from jobbertrack._scripts import manifest, source
 from tests.node.conftest import NODE_DIR, ROOT
 
-LUA = ROOT / "src" / "jobbertrack" / "_lua"
+DIST = ROOT / "src" / "jobbertrack" / "_lua" / "dist"
 IDS = ["42", "01J2M3K4ZQ8XW5RB7T6YV", "é-ü", "{braces}x", "a b", "日本語", "x" * 512]
 
 
@@ -33,12 +33,13 @@ def node_eval(node: str, program: str) -> Any:
 
 
 def test_the_lua_copy_is_the_python_package_s(node: str) -> None:
+    """lua/ holds the assembled artifacts as they are: Node assembles
+    nothing of its own (one assembler, ``_assemble.py``)."""
     copied = NODE_DIR / "lua"
-    assert sorted(p.name for p in copied.glob("*.lua")) == sorted(p.name for p in LUA.glob("*.lua"))
-    for path in LUA.glob("*.lua"):
+    assert sorted(p.name for p in copied.iterdir()) == sorted(p.name for p in DIST.iterdir())
+    for path in DIST.iterdir():
         assert (copied / path.name).read_bytes() == path.read_bytes(), f"{path.name}: run `make node` again"
-    manifest = json.loads((copied / "manifest.json").read_text())
-    assert manifest["flags"] == FLAGS and sorted(manifest["withLib"]) == sorted(WITH_LIB)
+    assert "_assemble" not in (NODE_DIR / "scripts" / "copy-lua.mjs").read_text().replace("_assemble.py", "")
 
 
 def test_the_lua_copy_is_made_by_one_script_and_not_committed() -> None:
@@ -56,15 +57,16 @@ def test_every_script_text_is_the_one_python_sends(node: str) -> None:
         node,
         "const s = require('./lib/scripts.cjs');"
         "const out = {};"
-        "for (const n of Object.keys(s.manifest.flags)) out[n] = [s.script(n, true), s.script(n, false)];"
+        "for (const n of Object.keys(s.manifest.scripts)) out[n] = [s.script(n, true), s.script(n, false)];"
         "console.log(JSON.stringify(out));",
     )
-    assert sorted(texts) == sorted(FLAGS)
+    assert sorted(texts) == sorted(manifest()["scripts"])
     import hashlib
 
     for name, (modern, legacy) in texts.items():
         assert modern["text"] == source(name, True) and legacy["text"] == source(name, False), name
         assert modern["sha"] == hashlib.sha1(source(name, True).encode()).hexdigest()
+        assert legacy["sha"] == hashlib.sha1(source(name, False).encode()).hexdigest()
 
 
 def test_keys_and_arguments_are_the_ones_python_builds(node: str) -> None:
@@ -187,7 +189,7 @@ def test_the_typescript_types_compile(node: str) -> None:
 
 
 def test_node_knows_every_move_of_the_table_and_builds_it_as_python(node: str) -> None:
-    """Node reads MOVES and ALIVE from the copied _states.lua; for every move
+    """Node reads MOVES and ALIVE from the copied manifest; for every move
     of Python's table, both build the same call (so a new move reaches Node
     with the copy, and a test iterating the table sees it)."""
     from jobbertrack._core.transitions import ALIVE, MOVES

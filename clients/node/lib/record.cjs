@@ -2,19 +2,21 @@
 // A job record as stored in its hash (docs/data-model.md, "The job hash")
 // and its JSON-able snapshot, the same as get_value() in Python
 // (src/jobbertrack/_core/record.py: to_value / from_value).
-const { STATES } = require('./scripts.cjs');
+const { STATES, FIELDS } = require('./scripts.cjs');
 const { InvalidData } = require('./errors.cjs');
 const { encodeJson } = require('./calls.cjs');
 
-const TIMES = { created: 'created_at', started: 'started_at', ended: 'ended_at', expires: 'expires_at', beat: 'heartbeat_at' };
-const DURATIONS = { lease: 'lease', max_runtime: 'max_runtime' };
-const OBJECTS = ['progress', 'error'];
+// The fields by kind, from the scripts' manifest (fields.py in Python).
+const TIMES = FIELDS.times; // stored name -> get_value() name
+const DURATIONS = FIELDS.durations;
+const OBJECTS = FIELDS.objects;
+const CREATE = FIELDS.create; // set at create, stored as given text (name)
 /** The fields of a job made by push (QUEUE_FIELDS in _core/attempts.py). */
-const QUEUE_FIELDS = ['queue', 'attempt', 'retries', 'backoff', 'ready', 'attempts'];
+const QUEUE_FIELDS = FIELDS.queue;
 const KNOWN = new Set([
-  'state', 'token', 'data', 'name', ...OBJECTS, ...Object.keys(TIMES), ...Object.keys(DURATIONS), ...QUEUE_FIELDS,
+  'state', 'token', 'data', ...OBJECTS, ...CREATE, ...Object.keys(TIMES), ...Object.keys(DURATIONS), ...QUEUE_FIELDS,
 ]);
-const STORED_ONLY = new Set(['created', 'expires', 'token', 'started', 'ended', 'beat']);
+const STORED_ONLY = new Set(FIELDS.stored_only);
 const MAX_MS = 253402300799999; // the end of year 9999
 
 /** Fields from a flat [field, value, ...] reply (strings, numbers or Buffers). */
@@ -138,7 +140,7 @@ function toValue(id, fields) {
   const bad = new Set(found.map((p) => p.field));
   const good = (k) => (bad.has(k) ? undefined : fields[k]);
   const out = { id, state: found.length ? null : fields.state };
-  if (good('name') !== undefined) out.name = fields.name;
+  for (const key of CREATE) if (good(key) !== undefined) out[key] = fields[key];
   if ('data' in fields) out.data = good('data') === undefined ? null : JSON.parse(fields.data);
   for (const key of OBJECTS) {
     const value = readJson(good(key));
@@ -180,7 +182,7 @@ function fromValue(value) {
   if (isObject(items.extra)) {
     for (const [k, v] of Object.entries(items.extra)) if (!KNOWN.has(k)) fields[k] = String(v);
   }
-  if (items.name !== undefined && items.name !== null) fields.name = String(items.name);
+  for (const key of CREATE) if (items[key] !== undefined && items[key] !== null) fields[key] = String(items[key]);
   if ('data' in items) fields.data = encodeJson(items.data);
   for (const key of OBJECTS) if (items[key] !== undefined && items[key] !== null) fields[key] = encodeJson(items[key], key);
   for (const [raw, name] of Object.entries(TIMES)) if (items[name] !== undefined && items[name] !== null) fields[raw] = msOf(items[name]);

@@ -20,7 +20,7 @@ from typing import Any
 
 from .codec import read_json
 
-#: The queue fields of a record (``record.KNOWN`` includes them).
+#: The queue fields of a record (``fields.KNOWN`` includes them).
 QUEUE_FIELDS = ("queue", "attempt", "retries", "backoff", "ready", "attempts")
 
 

@@ -25,10 +25,11 @@ from .._exceptions import (
 )
 from . import ids
 from .codec import DEFAULT_MAX_DATA_BYTES, duration_ms, encode_json
+from .fields import Fields
 from .ids import check_id
 from .keys import Keyspace
-from .record import Fields, fields_from_flat, text
 from .transitions import ALIVE, INITIAL, MOVE_INTO, MOVES, State
+from .wire import fields_from_flat, text
 
 
 class _Unset:
@@ -244,7 +245,7 @@ class Commands:
     def create(
         self, job_id: str, timeout_ms: int, data: Any = UNSET, fields: Mapping[str, str] = NO_FIELDS
     ) -> Call:
-        """``fields``: the checked fields set at create (``record.create_fields``)."""
+        """``fields``: the checked fields set at create (``fields.create_fields``)."""
         stored = None if data is UNSET else self.json(data)
         token = new_token()
         args = self._create_args(job_id, token, timeout_ms, stored, fields)

@@ -98,7 +98,7 @@ def _no_constant(name: str) -> Any:
 
 def read_json(text: str | None) -> Any:
     """``decode_json``, but None for text that is not (bounded) JSON: what a
-    reader shows for a malformed field (``record.problems`` names it)."""
+    reader shows for a malformed field (``problems.problems`` names it)."""
     try:
         return decode_json(text)
     except InvalidData:

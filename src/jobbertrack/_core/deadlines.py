@@ -18,7 +18,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._exceptions import InvalidTimeout
-from .record import Fields, text
+from .fields import Fields
+from .wire import text
 
 #: Clock difference tolerated between this host and Redis when deciding
 #: from a plain read whether a job might be past its deadline.

@@ -24,8 +24,8 @@ from typing import Any, NamedTuple
 
 from .._exceptions import JobberTrackError
 from .keys import Keyspace
-from .record import read_object, read_time, text
 from .transitions import FINAL, INITIAL, State
+from .wire import read_object, read_time, text
 
 MAX_SEQ = 2**64 - 1
 Position = tuple[int, int]

@@ -15,8 +15,8 @@ from typing import Any
 from .._exceptions import JobberTrackError
 from .calls import Call
 from .keys import Keyspace
-from .record import text
 from .transitions import State
+from .wire import text
 
 MAX_PAGE = 10_000
 

@@ -28,9 +28,10 @@ from typing import Any
 from .._exceptions import JobberTrackError
 from .calls import UNSET, Call, Commands, new_token
 from .codec import duration_ms
+from .fields import Fields
 from .ids import check_id
-from .record import Fields, text
 from .transitions import INITIAL, MOVES
+from .wire import text
 
 #: Longest queue name.
 MAX_QUEUE = 200

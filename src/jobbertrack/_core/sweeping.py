@@ -19,7 +19,7 @@ from typing import Any
 
 from .._log import log_warning
 from .calls import Call, Commands
-from .record import text
+from .wire import text
 
 PAGE = 500
 MAX_ROUNDS = 10_000

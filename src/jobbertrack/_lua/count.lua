@@ -1,3 +1,6 @@
+--! flags: no-writes
+--! include: _states
+--! keys: layout
 -- count: how many live jobs of one shard are in each state.
 -- KEYS: the shard layout of _states.lua (1 untouched, 2 due, 6.. the state
 --       indexes)

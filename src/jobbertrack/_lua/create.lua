@@ -1,3 +1,6 @@
+--! flags:
+--! include: _states _lib
+--! keys: layout
 -- create: make a new job in the state INITIAL ("waiting"; a move made
 -- outside the table of transitions.py).
 -- KEYS: the job layout of _states.lua (1 job, 2 due, 3 events, 4 tomb,

@@ -1,3 +1,6 @@
+--! flags:
+--! include: _states _lib
+--! keys: layout+
 -- create_many: make several new jobs of one shard in the state INITIAL
 -- ("waiting"), in one call (Handler.create_many sends one such call per
 -- shard per batch).

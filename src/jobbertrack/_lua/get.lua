@@ -1,3 +1,6 @@
+--! flags: allow-oom
+--! include: _states _lib
+--! keys: layout
 -- get: read one job, first failing it if its lease or maximum run time has
 -- run out (so a reader never sees a dead worker's job as running).
 -- KEYS: the job layout of _states.lua (1 job, 2 due, 3 events, 4 tomb,

@@ -1,3 +1,6 @@
+--! flags: no-writes
+--! include: _states
+--! keys: layout
 -- list: one page of a shard's live jobs, latest expiry first.
 -- KEYS: the shard layout of _states.lua (1 untouched, 2 due, 6.. the state
 --       indexes)

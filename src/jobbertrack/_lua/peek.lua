@@ -1,3 +1,6 @@
+--! flags: no-writes
+--! include: _states
+--! keys: layout
 -- peek: what a worker needs to know of one shard before it pops.
 -- Read-only.
 -- KEYS: the shard layout of _states.lua (1 the shard's job-key prefix,

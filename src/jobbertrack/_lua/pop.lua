@@ -1,3 +1,6 @@
+--! flags:
+--! include: _states _lib
+--! keys: layout
 -- pop: take one entry of a work queue and start its job, in one step (issue
 -- 14).  The caller read the entry first (peek.lua): a script may touch only
 -- the keys it is given, so it names the job.  The move is the table's

@@ -1,3 +1,6 @@
+--! flags:
+--! include: _states _lib
+--! keys: layout
 -- push: make a new job in the state INITIAL ("waiting") and put it on a work
 -- queue, in one step (the "push" change of OUTSIDE in transitions.py).
 -- KEYS: the job layout of _states.lua (1 job, 2 due, 3 events, 4 tomb,

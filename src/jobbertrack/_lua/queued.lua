@@ -1,3 +1,6 @@
+--! flags: no-writes
+--! include: _states
+--! keys: layout
 -- queued: how many live jobs wait on a queue in one shard.
 -- Read-only; O(entries of the queue in the shard).
 -- KEYS: the shard layout of _states.lua (1 the shard's job-key prefix,

@@ -1,3 +1,6 @@
+--! flags:
+--! include: _states _lib
+--! keys: layout
 -- settle: apply the stall and maximum-run-time rules to one job.
 -- KEYS: the job layout of _states.lua (1 job, 2 due, 3 events, 4 tomb,
 --       5 queue, 6.. the state indexes)

@@ -1,3 +1,6 @@
+--! flags: allow-oom
+--! include: _states _lib
+--! keys: layout
 -- status: a job's state, or 'expired' (a tombstone or a stale index entry
 -- remembers it), or 'unknown'.  A running job past its lease or maximum
 -- run time is failed first, as in `get`.

@@ -1,3 +1,6 @@
+--! flags:
+--! include: _states _lib
+--! keys: layout
 -- sweep: one shard's housekeeping, the first half of Handler.sweep().
 -- KEYS: the shard layout of _states.lua (1 the shard's job-key prefix,
 --       untouched; 2 due, 3 events, 4 tomb, 5 queue, 6.. the state indexes)

@@ -1,3 +1,6 @@
+--! flags:
+--! include: _states _lib
+--! keys: layout
 -- touch: a worker's sign of life: a heartbeat, or a progress report (which
 -- also counts as a heartbeat).  Not a state change.
 -- A job may be touched only in the states of ALIVE (_states.lua).

@@ -1,3 +1,6 @@
+--! flags:
+--! include: _states _lib
+--! keys: layout
 -- transition: one compare-and-set move of a job's state, a move of the
 -- table (MOVES in _states.lua, generated from jobbertrack/_core/transitions.py):
 -- the caller names the move; its target, the states it may leave and the

@@ -1,0 +1,68 @@
+"""The fields of a job record: which ones exist and how each is stored
+(docs/data-model.md, "The job hash").  The canonical local form of a record
+is the hash itself, ``dict[str, str]`` (times as integer milliseconds of
+Redis' clock, durations in milliseconds, payloads as JSON text).  A new
+create field is a row of ``CREATE_FIELDS``; the Node client reads these
+tables from the scripts' manifest (``_assemble.data_model``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .._exceptions import InvalidData, WrongType
+from .attempts import QUEUE_FIELDS
+from .codec import require_unicode
+
+Fields = dict[str, str]
+
+#: Longest job name (a label for people and listings, not a payload).
+MAX_NAME = 1024
+
+
+def check_name(name: object) -> str:
+    """A job name as stored: a str of at most ``MAX_NAME`` characters."""
+    if not isinstance(name, str):
+        raise WrongType(f"name must be a str, not {type(name).__name__}")
+    if len(name) > MAX_NAME:
+        raise InvalidData(f"name must be at most {MAX_NAME} characters, not {len(name)}")
+    require_unicode(name, f"name must be valid unicode text: {name!r}")
+    return name
+
+
+#: The fields a caller may set at create (besides data): each one's check,
+#: which returns the text stored, and how ``to_value`` reads it back.  The
+#: create scripts write whatever field, value pairs they are given, so a
+#: new field is a row here and a keyword of ``create``/``create_many``.
+CREATE_FIELDS: dict[str, tuple[Callable[[object], str], Callable[[str], Any]]] = {
+    "name": (check_name, str),
+}
+
+
+def create_fields(given: Mapping[str, object]) -> Fields:
+    """The stored text of the fields given to create (None: not set)."""
+    return {name: CREATE_FIELDS[name][0](value) for name, value in given.items() if value is not None}
+
+
+#: Stored time fields (integer ms) and the names ``get_value()`` gives them.
+TIMES = {
+    "created": "created_at",
+    "started": "started_at",
+    "ended": "ended_at",
+    "expires": "expires_at",
+    "beat": "heartbeat_at",
+}
+#: Stored durations (ms > 0) and their ``get_value()`` names (seconds).
+DURATIONS = {"lease": "lease", "max_runtime": "max_runtime"}
+#: Fields holding a JSON object.
+JSON_OBJECTS = ("progress", "error")
+
+
+#: Fields only the stored hash has (``get_value()`` names times ``*_at``).
+STORED_ONLY = frozenset({"created", "expires", "token", "started", "ended", "beat"})
+
+#: The fields this version of the library knows; any other is kept as it
+#: is by every script and shown under ``"extra"`` by ``get_value()``.
+KNOWN = frozenset(
+    {"state", "token", "data", *JSON_OBJECTS, *CREATE_FIELDS, *TIMES, *DURATIONS, *QUEUE_FIELDS}
+)

@@ -47,7 +47,7 @@ typecheck: $(STAMP)
 
 # The Node.js client (clients/node): `npm ci` installs what its tests use
 # (node-redis, typescript; package-lock.json is committed), then `npm run
-# copy-lua` copies the assembled scripts (src/jobbertrack/_lua/dist) into
+# copy-lua` copies the assembled scripts (src/jobbertrack/_lua/assembled) into
 # clients/node/lua (scripts/copy-lua.mjs, the one place that copy is made; lua/ is not
 # committed; `npm pack` runs it too, as prepack: not as an install script,
 # which npm 11 warns about where the package is installed).  A change to
@@ -66,7 +66,7 @@ else
 	@echo "make: npm not found: the Node.js client is not installed (tests/node skips; fails under CI=true)" >&2
 endif
 
-$(NODE_LUA): $(NODE_STAMP) $(NODE_DIR)/scripts/copy-lua.mjs $(wildcard src/jobbertrack/_lua/dist/*)
+$(NODE_LUA): $(NODE_STAMP) $(NODE_DIR)/scripts/copy-lua.mjs $(wildcard src/jobbertrack/_lua/assembled/*)
 ifneq ($(HAVE_NPM),)
 	cd $(NODE_DIR) && npm run --silent copy-lua
 endif
@@ -74,7 +74,7 @@ endif
 node: $(NODE_LUA)
 
 # After a change of a script in src/jobbertrack/_lua, of _lib.lua or of the
-# state table: rebuild _states.lua and the artifacts in _lua/dist that
+# state table: rebuild _states.lua and the artifacts in _lua/assembled that
 # Python and Node load (the one assembler; a test says when they are stale).
 scripts: $(STAMP)
 	$(BIN)/python -m jobbertrack._assemble

@@ -2,8 +2,8 @@
 import): ``python -m jobbertrack._assemble`` (``make scripts``) writes
 
 - ``_lua/_states.lua``, generated from the state table (``keys.states_lua``);
-- ``_lua/dist/<name>.lua``, the exact text each script sends to Redis >= 7;
-- ``_lua/dist/manifest.json``: per script its file, flags, key count and
+- ``_lua/assembled/<name>.lua``, the exact text each script sends to Redis >= 7;
+- ``_lua/assembled/manifest.json``: per script its file, flags, key count and
   SHA1s, and what another client needs to know of the data model (states,
   moves, KEYS layout, record fields).
 
@@ -45,7 +45,7 @@ from ._core.keys import LAYOUT_VERSION, SHARD_KEYS, states_lua
 from ._core.transitions import ALIVE, FINAL, INITIAL, MOVES, State
 
 LUA = os.path.join(os.path.dirname(__file__), "_lua")
-DIST = os.path.join(LUA, "dist")
+ASSEMBLED = os.path.join(LUA, "assembled")
 WHOLE = frozenset({"_states"})  # included whole; other included files are cut to what is used
 
 _HEADER = re.compile(r"^--!\s*(\w+):[ \t]*(.*?)[ \t]*$")
@@ -164,7 +164,7 @@ def build(sources: Mapping[str, str]) -> dict[str, str]:
     for name in sorted(n for n in sources if not n.startswith("_")):
         text = script_text(name, sources)
         legacy = text.split("\n", 1)[1]
-        out[f"dist/{name}.lua"] = text
+        out[f"assembled/{name}.lua"] = text
         keys = header(sources[name])["keys"]
         scripts[name] = {
             "file": f"{name}.lua",
@@ -179,7 +179,7 @@ def build(sources: Mapping[str, str]) -> dict[str, str]:
         "scripts": scripts,
         **data_model(),
     }
-    out["dist/manifest.json"] = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+    out["assembled/manifest.json"] = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
     return out
 
 
@@ -208,16 +208,16 @@ def stale(lua: str = LUA) -> list[str]:
 
 
 def main(lua: str = LUA) -> None:
-    os.makedirs(os.path.join(lua, "dist"), exist_ok=True)
+    os.makedirs(os.path.join(lua, "assembled"), exist_ok=True)
     built = build(read_sources(lua))
-    for entry in os.listdir(os.path.join(lua, "dist")):
-        if f"dist/{entry}" not in built:
-            os.remove(os.path.join(lua, "dist", entry))  # a script that is gone
+    for entry in os.listdir(os.path.join(lua, "assembled")):
+        if f"assembled/{entry}" not in built:
+            os.remove(os.path.join(lua, "assembled", entry))  # a script that is gone
     for path, text in built.items():
         with open(os.path.join(lua, path), "w", encoding="utf-8", newline="") as f:
             f.write(text)
     print(
-        f"assembled {len(built) - 2} scripts into {os.path.relpath(os.path.join(lua, 'dist'))}",
+        f"assembled {len(built) - 2} scripts into {os.path.relpath(os.path.join(lua, 'assembled'))}",
         file=sys.stderr,
     )
 

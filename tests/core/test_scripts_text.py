@@ -1,4 +1,4 @@
-"""The scripts as sent: the artifacts in ``_lua/dist/`` are what the one
+"""The scripts as sent: the artifacts in ``_lua/assembled/`` are what the one
 assembler (``_assemble.py``) builds from the sources, and each holds
 ``_states.lua``, the parts of ``_lib.lua`` it uses and its own file (no
 Redis: every script still runs in the integration tests, so a part left
@@ -24,7 +24,7 @@ LIB_NAMES = {name for names, _ in blocks(SOURCES["_lib"]) for name in names}
 
 
 def test_the_artifacts_are_current() -> None:
-    """``_lua/dist`` and ``_states.lua`` are what the assembler builds now.
+    """``_lua/assembled`` and ``_states.lua`` are what the assembler builds now.
     After a change of a script, ``_lib.lua`` or the state table, rebuild
     them (from the repository's root): ``make scripts``."""
     assert _assemble.stale() == [], "run `make scripts`"
@@ -63,10 +63,10 @@ def test_the_assembler_writes_and_then_finds_nothing_stale(tmp_path: Path) -> No
     (lua / "peek.lua").unlink()
     _assemble.main(str(lua))
     assert _assemble.stale(str(lua)) == []
-    assert not (lua / "dist" / "peek.lua").exists()
-    assert "peek" not in json.loads((lua / "dist" / "manifest.json").read_text())["scripts"]
+    assert not (lua / "assembled" / "peek.lua").exists()
+    assert "peek" not in json.loads((lua / "assembled" / "manifest.json").read_text())["scripts"]
     (lua / "get.lua").write_text(SOURCES["get"] + "-- changed\n")
-    assert _assemble.stale(str(lua)) == ["dist/get.lua", "dist/manifest.json"]
+    assert _assemble.stale(str(lua)) == ["assembled/get.lua", "assembled/manifest.json"]
 
 
 def _defined(text: str) -> set[str]:
@@ -188,3 +188,18 @@ def test_the_free_name_check_finds_a_helper_left_out() -> None:
     text = source("transition", False)
     assert "move" in _free_names(text.replace("local function move(", "local function moved("))
     assert "settle" in _free_names(text.replace("local function settle(", "local function settled("))
+
+
+def test_the_artifacts_are_not_ignored_by_git() -> None:
+    """They are committed (a fresh clone has no other way to get them):
+    a pattern such as ``dist/`` in .gitignore must not catch them."""
+    import shutil
+    import subprocess
+
+    root = Path(_assemble.__file__).resolve().parents[2]
+    if shutil.which("git") is None or not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    done = subprocess.run(
+        ["git", "-C", str(root), "check-ignore", "-q", _assemble.ASSEMBLED], capture_output=True, check=False
+    )
+    assert done.returncode == 1, "src/jobbertrack/_lua/assembled is ignored by git"

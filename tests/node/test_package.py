@@ -19,7 +19,7 @@ from jobbertrack._core.transitions import State
 from jobbertrack._scripts import manifest, source
 from tests.node.conftest import NODE_DIR, ROOT
 
-DIST = ROOT / "src" / "jobbertrack" / "_lua" / "dist"
+ASSEMBLED = ROOT / "src" / "jobbertrack" / "_lua" / "assembled"
 IDS = ["42", "01J2M3K4ZQ8XW5RB7T6YV", "é-ü", "{braces}x", "a b", "日本語", "x" * 512]
 
 
@@ -36,8 +36,8 @@ def test_the_lua_copy_is_the_python_package_s(node: str) -> None:
     """lua/ holds the assembled artifacts as they are: Node assembles
     nothing of its own (one assembler, ``_assemble.py``)."""
     copied = NODE_DIR / "lua"
-    assert sorted(p.name for p in copied.iterdir()) == sorted(p.name for p in DIST.iterdir())
-    for path in DIST.iterdir():
+    assert sorted(p.name for p in copied.iterdir()) == sorted(p.name for p in ASSEMBLED.iterdir())
+    for path in ASSEMBLED.iterdir():
         assert (copied / path.name).read_bytes() == path.read_bytes(), f"{path.name}: run `make node` again"
     assert "_assemble" not in (NODE_DIR / "scripts" / "copy-lua.mjs").read_text().replace("_assemble.py", "")
 

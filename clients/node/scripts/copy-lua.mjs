@@ -1,5 +1,5 @@
 // Copies the assembled Lua scripts of the Python package
-// (src/jobbertrack/_lua/dist/: each script's text as sent to Redis >= 7,
+// (src/jobbertrack/_lua/assembled/: each script's text as sent to Redis >= 7,
 // and manifest.json with the flags, key counts, SHA1s and the data model)
 // into lua/ as they are.  Nothing is assembled or parsed here: the one
 // assembler is the Python package's (`make scripts`).  Run by `npm run
@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(dirname(fileURLToPath(import.meta.url)));
-const source = join(here, '..', '..', 'src', 'jobbertrack', '_lua', 'dist');
+const source = join(here, '..', '..', 'src', 'jobbertrack', '_lua', 'assembled');
 const target = join(here, 'lua');
 
 if (!existsSync(source)) {

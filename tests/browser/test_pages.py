@@ -93,6 +93,48 @@ def test_detail_page_shows_another_process_transitions_live(
     probe.assert_clean()
 
 
+def test_a_live_page_makes_at_most_one_request_per_event(
+    board: Served, redis_server: RedisServer, track: jobbertrack.Handler, open_page: Callable[..., Probe]
+) -> None:
+    """Each event costs the detail page one request: the page itself, whose
+    live parts are swapped in (one renderer, the server's templates), not
+    the job and its history through the API."""
+    job = track.create(name="resize")
+    probe = open_page(f"{board.url}/jobs/{job.id}")
+    page = probe.page
+    wait_live(page)
+    probe.mark()
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    badge = "() => document.querySelector('h1 [data-field=state]').textContent"
+
+    other_process(redis_server, "start", job.id)
+    shows_within_1s(page, badge, None, "running")
+    other_process(redis_server, "progress", job.id, "2", "--total", "4")
+    ptext = "() => (document.querySelector('[data-field=progress] .ptext') || {}).textContent"
+    shows_within_1s(page, ptext, None, "2/4")
+    other_process(redis_server, "finish", job.id)
+    shows_within_1s(page, badge, None, "finished")
+    expect(page.locator("#jt-timeline li")).to_have_count(3)
+
+    fetched = [url for url in requests if "/api/events" not in url]
+    assert 1 <= len(fetched) <= 3, fetched  # three events
+    assert set(fetched) == {f"{board.url}/jobs/{job.id}"}, fetched
+    probe.assert_not_reloaded()
+    probe.assert_clean()
+
+
+def test_the_detail_page_carries_no_json_copy_of_the_job(
+    board: Served, track: jobbertrack.Handler, open_page: Callable[..., Probe]
+) -> None:
+    """What the page shows is its only copy of the job (no script reads a
+    JSON block)."""
+    job = track.create(name="resize", data={"photos": 12})
+    page = open_page(f"{board.url}/jobs/{job.id}").page
+    assert page.locator('script[type="application/json"]').count() == 0
+    assert page.locator("#jt-job").count() == 0
+
+
 def test_overview_counts_follow_another_client(
     board: Served, track: jobbertrack.Handler, open_page: Callable[..., Probe]
 ) -> None:

@@ -15,11 +15,7 @@ from .context import EXIT_ERROR, EXIT_JOB_NOT_FOUND, EXIT_REDIS, Failure, Settin
 
 COMMANDS: list[click.Command] = [
     commands_jobs.create,
-    commands_jobs.start,
-    commands_jobs.progress,
-    commands_jobs.heartbeat,
-    commands_jobs.finish,
-    commands_jobs.fail,
+    *commands_jobs.ACTION_COMMANDS,
     commands_read.get,
     commands_read.ls,
     commands_read.stats,

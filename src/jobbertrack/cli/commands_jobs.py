@@ -1,11 +1,15 @@
-"""Commands that move a job: create, start, progress, heartbeat, finish, fail.
-Each prints the job as Redis holds it after the move."""
+"""Commands that make or move a job: create, and one command per row of
+``jobbertrack.actions`` (start, progress, heartbeat, finish, fail).  Each
+prints the job as Redis holds it after the move."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import click
+
+from jobbertrack.actions import ACTIONS, Action, Param
 
 from .context import common_options, find, output, settings
 from .params import JSON_HELP, SECONDS, as_number, json_value
@@ -44,80 +48,57 @@ def create(timeout: float, data: str | None, name: str | None, quiet: bool) -> N
         print_job(output(), job)
 
 
-@click.command()
-@click.argument("job_id", metavar="ID")
-@click.option(
-    "--lease", type=SECONDS, metavar="S", help="Fail the job as stalled if it shows no life for this long."
-)
-@click.option("--max-runtime", type=SECONDS, metavar="S", help="Fail the job as timed out after this long.")
-@common_options
-def start(job_id: str, lease: float | None, max_runtime: float | None) -> None:
-    """Move a job from waiting to running.
-
-    \b
-    Example:
-      jobbertrack start 01J2M3K4ZQ8XW5RB7T6YV --lease 60
-    """
-    _moved(job_id, "start", lease=lease, max_runtime=max_runtime)
+def _convert(param: Param, value: Any) -> Any:
+    """A command's text as the method takes it (``seconds`` and ``number``
+    are converted by click already)."""
+    if param.kind == "json" and value is not None:
+        return json_value(value, param.name.upper())
+    return value
 
 
-@click.command()
-@click.argument("job_id", metavar="ID")
-@click.argument("current", callback=as_number)
-@click.option("--total", metavar="N", callback=as_number, help="The value CURRENT counts up to.")
-@click.option("--message", metavar="M", help="What the job is doing now.")
-@common_options
-def progress(job_id: str, current: float, total: float | None, message: str | None) -> None:
-    """Report the progress of a running job (also renews its lease).
-
-    \b
-    Example:
-      jobbertrack progress 01J2M3K4ZQ8XW5RB7T6YV 3 --total 10 --message "resizing"
-    """
-    _moved(job_id, "set_progress", current, total, message)
+#: Per kind of input: click's settings for it (type or callback, metavar).
+_OPTION_KINDS: dict[str, dict[str, Any]] = {
+    "seconds": {"type": SECONDS, "metavar": "S"},
+    "number": {"callback": as_number, "metavar": "N"},
+    "text": {"metavar": "M"},
+    "json": {"metavar": "JSON"},
+}
 
 
-@click.command()
-@click.argument("job_id", metavar="ID")
-@common_options
-def heartbeat(job_id: str) -> None:
-    """Show that a running job's worker is alive (renews its lease).
-
-    \b
-    Example:
-      jobbertrack heartbeat 01J2M3K4ZQ8XW5RB7T6YV
-    """
-    _moved(job_id, "heartbeat")
+def _click_param(param: Param) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    settings = dict(_OPTION_KINDS[param.kind])
+    if param.positional:
+        settings.pop("type", None)
+        settings["metavar"] = param.name.upper() if param.required else f"[{param.name.upper()}]"
+        return click.argument(param.name, required=param.required, **settings)
+    flag = "--" + param.name.replace("_", "-")
+    return click.option(flag, param.name, required=param.required, help=param.help, **settings)
 
 
-@click.command()
-@click.argument("job_id", metavar="ID")
-@click.argument("data", required=False, metavar="[DATA]")
-@common_options
-def finish(job_id: str, data: str | None) -> None:
-    """Move a running job to finished, storing DATA.
+def action_command(action: Action) -> click.Command:
+    """The command of one row of ``jobbertrack.actions``: ``jobbertrack
+    <name> ID ...``, which calls the row's method and prints the job."""
 
-    DATA is JSON text, '-' to read it from standard input, or '@PATH' (or a
-    plain PATH) to read it from a file.
+    def run_action(job_id: str, **given: Any) -> None:
+        params = {p.name: p for p in action.params}
+        kwargs = {params[k].argument: _convert(params[k], v) for k, v in given.items()}
+        _moved(job_id, action.method, **kwargs)
 
-    \b
-    Examples:
-      jobbertrack finish 01J2M3K4ZQ8XW5RB7T6YV '{"rows": 42}'
-      jobbertrack finish 01J2M3K4ZQ8XW5RB7T6YV @result.json
-      make-report | jobbertrack finish 01J2M3K4ZQ8XW5RB7T6YV -
-    """
-    _moved(job_id, "finish", None if data is None else json_value(data))
+    help_text = action.summary
+    if any(p.kind == "json" for p in action.params):
+        help_text += (
+            "\n\nDATA is JSON text, '-' to read it from standard input, or '@PATH' (or a\n"
+            "plain PATH) to read it from a file."
+        )
+    example = f"jobbertrack {action.name} 01J2M3K4ZQ8XW5RB7T6YV {action.example}".rstrip()
+    help_text += f"\n\n\b\nExample:\n  {example}"
+    run_action.__doc__ = help_text
+    command = common_options(run_action)
+    for param in reversed(action.params):
+        command = _click_param(param)(command)
+    command = click.argument("job_id", metavar="ID")(command)
+    return click.command(action.name, help=help_text)(command)
 
 
-@click.command()
-@click.argument("job_id", metavar="ID")
-@click.argument("message", required=False)
-@common_options
-def fail(job_id: str, message: str | None) -> None:
-    """Move a running job to failed, with an optional MESSAGE.
-
-    \b
-    Example:
-      jobbertrack fail 01J2M3K4ZQ8XW5RB7T6YV "disk full"
-    """
-    _moved(job_id, "fail", message)
+#: start, progress, heartbeat, finish, fail: one command per row of the table.
+ACTION_COMMANDS = [action_command(a) for a in ACTIONS.values()]

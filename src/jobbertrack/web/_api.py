@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 import jobbertrack
+from jobbertrack.actions import ACTIONS, Param
 
 from ._backend import history_json, job_json
 from ._errors import BadRequest, NotJSON, error_json, error_response
@@ -61,12 +62,8 @@ def parse_limit(value: str | None, default: int = 50) -> int:
 FIELDS: dict[str, tuple[str, ...]] = {
     "create": ("timeout", "data", "name"),
     "push": ("timeout", "data", "name", "delay", "retries", "backoff"),
-    "start": ("lease", "max_runtime"),
-    "progress": ("current", "total", "message"),
-    "heartbeat": (),
-    "finish": ("data",),
-    "fail": ("message",),
     "sweep": (),
+    **{a.name: tuple(p.name for p in a.params) for a in ACTIONS.values()},
 }
 
 
@@ -174,31 +171,27 @@ async def job_route(request: Request, state: AppState) -> Response:
     return JSONResponse(job_json(job))
 
 
-async def move(request: Request, state: AppState, job_id: str, action: str) -> Response:
-    body = await body_of(request, action)
+async def move(request: Request, state: AppState, job_id: str, name: str) -> Response:
+    """``POST /api/jobs/{id}/<action>``: the row of ``jobbertrack.actions``
+    says which method it calls with which fields of the body."""
+    action = ACTIONS[name]
+    body = await body_of(request, name)
     job = await state.backend.get(job_id)
-    backend = state.backend
-    if action == "start":
-        job = await backend.move(
-            job, "start", lease=number(body, "lease"), max_runtime=number(body, "max_runtime")
-        )
-    elif action == "progress":
-        if "current" not in body:
-            raise BadRequest("current is required")
-        message = body.get("message")
-        if message is not None and not isinstance(message, str):
-            raise BadRequest("message must be a string")
-        job = await backend.move(job, "set_progress", body["current"], body.get("total"), message)
-    elif action == "heartbeat":
-        job = await backend.move(job, "heartbeat")
-    elif action == "finish":
-        job = await backend.move(job, "finish", body.get("data"))
-    else:
-        message = body.get("message")
-        if message is not None and not isinstance(message, str):
-            raise BadRequest("message must be a string")
-        job = await backend.move(job, "fail", message)
-    return JSONResponse(job_json(job))
+    kwargs = {p.argument: value_of(body, p) for p in action.params}
+    return JSONResponse(job_json(await state.backend.move(job, action.method, **kwargs)))
+
+
+def value_of(body: dict[str, Any], param: Param) -> Any:
+    """A body field as the method takes it; the library checks the rest
+    (a number's range, a JSON value's size)."""
+    if param.required and body.get(param.name) is None:
+        raise BadRequest(f"{param.name} is required")
+    value = body.get(param.name)
+    if param.kind == "seconds":
+        return number(body, param.name)
+    if param.kind == "text" and value is not None and not isinstance(value, str):
+        raise BadRequest(f"{param.name} must be a string")
+    return value
 
 
 @guard

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import jobbertrack
+from jobbertrack.actions import ACTIONS, Action
 
 STATES = [s.value for s in jobbertrack.State]  # the table's order
 TIME = {"type": ["string", "null"], "format": "date-time"}
@@ -59,6 +60,20 @@ def _move(summary: str, body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+#: The JSON schema of each kind of input of ``jobbertrack.actions``.
+KINDS: dict[str, dict[str, Any]] = {
+    "seconds": {"type": "number", "exclusiveMinimum": 0},
+    "number": {"type": "number"},
+    "text": {"type": "string"},
+    "json": {},
+}
+
+
+def _action_body(action: Action) -> dict[str, Any]:
+    body = _body(**{p.name: {**KINDS[p.kind], "description": p.help} for p in action.params})
+    return {**body, "required": list(action.required)} if action.required else body
+
+
 def _object(**props: Any) -> dict[str, Any]:
     return {"type": "object", "properties": props}
 
@@ -69,7 +84,7 @@ def _body(**props: Any) -> dict[str, Any]:
 
 
 def openapi(base: str = "") -> dict[str, Any]:
-    seconds = {"type": "number", "exclusiveMinimum": 0}
+    seconds = KINDS["seconds"]
     paths: dict[str, Any] = {
         "/api/counts": {
             "get": {
@@ -160,17 +175,7 @@ def openapi(base: str = "") -> dict[str, Any]:
                 },
             }
         },
-        "/api/jobs/{id}/start": _move("waiting -> running", _body(lease=seconds, max_runtime=seconds)),
-        "/api/jobs/{id}/progress": _move(
-            "Report progress (running only)",
-            {
-                **_body(current={"type": "number"}, total={"type": "number"}, message={"type": "string"}),
-                "required": ["current"],
-            },
-        ),
-        "/api/jobs/{id}/heartbeat": _move("Renew the lease (running only)", _body()),
-        "/api/jobs/{id}/finish": _move("running -> finished, with data", _body(data={})),
-        "/api/jobs/{id}/fail": _move("running -> failed", _body(message={"type": "string"})),
+        **{f"/api/jobs/{{id}}/{a.name}": _move(a.summary, _action_body(a)) for a in ACTIONS.values()},
         "/api/sweep": {
             "post": {
                 "summary": "Fail running jobs past their lease or run time",

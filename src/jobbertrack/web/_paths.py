@@ -15,9 +15,11 @@ from urllib.parse import quote, unquote
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 
+from jobbertrack.actions import ACTIONS as MOVES
+
 from ._errors import BadRequest
 
-ACTIONS = ("history", "start", "progress", "heartbeat", "finish", "fail")
+ACTIONS = ("history", *MOVES)  # a GET, then the writes of jobbertrack.actions
 _TAIL = r"/jobs/([^/]+)(?:/(" + "|".join(ACTIONS) + r"))?/?$"
 _JOB = re.compile(_TAIL)
 _ROUTE = re.compile(r"^(?:/api)?" + _TAIL)

@@ -1,0 +1,113 @@
+"""What a caller outside Python may do to a job, as one table: each action's
+``Resource`` method, its inputs and what it does.  The HTTP API's routes
+(``POST /api/jobs/{id}/<action>``), their OpenAPI paths, the command line's
+commands (``jobbertrack <action> ID ...``) and the action list of
+docs/web.md are all made from ``ACTIONS``, so a new action is one row here
+(and a ``Resource`` method) rather than a change in each of them.
+
+Pure data: no I/O, nothing of the web or CLI layers (they read the table).
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NamedTuple
+
+from ._core.transitions import MOVES
+
+#: How an input is written and checked: ``seconds`` (a number > 0),
+#: ``number`` (finite), ``text`` (a string), ``json`` (any JSON value).
+Kind = Literal["seconds", "number", "text", "json"]
+
+
+class Param(NamedTuple):
+    """One input of an action: a field of the HTTP body, an argument or an
+    option of the command."""
+
+    name: str  # the body's field; the command's argument (``CURRENT``) or option (``--max-runtime``)
+    kind: Kind
+    help: str
+    required: bool = False
+    positional: bool = False  # a command argument rather than an option
+    keyword: str = ""  # the method's keyword, when it is not ``name``
+
+    @property
+    def argument(self) -> str:
+        """The keyword the ``Resource`` method takes."""
+        return self.keyword or self.name
+
+
+class Action(NamedTuple):
+    name: str  # the route's last segment and the command's name
+    method: str  # the ``Resource`` method it calls
+    summary: str  # one line: what it does
+    params: tuple[Param, ...] = ()
+    http: str = "POST"
+    example: str = ""  # the command's arguments in its help's example
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.params if p.required)
+
+
+def _moves(name: str) -> str:
+    """``waiting -> running``: a move of the table, told from the table."""
+    move = MOVES[name]
+    return f"{' / '.join(sorted(s.value for s in move.sources))} -> {move.target.value}"
+
+
+#: The actions, in the order the docs and ``--help`` list them.
+ACTIONS: dict[str, Action] = {
+    a.name: a
+    for a in (
+        Action(
+            "start",
+            "start",
+            f"Move a job from {_moves('start').replace(' -> ', ' to ')}.",
+            (
+                Param("lease", "seconds", "Fail the job as stalled if it shows no life for this long."),
+                Param("max_runtime", "seconds", "Fail the job as timed out after this long."),
+            ),
+            example="--lease 60",
+        ),
+        Action(
+            "progress",
+            "set_progress",
+            "Report the progress of a running job (also renews its lease).",
+            (
+                Param("current", "number", "How far the job is.", required=True, positional=True),
+                Param("total", "number", "The value CURRENT counts up to."),
+                Param("message", "text", "What the job is doing now."),
+            ),
+            example='3 --total 10 --message "resizing"',
+        ),
+        Action("heartbeat", "heartbeat", "Show that a running job's worker is alive (renews its lease)."),
+        Action(
+            "finish",
+            "finish",
+            f"Move a job from {_moves('finish').replace(' -> ', ' to ')}, storing DATA.",
+            (Param("data", "json", "The job's result: any JSON value.", positional=True),),
+            example="'{\"rows\": 42}'",
+        ),
+        Action(
+            "fail",
+            "fail",
+            f"Move a job from {_moves('fail').replace(' -> ', ' to ')}, with an optional MESSAGE.",
+            (Param("message", "text", "What went wrong.", positional=True, keyword="error"),),
+            example='"disk full"',
+        ),
+    )
+}
+
+
+#: How docs/web.md writes a field of each kind in a body (``?``: optional).
+_DOC_KINDS = {"seconds": "s", "number": "n", "text": "str", "json": "any"}
+
+
+def action_rows() -> str:
+    """The rows of docs/web.md's route table for the actions (a test keeps
+    the docs equal to them)."""
+    lines = []
+    for a in ACTIONS.values():
+        fields = ", ".join(f'"{p.name}": {_DOC_KINDS[p.kind]}{"" if p.required else "?"}' for p in a.params)
+        lines.append(f"| `{a.http} /api/jobs/{{id}}/{a.name}` | `{{{fields}}}` → the job |")
+    return "\n".join(lines)

@@ -78,26 +78,39 @@ class Resource {
     return this._fields.name ?? null;
   }
 
-  /** waiting -> running.  `lease`: seconds within which the worker must show
-   * life (heartbeat/setProgress) or the job fails as stalled; `maxRuntime`:
-   * seconds after which it fails as timed out. */
-  async start({ lease, maxRuntime } = {}) {
-    const call = this._commands.transition(this.id, 'running', {
+  /** Any move of the table Redis holds, by its name (`MOVES` in the
+   * scripts' manifest: 'start', 'finish', 'fail', ...): the named methods
+   * below call it, and a move added to the table works here with no change
+   * of this client.  `data`: any JSON value to store; `error`: as fail(). */
+  async move(name, { data, error, lease, maxRuntime } = {}) {
+    if (typeof name !== 'string' || !Object.hasOwn(MOVES, name)) {
+      throw new InvalidData(`no move ${JSON.stringify(name)}: the table has ${Object.keys(MOVES).join(', ')}`);
+    }
+    const call = this._commands.transition(this.id, MOVES[name].target, {
+      data,
+      error: error === undefined ? undefined : errorDetails(error),
       leaseMs: optionalMs(lease, 'lease'),
       maxRuntimeMs: optionalMs(maxRuntime, 'maxRuntime'),
     });
     return this._do(call);
   }
 
+  /** waiting -> running.  `lease`: seconds within which the worker must show
+   * life (heartbeat/setProgress) or the job fails as stalled; `maxRuntime`:
+   * seconds after which it fails as timed out. */
+  async start({ lease, maxRuntime } = {}) {
+    return this.move('start', { lease, maxRuntime });
+  }
+
   /** running -> finished, storing `data` (any JSON value). */
   async finish(data = null) {
-    return this._do(this._commands.transition(this.id, 'finished', { data }));
+    return this.move('finish', { data });
   }
 
   /** running -> failed, with `error`: nothing, a message, an Error (its
    * type and message), or an object of details merged into the stored error. */
   async fail(error) {
-    return this._do(this._commands.transition(this.id, 'failed', { error: errorDetails(error) }));
+    return this.move('fail', { error: error === undefined ? null : error });
   }
 
   /** Show the job's worker is alive (renews its lease). */

@@ -68,6 +68,12 @@ export interface Attempt {
   error: ErrorDetails | null;
 }
 
+export interface MoveOptions extends StartOptions {
+  /** Any JSON value to store with the move. */
+  data?: unknown;
+  /** Error details, as fail() takes them. */
+  error?: unknown;
+}
 export interface StartOptions {
   /** Seconds within which the worker must show life, or the job fails as stalled. */
   lease?: number | null;
@@ -101,6 +107,9 @@ export declare class Resource {
   readonly progress: Progress | null;
   readonly error: ErrorDetails | null;
   readonly name: string | null;
+  /** Any move of the table Redis holds, by its name (`MOVES`): the named
+   * methods call it; a move added to the table works with no change here. */
+  move(name: string, options?: MoveOptions): Promise<this>;
   start(options?: StartOptions): Promise<this>;
   finish(data?: unknown): Promise<this>;
   fail(error?: unknown): Promise<this>;

@@ -275,3 +275,19 @@ def test_a_pushed_job_reads_alike_through_its_attempts(js: NodeDriver, py: jobbe
     assert (seen["state"], seen["data"], seen["attempt"]) == ("finished", {"rows": 3}, 2)
     back = js("setValue", id=job.id, reply=seen)  # the queue fields survive a round trip
     assert back["value"] == seen
+
+
+def test_node_makes_any_move_of_the_table_by_its_name(js: NodeDriver, py: jobbertrack.Handler) -> None:
+    """``job.move(name)`` in Node: a move added to the table (read from the
+    scripts' manifest) needs no change of the Node client."""
+    from jobbertrack._core.transitions import MOVES
+
+    job = py.create(60)
+    started = js("moveByName", id=job.id, name="start", options={"lease": 30})
+    assert started["state"] == MOVES["start"].target.value and started["lease"] == 30
+    failed = js("moveByName", id=job.id, name="fail", options={"error": "disk full"})
+    assert failed == same_view(js, py, job.id)
+    assert failed["state"] == "failed" and failed["error"] == {"reason": "error", "message": "disk full"}
+    refused = js.error("moveByName", id=job.id, name="explode")
+    assert refused["name"] == "InvalidData" and refused["isJobberTrackError"]
+    assert "start" in refused["message"]

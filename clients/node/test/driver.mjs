@@ -59,6 +59,9 @@ const OPS = {
   async get(r) {
     return value(keep(await track.get(r.id)));
   },
+  async moveByName(r) {   // Resource.move(name): any move of the table, by its name
+    return value(await (await job(r.id)).move(r.name, r.options || {}));
+  },
   async move(r) {
     return value(await MOVES[r.move](await job(r.id), r));
   },

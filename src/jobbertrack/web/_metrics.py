@@ -73,7 +73,7 @@ class Metrics:
             self.failures.labels(str((event.error or {}).get("reason") or "error")).inc()
         if state == "running":
             self._note("start", event.job_id)
-        elif state in ("finished", "failed"):
+        elif event.state.is_final:
             self._note("end", event.job_id)
 
     def _note(self, kind: str, job_id: str) -> None:

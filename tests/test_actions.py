@@ -81,3 +81,26 @@ def test_a_new_row_makes_a_command_that_calls_its_method() -> None:
     assert "--for-" in next(p for p in command.params if p.name == "for_").opts
     assert command.help is not None
     assert 'jobbertrack pause 01J2M3K4ZQ8XW5RB7T6YV "maintenance"' in command.help
+
+
+def test_the_fields_set_at_create_come_from_the_library_s_table() -> None:
+    """A new create field is a row of ``fields.CREATE_FIELDS`` (and a
+    keyword of create/push): the HTTP bodies, the OpenAPI schemas and the
+    command line's options follow."""
+    from jobbertrack._core.fields import CREATE_FIELDS
+    from jobbertrack.actions import CREATE_INPUTS
+
+    assert [p.name for p in CREATE_INPUTS] == list(CREATE_FIELDS)
+    paths = openapi()["paths"]
+    for route, write in (("/api/jobs", "create"), ("/api/queues/{name}/jobs", "push")):
+        schema = paths[route]["post"]["requestBody"]["content"]["application/json"]["schema"]
+        for param in CREATE_INPUTS:
+            assert param.name in FIELDS[write]
+            assert schema["properties"][param.name]["maxLength"] == CREATE_FIELDS[param.name].max_length
+    for command in ("create", "push"):
+        options = {p.name for p in next(c for c in COMMANDS if c.name == command).params}
+        assert {p.name for p in CREATE_INPUTS} <= options
+    for method in ("create", "push"):
+        for handler in (jobbertrack.Handler, jobbertrack.aio.Handler):
+            keywords = set(inspect.signature(getattr(handler, method)).parameters)
+            assert {p.argument for p in CREATE_INPUTS} <= keywords

@@ -248,11 +248,12 @@ class Handler {
   }
 
   /** A new job in state 'waiting' whose record lives `timeout` seconds
-   * (or the default timeout); options: {data, name}. */
-  async create(timeout, { data, name } = {}) {
+   * (or the default timeout); options: {data, name}: data, and the fields
+   * set at create (the scripts' manifest, `fields.create`). */
+  async create(timeout, options = {}) {
     const timeoutMs = this._timeoutMs(timeout);
     const job = this._adopt(await this.resourceFactory.create(this.client));
-    const call = this._commands.create(job.id, timeoutMs, { data, name });
+    const call = this._commands.create(job.id, timeoutMs, options);
     await checkLayout(this.client, this._commands.keys, true);
     return job._do(call);
   }

@@ -148,7 +148,9 @@ def data_model() -> dict[str, Any]:
             "times": dict(fields.TIMES),
             "durations": dict(fields.DURATIONS),
             "objects": list(fields.JSON_OBJECTS),
-            "create": sorted(fields.CREATE_FIELDS),
+            "create": {
+                name: {"kind": f.kind, "max_length": f.max_length} for name, f in fields.CREATE_FIELDS.items()
+            },
             "queue": list(QUEUE_FIELDS),
             "stored_only": sorted(fields.STORED_ONLY),
         },

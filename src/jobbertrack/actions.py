@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Literal, NamedTuple
 
+from ._core.fields import CREATE_FIELDS
 from ._core.transitions import MOVES
 
 #: How an input is written and checked: ``seconds`` (a number > 0),
@@ -29,6 +30,7 @@ class Param(NamedTuple):
     required: bool = False
     positional: bool = False  # a command argument rather than an option
     keyword: str = ""  # the method's keyword, when it is not ``name``
+    max_length: int | None = None  # of a text
 
     @property
     def argument(self) -> str:
@@ -47,6 +49,15 @@ class Action(NamedTuple):
     @property
     def required(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.params if p.required)
+
+
+#: The fields set at create and push besides timeout and data (``name``,
+#: ...), from the library's table of fields: ``create``/``push`` take each
+#: as a keyword, the HTTP API as a body field, the command line as an option.
+CREATE_INPUTS: tuple[Param, ...] = tuple(
+    Param(name, field.kind, field.help, max_length=field.max_length)  # type: ignore[arg-type]
+    for name, field in CREATE_FIELDS.items()
+)
 
 
 def _moves(name: str) -> str:

@@ -220,3 +220,34 @@ def test_node_knows_every_move_of_the_table_and_builds_it_as_python(node: str) -
         call = c.transition("42", move.target, data={"n": 1})
         assert keys == list(call.keys) and clears == list(call.clears)
         assert args == [str(a) for a in call.args[:1]] + [str(a) for a in call.args[2:]]
+
+
+def test_node_checks_the_fields_set_at_create_by_the_manifest_s_table(node: str) -> None:
+    """Node takes the fields set at create from the scripts' manifest
+    (``fields.create``): each is checked as Python checks it, and an option
+    create does not take is refused, before anything is sent."""
+    from jobbertrack._core.fields import MAX_NAME
+
+    program = f"""
+    const {{ Commands }} = require('./lib/calls.cjs');
+    const c = new Commands();
+    const refused = (options) => {{
+      try {{ c.create('j', 1000, options); return null; }}
+      catch (err) {{ return err.constructor.name + ': ' + err.message; }}
+    }};
+    console.log(JSON.stringify({{
+      args: c.create('j', 1000, {{ name: 'nightly', data: 1 }}).args.slice(7),
+      unknown: refused({{ nmae: 'x' }}),
+      long: refused({{ name: 'n'.repeat({MAX_NAME + 1}) }}),
+      fits: refused({{ name: String.fromCodePoint(0x1f600).repeat({MAX_NAME}) }}),
+      number: refused({{ name: 3 }}),
+      surrogate: refused({{ name: String.fromCharCode(0xd800) }}),
+    }}));
+    """
+    got = node_eval(node, program)
+    assert got["args"] == ["name", "nightly", "data", "1"]
+    assert got["unknown"].startswith("InvalidData") and "name" in got["unknown"]
+    assert got["long"].startswith("InvalidData") and str(MAX_NAME) in got["long"]
+    assert got["fits"] is None  # characters, not UTF-16 units, as in Python
+    assert got["number"].startswith("InvalidData")
+    assert got["surrogate"].startswith("InvalidData")

@@ -4,7 +4,7 @@
 const { randomInt } = require('node:crypto');
 const { Keyspace } = require('./keys.cjs');
 const { InvalidData, InvalidTimeout, JobberTrackError } = require('./errors.cjs');
-const { MOVES, ALIVE } = require('./scripts.cjs');
+const { MOVES, ALIVE, FIELDS } = require('./scripts.cjs');
 
 /** The move into each target state, with its name (ARGV 5 of `transition`;
  * Redis finds the rest of its row in the table it holds, _states.lua). */
@@ -77,6 +77,30 @@ function encodeJson(value, what = 'data', limit = 1024 * 1024) {
 }
 
 /** The stored form of a failure given to fail() (error_details). */
+/** The fields set at create (the manifest's `fields.create`: name, ...) as
+ * field, value ARGV pairs; null and undefined set nothing.  Checked by kind
+ * as Python's fields.py does; an option create does not take is refused. */
+function createFields(given) {
+  const out = [];
+  for (const [field, value] of Object.entries(given)) {
+    const rule = Object.hasOwn(FIELDS.create, field) ? FIELDS.create[field] : null;
+    if (!rule) {
+      throw new InvalidData(`create() takes data, ${Object.keys(FIELDS.create).join(', ')}; not ${field}`);
+    }
+    if (value === undefined || value === null) continue;
+    if (rule.kind === 'text') {
+      if (typeof value !== 'string') throw new InvalidData(`${field} must be a string, not ${typeof value}`);
+      if (!value.isWellFormed()) throw new InvalidData(`${field} must be valid unicode text`);
+      const length = [...value].length;
+      if (rule.max_length !== null && length > rule.max_length) {
+        throw new InvalidData(`${field} must be at most ${rule.max_length} characters, not ${length}`);
+      }
+    }
+    out.push(field, String(value));
+  }
+  return out;
+}
+
 function errorDetails(error) {
   const details = { reason: 'error', message: null };
   if (error instanceof Error) {
@@ -142,11 +166,13 @@ class Commands {
     return encodeJson(value, what, this.maxDataBytes);
   }
 
-  create(id, timeoutMs, { data, name } = {}) {
+  /** `options`: data, and the fields set at create (the manifest's
+   * `fields.create`, e.g. name), each checked by its kind. */
+  create(id, timeoutMs, { data, ...given } = {}) {
     const token = newToken();
     const stored = data === undefined ? null : this.json(data);
     const args = [...this.head(id, token), String(timeoutMs), String(this.tombCap), String(this.cleanupBatch)];
-    if (name !== undefined && name !== null) args.push('name', name);
+    args.push(...createFields(given));
     if (stored !== null) args.push('data', stored);
     return { script: 'create', keys: this.keys.jobKeys(id), args, id, target: 'waiting', data: stored, clears: [] };
   }

@@ -10,7 +10,7 @@ const { encodeJson } = require('./calls.cjs');
 const TIMES = FIELDS.times; // stored name -> get_value() name
 const DURATIONS = FIELDS.durations;
 const OBJECTS = FIELDS.objects;
-const CREATE = FIELDS.create; // set at create, stored as given text (name)
+const CREATE = Object.keys(FIELDS.create); // set at create, stored as given text (name)
 /** The fields of a job made by push (QUEUE_FIELDS in _core/attempts.py). */
 const QUEUE_FIELDS = FIELDS.queue;
 const KNOWN = new Set([

@@ -8,7 +8,7 @@ tables from the scripts' manifest (``_assemble.data_model``)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from .._exceptions import InvalidData, WrongType
 from .attempts import QUEUE_FIELDS
@@ -30,18 +30,29 @@ def check_name(name: object) -> str:
     return name
 
 
-#: The fields a caller may set at create (besides data): each one's check,
-#: which returns the text stored, and how ``to_value`` reads it back.  The
-#: create scripts write whatever field, value pairs they are given, so a
-#: new field is a row here and a keyword of ``create``/``create_many``.
-CREATE_FIELDS: dict[str, tuple[Callable[[object], str], Callable[[str], Any]]] = {
-    "name": (check_name, str),
+class CreateField(NamedTuple):
+    """A field a caller may set at create (besides data)."""
+
+    check: Callable[[object], str]  # the given value -> the text stored (or an error)
+    read: Callable[[str], Any]  # the text stored -> the ``get_value()`` value
+    kind: str  # how the HTTP API, the command line and Node take it (``jobbertrack.actions.Kind``)
+    help: str  # said by ``--help`` and the OpenAPI document
+    max_length: int | None = None
+
+
+#: The fields a caller may set at create, one row each.  The create scripts
+#: write whatever field, value pairs they are given, and the HTTP API, the
+#: command line, the OpenAPI document and the Node client (through the
+#: scripts' manifest) read this table: a new field is a row here and a
+#: keyword of ``create``/``push`` in ``_sync.py`` and ``aio.py``.
+CREATE_FIELDS: dict[str, CreateField] = {
+    "name": CreateField(check_name, str, "text", "A short label shown in listings.", MAX_NAME),
 }
 
 
 def create_fields(given: Mapping[str, object]) -> Fields:
     """The stored text of the fields given to create (None: not set)."""
-    return {name: CREATE_FIELDS[name][0](value) for name, value in given.items() if value is not None}
+    return {name: CREATE_FIELDS[name].check(value) for name, value in given.items() if value is not None}
 
 
 #: Stored time fields (integer ms) and the names ``get_value()`` gives them.

@@ -33,9 +33,9 @@ def to_value(job_id: str, fields: Mapping[str, str]) -> dict[str, Any]:
     bad = {p["field"] for p in found}
     good = {k: v for k, v in fields.items() if k not in bad}
     out: dict[str, Any] = {"id": job_id, "state": None if found else good.get("state")}
-    for key, (_, read) in CREATE_FIELDS.items():
+    for key, field in CREATE_FIELDS.items():
         if key in good:
-            out[key] = read(good[key])
+            out[key] = field.read(good[key])
     if "data" in fields:
         out["data"] = read_json(good.get("data"))
     for key in JSON_OBJECTS:

@@ -4,7 +4,6 @@ prints the job as Redis holds it after the move."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import click
@@ -12,7 +11,7 @@ import click
 from jobbertrack.actions import ACTIONS, Action, Param
 
 from .context import common_options, find, output, settings
-from .params import JSON_HELP, SECONDS, as_number, json_value
+from .params import JSON_HELP, SECONDS, click_param, create_options, json_value
 from .render import print_job
 
 
@@ -27,10 +26,10 @@ def _moved(job_id: str, move: str, *args: Any, **kwargs: Any) -> None:
     "--timeout", type=SECONDS, metavar="S", required=True, help="Seconds the job's record lives (any state)."
 )
 @click.option("--data", "data", metavar="JSON", help=f"Data to store with the job: {JSON_HELP}")
-@click.option("--name", help="A short label shown in listings.")
+@create_options
 @click.option("-q", "--quiet", is_flag=True, help="Print only the new job's id.")
 @common_options
-def create(timeout: float, data: str | None, name: str | None, quiet: bool) -> None:
+def create(timeout: float, data: str | None, quiet: bool, **fields: Any) -> None:
     """Create a job, in state waiting.
 
     \b
@@ -38,7 +37,8 @@ def create(timeout: float, data: str | None, name: str | None, quiet: bool) -> N
       jobbertrack create --timeout 3600 --name backup --data '{"host": "db1"}'
       JOB=$(jobbertrack create -q --timeout 600)
     """
-    kwargs: dict[str, Any] = {"name": name}  # no data given: none stored (not even null)
+    kwargs: dict[str, Any] = dict(fields)  # name, ...: the fields set at create
+    # no data given: none stored (not even null)
     if data is not None:
         kwargs["data"] = json_value(data, "--data")
     job = settings().handler().create(timeout, **kwargs)
@@ -54,25 +54,6 @@ def _convert(param: Param, value: Any) -> Any:
     if param.kind == "json" and value is not None:
         return json_value(value, param.name.upper())
     return value
-
-
-#: Per kind of input: click's settings for it (type or callback, metavar).
-_OPTION_KINDS: dict[str, dict[str, Any]] = {
-    "seconds": {"type": SECONDS, "metavar": "S"},
-    "number": {"callback": as_number, "metavar": "N"},
-    "text": {"metavar": "M"},
-    "json": {"metavar": "JSON"},
-}
-
-
-def _click_param(param: Param) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    settings = dict(_OPTION_KINDS[param.kind])
-    if param.positional:
-        settings.pop("type", None)
-        settings["metavar"] = param.name.upper() if param.required else f"[{param.name.upper()}]"
-        return click.argument(param.name, required=param.required, **settings)
-    flag = "--" + param.name.replace("_", "-")
-    return click.option(flag, param.name, required=param.required, help=param.help, **settings)
 
 
 def action_command(action: Action) -> click.Command:
@@ -95,7 +76,7 @@ def action_command(action: Action) -> click.Command:
     run_action.__doc__ = help_text
     command = common_options(run_action)
     for param in reversed(action.params):
-        command = _click_param(param)(command)
+        command = click_param(param)(command)
     command = click.argument("job_id", metavar="ID")(command)
     return click.command(action.name, help=help_text)(command)
 

@@ -6,9 +6,14 @@ import json
 import math
 import os
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
+
+from jobbertrack.actions import CREATE_INPUTS, Param
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def as_number(_ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
@@ -57,3 +62,30 @@ def _read(path: str, what: str) -> str:
             return handle.read()
     except OSError as exc:
         raise click.BadParameter(f"cannot read {path!r}: {exc.strerror}", param_hint=what) from None
+
+
+#: Per kind of input: click's settings for it (type or callback, metavar).
+_OPTION_KINDS: dict[str, dict[str, Any]] = {
+    "seconds": {"type": SECONDS, "metavar": "S"},
+    "number": {"callback": as_number, "metavar": "N"},
+    "text": {"metavar": "TEXT"},
+    "json": {"metavar": "JSON"},
+}
+
+
+def click_param(param: Param) -> Callable[[F], F]:
+    """The click argument or option of one input of ``jobbertrack.actions``."""
+    settings = dict(_OPTION_KINDS[param.kind])
+    if param.positional:
+        settings.pop("type", None)
+        settings["metavar"] = param.name.upper() if param.required else f"[{param.name.upper()}]"
+        return click.argument(param.name, required=param.required, **settings)
+    flag = "--" + param.name.replace("_", "-")
+    return click.option(flag, param.name, required=param.required, help=param.help, **settings)
+
+
+def create_options(func: F) -> F:
+    """``--name`` and every other field set at create (``jobbertrack.actions.CREATE_INPUTS``)."""
+    for param in reversed(CREATE_INPUTS):
+        func = click_param(param)(func)
+    return func

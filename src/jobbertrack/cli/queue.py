@@ -12,6 +12,7 @@ import signal
 import subprocess
 import threading
 from types import FrameType
+from typing import Any
 
 import click
 
@@ -19,7 +20,7 @@ import jobbertrack
 
 from .context import common_options, output, settings
 from .output import note
-from .params import SECONDS, json_value
+from .params import SECONDS, create_options, json_value
 from .render import print_job
 from .run import Reporter, _run_tracked
 
@@ -38,7 +39,7 @@ from .run import Reporter, _run_tracked
     help="Attempts after a failed one.",
 )
 @click.option("--backoff", type=SECONDS, metavar="S", help="Seconds between a failed attempt and the next.")
-@click.option("--name", help="A short label shown in listings.")
+@create_options
 @click.option("-q", "--quiet", is_flag=True, help="Print only the new job's id.")
 @click.argument("data", metavar="[DATA]", required=False)
 @common_options
@@ -48,9 +49,9 @@ def push(
     delay: float | None,
     retries: int,
     backoff: float | None,
-    name: str | None,
     quiet: bool,
     data: str | None,
+    **fields: Any,
 ) -> None:
     """Create a job, waiting on a queue, for `jobbertrack work` (or
     pop_and_start) to take.  DATA is JSON, given to the worker's command.
@@ -64,7 +65,7 @@ def push(
     job = (
         settings()
         .handler()
-        .push(value, queue=queue, timeout=timeout, name=name, delay=delay, retries=retries, backoff=backoff)
+        .push(value, queue=queue, timeout=timeout, delay=delay, retries=retries, backoff=backoff, **fields)
     )
     if quiet:
         click.echo(job.id)

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 import jobbertrack
-from jobbertrack.actions import ACTIONS, Param
+from jobbertrack.actions import ACTIONS, CREATE_INPUTS, Param
 
 from ._backend import history_json, job_json
 from ._errors import BadRequest, NotJSON, error_json, error_response
@@ -60,8 +60,8 @@ def parse_limit(value: str | None, default: int = 50) -> int:
 #: The fields each write takes: any other is refused (422), named, rather
 #: than ignored (``{"timeout": 60, "queue": "import"}`` is not a plain job).
 FIELDS: dict[str, tuple[str, ...]] = {
-    "create": ("timeout", "data", "name"),
-    "push": ("timeout", "data", "name", "delay", "retries", "backoff"),
+    "create": ("timeout", "data", *(p.name for p in CREATE_INPUTS)),
+    "push": ("timeout", "data", *(p.name for p in CREATE_INPUTS), "delay", "retries", "backoff"),
     "sweep": (),
     **{a.name: tuple(p.name for p in a.params) for a in ACTIONS.values()},
 }
@@ -120,10 +120,8 @@ def _new_job_options(body: dict[str, Any], state: AppState) -> dict[str, Any]:
     options: dict[str, Any] = {"timeout": number(body, "timeout")}
     if "data" in body:
         options["data"] = body["data"]
-    if body.get("name") is not None:
-        if not isinstance(body["name"], str):
-            raise BadRequest("name must be a string")
-        options["name"] = body["name"]
+    for param in CREATE_INPUTS:  # name, ...: checked by the library
+        options[param.argument] = value_of(body, param)
     return options
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import jobbertrack
-from jobbertrack.actions import ACTIONS, Action
+from jobbertrack.actions import ACTIONS, CREATE_INPUTS, Action, Param
 
 STATES = [s.value for s in jobbertrack.State]  # the table's order
 TIME = {"type": ["string", "null"], "format": "date-time"}
@@ -69,8 +69,13 @@ KINDS: dict[str, dict[str, Any]] = {
 }
 
 
+def _input(param: Param) -> dict[str, Any]:
+    limit = {} if param.max_length is None else {"maxLength": param.max_length}
+    return {**KINDS[param.kind], **limit, "description": param.help}
+
+
 def _action_body(action: Action) -> dict[str, Any]:
-    body = _body(**{p.name: {**KINDS[p.kind], "description": p.help} for p in action.params})
+    body = _body(**{p.name: _input(p) for p in action.params})
     return {**body, "required": list(action.required)} if action.required else body
 
 
@@ -85,6 +90,7 @@ def _body(**props: Any) -> dict[str, Any]:
 
 def openapi(base: str = "") -> dict[str, Any]:
     seconds = KINDS["seconds"]
+    created = {p.name: _input(p) for p in CREATE_INPUTS}  # the fields set at create
     paths: dict[str, Any] = {
         "/api/counts": {
             "get": {
@@ -120,7 +126,7 @@ def openapi(base: str = "") -> dict[str, Any]:
                     "content": {
                         "application/json": {
                             "schema": {
-                                **_body(timeout=seconds, data={}, name={"type": "string", "maxLength": 1024}),
+                                **_body(timeout=seconds, data={}, **created),
                                 "required": ["timeout"],
                             }
                         }
@@ -144,7 +150,7 @@ def openapi(base: str = "") -> dict[str, Any]:
                                 **_body(
                                     timeout=seconds,
                                     data={},
-                                    name={"type": "string", "maxLength": 1024},
+                                    **created,
                                     delay=seconds,
                                     retries={"type": "integer", "minimum": 0},
                                     backoff=seconds,

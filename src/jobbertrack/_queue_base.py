@@ -49,7 +49,9 @@ class QueueBase:
         delay: float | None,
         retries: int,
         backoff: float | None,
+        **more: object,
     ) -> Any:
+        """``name`` and ``more``: the fields set at create (``fields.CREATE_FIELDS``)."""
         return push_call(
             self._core,
             job.id,
@@ -59,7 +61,7 @@ class QueueBase:
             check_retries(retries),
             seconds_ms(backoff, "backoff"),
             data,
-            create_fields({"name": name}),
+            create_fields({"name": name, **more}),
         )
 
     def _push_checks(

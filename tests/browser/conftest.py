@@ -11,26 +11,24 @@ alone).  They skip when no chromium is found, saying so, but never under
 
 from __future__ import annotations
 
-import asyncio
 import html
 import os
 import re
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect, sync_playwright
 
 import jobbertrack
 import jobbertrack.aio
-from jobbertrack.testing import RedisServer, free_port
+from jobbertrack.testing import RedisServer
 from jobbertrack.web import create_app
+from tests.web.live import Build, LiveServer
 
 CI = os.environ.get("CI") == "true"
 VIEWPORT = {"width": 1400, "height": 900}
@@ -171,76 +169,14 @@ def wait_live(page: Page) -> None:
 
 # ---- servers -------------------------------------------------------------
 
-#: build() runs in the server's own event loop and returns (app, cleanup): an
-#: asyncio Redis client belongs to the loop that first uses it.
-Build = Callable[[], Awaitable[tuple[Any, Callable[[], Awaitable[None]]]]]
 
-
-class Served:
-    """An ASGI app in a real uvicorn server on 127.0.0.1, in a thread with its
-    own event loop."""
+class Served(LiveServer):
+    """An ASGI app in a real uvicorn server on 127.0.0.1, in a thread with
+    its own event loop (``tests/web/live.py``); quiet: streams a stop cuts
+    are expected here, not news."""
 
     def __init__(self, build: Build, port: int | None = None, graceful: float = 2.0) -> None:
-        self.build = build
-        self.graceful = graceful  # seconds open streams get to end when it stops
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.origin = self.url
-        self.server: uvicorn.Server | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._main, name=f"uvicorn-{self.port}", daemon=True)
-
-    def _main(self) -> None:
-        try:
-            asyncio.run(self._serve())
-        except BaseException as exc:  # surfaced by start() / stop()
-            self._error = exc
-        finally:
-            self._ready.set()
-
-    async def _serve(self) -> None:
-        app, cleanup = await self.build()
-        try:
-            config = uvicorn.Config(
-                app,
-                host="127.0.0.1",
-                port=self.port,
-                # "critical": streams a stop cuts are expected here, not news
-                log_level="critical",
-                lifespan="on",
-                ws="none",
-                timeout_graceful_shutdown=self.graceful,
-            )
-            self.server = uvicorn.Server(config)
-            task = asyncio.create_task(self.server.serve())
-            while not self.server.started and not task.done():  # uvicorn offers a flag, not an event
-                await asyncio.sleep(0.01)
-            self._ready.set()
-            await task
-        finally:
-            await cleanup()
-
-    def start(self) -> Served:
-        self._thread.start()
-        assert self._ready.wait(30), "uvicorn did not start"
-        if self._error is not None or self.server is None or not self.server.started:
-            raise RuntimeError(f"uvicorn did not start on port {self.port}: {self._error!r}")
-        return self
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.should_exit = True
-        self._thread.join(30)
-        assert not self._thread.is_alive(), "uvicorn did not stop"
-        if self._error is not None:
-            raise self._error
-
-    def __enter__(self) -> Served:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        super().__init__(build, port, graceful, log_level="critical")
 
 
 def dashboard(redis: RedisServer, port: int | None = None, graceful: float = 2.0, **options: Any) -> Served:

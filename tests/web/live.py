@@ -6,14 +6,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
 import uvicorn
-
-from jobbertrack.testing import free_port
 
 #: build() runs in the server's own event loop and returns (app, cleanup):
 #: the app's Redis client must be made there, since asyncio clients belong
@@ -22,17 +21,30 @@ Build = Callable[[], Awaitable[tuple[Any, Callable[[], Awaitable[None]]]]]
 
 
 class LiveServer:
-    """uvicorn on 127.0.0.1:<free port> in a thread with its own loop."""
+    """uvicorn on 127.0.0.1 in a thread with its own loop.  The listening
+    socket is bound here, before uvicorn starts (port 0: the system picks a
+    free one), so no other process can take the port between choosing it
+    and listening on it (CI once saw uvicorn exit on a port found free a
+    moment before).  ``port``: a given port (a restarted server takes its
+    old one back)."""
 
-    def __init__(self, build: Build) -> None:
+    def __init__(
+        self, build: Build, port: int | None = None, graceful: float = 3.0, log_level: str = "warning"
+    ) -> None:
         self.build = build
-        self.port = free_port()
+        self.graceful = graceful  # seconds open streams get to end when it stops
+        self.log_level = log_level
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.socket.bind(("127.0.0.1", port or 0))
+        self.port: int = self.socket.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
+        self.origin = self.url
         self.server: uvicorn.Server | None = None
         self.app: Any = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._main, name="uvicorn-test-server", daemon=True)
+        self._thread = threading.Thread(target=self._main, name=f"uvicorn-{self.port}", daemon=True)
 
     def _main(self) -> None:
         try:
@@ -40,6 +52,7 @@ class LiveServer:
         except BaseException as exc:  # surfaced to the test by start()/stop()
             self._error = exc
         finally:
+            self.socket.close()
             self._ready.set()
 
     async def _serve(self) -> None:
@@ -48,14 +61,13 @@ class LiveServer:
         try:
             config = uvicorn.Config(
                 app,
-                host="127.0.0.1",
-                port=self.port,
-                log_level="warning",
+                log_level=self.log_level,
                 lifespan="on",
-                timeout_graceful_shutdown=3,
+                ws="none",
+                timeout_graceful_shutdown=self.graceful,
             )
             self.server = uvicorn.Server(config)
-            task = asyncio.create_task(self.server.serve())
+            task = asyncio.create_task(self.server.serve(sockets=[self.socket]))
             # uvicorn offers a flag, not an event: look at it until it is up
             while not self.server.started and not task.done():
                 await asyncio.sleep(0.01)
@@ -68,7 +80,7 @@ class LiveServer:
         self._thread.start()
         assert self._ready.wait(30), "uvicorn did not start"
         if self._error is not None or self.server is None or not self.server.started:
-            raise RuntimeError(f"uvicorn did not start: {self._error!r}")
+            raise RuntimeError(f"uvicorn did not start on port {self.port}: {self._error!r}")
         return self
 
     def stop(self) -> None:

@@ -21,9 +21,9 @@ import contextvars
 import weakref
 from typing import Any
 
+from ._arun import aensure_layout, aread_hashes, arun_many, arun_one, arun_ops
 from ._client_state import ClientState
-from ._layout import aensure_layout
-from ._run import Op, Plan, Read, Step, T, aread_hashes, arun_many, arun_one, arun_ops, read_keys
+from ._ops import Op, Plan, Read, Step, T, read_keys
 from ._tail import is_cluster
 
 #: Most calls per pipeline; more pending calls go in several, concurrently.

@@ -12,14 +12,14 @@ from typing import Any
 
 from ._acancel import drain as drain_reads
 from ._acancel import uncancellable_by_redis
+from ._arun import aensure_layout, arun_many
 from ._client_state import ClientState, client_state
 from ._core.events import Event, ends_job, iter_xread, newest_ids
 from ._core.keys import Keyspace
 from ._exceptions import JobberTrackError, translate
 from ._follow import PAGE, BlockingRead, StreamReads, events_plan, newest_reads
-from ._layout import aensure_layout
+from ._ops import Read
 from ._resource_base import ResourceBase
-from ._run import Read, arun_many
 from ._tail import entries_of, fresh_items, is_cluster, max_block_ms, raise_any
 
 

@@ -16,9 +16,9 @@ from ._core.keys import Keyspace
 from ._core.listing import JobList, ListPlan
 from ._core.wire import text
 from ._exceptions import InvalidTimeout, JobberTrackError, WrongType
+from ._ops import Plan
 from ._plans import read_records
 from ._resource_base import ResourceBase, ResourceFactoryBase
-from ._run import Plan
 
 
 def check_ids(ids: object) -> None:

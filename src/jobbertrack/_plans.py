@@ -18,7 +18,7 @@ from ._core.listing import Cursor, ListPlan, states_of
 from ._core.sweeping import SweepPlan
 from ._core.transitions import State
 from ._core.wire import fields_from_flat, text
-from ._run import Plan, Read
+from ._ops import Plan, Read
 
 
 def settled_record(reply: Any, record: Any = None) -> Any:

@@ -1,8 +1,8 @@
 """What the sync and asyncio work-queue methods share: argument
 checks, the ``push`` call, and the pop plan bound to a handler.  The
 methods themselves (``push``, ``pop_and_start``, ``queued``) live in each
-layer's ``Handler``, their waking and blocking I/O in ``_queue_sync.py`` and
-``_queue_aio.py``; ``_core/queue.py`` holds the logic."""
+layer's ``Handler``, their waking and blocking I/O in the executors
+(``_run.py``, ``_arun.py``); ``_core/queue.py`` holds the logic."""
 
 from __future__ import annotations
 

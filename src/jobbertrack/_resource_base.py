@@ -23,8 +23,8 @@ from ._core.transitions import State
 from ._core.wire import fields_from_flat, read_object, read_seconds, read_time
 from ._current import as_current
 from ._exceptions import CorruptRecord, InvalidData, JobberTrackError
+from ._ops import Plan
 from ._plans import read_record
-from ._run import Plan
 
 #: The calls of a resource made on its own (not by a handler): namespace "jt".
 DEFAULT_COMMANDS = Commands()

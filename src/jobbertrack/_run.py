@@ -1,141 +1,29 @@
-"""Running core ``Call``s on a client: the only code that does I/O for the
-job scripts.  Sync and async twins side by side; the decisions they share
-(what an error means, what to retry) are the pure helpers at the top.
-
-A *plan* is a generator that yields what to send (one ``Op``, or a list
-of them for one pipelined round) and gets each reply back: the logic of a
-multi-step read (``_plans``) is written once, and ``run_plan`` here (or
-``_autopipe.arun_plan``) only carries its steps to Redis.
+"""The synchronous executor: the only code that does I/O for the job
+scripts of ``redis.Redis`` clients.  It runs calls (``run``), pipelined
+rounds (``run_many``) and plans (``run_plan``), checks a namespace's layout
+before its first call (``ensure_layout``) and carries the work queue's
+wake-ups (``notify``, ``await_wake``).  What it sends and what a reply
+means are decided in ``_ops.py``; the asyncio executor is ``_arun.py`` and
+``_autopipe.py``.
 """
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Generator, Sequence
-from typing import Any, NamedTuple, TypeVar
+import time
+from collections.abc import Sequence
+from typing import Any
 
 from ._client_state import ClientState
 from ._core.calls import Call
-from ._exceptions import JobberTrackError, RedisCommandError, translate
-from ._layout import aensure_layout, ensure_layout
+from ._core.deadlines import chunk_ms
+from ._core.wire import text
+from ._exceptions import translate
+from ._layout import layout_fill, layout_take
 from ._log import log_warning
+from ._ops import Batch, Op, Plan, Read, Step, T, is_noscript, read_keys, warn_policy
+from ._queue_base import WAKE_TTL_MS
 from ._scripts import is_compile_error
-
-_SAFE_POLICIES = {"noeviction"}
-
-
-def _is_noscript(result: Any) -> bool:
-    import redis.exceptions as rx
-
-    return isinstance(result, rx.NoScriptError)
-
-
-def _warn_policy(policy_reply: Any) -> None:
-    if not isinstance(policy_reply, dict):
-        return
-    policy = policy_reply.get("maxmemory-policy") or policy_reply.get(b"maxmemory-policy")
-    if isinstance(policy, bytes):
-        policy = policy.decode()
-    if policy and policy not in _SAFE_POLICIES:
-        message = (
-            f"Redis maxmemory-policy is {policy!r}: under memory pressure Redis may evict "
-            "job records (they all carry a TTL) and jobs would vanish early. Use 'noeviction'."
-        )
-        warnings.warn(message, RuntimeWarning, stacklevel=4)
-        log_warning("%s", message)
-
-
-class Read(NamedTuple):
-    """HGETALL of one key, as an operation that can share a pipeline with
-    script calls (asyncio auto-pipelining)."""
-
-    key: str
-
-
-Op = Call | Read
-#: What a plan yields: one operation, or a list of them (one pipelined round).
-Step = Op | list[Op] | list[Call] | list[Read]
-T = TypeVar("T")
-#: A plan: yields steps, gets each one's reply back, returns its result.
-Plan = Generator[Step, Any, T]
-
-
-def read_keys(ops: Sequence[Op]) -> list[str] | None:
-    """The keys of a round of reads only (sent as a plain pipeline of
-    HGETALLs), else None."""
-    keys = [op.key for op in ops if isinstance(op, Read)]
-    return keys if len(keys) == len(ops) else None
-
-
-class Batch:
-    """The decisions of a pipelined run, shared by ``run_many``/``arun_many``.
-
-    Calls go as EVALSHA; a call the server answers with NOSCRIPT (flushed,
-    restarted, failed over, or a cluster node seeing the script for the first
-    time) is sent again as EVAL, which runs it on the node that owns its keys
-    and caches it there.  A compile error on EVAL means Redis < 7: switch to
-    header-less scripts and send again."""
-
-    def __init__(self, cs: ClientState, calls: Sequence[Op]) -> None:
-        self.cs, self.calls = cs, calls
-        self.results: list[Any] = [None] * len(calls)
-        self.todo = list(range(len(calls)))
-        self.as_eval: set[int] = set()
-        self.rounds = 0
-        self.sent_modern = cs.modern
-
-    def fill(self, pipe: Any) -> None:
-        self.rounds += 1
-        self.sent_modern = self.cs.modern  # another task may downgrade meanwhile
-        for i in self.todo:
-            c = self.calls[i]
-            if isinstance(c, Read):
-                pipe.hgetall(c.key)
-                continue
-            script = self.cs.script(c.script)
-            if i in self.as_eval:
-                pipe.execute_command("EVAL", script.script, len(c.keys), *c.keys, *c.args)
-            else:
-                pipe.execute_command("EVALSHA", script.sha, len(c.keys), *c.keys, *c.args)
-
-    def take(self, replies: Sequence[Any]) -> None:
-        """Record replies; what needs sending again stays in ``todo``."""
-        for i, reply in zip(self.todo, replies, strict=True):
-            self.results[i] = reply
-        again = []
-        for i in self.todo:
-            result = self.results[i]
-            if _is_noscript(result):
-                self.as_eval.add(i)
-                again.append(i)
-            elif isinstance(result, Exception) and self.sent_modern and is_compile_error(result):
-                if self.cs.modern:
-                    self.cs.downgrade()
-                again = list(range(len(self.calls)))
-                self.as_eval = set(again)
-                break
-        self.todo = again
-        if self.todo and self.rounds >= 4:
-            raise RedisCommandError("Redis keeps refusing jobbertrack's scripts")
-
-    def result(self) -> list[Any]:
-        error = next((r for r in self.results if isinstance(r, BaseException)), None)
-        if error is not None:
-            raise translate(error) from error
-        return self.results
-
-    def fail_todo(self, error: BaseException) -> None:
-        """The round failed as a whole: its calls get ``error``; done ones keep their reply."""
-        for i in self.todo:
-            self.results[i] = error
-        self.todo = []
-
-    def outcomes(self) -> list[Any]:
-        """Each reply, or the jobbertrack error of that one call (a value)."""
-        return [translate(r) if isinstance(r, BaseException) else r for r in self.results]
-
-
-# ----------------------------------------------------------------- sync
+from ._tail import entries_of, max_block_ms
 
 
 def _check_policy(cs: ClientState) -> None:
@@ -144,7 +32,7 @@ def _check_policy(cs: ClientState) -> None:
         reply = cs.client.config_get("maxmemory-policy")
     except Exception:  # ACL users may not run CONFIG: nothing to check then
         return
-    _warn_policy(reply)
+    warn_policy(reply)
 
 
 def run(cs: ClientState, call: Call) -> Any:
@@ -158,7 +46,7 @@ def run(cs: ClientState, call: Call) -> Any:
         try:
             return cs.client.evalsha(script.sha, len(call.keys), *call.keys, *call.args)
         except Exception as exc:
-            if not _is_noscript(exc):
+            if not is_noscript(exc):
                 raise
             return cs.client.eval(script.script, len(call.keys), *call.keys, *call.args)
     except Exception as exc:
@@ -230,89 +118,50 @@ def run_plan(cs: ClientState, plan: Plan[T]) -> T:
         return result
 
 
-# ---------------------------------------------------------------- async
+# -- the layout check (docs/data-model.md, "Layout version")
 
 
-async def _acheck_policy(cs: ClientState) -> None:
-    cs.checked_policy = True
-    try:
-        reply = await cs.client.config_get("maxmemory-policy")
-    except Exception:
-        return
-    _warn_policy(reply)
-
-
-async def arun_one(cs: ClientState, op: Op) -> Any:
-    """One operation on its own round trip (see ``_autopipe`` for sharing)."""
-    if not cs.checked_policy:
-        await _acheck_policy(cs)
-    if isinstance(op, Read):
-        return await aread_hash(cs, op.key)
-    call = op
-    modern = cs.modern  # the text sent; another task may downgrade meanwhile
-    script = cs.script(call.script)
-    try:
-        try:
-            return await cs.client.evalsha(script.sha, len(call.keys), *call.keys, *call.args)
-        except Exception as exc:
-            if not _is_noscript(exc):
-                raise
-            return await cs.client.eval(script.script, len(call.keys), *call.keys, *call.args)
-    except Exception as exc:
-        if modern and is_compile_error(exc):
-            if cs.modern:
-                cs.downgrade()
-            return await arun_one(cs, call)
-        raise translate(exc) from exc
-
-
-async def _arun_batch(cs: ClientState, ops: Sequence[Op], *, each: bool = False) -> Batch:
-    """Run ``ops`` to completion (NOSCRIPT resends included).  A round that
-    fails as a whole raises, or with ``each`` fails only the calls it
-    carried: the others' replies stand."""
-    if not cs.checked_policy:
-        await _acheck_policy(cs)
-    batch = Batch(cs, ops)
-    while batch.todo:
+def ensure_layout(cs: ClientState, ops: Sequence[Any]) -> None:
+    """Check (and with a create, write) the layout stamp of the namespaces
+    of ``ops`` this client has not checked yet."""
+    todo = cs.layout_todo(ops)
+    if todo:
         pipe = cs.client.pipeline(transaction=False)
-        batch.fill(pipe)
+        layout_fill(pipe, todo)
         try:
-            batch.take(await pipe.execute(raise_on_error=False))
+            replies = pipe.execute(raise_on_error=False)
         except Exception as exc:
-            if not each:
-                if isinstance(exc, JobberTrackError):
-                    raise
-                raise translate(exc) from exc
-            batch.fail_todo(translate(exc))
-    return batch
+            raise translate(exc) from exc
+        layout_take(cs, todo, replies)
 
 
-async def arun_many(cs: ClientState, calls: Sequence[Op]) -> list[Any]:
-    """Calls in one pipelined round trip (per node); the first error raises."""
-    if cs.layout_todo(calls):
-        await aensure_layout(cs, calls)
-    return (await _arun_batch(cs, calls)).result()
+# -- the work queue's wake-ups (``Handler.push``, ``pop_and_start``)
 
 
-async def arun_ops(cs: ClientState, ops: Sequence[Op]) -> list[Any]:
-    """Operations in one pipelined round trip; each one's reply or its own error."""
-    return (await _arun_batch(cs, ops, each=True)).outcomes()
-
-
-async def aread_hash(cs: ClientState, key: str) -> dict[Any, Any]:
-    """HGETALL of one key on its own round trip (see ``_autopipe.arun`` for sharing)."""
+def notify(client: Any, key: str) -> None:
+    """Tell blocked workers of a push (a hint: a failure is only logged, the
+    push itself has succeeded and idle workers rescan now and then)."""
     try:
-        reply: dict[Any, Any] = await cs.client.hgetall(key)
+        pipe = client.pipeline(transaction=False)
+        pipe.xadd(key, {"push": "1"}, maxlen=1, approximate=False)
+        pipe.pexpire(key, WAKE_TTL_MS)
+        pipe.execute()
     except Exception as exc:
-        raise translate(exc) from exc
-    return reply
+        log_warning("jobbertrack: could not wake workers of %s: %s", key, exc)
 
 
-async def aread_hashes(cs: ClientState, keys: Sequence[str]) -> list[dict[Any, Any]]:
-    pipe = cs.client.pipeline(transaction=False)
-    for key in keys:
-        pipe.hgetall(key)
-    try:
-        return list(await pipe.execute())
-    except Exception as exc:
-        raise translate(exc) from exc
+def await_wake(client: Any, key: str, after: str, deadline: float) -> str:
+    """Block on the wake-up stream until an entry after ``after`` arrives
+    or ``deadline`` (monotonic) passes; the newest id seen."""
+    cap = max_block_ms(client)
+    while True:
+        now = time.monotonic()
+        if now >= deadline:
+            return after
+        try:
+            reply = client.xread({key: after}, count=1, block=min(cap, chunk_ms(deadline, now)))
+        except Exception as exc:
+            raise translate(exc) from exc
+        for _key, entries in entries_of(reply):
+            if entries:
+                return text(entries[-1][0])

@@ -26,9 +26,8 @@ from ._exceptions import WaitTimeout
 from ._handler_base import HandlerBase
 from ._plans import list_page, needs_settling, settled_record, status, sweep
 from ._queue_base import QueueBase, wake_deadline
-from ._queue_sync import await_wake, notify
 from ._resource_base import ResourceBase, ResourceFactoryBase
-from ._run import read_hash, run, run_many, run_plan
+from ._run import await_wake, notify, read_hash, run, run_many, run_plan
 from ._running import Heartbeats, HeartbeatThread, Run, end_run, ending, heartbeat_interval
 from ._watch import iter_events, last_stream_id, wait_for_final
 
@@ -233,7 +232,7 @@ class Handler(QueueBase, HandlerBase):
         *args)`` runs it on an executor and returns the job id at once."""
         return JobDecorator(self, JobSpec.of(timeout, lease, name))
 
-    # -- the work queue (its I/O: _queue_sync; its checks and plans: _queue_base) --
+    # -- the work queue (its I/O: _run; its checks and plans: _queue_base) --
 
     def push(
         self,

@@ -14,8 +14,8 @@ from ._core.keys import Keyspace
 from ._core.wire import text
 from ._exceptions import JobberTrackError, translate
 from ._follow import PAGE, BlockingRead, StreamReads, events_plan
-from ._layout import ensure_layout
-from ._run import Read
+from ._ops import Read
+from ._run import ensure_layout
 from ._tail import StreamTail, max_block_ms
 
 

@@ -10,6 +10,7 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterable
 from typing import Any
 
+from ._arun import alast_stream_id, arun_many, await_wake, notify
 from ._autopipe import arun, arun_plan
 from ._awatch import WaitHub, aiter_events
 from ._core.calls import UNSET, error_details, not_found, progress_details
@@ -39,11 +40,10 @@ from ._exceptions import (
     WaitTimeout,
 )
 from ._handler_base import HandlerBase
+from ._ops import Read
 from ._plans import list_page, needs_settling, settled_record, status, sweep
-from ._queue_aio import alast_stream_id, await_wake, notify
 from ._queue_base import QueueBase, wake_deadline
 from ._resource_base import ResourceBase, ResourceFactoryBase
-from ._run import Read, arun_many
 from ._running import Ending, Heartbeats, Run, ending, heartbeat_interval
 
 
@@ -306,7 +306,7 @@ class Handler(QueueBase, HandlerBase):
         job; ``await f.submit(*args)`` runs it in a task and returns the job id."""
         return AsyncJobDecorator(self, JobSpec.of(timeout, lease, name))
 
-    # -- the work queue (its I/O: _queue_aio; its checks and plans: _queue_base) --
+    # -- the work queue (its I/O: _arun; its checks and plans: _queue_base) --
 
     async def push(
         self,

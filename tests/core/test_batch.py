@@ -1,4 +1,4 @@
-"""The bookkeeping of a pipelined round (``_run.Batch``), without I/O: a
+"""The bookkeeping of a pipelined round (``_ops.Batch``), without I/O: a
 client object is needed only for its per-client state; nothing is sent."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import redis.exceptions as rx
 import jobbertrack
 from jobbertrack._client_state import ClientState
 from jobbertrack._core.calls import Commands
-from jobbertrack._run import Batch, Read
+from jobbertrack._ops import Batch, Read
 
 
 def test_a_failed_resend_round_fails_only_the_calls_it_carried() -> None:

@@ -26,8 +26,8 @@ from jobbertrack._core.deadlines import (
 from jobbertrack._core.events import Event
 from jobbertrack._core.keys import Keyspace
 from jobbertrack._follow import BlockingRead, StreamReads, events_plan
+from jobbertrack._ops import Read
 from jobbertrack._plans import read_records
-from jobbertrack._run import Read
 from jobbertrack._running import Ending, Heartbeats, Run, ending
 
 RUNNING = {"state": "running", "started": "1000", "beat": "5000", "lease": "2000", "max_runtime": "60000"}

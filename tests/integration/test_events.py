@@ -13,6 +13,7 @@ import pytest
 
 import jobbertrack
 import jobbertrack.aio
+from jobbertrack._client_state import client_state
 from jobbertrack.testing import RedisServer
 from tests.helpers import all_keys, connections, is_cluster, wait_for
 
@@ -38,8 +39,9 @@ def test_every_transition_writes_one_event(client: Any) -> None:
         b.finish()  # refused: no event
     c = track.create(60)
     c.start(lease=0.1)
-    time.sleep(0.2)
-    assert track.sweep() == 1
+    swept = []
+    wait_for(lambda: swept.append(track.sweep()) or sum(swept))  # once the lease has run out
+    assert sum(swept) == 1
     events = _events(track)
     by_job = {
         j.id: [(e.state.value, e.progress, (e.error or {}).get("reason")) for e in events if e.job_id == j.id]
@@ -273,7 +275,22 @@ async def test_a_hundred_asyncio_waiters_share_a_connection(backend: Any, client
     for j in jobs:
         await j.start()
     waiters = [asyncio.create_task(track.wait(j.id, timeout=20)) for j in jobs]
-    await asyncio.sleep(0.3)
+    hubs = client_state(aclient).hubs
+
+    async def all_waiting() -> None:
+        """Every waiter registered with the hub and checked its job once
+        (the batched refresh is done): all now wait through the hub."""
+        while not (
+            track.namespace in hubs
+            and sum(len(f) for f in hubs[track.namespace].waiters.values()) == 100
+            and not hubs[track.namespace]._pending
+            and hubs[track.namespace]._flusher is not None
+            and hubs[track.namespace]._flusher.done()
+        ):
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(all_waiting(), 10)
+    await track.get(jobs[0].id)  # a round trip: the hub's XREAD is on its way
     assert not any(w.done() for w in waiters)
     connected = connections(client, "hundred-waiters")
     # standalone: the hub's XREAD and one for the batched checks;
@@ -315,8 +332,6 @@ async def test_an_asyncio_client_that_waited_is_freed(backend: Any, client: Any)
     would keep it alive."""
     import gc
     import weakref
-
-    from jobbertrack._client_state import client_state
 
     async def use_and_drop() -> weakref.ref[Any]:
         aclient = backend.async_client()

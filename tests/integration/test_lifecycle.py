@@ -277,7 +277,12 @@ def test_a_killed_worker_process_is_caught_as_stalled(backend: Any, client: Any,
         text=True,
     )
     assert proc.stdout is not None and proc.stdout.readline().strip() == "started"
-    time.sleep(lease * 1.2)
+
+    def beat_past_the_lease() -> bool:
+        seen = track.get(job.id)
+        return bool(seen.heartbeat_at and (seen.heartbeat_at - seen.started_at).total_seconds() > lease)
+
+    wait_for(beat_past_the_lease, limit=lease * 3)  # the beats Redis holds, not a guess of time
     assert track.get(job.id).state == "running"  # its heartbeat thread keeps it alive
     proc.send_signal(signal.SIGKILL)
     proc.wait()

@@ -12,7 +12,7 @@ const errors = require('./lib/errors.cjs');
 const { Commands, MOVES, newId, durationMs, optionalMs, errorDetails, progressDetails } = require('./lib/calls.cjs');
 const { checkId } = require('./lib/keys.cjs');
 const { STATES } = require('./lib/scripts.cjs');
-const { fieldsFromFlat, toValue, fromValue, problems, readJson } = require('./lib/record.cjs');
+const { fieldsFromFlat, toValue, fromValue, problems, readJson, payloadFields, PAYLOAD_FIELDS } = require('./lib/record.cjs');
 const { run, checkLayout } = require('./lib/run.cjs');
 
 const { errorFor, InvalidTimeout, InvalidData, JobberTrackError } = errors;
@@ -53,13 +53,28 @@ class Resource {
     return Object.keys(this._fields).length ? problems(this._fields) : [];
   }
 
-  /** The stored data (finish(data) or create({data})), else null. */
-  get data() {
-    const raw = this._fields.data;
-    if (raw === undefined) return null;
-    const value = readJson(raw);
-    if (value === undefined) throw new InvalidData(`job '${this.id}': stored data is malformed`);
+  _payload(field) {
+    if (field === null) return null;
+    const value = readJson(this._fields[field]);
+    if (value === undefined) throw new InvalidData(`job '${this.id}': stored ${field} is malformed`);
     return value;
+  }
+
+  /** What the job was made with (create({data})); never changed by a move; null when none. */
+  get input() {
+    return this._payload(payloadFields(this._fields)[0]);
+  }
+
+  /** What finish(value) stored; null before. */
+  get result() {
+    return this._payload(payloadFields(this._fields)[1]);
+  }
+
+  /** The seed's data, kept for existing code: the result once there is one,
+   * else the input, else null.  Prefer `input` and `result`. */
+  get data() {
+    const [given, result] = payloadFields(this._fields);
+    return this._payload(result ?? given);
   }
 
   get isFinal() {
@@ -164,11 +179,11 @@ class Resource {
       if (reply.length > 2) {
         Object.assign(this._fields, fields); // the fields this call wrote
       } else {
-        const kept = this._fields.data; // a replay: the whole record, data aside
+        const kept = this._fields; // a replay: the whole record, its payloads aside
         this._fields = fields;
-        if (kept !== undefined && !('data' in fields)) this._fields.data = kept;
+        for (const f of PAYLOAD_FIELDS) if (kept[f] !== undefined && !(f in fields)) this._fields[f] = kept[f];
       }
-      if (call.data !== null && call.data !== undefined) this._fields.data = call.data;
+      if (call.data !== null && call.data !== undefined) this._fields[call.stores || 'data'] = call.data;
       for (const name of call.clears || []) delete this._fields[name];
       this._known = true;
       return this;

@@ -36,7 +36,12 @@ export interface JobValue {
   id: string;
   state: State | null;
   name?: string;
+  /** The seed's data: the result once there is one, else the input. */
   data?: unknown;
+  /** What the job was made with; never changed by a move. */
+  input: unknown;
+  /** What finish() stored; null before. */
+  result: unknown;
   progress: Progress | null;
   error: ErrorDetails | null;
   created_at: string | null;
@@ -102,7 +107,12 @@ export declare class Resource {
   readonly id: string;
   readonly state: State | null;
   readonly problems: Problem[];
+  /** The seed's data: the result once there is one, else the input. */
   readonly data: unknown;
+  /** What the job was made with (create({data})); never changed by a move. */
+  readonly input: unknown;
+  /** What finish(value) stored; null before. */
+  readonly result: unknown;
   readonly isFinal: boolean;
   readonly progress: Progress | null;
   readonly error: ErrorDetails | null;

@@ -152,6 +152,7 @@ def data_model() -> dict[str, Any]:
                 name: {"kind": f.kind, "max_length": f.max_length} for name, f in fields.CREATE_FIELDS.items()
             },
             "queue": list(QUEUE_FIELDS),
+            "payloads": {"input": "data", "result": "result", "result_in_data_when": fields.FINISHED},
             "stored_only": sorted(fields.STORED_ONLY),
         },
     }

@@ -14,7 +14,7 @@ from ._client_state import ClientState, check_client, client_state
 from ._core.calls import Call, Commands, Outcome, error_for, outcome
 from ._core.codec import read_json
 from ._core.deadlines import wake_at
-from ._core.fields import Fields
+from ._core.fields import PAYLOADS, Fields, payload_fields
 from ._core.history import history
 from ._core.ids import check_id, new_id
 from ._core.problems import problems, read_state
@@ -141,16 +141,38 @@ class ResourceBase:
 
     name = _Field("name", str, "The job's label, or None.")
 
+    def _payload(self, field: str | None) -> Any:
+        if field is None:
+            return None
+        for problem in self.problems:
+            if problem["field"] == field:
+                raise InvalidData(f"job {self.id!r}: stored {field} is malformed: {problem['problem']}")
+        return read_json(self._fields.get(field))
+
+    @property
+    def input(self) -> Any:
+        """What the job was made with: ``create(data=...)``,
+        ``create_many(data=...)`` or ``push(data)``; never changed by a move
+        (a retry keeps it); None when none was given.  InvalidData if the
+        stored text is malformed (``problems`` names it)."""
+        return self._payload(payload_fields(self._fields)[0])
+
+    @property
+    def result(self) -> Any:
+        """What ``finish(value)`` stored; None before (and for a job that
+        failed).  InvalidData if the stored text is malformed."""
+        return self._payload(payload_fields(self._fields)[1])
+
     @property
     def data(self) -> Any:
-        """The stored data (``finish(data)`` or ``create(data=...)``), else
-        None; InvalidData if the stored text is malformed (not JSON, too
-        deep or too large: ``problems`` names it, ``get_value()`` reads it
-        as None)."""
-        for problem in self.problems:
-            if problem["field"] == "data":
-                raise InvalidData(f"job {self.id!r}: stored data is malformed: {problem['problem']}")
-        return read_json(self._fields.get("data"))
+        """The seed's ``data``, kept for existing code: the result once the
+        job has one (``finish(data)``), else its input
+        (``create(data=...)``), else None.  Prefer ``input`` and
+        ``result``, which never stand for each other.  InvalidData if the
+        stored text is malformed (``problems`` names it, ``get_value()``
+        reads it as None)."""
+        given, result = payload_fields(self._fields)
+        return self._payload(result or given)
 
     progress = _Field(
         "progress", read_object, "The last progress report: ``{current, total, message}``, or None."
@@ -227,7 +249,7 @@ class ResourceBase:
             self._fields.update(fields_from_flat(reply[1]))
             if sent is not None:
                 if sent.data is not None:
-                    self._fields["data"] = sent.data  # what this call stored
+                    self._fields[sent.stores] = sent.data  # what this call stored
                 for name in sent.clears:  # what this call deleted
                     self._fields.pop(name, None)
             self._known = True
@@ -237,13 +259,13 @@ class ResourceBase:
             self._fields.update(result.fields or {})
         elif result.code == "bad":  # refused: the whole record, data included
             self._fields = result.fields or {}
-        elif result.fields is not None:  # a replay: the whole record (data aside)
-            kept = self._fields.get("data")
+        elif result.fields is not None:  # a replay: the whole record (its payloads aside)
+            kept = {f: self._fields[f] for f in PAYLOADS if f in self._fields}
             self._fields = result.fields
-            if kept is not None:
-                self._fields.setdefault("data", kept)
+            for field, value in kept.items():
+                self._fields.setdefault(field, value)
         if result.code == "ok" and sent is not None and sent.data is not None:
-            self._fields["data"] = sent.data  # what this call stored
+            self._fields[sent.stores] = sent.data  # what this call stored
         result.raise_for(self.id, target, known=self._known, action=sent.action if sent is not None else "")
         self._known = True
         return result

@@ -279,3 +279,33 @@ def test_a_phone_sees_each_jobs_state_without_scrolling_sideways(
     for path in ("/", f"/jobs/{quote(running.id, safe='')}"):
         page.goto(board.url + path)
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 390, path
+
+
+def test_the_job_page_shows_its_input_and_its_result_live(
+    board: Served, redis_server: RedisServer, track: jobbertrack.Handler, open_page: Callable[..., Probe]
+) -> None:
+    """Two sections, Input and Result: the result appears when the job
+    finishes, and the input is still there."""
+    job = track.create(name="import", data={"file": "f3.csv", "n": 3})
+    probe = open_page(f"{board.url}/jobs/{job.id}")
+    page = probe.page
+    expect(page.locator("#jt-input-panel h2")).to_have_text("Input")
+    expect(page.locator("#jt-result-panel h2")).to_have_text("Result")
+    assert page.evaluate("JSON.parse(document.querySelector('[data-field=input]').textContent)") == {
+        "file": "f3.csv",
+        "n": 3,
+    }
+    expect(page.locator("[data-field=result-none]")).to_be_visible()
+    wait_live(page)
+    probe.mark()
+    other_process(redis_server, "start", job.id)
+    other_process(redis_server, "finish", job.id, '{"rows": 42}')
+    result = "() => (document.querySelector('[data-field=result]') || {}).textContent"
+    wait_until(page, f"() => ({result})() !== undefined", timeout=LIVE_MS)
+    assert page.evaluate(f"JSON.parse(({result})())") == {"rows": 42}
+    assert page.evaluate("JSON.parse(document.querySelector('[data-field=input]').textContent)") == {
+        "file": "f3.csv",
+        "n": 3,
+    }
+    probe.assert_not_reloaded()
+    probe.assert_clean()

@@ -89,7 +89,7 @@ DETAIL_JS = """() => {
   return {
     id: text("h1 code.jobid"), title: document.title, name: text("[data-field=name]"),
     state: text("h1 [data-field=state]"), progress: text("[data-field=progress] .ptext"),
-    data: JSON.parse(document.querySelector("[data-field=data]").textContent),
+    input: JSON.parse(document.querySelector("[data-field=input]").textContent),
     reason: text('[data-field="error.reason"]'), message: text('[data-field="error.message"]'),
     notes: [...document.querySelectorAll("#jt-timeline .note")].map((n) => n.textContent.trim()),
   };
@@ -266,7 +266,7 @@ def check_detail(page: Page, job: jobbertrack.Resource, payload: str) -> None:
     assert shown["name"] == payload
     assert shown["state"] == "failed"
     assert shown["progress"] == f"1/3 {payload}"
-    assert shown["data"] == data_of(payload)
+    assert shown["input"] == data_of(payload)
     assert (shown["reason"], shown["message"]) == (payload, payload)
     assert shown["notes"] == [f"{payload}: {payload}"]
 

@@ -263,3 +263,17 @@ def test_the_readme_documents_the_command_line() -> None:
     assert "```console\n$ " in section
     for command in COMMANDS:
         assert f"| `{command}" in section, command
+
+
+def test_get_and_ls_show_the_input_and_the_result(invoke: Invoke, handler: jobbertrack.Handler) -> None:
+    job = handler.create(60, data={"file": "f3.csv"})
+    job.start()
+    job.finish({"rows": 42})
+    shown = json.loads(invoke("get", job.id, "--json").stdout)
+    assert (shown["input"], shown["result"]) == ({"file": "f3.csv"}, {"rows": 42})
+    listed = [json.loads(line) for line in invoke("ls", "--json").stdout.splitlines() if line.strip()]
+    rows = listed[0]["jobs"] if len(listed) == 1 and "jobs" in listed[0] else listed
+    mine = [(r["input"], r["result"]) for r in rows if r["id"] == job.id]
+    assert mine == [({"file": "f3.csv"}, {"rows": 42})]
+    plain = dict(line.split(": ", 1) for line in invoke("get", job.id).stdout.splitlines() if ": " in line)
+    assert json.loads(plain["input"]) == {"file": "f3.csv"} and json.loads(plain["result"]) == {"rows": 42}

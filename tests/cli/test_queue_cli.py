@@ -29,6 +29,7 @@ def test_push_prints_the_waiting_job(url: str, handler: jobbertrack.Handler) -> 
     assert done.returncode == 0, done.stderr
     shown = json.loads(done.stdout)
     assert (shown["state"], shown["queue"], shown["retries"], shown["data"]) == ("waiting", "q", 2, {"a": 1})
+    assert (shown["input"], shown["result"]) == ({"a": 1}, None)
     assert handler.queued("q") == 1
     bad = jt(url, "push", "--timeout", "60", "{not json")
     assert bad.returncode != 0 and handler.queued("q") == 1
@@ -44,6 +45,8 @@ def test_work_burst_runs_the_command_once_per_job(url: str, handler: jobbertrack
     for job in jobs:
         got = handler.get(job.id)
         assert got.state == "finished" and got.data["exit_code"] == 0
+        assert got.result["exit_code"] == 0
+        assert got.input == {"n": jobs.index(job)}  # the input stays as pushed
     assert handler.queued() == 0
     exit_3 = jt(url, "work", "--queue", "fails", "--burst", "--", sys.executable, "-c", "raise SystemExit(3)")
     assert exit_3.returncode == 0

@@ -291,3 +291,22 @@ def test_node_makes_any_move_of_the_table_by_its_name(js: NodeDriver, py: jobber
     refused = js.error("moveByName", id=job.id, name="explode")
     assert refused["name"] == "InvalidData" and refused["isJobberTrackError"]
     assert "start" in refused["message"]
+
+
+def test_input_and_result_read_alike(js: NodeDriver, py: jobbertrack.Handler) -> None:
+    """A Python job finished from Node, and a Node job finished from Python:
+    both sides read the same input and result."""
+    job = py.create(60, data={"file": "f3.csv"})
+    js("move", id=job.id, move="start")
+    done = js("move", id=job.id, move="finish", data={"rows": 42})
+    assert (done["input"], done["result"], done["data"]) == ({"file": "f3.csv"}, {"rows": 42}, {"rows": 42})
+    assert done == same_view(js, py, job.id)
+    assert (py.get(job.id).input, py.get(job.id).result) == ({"file": "f3.csv"}, {"rows": 42})  # type: ignore[union-attr]
+    made = js("create", timeout=60, options={"data": [1, 2]})
+    assert (made["input"], made["result"]) == ([1, 2], None)
+    other = py.get(made["id"])
+    assert other is not None
+    other.start()
+    other.finish(None)
+    seen = same_view(js, py, made["id"])
+    assert (seen["input"], seen["result"], seen["state"]) == ([1, 2], None, "finished")

@@ -29,7 +29,19 @@ STATES = ("waiting", "running", "failed", "finished")
 #: redis-py retries a refused connection for seconds by default: fail at once
 #: (the asyncio client takes redis.asyncio's Retry; redis-py 8.2 warns at a sync one)
 NO_RETRY = Retry(NoBackoff(), 0)
-JOB_KEYS = {"id", "state", "name", "data", "progress", "error", "created_at", "started_at", "ended_at"}
+JOB_KEYS = {
+    "id",
+    "state",
+    "name",
+    "data",
+    "input",
+    "result",
+    "progress",
+    "error",
+    "created_at",
+    "started_at",
+    "ended_at",
+}
 
 
 def iso(value: str) -> datetime:
@@ -86,19 +98,19 @@ async def test_a_job_is_its_value_with_its_id(api: httpx.AsyncClient, track: Any
         check_job(body, job.id, state)
         await job.refresh()
         value = job.get_value()
-        assert {k: body[k] for k in ("state", "name", "data", "progress")} == {
-            k: value.get(k) for k in ("state", "name", "data", "progress")
-        }
+        keys = ("state", "name", "data", "input", "result", "progress")
+        assert {k: body[k] for k in keys} == {k: value.get(k) for k in keys}
     running = (await api.get(f"/api/jobs/{jobs['running'].id}")).json()
     assert running["progress"] == {"current": 3, "total": 10, "message": "pages"}
     assert running["started_at"] is not None and running["ended_at"] is None
     finished = (await api.get(f"/api/jobs/{jobs['finished'].id}")).json()
-    assert finished["data"] == {"rows": 3}
+    assert finished["data"] == finished["result"] == {"rows": 3}
     assert iso(finished["ended_at"]) >= iso(finished["started_at"]) >= iso(finished["created_at"])
     failed = (await api.get(f"/api/jobs/{jobs['failed'].id}")).json()
     assert failed["error"]["message"] == "boom"
     assert failed["error"]["reason"] == "error"
-    assert (await api.get(f"/api/jobs/{jobs['waiting'].id}")).json()["data"] == {"n": 1}
+    waiting = (await api.get(f"/api/jobs/{jobs['waiting'].id}")).json()
+    assert waiting["data"] == waiting["input"] == {"n": 1} and waiting["result"] is None
 
 
 async def test_history_lists_every_move_oldest_first(api: httpx.AsyncClient, track: Any) -> None:

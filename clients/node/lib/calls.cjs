@@ -190,7 +190,7 @@ class Commands {
       maxRuntimeMs === null ? '' : String(maxRuntimeMs),
     ];
     while (args[args.length - 1] === '') args.pop(); // ARGV 6-9 left out from the end mean ''
-    return { script: 'transition', keys: this.keys.jobKeys(id), args, id, target, data: stored, clears: move.clears };
+    return { script: 'transition', keys: this.keys.jobKeys(id), args, id, target, data: stored, clears: move.clears, stores: 'result' };
   }
 
   /** A heartbeat, or with `progress` a progress report (also a heartbeat). */

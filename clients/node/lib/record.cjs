@@ -14,9 +14,20 @@ const CREATE = Object.keys(FIELDS.create); // set at create, stored as given tex
 /** The fields of a job made by push (QUEUE_FIELDS in _core/attempts.py). */
 const QUEUE_FIELDS = FIELDS.queue;
 const KNOWN = new Set([
-  'state', 'token', 'data', ...OBJECTS, ...CREATE, ...Object.keys(TIMES), ...Object.keys(DURATIONS), ...QUEUE_FIELDS,
+  'state', 'token', 'data', 'result', ...OBJECTS, ...CREATE, ...Object.keys(TIMES), ...Object.keys(DURATIONS), ...QUEUE_FIELDS,
 ]);
 const STORED_ONLY = new Set(FIELDS.stored_only);
+// The payloads (any JSON): the input a create stores and the result finish
+// stores; a record written before results had their own field holds a
+// finished job's result in the input's field (payload_fields in Python).
+const { input: INPUT, result: RESULT, result_in_data_when: LEGACY_RESULT_STATE } = FIELDS.payloads;
+
+/** [the field holding the input, the field holding the result], null where none. */
+function payloadFields(fields) {
+  if (RESULT in fields) return [INPUT in fields ? INPUT : null, RESULT];
+  if (fields.state === LEGACY_RESULT_STATE && INPUT in fields) return [null, INPUT];
+  return [INPUT in fields ? INPUT : null, null];
+}
 const MAX_MS = 253402300799999; // the end of year 9999
 
 /** Fields from a flat [field, value, ...] reply (strings, numbers or Buffers). */
@@ -51,7 +62,7 @@ function problemOf(field, raw) {
   if (field === 'token') return raw ? null : 'empty';
   if (field in TIMES) return readMs(raw) !== null ? null : `not a time in ms: '${raw.slice(0, 40)}'`;
   if (field in DURATIONS) return readMs(raw) ? null : `not a duration in ms > 0: '${raw.slice(0, 40)}'`;
-  if (field === 'data' || OBJECTS.includes(field)) {
+  if (field === 'data' || field === 'result' || OBJECTS.includes(field)) {
     const value = readJson(raw);
     if (value === undefined) return `stored value is not JSON: '${raw.slice(0, 80)}'`;
     if (field === 'error' && !isObject(value)) return 'not a JSON object';
@@ -141,7 +152,11 @@ function toValue(id, fields) {
   const good = (k) => (bad.has(k) ? undefined : fields[k]);
   const out = { id, state: found.length ? null : fields.state };
   for (const key of CREATE) if (good(key) !== undefined) out[key] = fields[key];
-  if ('data' in fields) out.data = good('data') === undefined ? null : JSON.parse(fields.data);
+  const [given, result] = payloadFields(fields);
+  const read = (k) => (k === null || good(k) === undefined ? null : JSON.parse(fields[k]));
+  if (given !== null || result !== null) out.data = read(result ?? given); // the seed's data
+  out.input = read(given);
+  out.result = read(result);
   for (const key of OBJECTS) {
     const value = readJson(good(key));
     out[key] = isObject(value) ? value : null;
@@ -183,7 +198,13 @@ function fromValue(value) {
     for (const [k, v] of Object.entries(items.extra)) if (!KNOWN.has(k)) fields[k] = String(v);
   }
   for (const key of CREATE) if (items[key] !== undefined && items[key] !== null) fields[key] = String(items[key]);
-  if ('data' in items) fields.data = encodeJson(items.data);
+  if ('input' in items || 'result' in items) { // this version's value: the two payloads
+    if (items.input !== undefined && items.input !== null) fields[INPUT] = encodeJson(items.input);
+    const finished = fields.state === LEGACY_RESULT_STATE; // a finish stores a result, null too
+    if ((items.result !== undefined && items.result !== null) || ('result' in items && finished)) {
+      fields[RESULT] = encodeJson(items.result ?? null, 'result');
+    }
+  } else if ('data' in items) fields.data = encodeJson(items.data);
   for (const key of OBJECTS) if (items[key] !== undefined && items[key] !== null) fields[key] = encodeJson(items[key], key);
   for (const [raw, name] of Object.entries(TIMES)) if (items[name] !== undefined && items[name] !== null) fields[raw] = msOf(items[name]);
   for (const [raw, name] of Object.entries(DURATIONS)) {
@@ -192,4 +213,4 @@ function fromValue(value) {
   return Object.assign(fields, queueFields(items));
 }
 
-module.exports = { fieldsFromFlat, toValue, fromValue, problems, readJson };
+module.exports = { fieldsFromFlat, toValue, fromValue, problems, readJson, payloadFields, PAYLOAD_FIELDS: [INPUT, RESULT] };

@@ -58,6 +58,7 @@ class Call(NamedTuple):
     sets: Mapping[str, str] = NO_FIELDS  # other fields it writes as given (create: name)
     clears: tuple[str, ...] = ()  # fields it deletes
     action: str = ""  # what a refusal says was tried, when not a move ("report progress")
+    stores: str = "data"  # the field ``data`` lands in: the input (create, push), the result (a move)
 
 
 def error_for(
@@ -300,7 +301,18 @@ class Commands:
             args.pop()
         cleared = MOVE_INTO[target].clears
         keys = self.keys.job_keys(job_id)
-        return Call("transition", keys, tuple(args), stored, job_id, target.value, token, NO_FIELDS, cleared)
+        return Call(
+            "transition",
+            keys,
+            tuple(args),
+            stored,
+            job_id,
+            target.value,
+            token,
+            NO_FIELDS,
+            cleared,
+            stores="result",
+        )
 
     def touch(self, job_id: str, progress: dict[str, Any] | None = None) -> Call:
         """A heartbeat, or with ``progress`` a progress report (also a heartbeat)."""

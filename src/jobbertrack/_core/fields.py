@@ -13,8 +13,11 @@ from typing import Any, NamedTuple
 from .._exceptions import InvalidData, WrongType
 from .attempts import QUEUE_FIELDS
 from .codec import require_unicode
+from .transitions import State
 
 Fields = dict[str, str]
+
+FINISHED = State.FINISHED.value  # the state whose legacy records hold the result in data
 
 #: Longest job name (a label for people and listings, not a payload).
 MAX_NAME = 1024
@@ -72,8 +75,26 @@ JSON_OBJECTS = ("progress", "error")
 #: Fields only the stored hash has (``get_value()`` names times ``*_at``).
 STORED_ONLY = frozenset({"created", "expires", "token", "started", "ended", "beat"})
 
+#: The payloads, any JSON: ``data``, the input a create or push stores
+#: (never changed by a move), and ``result``, what ``finish`` stores.
+PAYLOADS = ("data", "result")
+
+
+def payload_fields(fields: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """The fields holding (the input, the result) of a record, None where
+    it has none.  A record written before results had a field of their own
+    (2026-12-04) holds a finished job's result in ``data`` and nothing else:
+    a finished record without ``result`` is read that way.  Every finish
+    since stores ``result`` (``null`` included), so the two never mix."""
+    if "result" in fields:
+        return ("data" if "data" in fields else None), "result"
+    if fields.get("state") == FINISHED and "data" in fields:
+        return None, "data"
+    return ("data" if "data" in fields else None), None
+
+
 #: The fields this version of the library knows; any other is kept as it
 #: is by every script and shown under ``"extra"`` by ``get_value()``.
 KNOWN = frozenset(
-    {"state", "token", "data", *JSON_OBJECTS, *CREATE_FIELDS, *TIMES, *DURATIONS, *QUEUE_FIELDS}
+    {"state", "token", *PAYLOADS, *JSON_OBJECTS, *CREATE_FIELDS, *TIMES, *DURATIONS, *QUEUE_FIELDS}
 )

@@ -74,6 +74,7 @@ _CHECKS: dict[str, Callable[[str], str | None]] = {
     "state": _state_problem,
     "token": lambda raw: None if raw else "empty",
     "data": _json_problem,
+    "result": _json_problem,
     "progress": lambda raw: _json_problem(raw, _progress_problem),
     "error": lambda raw: _json_problem(raw, _object_problem),
     **dict.fromkeys(TIMES, _time_problem),

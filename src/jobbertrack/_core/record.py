@@ -11,7 +11,17 @@ from typing import Any
 from .._exceptions import InvalidData
 from .attempts import queue_fields, queue_value
 from .codec import encode_json, read_json
-from .fields import CREATE_FIELDS, DURATIONS, JSON_OBJECTS, KNOWN, STORED_ONLY, TIMES, Fields
+from .fields import (
+    CREATE_FIELDS,
+    DURATIONS,
+    FINISHED,
+    JSON_OBJECTS,
+    KNOWN,
+    STORED_ONLY,
+    TIMES,
+    Fields,
+    payload_fields,
+)
 from .problems import extra, problems
 from .transitions import State
 from .wire import (
@@ -36,8 +46,11 @@ def to_value(job_id: str, fields: Mapping[str, str]) -> dict[str, Any]:
     for key, field in CREATE_FIELDS.items():
         if key in good:
             out[key] = field.read(good[key])
-    if "data" in fields:
-        out["data"] = read_json(good.get("data"))
+    given, result = payload_fields(fields)
+    if given or result:  # the seed's data: the result once there is one, else the input
+        out["data"] = read_json(good.get(result or given or ""))
+    out["input"] = read_json(good.get(given)) if given else None
+    out["result"] = read_json(good.get(result)) if result else None
     for key in JSON_OBJECTS:
         out[key] = read_object(good.get(key))
     for raw, name in TIMES.items():
@@ -80,14 +93,29 @@ def _is_stored_hash(value: Mapping[Any, Any]) -> bool:
     return any(isinstance(k, bytes) or isinstance(v, bytes) or k in STORED_ONLY for k, v in value.items())
 
 
+def _payloads(items: dict[str, Any], state: str | None) -> Fields:
+    """The stored payloads of a value: this version's ``input`` and
+    ``result`` (a finished job's result is stored even when null: every
+    finish stores one), else the seed's or an older version's ``data``, as
+    it was stored."""
+    out: Fields = {}
+    if "input" in items or "result" in items:
+        if items.get("input") is not None:
+            out["data"] = encode_json(items["input"])
+        if items.get("result") is not None or ("result" in items and state == FINISHED):
+            out["result"] = encode_json(items["result"], what="result")
+    elif "data" in items:
+        out["data"] = encode_json(items["data"])
+    return out
+
+
 def _value_fields(items: dict[str, Any], fields: Fields) -> Fields:
     if isinstance(items.get("extra"), Mapping):  # a newer version's fields, kept
         fields.update({text(k): text(v) for k, v in items["extra"].items() if text(k) not in KNOWN})
     for key in CREATE_FIELDS:
         if items.get(key) is not None:
             fields[key] = text(items[key])
-    if "data" in items:
-        fields["data"] = encode_json(items["data"])
+    fields.update(_payloads(items, fields.get("state")))
     for key in JSON_OBJECTS:
         if items.get(key) is not None:
             fields[key] = encode_json(items[key], what=key)

@@ -15,7 +15,7 @@
 --          a field the script sets itself (state, created, expires, token).
 -- Returns {'ok', fields, 1}: the fields written (flat, without data), or
 --         {'exists'} when the id is taken, or {'ok', fields} with the whole
---         record (without data) for a replay of this very call.
+--         record (without data and result) for a replay of this very call.
 local given = create_fields(8, #ARGV)
 if given.err then return given.err end
 local now = now_ms()

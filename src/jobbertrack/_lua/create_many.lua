@@ -29,7 +29,7 @@ local expires = now + tonumber(ARGV[5])
 cleanup(now, tonumber(ARGV[7]), tonumber(ARGV[6]))
 local fields = {'state', INITIAL, 'created', now, 'expires', expires, 'token', TOKEN}
 for _, f in ipairs(given.fields) do fields[#fields + 1] = f end
-fields = with_data(fields, given.data ~= nil, given.data)
+fields = with_data(fields, given.data ~= nil, given.data, 'data')
 local index = KEYS[IDX[INITIAL]]
 local members = {}
 for i = 1, n do

@@ -6,7 +6,7 @@
 -- KEYS: the job layout of _states.lua (1 job, 2 due, 3 events, 4 tomb,
 --       5 queue, 6.. the state indexes)
 -- ARGV[1..4]: id, token (unused), event cap, tombstone lifetime ms
--- Returns {'ok', fields...} (flat HGETALL, data included) | {'gone'}
+-- Returns {'ok', fields...} (flat HGETALL, data and result included) | {'gone'}
 --         | {'corrupt', field}: a field it relies on is malformed (see
 --         malformed() in _lib.lua); nothing read further, nothing written
 local h, reply = checked_head(false)

@@ -14,7 +14,7 @@
 -- ARGV[8]  maximum run time, ms ('' = none)
 -- More ARGV are refused with an error reply, before anything is read.
 -- Returns {'popped', record, next, now}  the job, now running (whole
---                                 record, data included); the entry is gone
+--                                 record, data and result included); the entry is gone
 --         {'taken', next, now}    the entry is no longer in the queue
 --                                 (another worker took it)
 --         {'early', next, now}    the entry is not ready yet

@@ -14,7 +14,7 @@
 -- ARGV[10..] the fields set at create, field, value pairs as create.lua
 -- Returns {'ok', fields, 1}: the fields written (flat, without data), or
 --         {'exists'} when the id is taken, or {'ok', fields} with the whole
---         record (without data) for a replay of this very call.
+--         record (without data and result) for a replay of this very call.
 local given = create_fields(10, #ARGV)
 if given.err then return given.err end
 local queue, lifetime, delay = ARGV[6], tonumber(ARGV[5]), tonumber(ARGV[7])

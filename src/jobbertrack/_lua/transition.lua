@@ -9,7 +9,9 @@
 --       5 queue, 6.. the state indexes)
 -- ARGV[1..4]: id, token, event cap, tombstone lifetime ms (see _lib.lua)
 -- ARGV[5]  the move's name (a key of MOVES: start, finish, fail)
--- ARGV[6]  data to store, JSON text ('' = none: JSON text is never empty)
+-- ARGV[6]  the result to store (finish), JSON text, in the field `result`
+--          ('' = none: JSON text is never empty); the job's input, `data`,
+--          is never changed by a move
 -- ARGV[7]  error details, JSON text ('' = none)
 -- ARGV[8]  lease, ms ('' = none)          (a move into running only)
 -- ARGV[9]  maximum run time, ms ('' = none) (a move into running only)
@@ -17,15 +19,15 @@
 -- table lacks, or more ARGV than these, is refused with an error reply
 -- before anything is read (a caller cannot bring a rule of its own).
 -- The move sets `state`, the target's time stamp (STAMP in _states.lua),
--- `token`, and data and error when given; a move into running starts its
+-- `token`, and the result and error when given; a move into running starts its
 -- lease and maximum run time, leaving a state drops what it held (HOLDS:
 -- the `due` entry of running, the queue entry of waiting).
 -- Returns {'ok', fields, 1}    the move happened: the fields written (flat,
---                              without data)
+--                              without the result)
 --         {'ok', fields...}   a replay of a call that did: the whole record
---                              (without data)
+--                              (without data and result)
 --         {'bad', fields...}  the state found does not allow the move: the
---                              whole record, data included
+--                              whole record, data and result included
 --         {'expired'}         no record, and the id is remembered as expired
 --         {'gone'}            no record, and nothing remembers the id
 --         {'corrupt', field}  a field it relies on is malformed (a record
@@ -61,7 +63,7 @@ if err ~= '' then
 end
 if #clears > 0 then redis.call('HDEL', JOB, unpack(clears)) end
 local expires = tonumber(h.expires)
-move(h, target, now, fields, {data = data ~= '' and data or nil})
+move(h, target, now, fields, {result = data ~= '' and data or nil})
 if due then
   redis.call('ZADD', DUE, due, ID)
   keep_until(DUE, expires + TOMB_TTL, now)

@@ -40,7 +40,7 @@ def get(job_id: str) -> None:
     \b
     Examples:
       jobbertrack get 01J2M3K4ZQ8XW5RB7T6YV
-      jobbertrack get 01J2M3K4ZQ8XW5RB7T6YV --json | jq .data
+      jobbertrack get 01J2M3K4ZQ8XW5RB7T6YV --json | jq .result
     """
     print_job(output(), find(settings().handler(), job_id), history=True)
 

@@ -100,7 +100,7 @@ class _Slots:
     def _one(self, job: jobbertrack.Resource, child: list[subprocess.Popen[bytes]]) -> None:
         try:
             env = {**os.environ, "JOBBERTRACK_JOB_ID": job.id}
-            stdin = json.dumps(job.get_value().get("data")).encode()
+            stdin = json.dumps(job.input).encode()  # what it was pushed with, on every attempt
             _run_tracked(job, self.argv, self.reporter, stdin=stdin, env=env, child=child)
         finally:
             with self.lock:

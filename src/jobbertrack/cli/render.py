@@ -91,6 +91,13 @@ def queue_text(value: dict[str, Any]) -> str | None:
     return f"{value['queue']}, attempt {value.get('attempt')}" + (f" of {total}" if total else "")
 
 
+def payloads(job: jobbertrack.Resource, value: dict[str, Any]) -> list[str]:
+    """``input`` when the job has one, ``result`` once it has one (a
+    finished job's, even null)."""
+    shown = ["input"] if value.get("input") is not None else []
+    return shown + (["result"] if value.get("result") is not None or job.state == "finished" else [])
+
+
 def detail(job: jobbertrack.Resource) -> str:
     """What a row says beside the state: the failure, or the result (for a
     ``jobbertrack run`` job, its exit status and duration), or what is
@@ -101,7 +108,7 @@ def detail(job: jobbertrack.Resource) -> str:
         return error_text(job.error)
     if job.state in ("waiting", "running"):
         return queue_text(job.get_value()) or ""
-    data = job.data
+    data = job.result
     if data is None:
         return ""
     if isinstance(data, dict) and "exit_code" in data and "duration" in data:
@@ -153,8 +160,8 @@ def job_detail(job: jobbertrack.Resource) -> RenderableType:
         grid.add_row("error", Text(error_text(job.error), style="red"))
         if job.error.get("traceback"):
             grid.add_row("", Text(str(job.error["traceback"]).rstrip(), style="dim"))
-    if "data" in value:
-        grid.add_row("data", JSON(to_json(value["data"])))
+    for key in payloads(job, value):
+        grid.add_row(key, JSON(to_json(value.get(key))))
     for field in TIMES:
         when = getattr(job, field)
         if when is not None:
@@ -201,8 +208,7 @@ def job_lines(job: jobbertrack.Resource) -> list[str]:
         lines.append(f"progress: {progress_text(job.progress)}")
     if job.error:
         lines.append(f"error: {to_json(job.error)}")
-    if "data" in value:
-        lines.append(f"data: {to_json(value['data'])}")
+    lines.extend(f"{key}: {to_json(value.get(key))}" for key in payloads(job, value))
     lines.extend(f"{field}: {value[field]}" for field in TIMES if value.get(field))
     lines.extend(f"{f}: {number(value[f])}" for f in ("lease", "max_runtime") if value.get(f) is not None)
     lines.append("timeline:")

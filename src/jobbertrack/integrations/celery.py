@@ -14,7 +14,7 @@
         return {"rows": 42}
 
     result = export.delay(7)               # result.id is the job's id
-    track.wait(result.id, timeout=60).data # {'rows': 42}
+    track.wait(result.id, timeout=60).result  # {"rows": 42}
 
 Each tracked task gets a job under its Celery task id: ``waiting`` when
 published (``before_task_publish``), ``running`` when a worker begins it

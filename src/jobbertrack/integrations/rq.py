@@ -13,7 +13,7 @@
         return {"rows": 42}
 
     rq_job = tracked.enqueue(Queue(connection=Redis()), export, 7)   # queue.enqueue's arguments
-    track.wait(rq_job.id, timeout=60).data  # {'rows': 42}: the ids are the same
+    track.wait(rq_job.id, timeout=60).result  # {'rows': 42}: the ids are the same
 
 ``enqueue`` creates the job (``waiting``) and enqueues ``export`` wrapped
 by ``perform``, under the job's id.  In the work horse, ``perform`` starts

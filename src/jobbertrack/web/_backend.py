@@ -127,6 +127,8 @@ JOB_KEYS = (
     "state",
     "name",
     "data",
+    "input",
+    "result",
     "progress",
     "error",
     "created_at",

@@ -125,15 +125,15 @@ async def job_detail(request: Request) -> Response:
     except jobbertrack.JobberTrackError as exc:
         return error_page(request, exc)
     value = job_json(job)
-    data_text = pretty(value.get("data"))
+    payloads = {key: pretty(value.get(key)) for key in ("input", "result")}
     return render(
         request,
         "detail.html",
         job=value,
         job_id=job.id,
         history=history_json(job.history()),
-        data_text=data_text,
-        data_folded=len(data_text) > FOLD_BYTES,
+        payloads=payloads,
+        fold_bytes=FOLD_BYTES,
     )
 
 

@@ -113,7 +113,7 @@ local function snapshot(with_data)
   if with_data then return all end
   local out = {}
   for i = 1, #all, 2 do
-    if all[i] ~= 'data' then
+    if all[i] ~= 'data' and all[i] ~= 'result' then
       out[#out + 1] = all[i]
       out[#out + 1] = all[i + 1]
     end
@@ -121,12 +121,13 @@ local function snapshot(with_data)
   return out
 end
 
--- HSET arguments: `fields` plus the data field when there is data.  The
--- reply echoes `fields` only: the caller already has the data it sent.
-local function with_data(fields, has_data, data)
+-- HSET arguments: `fields` plus the payload `field` (`data`, the input a
+-- create stores; `result`, what a move stores) when there is one.  The
+-- reply echoes `fields` only: the caller already has the payload it sent.
+local function with_data(fields, has_data, data, field)
   if not has_data then return fields end
   local args = {unpack(fields)}
-  args[#args + 1] = 'data'
+  args[#args + 1] = field
   args[#args + 1] = data
   return args
 end
@@ -164,7 +165,7 @@ local function new_record(fields, given, expires, now)
     fields[#fields + 1] = TOKEN
   end
   for _, f in ipairs(given.fields) do fields[#fields + 1] = f end
-  redis.call('HSET', JOB, unpack(with_data(fields, given.data ~= nil, given.data)))
+  redis.call('HSET', JOB, unpack(with_data(fields, given.data ~= nil, given.data, 'data')))
   redis.call('PEXPIREAT', JOB, expires)
   index_move(nil, INITIAL, expires, now)
 end
@@ -229,7 +230,7 @@ end
 --          a field the script sets itself (state, created, expires, token).
 -- Returns {'ok', fields, 1}: the fields written (flat, without data), or
 --         {'exists'} when the id is taken, or {'ok', fields} with the whole
---         record (without data) for a replay of this very call.
+--         record (without data and result) for a replay of this very call.
 local given = create_fields(8, #ARGV)
 if given.err then return given.err end
 local now = now_ms()

@@ -90,12 +90,13 @@ local function xadd(now, ...)
   end
 end
 
--- HSET arguments: `fields` plus the data field when there is data.  The
--- reply echoes `fields` only: the caller already has the data it sent.
-local function with_data(fields, has_data, data)
+-- HSET arguments: `fields` plus the payload `field` (`data`, the input a
+-- create stores; `result`, what a move stores) when there is one.  The
+-- reply echoes `fields` only: the caller already has the payload it sent.
+local function with_data(fields, has_data, data, field)
   if not has_data then return fields end
   local args = {unpack(fields)}
-  args[#args + 1] = 'data'
+  args[#args + 1] = field
   args[#args + 1] = data
   return args
 end
@@ -191,7 +192,7 @@ local expires = now + tonumber(ARGV[5])
 cleanup(now, tonumber(ARGV[7]), tonumber(ARGV[6]))
 local fields = {'state', INITIAL, 'created', now, 'expires', expires, 'token', TOKEN}
 for _, f in ipairs(given.fields) do fields[#fields + 1] = f end
-fields = with_data(fields, given.data ~= nil, given.data)
+fields = with_data(fields, given.data ~= nil, given.data, 'data')
 local index = KEYS[IDX[INITIAL]]
 local members = {}
 for i = 1, n do

@@ -108,7 +108,8 @@ local function index_move(from, to, expires, now)
   keep_until(KEYS[IDX[to]], expires + TOMB_TTL, now)
 end
 
--- The job as a flat list of field, value; `data` only when asked for.
+-- The job as a flat list of field, value; its payloads (`data`, the input,
+-- and `result`) only when asked for.
 -- The reply for an id without a record: {'expired'} while an index entry
 -- or a tombstone still remembers it, else {'gone'} (never existed, or
 -- expired so long ago that nothing remembers it).  Only on the failure path.
@@ -125,7 +126,7 @@ local function snapshot(with_data)
   if with_data then return all end
   local out = {}
   for i = 1, #all, 2 do
-    if all[i] ~= 'data' then
+    if all[i] ~= 'data' and all[i] ~= 'result' then
       out[#out + 1] = all[i]
       out[#out + 1] = all[i + 1]
     end
@@ -199,12 +200,13 @@ local function checked_head(missing_reply)
   return h
 end
 
--- HSET arguments: `fields` plus the data field when there is data.  The
--- reply echoes `fields` only: the caller already has the data it sent.
-local function with_data(fields, has_data, data)
+-- HSET arguments: `fields` plus the payload `field` (`data`, the input a
+-- create stores; `result`, what a move stores) when there is one.  The
+-- reply echoes `fields` only: the caller already has the payload it sent.
+local function with_data(fields, has_data, data, field)
   if not has_data then return fields end
   local args = {unpack(fields)}
-  args[#args + 1] = 'data'
+  args[#args + 1] = field
   args[#args + 1] = data
   return args
 end
@@ -228,8 +230,9 @@ end
 -- Move the job `h` (its HEAD fields, as read by head()) from its state to
 -- `to`: `fields` (written as given) plus the state and the time stamp of
 -- `to`, indexes, and what leaving its state drops (HOLDS in _states.lua):
--- its `due` entry, or its queue entry.  `opt` (all optional): `data`, the
--- JSON text to store; `stamped`, the time stamp of `to` when it is not
+-- its `due` entry, or its queue entry.  `opt` (all optional): `result`,
+-- the JSON text to store as the job's result (its input, `data`, is never
+-- changed by a move); `stamped`, the time stamp of `to` when it is not
 -- `now` (a stalled or timed-out job ended at its deadline, not when a
 -- reader noticed); `dequeued`, true when the caller removed the queue
 -- entry itself.
@@ -241,7 +244,7 @@ local function move(h, to, now, fields, opt)
     fields[#fields + 1] = STAMP[to]
     fields[#fields + 1] = opt.stamped or now
   end
-  redis.call('HSET', JOB, unpack(with_data(fields, opt.data ~= nil, opt.data)))
+  redis.call('HSET', JOB, unpack(with_data(fields, opt.result ~= nil, opt.result, 'result')))
   local held = HOLDS[from]
   if held == 'due' and (h.lease or h.max_runtime) then
     redis.call('ZREM', DUE, ID)
@@ -329,7 +332,7 @@ end
 -- KEYS: the job layout of _states.lua (1 job, 2 due, 3 events, 4 tomb,
 --       5 queue, 6.. the state indexes)
 -- ARGV[1..4]: id, token (unused), event cap, tombstone lifetime ms
--- Returns {'ok', fields...} (flat HGETALL, data included) | {'gone'}
+-- Returns {'ok', fields...} (flat HGETALL, data and result included) | {'gone'}
 --         | {'corrupt', field}: a field it relies on is malformed (see
 --         malformed() in _lib.lua); nothing read further, nothing written
 local h, reply = checked_head(false)

@@ -131,7 +131,7 @@ local function snapshot(with_data)
   if with_data then return all end
   local out = {}
   for i = 1, #all, 2 do
-    if all[i] ~= 'data' then
+    if all[i] ~= 'data' and all[i] ~= 'result' then
       out[#out + 1] = all[i]
       out[#out + 1] = all[i + 1]
     end
@@ -187,12 +187,13 @@ local function malformed(h)
   return nil
 end
 
--- HSET arguments: `fields` plus the data field when there is data.  The
--- reply echoes `fields` only: the caller already has the data it sent.
-local function with_data(fields, has_data, data)
+-- HSET arguments: `fields` plus the payload `field` (`data`, the input a
+-- create stores; `result`, what a move stores) when there is one.  The
+-- reply echoes `fields` only: the caller already has the payload it sent.
+local function with_data(fields, has_data, data, field)
   if not has_data then return fields end
   local args = {unpack(fields)}
-  args[#args + 1] = 'data'
+  args[#args + 1] = field
   args[#args + 1] = data
   return args
 end
@@ -231,8 +232,9 @@ end
 -- Move the job `h` (its HEAD fields, as read by head()) from its state to
 -- `to`: `fields` (written as given) plus the state and the time stamp of
 -- `to`, indexes, and what leaving its state drops (HOLDS in _states.lua):
--- its `due` entry, or its queue entry.  `opt` (all optional): `data`, the
--- JSON text to store; `stamped`, the time stamp of `to` when it is not
+-- its `due` entry, or its queue entry.  `opt` (all optional): `result`,
+-- the JSON text to store as the job's result (its input, `data`, is never
+-- changed by a move); `stamped`, the time stamp of `to` when it is not
 -- `now` (a stalled or timed-out job ended at its deadline, not when a
 -- reader noticed); `dequeued`, true when the caller removed the queue
 -- entry itself.
@@ -244,7 +246,7 @@ local function move(h, to, now, fields, opt)
     fields[#fields + 1] = STAMP[to]
     fields[#fields + 1] = opt.stamped or now
   end
-  redis.call('HSET', JOB, unpack(with_data(fields, opt.data ~= nil, opt.data)))
+  redis.call('HSET', JOB, unpack(with_data(fields, opt.result ~= nil, opt.result, 'result')))
   local held = HOLDS[from]
   if held == 'due' and (h.lease or h.max_runtime) then
     redis.call('ZREM', DUE, ID)
@@ -273,7 +275,7 @@ end
 -- ARGV[8]  maximum run time, ms ('' = none)
 -- More ARGV are refused with an error reply, before anything is read.
 -- Returns {'popped', record, next, now}  the job, now running (whole
---                                 record, data included); the entry is gone
+--                                 record, data and result included); the entry is gone
 --         {'taken', next, now}    the entry is no longer in the queue
 --                                 (another worker took it)
 --         {'early', next, now}    the entry is not ready yet

@@ -126,7 +126,8 @@ local function index_move(from, to, expires, now)
   keep_until(KEYS[IDX[to]], expires + TOMB_TTL, now)
 end
 
--- The job as a flat list of field, value; `data` only when asked for.
+-- The job as a flat list of field, value; its payloads (`data`, the input,
+-- and `result`) only when asked for.
 -- The reply for an id without a record: {'expired'} while an index entry
 -- or a tombstone still remembers it, else {'gone'} (never existed, or
 -- expired so long ago that nothing remembers it).  Only on the failure path.
@@ -143,7 +144,7 @@ local function snapshot(with_data)
   if with_data then return all end
   local out = {}
   for i = 1, #all, 2 do
-    if all[i] ~= 'data' then
+    if all[i] ~= 'data' and all[i] ~= 'result' then
       out[#out + 1] = all[i]
       out[#out + 1] = all[i + 1]
     end
@@ -217,12 +218,13 @@ local function checked_head(missing_reply)
   return h
 end
 
--- HSET arguments: `fields` plus the data field when there is data.  The
--- reply echoes `fields` only: the caller already has the data it sent.
-local function with_data(fields, has_data, data)
+-- HSET arguments: `fields` plus the payload `field` (`data`, the input a
+-- create stores; `result`, what a move stores) when there is one.  The
+-- reply echoes `fields` only: the caller already has the payload it sent.
+local function with_data(fields, has_data, data, field)
   if not has_data then return fields end
   local args = {unpack(fields)}
-  args[#args + 1] = 'data'
+  args[#args + 1] = field
   args[#args + 1] = data
   return args
 end
@@ -266,8 +268,9 @@ end
 -- Move the job `h` (its HEAD fields, as read by head()) from its state to
 -- `to`: `fields` (written as given) plus the state and the time stamp of
 -- `to`, indexes, and what leaving its state drops (HOLDS in _states.lua):
--- its `due` entry, or its queue entry.  `opt` (all optional): `data`, the
--- JSON text to store; `stamped`, the time stamp of `to` when it is not
+-- its `due` entry, or its queue entry.  `opt` (all optional): `result`,
+-- the JSON text to store as the job's result (its input, `data`, is never
+-- changed by a move); `stamped`, the time stamp of `to` when it is not
 -- `now` (a stalled or timed-out job ended at its deadline, not when a
 -- reader noticed); `dequeued`, true when the caller removed the queue
 -- entry itself.
@@ -279,7 +282,7 @@ local function move(h, to, now, fields, opt)
     fields[#fields + 1] = STAMP[to]
     fields[#fields + 1] = opt.stamped or now
   end
-  redis.call('HSET', JOB, unpack(with_data(fields, opt.data ~= nil, opt.data)))
+  redis.call('HSET', JOB, unpack(with_data(fields, opt.result ~= nil, opt.result, 'result')))
   local held = HOLDS[from]
   if held == 'due' and (h.lease or h.max_runtime) then
     redis.call('ZREM', DUE, ID)
@@ -370,7 +373,9 @@ end
 --       5 queue, 6.. the state indexes)
 -- ARGV[1..4]: id, token, event cap, tombstone lifetime ms (see _lib.lua)
 -- ARGV[5]  the move's name (a key of MOVES: start, finish, fail)
--- ARGV[6]  data to store, JSON text ('' = none: JSON text is never empty)
+-- ARGV[6]  the result to store (finish), JSON text, in the field `result`
+--          ('' = none: JSON text is never empty); the job's input, `data`,
+--          is never changed by a move
 -- ARGV[7]  error details, JSON text ('' = none)
 -- ARGV[8]  lease, ms ('' = none)          (a move into running only)
 -- ARGV[9]  maximum run time, ms ('' = none) (a move into running only)
@@ -378,15 +383,15 @@ end
 -- table lacks, or more ARGV than these, is refused with an error reply
 -- before anything is read (a caller cannot bring a rule of its own).
 -- The move sets `state`, the target's time stamp (STAMP in _states.lua),
--- `token`, and data and error when given; a move into running starts its
+-- `token`, and the result and error when given; a move into running starts its
 -- lease and maximum run time, leaving a state drops what it held (HOLDS:
 -- the `due` entry of running, the queue entry of waiting).
 -- Returns {'ok', fields, 1}    the move happened: the fields written (flat,
---                              without data)
+--                              without the result)
 --         {'ok', fields...}   a replay of a call that did: the whole record
---                              (without data)
+--                              (without data and result)
 --         {'bad', fields...}  the state found does not allow the move: the
---                              whole record, data included
+--                              whole record, data and result included
 --         {'expired'}         no record, and the id is remembered as expired
 --         {'gone'}            no record, and nothing remembers the id
 --         {'corrupt', field}  a field it relies on is malformed (a record
@@ -422,7 +427,7 @@ if err ~= '' then
 end
 if #clears > 0 then redis.call('HDEL', JOB, unpack(clears)) end
 local expires = tonumber(h.expires)
-move(h, target, now, fields, {data = data ~= '' and data or nil})
+move(h, target, now, fields, {result = data ~= '' and data or nil})
 if due then
   redis.call('ZADD', DUE, due, ID)
   keep_until(DUE, expires + TOMB_TTL, now)

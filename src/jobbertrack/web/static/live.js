@@ -92,10 +92,12 @@
     if (panel && !mine) document.getElementById("jt-detail").after(document.adoptNode(panel)); else swap(fresh, "jt-problems-panel");
     swap(fresh, "jt-error-panel");
     swap(fresh, "jt-timeline");
-    var data = document.querySelector('#jt-data [data-field="data"]'), other = fresh.querySelector('#jt-data [data-field="data"]');
-    if (data && other) data.textContent = other.textContent;   // the <details> keeps the reader's open/closed
-    var summary = document.querySelector("#jt-data summary"), theirs = fresh.querySelector("#jt-data summary");
-    if (summary && theirs) summary.textContent = theirs.textContent;
+    ["input", "result"].forEach(function (key) {
+      var mine = document.getElementById("jt-" + key), theirs = fresh.getElementById("jt-" + key);
+      if (!mine || !theirs) { swap(fresh, "jt-" + key + "-panel"); return; }   // none yet, or now some
+      mine.querySelector("pre").textContent = theirs.querySelector("pre").textContent;   // the <details> keeps the reader's open/closed
+      mine.querySelector("summary").textContent = theirs.querySelector("summary").textContent;
+    });
   }
 
   function flush() {

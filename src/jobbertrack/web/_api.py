@@ -18,6 +18,7 @@ import jobbertrack
 from jobbertrack.actions import ACTIONS, CREATE_INPUTS, Param
 
 from ._backend import history_json, job_json
+from ._body import read_body
 from ._errors import BadRequest, NotJSON, error_json, error_response
 from ._metrics import CONTENT_TYPE
 from ._paths import job_path
@@ -72,7 +73,7 @@ async def body_of(request: Request, action: str) -> dict[str, Any]:
     A body comes as ``Content-Type: application/json``; no body and no
     Content-Type stands for ``{}`` (``curl -X POST .../start``)."""
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    raw = await request.body()
+    raw = await read_body(request)
     if media != "application/json" and (media or raw):
         raise NotJSON(f"a write sends Content-Type: application/json, not {media or 'none'}")
     if not raw.strip():

@@ -38,6 +38,7 @@ def create_app(
     public_read: bool = False,
     allow_origins: Iterable[str] = (),
     trusted_hosts: Iterable[str] | None = None,
+    max_body: int | None = None,
 ) -> Starlette:
     """The dashboard and HTTP API as an ASGI app.
 
@@ -49,7 +50,13 @@ def create_app(
     API and the ``<jobbertrack-job>`` element.  ``trusted_hosts``: when
     given, requests whose ``Host`` names another host are refused (400),
     which defeats DNS rebinding against a dashboard on loopback.
+    ``max_body``: the most bytes a request body may hold (``64 * 1024`` is a
+    sound value); a bigger one is refused with 413 ``too_large`` before it
+    is read whole.  None (the default, for now): no cap but the library's
+    own limit on a job's data.
     """
+    if max_body is not None and (isinstance(max_body, bool) or not isinstance(max_body, int) or max_body < 1):
+        raise jobbertrack.JobberTrackError(f"max_body must be an int >= 1 (bytes), not {max_body!r}")
     access = Access(token, public_read)
     origins = [allow_origins] if isinstance(allow_origins, str) else list(allow_origins)
     owns_client = handler is None
@@ -59,7 +66,7 @@ def create_app(
     follower = Follower(backend)
     metrics = Metrics(backend)
     follower.listeners.append(metrics.on_event)
-    state = AppState(backend, access, follower, metrics, owns_client)
+    state = AppState(backend, access, follower, metrics, owns_client, max_body=max_body)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -19,9 +19,14 @@ class NotJSON(BadRequest):
     another site can send a form or text/plain without asking first."""
 
 
+class TooLarge(BadRequest):
+    """A request body over the app's cap (413), refused before it is read whole."""
+
+
 #: (exception class, status, code), the first match wins: subclasses first.
 TABLE: list[tuple[type[BaseException], int, str]] = [
     (NotJSON, 415, "unsupported_media_type"),
+    (TooLarge, 413, "too_large"),
     (jobbertrack.JobExpired, 410, "expired"),
     (jobbertrack.JobNotFound, 404, "unknown"),
     (jobbertrack.InvalidTransition, 409, "invalid_transition"),

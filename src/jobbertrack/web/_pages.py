@@ -18,7 +18,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 import jobbertrack
 
 from ._backend import history_json, job_json
-from ._errors import classify
+from ._body import read_body
+from ._errors import TooLarge, classify
 from ._format import FILTERS, FOLD_BYTES, absolute, pretty
 from ._paths import job_href, job_path
 from ._security import COOKIE
@@ -157,7 +158,11 @@ async def login(request: Request) -> Response:
         return render(
             request, "login.html", target=target, failed=False, enabled=state.access.token is not None
         )
-    form = parse_qs((await request.body()).decode("utf-8", "replace"))
+    try:
+        body = await read_body(request)
+    except TooLarge as exc:
+        return error_page(request, exc)
+    form = parse_qs(body.decode("utf-8", "replace"))
     token = (form.get("token") or [""])[0]
     target = _safe_next(request, (form.get("next") or [target])[0])
     if not state.access.check_token(token):

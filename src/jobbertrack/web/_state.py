@@ -20,6 +20,7 @@ class AppState:
     follower: Follower
     metrics: Metrics
     owns_client: bool = False
+    max_body: int | None = None  # bytes of a request body (create_app(max_body=...)); None: no cap
     extra: dict[str, Any] = field(default_factory=dict)
 
     async def aclose(self) -> None:

@@ -11,7 +11,7 @@
 const errors = require('./lib/errors.cjs');
 const { Commands, MOVES, newId, durationMs, optionalMs, errorDetails, progressDetails } = require('./lib/calls.cjs');
 const { checkId } = require('./lib/keys.cjs');
-const { STATES } = require('./lib/scripts.cjs');
+const { STATES, manifest } = require('./lib/scripts.cjs');
 const { fieldsFromFlat, toValue, fromValue, problems, readJson, payloadFields, PAYLOAD_FIELDS } = require('./lib/record.cjs');
 const { run, checkLayout } = require('./lib/run.cjs');
 
@@ -21,8 +21,8 @@ const { errorFor, InvalidTimeout, InvalidData, JobberTrackError } = errors;
 let defaultCommands;
 const DEFAULT = () => (defaultCommands ??= new Commands());
 
-/** The states no move leaves (FINAL in _core/transitions.py). */
-const FINAL = STATES.filter((s) => !Object.values(MOVES).some((m) => m.sources.includes(s)));
+/** Where a job has ended (ENDED in _core/transitions.py, from the manifest). */
+const FINAL = Object.freeze([...manifest.ended]);
 
 function text(v) {
   return Buffer.isBuffer(v) ? v.toString('utf8') : String(v);

@@ -42,7 +42,7 @@ from typing import Any
 from ._core import fields
 from ._core.attempts import QUEUE_FIELDS
 from ._core.keys import LAYOUT_VERSION, SHARD_KEYS, states_lua
-from ._core.transitions import ALIVE, FINAL, INITIAL, MOVES, State
+from ._core.transitions import ALIVE, ENDED, FINAL, INITIAL, MOVES, State
 
 LUA = os.path.join(os.path.dirname(__file__), "_lua")
 ASSEMBLED = os.path.join(LUA, "assembled")
@@ -134,6 +134,7 @@ def data_model() -> dict[str, Any]:
         "states": [s.value for s in State],
         "initial": INITIAL.value,
         "final": [s.value for s in State if s in FINAL],
+        "ended": [s.value for s in State if s in ENDED],
         "alive": [s.value for s in State if s in ALIVE],
         "moves": {
             name: {

@@ -181,7 +181,8 @@ class ResourceBase:
 
     @property
     def is_final(self) -> bool:
-        """True once the job is ``finished`` or ``failed``."""
+        """True once the job has ended (``finished`` or ``failed``: the
+        states of ``ENDED`` in the state table); ``wait()`` returns then."""
         state = self.state
         return state is not None and state.is_final
 

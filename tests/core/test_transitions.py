@@ -326,3 +326,17 @@ def test_history_puts_the_error_and_last_progress_on_the_end() -> None:
     running = _record("running", created=1, started=2)
     running["progress"] = fields["progress"]
     assert "progress" not in history.history(running)[-1]
+
+
+def test_ended_is_said_apart_from_no_move_leaves() -> None:
+    """``wait()`` returns where a job has ended (``ENDED``: the states whose
+    move stamps ``ended``), which a move may still leave (a retry will);
+    ``FINAL`` is the narrower "no move leaves"."""
+    from jobbertrack._core.transitions import ENDED, ENTERED, FINAL
+
+    assert {State.FAILED, State.FINISHED} <= ENDED
+    assert ENDED == {s for s, stamp in ENTERED.items() if stamp == "ended"}
+    assert all(s.is_final == (s in ENDED) for s in State)
+    assert State.WAITING not in ENDED and State.RUNNING not in ENDED
+    assert FINAL <= set(State)
+    assert "local ENDED = ' " in keys.states_lua()

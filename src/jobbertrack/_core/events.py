@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 from .._exceptions import JobberTrackError
 from .keys import Keyspace
-from .transitions import FINAL, INITIAL, State
+from .transitions import ENDED, INITIAL, State
 from .wire import read_object, read_time, text
 
 MAX_SEQ = 2**64 - 1
@@ -173,7 +173,7 @@ def iter_xread(reply: Any) -> Iterator[tuple[str, str, dict[str, str]]]:
             yield key, text(raw_id), _fields(raw)
 
 
-_FINAL_VALUES = frozenset(s.value for s in FINAL)
+_FINAL_VALUES = frozenset(s.value for s in ENDED)
 _STATES = {s.value: s for s in State}
 
 

@@ -33,7 +33,7 @@ import functools
 import zlib
 
 from .._exceptions import JobberTrackError, UnknownLayout
-from .transitions import ALIVE, ENTERED, FINAL, HOLDS, INITIAL, MOVES, RETRY, SETTLE, State
+from .transitions import ALIVE, ENDED, ENTERED, HOLDS, INITIAL, MOVES, RETRY, SETTLE, State
 
 CLUSTER_SLOTS = 16384
 MAX_SHARDS = 1024
@@ -144,7 +144,7 @@ def states_lua() -> str:
             "-- fields it deletes' (sets of states are space separated, a space at each end)",
             f"local MOVES = {_lua_moves()}",
             f"local ALIVE = '{_states_text(ALIVE)}'  -- where a worker may heartbeat or report progress",
-            f"local FINAL = '{_states_text(FINAL)}'  -- the ended states: no move leaves them",
+            f"local ENDED = '{_states_text(ENDED)}'  -- where a job has ended (its move stamps 'ended')",
             f"local HOLDS = {_lua_table({s.value: repr(k) for s, k in HOLDS.items()})}  -- leaving drops it",
             "-- The changes made outside the table: a running job past its lease or run",
             "-- time fails (settle); a failing attempt with retries left waits again (retry)",

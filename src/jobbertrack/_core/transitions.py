@@ -36,8 +36,12 @@ class State(str, enum.Enum):
 
     @property
     def is_final(self) -> bool:
-        """True for the states a job never leaves (``FINAL``)."""
-        return self in FINAL
+        """True where a job has ended (``ENDED``): ``wait()`` returns on it.
+        (A state a move may still leave, as a retry will leave ``failed``,
+        can be one: ``FINAL`` is the narrower "no move leaves".)"""
+        return self in ENDED
+
+    is_ended = is_final
 
 
 class Move(NamedTuple):
@@ -138,8 +142,14 @@ MOVE_INTO: dict[State, Move] = {m.target: m for m in MOVES.values()}
 #: Allowed moves by target: the states each target may be reached from.
 SOURCES: dict[State, frozenset[State]] = {target: m.sources for target, m in MOVE_INTO.items()}
 
-#: The states no move leaves.
+#: The states no move leaves (the diagram's ends).
 FINAL: frozenset[State] = frozenset(s for s in State if not any(s in m.sources for m in MOVES.values()))
+
+#: Where a job has ended: the states whose move stamps ``ended``.  ``wait()``
+#: returns on them, and ``is_final`` says so.  Not the same as ``FINAL``:
+#: a move may leave an ended state (a retry of a failed job), after which
+#: a new ``wait()`` waits for the new attempt.
+ENDED: frozenset[State] = frozenset(s for s, stamp in ENTERED.items() if stamp == "ended")
 
 
 def can_move(current: State, target: State) -> bool:

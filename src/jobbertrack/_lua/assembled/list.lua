@@ -25,7 +25,7 @@ local STAMP = {running = 'started', failed = 'ended', finished = 'ended'}  -- se
 -- fields it deletes' (sets of states are space separated, a space at each end)
 local MOVES = {start = 'running| waiting |', finish = 'finished| running |', fail = 'failed| running |'}
 local ALIVE = ' running '  -- where a worker may heartbeat or report progress
-local FINAL = ' failed finished '  -- the ended states: no move leaves them
+local ENDED = ' failed finished '  -- where a job has ended (its move stamps 'ended')
 local HOLDS = {waiting = 'queue', running = 'due'}  -- leaving drops it
 -- The changes made outside the table: a running job past its lease or run
 -- time fails (settle); a failing attempt with retries left waits again (retry)

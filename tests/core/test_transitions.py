@@ -335,8 +335,8 @@ def test_ended_is_said_apart_from_no_move_leaves() -> None:
     from jobbertrack._core.transitions import ENDED, ENTERED, FINAL
 
     assert {State.FAILED, State.FINISHED} <= ENDED
-    assert ENDED == {s for s, stamp in ENTERED.items() if stamp == "ended"}
+    assert {s for s, stamp in ENTERED.items() if stamp == "ended"} == ENDED
     assert all(s.is_final == (s in ENDED) for s in State)
     assert State.WAITING not in ENDED and State.RUNNING not in ENDED
-    assert FINAL <= set(State)
+    assert set(State) >= FINAL
     assert "local ENDED = ' " in keys.states_lua()

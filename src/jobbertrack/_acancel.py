@@ -13,10 +13,13 @@ is cancelled too (its connection goes back to the pool once redis-py lets
 go of it; its outcome is consumed, so nothing is reported as never
 retrieved).
 
+The caller's cancel then also ends the call's task before it is re-raised
+(``drain``: cancelled again until it ends, usually within one turn of the
+loop, at most ``SETTLE_S``), so no read of ours outlives its event loop.
 A reader that must not outlive its owner (the wait hub, whose end lets a
 dropped client be freed) passes a ``pending`` set: the call's task sits
-in it until it is done, and ``drain(pending, seconds)`` waits for those
-tasks, so nothing of ours still holds the client after the owner closed.
+in it until it is done, and ``drain(pending, seconds)`` ends those tasks,
+so nothing of ours still holds the client after the owner closed.
 """
 
 from __future__ import annotations
@@ -44,13 +47,33 @@ async def uncancellable_by_redis(call: Awaitable[T], pending: set[asyncio.Future
     try:
         return await asyncio.shield(task)
     except asyncio.CancelledError:
-        task.cancel()
         task.add_done_callback(_consume)
+        await drain({task}, SETTLE_S)  # usually one turn of the loop
         raise
 
 
+#: How long a cancelled call is given to end (cancelled again and again)
+#: before it is left to end on its own: a blocking XREAD returns by its
+#: block, at most a second (``_tail.BLOCK_MS``).
+SETTLE_S = 1.5
+#: How often a call that is still running is cancelled again.
+_AGAIN_S = 0.05
+
+
 async def drain(pending: set[asyncio.Future[Any]], seconds: float) -> None:
-    """Wait (at most ``seconds``) until the calls in ``pending`` are done:
-    a cancelled one ends at once, or when redis-py returns its reply."""
-    if pending:
-        await asyncio.wait(set(pending), timeout=seconds)
+    """Cancel the calls in ``pending`` and wait (at most ``seconds``) until
+    they are done, cancelling again every 50 ms: redis-py may swallow a
+    cancel, and its cluster client may then start the call over (waiting to
+    rediscover the cluster) rather than end it.  A call that outlived its
+    event loop would be destroyed pending, and its coroutine would raise when
+    collected, in whatever code runs then."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while True:
+        running = {call for call in pending if not call.done()}
+        left = deadline - loop.time()
+        if not running or left <= 0:
+            return
+        for call in running:
+            call.cancel()
+        await asyncio.wait(running, timeout=min(_AGAIN_S, left))

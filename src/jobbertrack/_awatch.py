@@ -10,8 +10,8 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+from ._acancel import SETTLE_S, uncancellable_by_redis
 from ._acancel import drain as drain_reads
-from ._acancel import uncancellable_by_redis
 from ._arun import aensure_layout, arun_many
 from ._client_state import ClientState, client_state
 from ._core.events import Event, ends_job, iter_xread, newest_ids
@@ -156,7 +156,7 @@ class WaitHub:
         finally:
             if self._tail is not None:
                 tail, self._tail = self._tail, None  # it holds the client
-                await tail.close(drain=True)
+                await tail.close()
             if not self.waiters:
                 self.positions = None
 
@@ -232,16 +232,14 @@ class AStreamTail:
             for item in items:
                 await self._queue.put(item)
 
-    async def close(self, *, drain: bool = False) -> None:
-        """Stop the followers.  With ``drain``, also wait until their XREADs
-        are done (a cancelled one that redis-py let run ends by its block
-        cap), so nothing of ours holds the client afterwards; an iterator
-        the caller cancelled does not wait for that."""
+    async def close(self) -> None:
+        """Stop the followers and end their XREADs (cancelled again until
+        they end: ``_acancel.drain``), so nothing of ours holds the client,
+        or outlives its event loop, afterwards."""
         self._closed = True
         for task in self._tasks.values():
             task.cancel()
         for task in self._tasks.values():
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        if drain:
-            await drain_reads(self._reads, self.block_cap / 1000 + 1)
+        await drain_reads(self._reads, self.block_cap / 1000 + SETTLE_S)

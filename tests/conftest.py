@@ -132,6 +132,8 @@ class Blocking:
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._target, name)
+        if inspect.isawaitable(attr):  # a property that reads Redis (``await job.cancelled``)
+            return self._wrap(self._loop.run_until_complete(attr))
         if not callable(attr):
             return self._wrap(attr)
 

@@ -19,6 +19,7 @@ EXPECTED = {
     "State",
     "JobberTrackError",
     "InvalidTransition",
+    "JobCancelled",
     "JobNotFound",
     "JobExpired",
     "JobExists",

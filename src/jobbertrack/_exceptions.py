@@ -2,6 +2,7 @@
 
     JobberTrackError
     ├── InvalidTransition        an illegal move; carries job_id, current, target
+    │   └── JobCancelled         the job was cancelled: its worker's next call is refused
     ├── JobNotFound (KeyError)   no record under that id
     │   └── JobExpired           the record existed and has outlived its timeout
     ├── JobExists                create() with an id that is already taken
@@ -41,6 +42,16 @@ class InvalidTransition(JobberTrackError):
         else:
             message = f"job {job_id!r} cannot move to {self.target!r}: it is {self.current!r}"
         super().__init__(message)
+
+
+class JobCancelled(InvalidTransition):
+    """The job was cancelled (``current == "cancelled"``): its worker's
+    heartbeat, progress report, finish or fail is refused, writing nothing.
+    A worker stops its work when it sees this."""
+
+    def __init__(self, job_id: str, target: str, action: str | None = None) -> None:
+        super().__init__(job_id, "cancelled", target, action)
+        self.args = (f"job {job_id!r} was cancelled",)
 
 
 class JobNotFound(JobberTrackError, KeyError):

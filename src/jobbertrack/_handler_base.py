@@ -75,6 +75,11 @@ class HandlerBase:
         return self._core.keys.namespace
 
     @property
+    def max_data_bytes(self) -> int:
+        """The most bytes a job's input or result may take as JSON text."""
+        return self._core.max_data_bytes
+
+    @property
     def default_timeout(self) -> float | None:
         """The lifetime, in seconds, of jobs created without a timeout (None: none)."""
         ms = self._default_timeout_ms
@@ -119,6 +124,13 @@ class HandlerBase:
         return self._adopt(factory.load(self.client, job_id, record))
 
     # -- plans (see ``_run``): the twins carry them out --------------------
+
+    def _act_plan(self, call: Call) -> Plan[Any]:
+        """An operator's move on a job known by id (``track.cancel``,
+        ``track.retry``): the move, then the whole record read back."""
+        job = self._adopt(self._resource_class(self.client, call.job_id))
+        job._apply((yield call), call.target, call)
+        return (yield from job._refresh_plan())
 
     def _get_many_plan(self, ids: Iterable[str]) -> Plan[list[Any]]:
         check_ids(ids)

@@ -81,12 +81,12 @@ def status(commands: Commands, job_id: str) -> Plan[str]:
     lost its ``state``), or it names no state, ``CORRUPT``."""
     reply = yield commands.status(job_id)
     said = text(reply) if isinstance(reply, (str, bytes)) else CORRUPT  # {'corrupt', field}
-    if said in ("expired", "unknown") and (yield Read(commands.keys.job_key(job_id))):
+    if said in ("expired", "deleted", "unknown") and (yield Read(commands.keys.job_key(job_id))):
         return CORRUPT
     return said if said in _WORDS else CORRUPT
 
 
-_WORDS = frozenset({*(s.value for s in State), "expired", "unknown"})
+_WORDS = frozenset({*(s.value for s in State), "expired", "deleted", "unknown"})
 
 
 def list_page(

@@ -93,6 +93,11 @@ class QueueBase:
         return self._load(job_id, record), wake_in
 
 
+def _queue_or_none(queue: str | None) -> str | None:
+    """A queue name to filter by (checked as ``push`` checks it), or None."""
+    return None if queue is None else check_queue(queue)
+
+
 def wake_deadline(args: PopArgs, wake_in: float | None, now: float, rescan: float) -> float:
     """Monotonic time until which an idle worker blocks on the wake-up
     stream: its deadline, the next known ready or due time, or a rescan."""

@@ -140,6 +140,7 @@ class ResourceBase:
         return {p["field"] for p in self.problems}
 
     name = _Field("name", str, "The job's label, or None.")
+    queue = _Field("queue", str, "The queue the job was pushed on, or None (not a job of a queue).")
 
     def _payload(self, field: str | None) -> Any:
         if field is None:
@@ -181,8 +182,9 @@ class ResourceBase:
 
     @property
     def is_final(self) -> bool:
-        """True once the job has ended (``finished`` or ``failed``: the
-        states of ``ENDED`` in the state table); ``wait()`` returns then."""
+        """True once the job has ended (``finished``, ``failed`` or
+        ``cancelled``: the states of ``ENDED`` in the state table);
+        ``wait()`` returns then."""
         state = self.state
         return state is not None and state.is_final
 

@@ -10,7 +10,11 @@ A background heartbeat (a thread in sync code, a task in asyncio) renews
 the lease every ``heartbeat`` seconds (default: a third of the lease) until
 the block ends.  If the job is lost meanwhile (declared stalled or timed
 out), heartbeats stop and finishing raises ``InvalidTransition``: the block's
-result is not stored over the failure.
+result is not stored over the failure.  A job cancelled meanwhile is noticed
+at the next heartbeat: in asyncio the block's task is cancelled and
+``JobCancelled`` comes out of the ``async with``; in sync code (a thread
+cannot be stopped from outside) the block's next call on the job raises
+``JobCancelled``, and so does its end: the job stays cancelled, never failed.
 
 The policy is written once here: how often to beat and what a failed beat
 means (``Heartbeats``), and how the block ends the job (``ending``).  The
@@ -24,7 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from types import TracebackType
 from typing import Any, NamedTuple
 
@@ -49,14 +53,27 @@ class Heartbeats:
     and ``lost`` says why.  Any other error (a Redis hiccup) is logged,
     unless ``quiet``, and the next beat tries again."""
 
-    def __init__(self, job: Any, interval: float | None, *, quiet: bool = False) -> None:
+    def __init__(
+        self,
+        job: Any,
+        interval: float | None,
+        *,
+        quiet: bool = False,
+        on_lost: Callable[[InvalidTransition], object] | None = None,
+    ) -> None:
         self.job, self.interval, self.quiet = job, interval, quiet
         self.lost: InvalidTransition | None = None
+        #: Called (in the beating thread or task) once the job is lost:
+        #: ``running()`` in asyncio cancels its block, ``jobbertrack run``
+        #: stops its command, when the job was cancelled (``JobCancelled``).
+        self.on_lost = on_lost
 
     def go_on(self, error: JobberTrackError) -> bool:
         """Whether to beat again after a heartbeat failed with ``error``."""
         if isinstance(error, InvalidTransition):
             self.lost = error
+            if self.on_lost is not None:
+                self.on_lost(error)
             return False
         if not self.quiet:
             log_warning("heartbeat of job %s failed: %s", self.job.id, error)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from ._bulk import check_limit, clean, cleanable, retry_all, retryable
 from ._core.calls import UNSET, error_details, not_found, progress_details
 from ._core.codec import optional_ms
 from ._core.deadlines import wait_deadline
@@ -20,12 +21,13 @@ from ._core.ids import check_id
 from ._core.listing import JobList, count_calls, merge_counts, states_of
 from ._core.queue import IDLE_RESCAN_S, check_queue, queued_calls
 from ._core.transitions import State
+from ._core.wire import text
 from ._current import as_current
 from ._decorate import JobDecorator, JobSpec
-from ._exceptions import WaitTimeout
+from ._exceptions import InvalidTransition, WaitTimeout
 from ._handler_base import HandlerBase
 from ._plans import list_page, needs_settling, settled_record, status, sweep
-from ._queue_base import QueueBase, wake_deadline
+from ._queue_base import QueueBase, _queue_or_none, wake_deadline
 from ._resource_base import ResourceBase, ResourceFactoryBase
 from ._run import await_wake, notify, read_hash, run, run_many, run_plan
 from ._running import Heartbeats, HeartbeatThread, Run, end_run, ending, heartbeat_interval
@@ -62,6 +64,32 @@ class Resource(ResourceBase):
         call = self._core.transition(self.id, State.FAILED, error=details)
         self._apply(run(self._client_state, call), call.target, call)
         return self
+
+    def cancel(self, reason: str | None = None) -> Resource:
+        """waiting / running -> cancelled: a waiting job is never taken (its
+        queue entry goes in the same step); a running one's worker is
+        refused its next call (``JobCancelled``).  ``job.error`` is then
+        ``{"reason": "cancelled", "message": reason or "cancelled"}``."""
+        call = self._core.cancel(self.id, reason)
+        self._apply(run(self._client_state, call), call.target, call)
+        return self
+
+    def retry(self, *, delay: float | None = None) -> Resource:
+        """failed / cancelled -> waiting, as a new attempt (``attempt`` + 1,
+        the ended one kept in ``get_value()["attempts"]``).  A job of a
+        queue goes back on it, poppable ``delay`` seconds later; another job
+        waits for whoever runs it.  ``finished`` jobs are not retried."""
+        call = self._core.retry(self.id, delay)
+        self._apply(run(self._client_state, call), call.target, call)
+        if self.queue is not None:
+            notify(self.client, self._core.keys.wake_key(self.queue))
+        return self
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether the job is cancelled, read from Redis now (a worker's
+        check between steps)."""
+        return run_plan(self._client_state, status(self._core, self.id)) == State.CANCELLED.value
 
     def heartbeat(self) -> Resource:
         """Show the job's worker is alive (renews its lease)."""
@@ -101,15 +129,25 @@ class Resource(ResourceBase):
                     return self
                 raise WaitTimeout(self.id, timeout or 0)
 
-    def keep_alive(self, every: float | None = None, *, quiet: bool = False) -> HeartbeatThread:
+    def keep_alive(
+        self,
+        every: float | None = None,
+        *,
+        quiet: bool = False,
+        on_lost: Callable[[InvalidTransition], object] | None = None,
+    ) -> HeartbeatThread:
         """A context manager that heartbeats this running job from a thread
         while its block runs: every ``every`` seconds (default: a third of
         the job's lease; no lease, no heartbeat).  If the job is lost
         meanwhile (failed as stalled or timed out), beating stops and the
         manager's ``lost`` says why; another error (Redis away) is logged,
-        unless ``quiet``, and the next beat tries again.  For code that
-        starts and ends the job itself (``running()`` does all three)."""
-        return HeartbeatThread(Heartbeats(self, heartbeat_interval(self.lease, every), quiet=quiet))
+        unless ``quiet``, and the next beat tries again.  ``on_lost`` is
+        called with the error once the job is lost (``JobCancelled`` when
+        it was cancelled: stop the work then).  For code that starts and
+        ends the job itself (``running()`` does all three)."""
+        return HeartbeatThread(
+            Heartbeats(self, heartbeat_interval(self.lease, every), quiet=quiet, on_lost=on_lost)
+        )
 
     @contextlib.contextmanager
     def running(
@@ -179,6 +217,42 @@ class Handler(QueueBase, HandlerBase):
         missing.  Running jobs that may be past their lease or run time are
         read again through the settling script (a second round, only then)."""
         return run_plan(self._cs, self._get_many_plan(ids))
+
+    def cancel(self, id: str, reason: str | None = None) -> Resource:
+        """Cancel the job ``id`` (see ``Resource.cancel``); the job after."""
+        job: Resource = run_plan(self._cs, self._act_plan(self._core.cancel(id, reason)))
+        return job
+
+    def retry(self, id: str, *, delay: float | None = None) -> Resource:
+        """Retry the job ``id`` (see ``Resource.retry``); the job after."""
+        job: Resource = run_plan(self._cs, self._act_plan(self._core.retry(id, delay)))
+        if job.queue is not None:
+            notify(self.client, self._core.keys.wake_key(job.queue))
+        return job
+
+    def delete(self, id: str) -> bool:
+        """Remove the job for good: its record and every index and queue
+        entry, in one step.  True if it was there; ``status()`` then says
+        ``"deleted"`` while a tombstone remembers it, and a worker's later
+        call on it raises ``JobNotFound``."""
+        reply = run(self._cs, self._core.delete(id))
+        return text(reply[0]) == "ok"
+
+    def retry_all(self, state: str | State = "failed", *, queue: str | None = None, limit: int = 1000) -> int:
+        """Retry up to ``limit`` jobs in ``state`` (``failed`` or
+        ``cancelled``), of ``queue`` only when given, page by page over
+        every shard; how many were retried."""
+        plan = retry_all(self._core, retryable(state), _queue_or_none(queue), check_limit(limit))
+        retried, queues = run_plan(self._cs, plan)
+        for name in sorted(queues):
+            notify(self.client, self._core.keys.wake_key(name))
+        return retried
+
+    def clean(self, state: str | State, *, older_than: float, limit: int = 1000) -> int:
+        """Delete up to ``limit`` jobs in the ended ``state`` that ended more
+        than ``older_than`` seconds ago, page by page over every shard; how
+        many were deleted."""
+        return run_plan(self._cs, clean(self._core, cleanable(state), older_than, check_limit(limit)))
 
     def count(self, state: str | State | Iterable[str | State] | None) -> int:
         """Live jobs in ``state`` (several: their sum; None: all states).

@@ -7,12 +7,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine, Generator, Iterable
 from typing import Any
 
 from ._arun import alast_stream_id, arun_many, await_wake, notify
 from ._autopipe import arun, arun_plan
 from ._awatch import WaitHub, aiter_events
+from ._bulk import check_limit, clean, cleanable, retry_all, retryable
 from ._core.calls import UNSET, error_details, not_found, progress_details
 from ._core.codec import optional_ms
 from ._core.deadlines import wait_deadline
@@ -21,6 +22,7 @@ from ._core.ids import check_id
 from ._core.listing import JobList, count_calls, merge_counts, states_of
 from ._core.queue import IDLE_RESCAN_S, check_queue, queued_calls
 from ._core.transitions import State
+from ._core.wire import text
 from ._current import as_current, current
 from ._decorate import AsyncJobDecorator, JobSpec
 from ._exceptions import (
@@ -31,6 +33,7 @@ from ._exceptions import (
     InvalidTransition,
     InvalidURL,
     JobberTrackError,
+    JobCancelled,
     JobExists,
     JobExpired,
     JobNotFound,
@@ -42,7 +45,7 @@ from ._exceptions import (
 from ._handler_base import HandlerBase
 from ._ops import Read
 from ._plans import list_page, needs_settling, settled_record, status, sweep
-from ._queue_base import QueueBase, wake_deadline
+from ._queue_base import QueueBase, _queue_or_none, wake_deadline
 from ._resource_base import ResourceBase, ResourceFactoryBase
 from ._running import Ending, Heartbeats, Run, ending, heartbeat_interval
 
@@ -77,6 +80,31 @@ class Resource(ResourceBase):
         call = self._core.transition(self.id, State.FAILED, error=details)
         self._apply(await arun(self._client_state, call), call.target, call)
         return self
+
+    async def cancel(self, reason: str | None = None) -> Resource:
+        """waiting / running -> cancelled (see ``jobbertrack.Resource.cancel``)."""
+        call = self._core.cancel(self.id, reason)
+        self._apply(await arun(self._client_state, call), call.target, call)
+        return self
+
+    async def retry(self, *, delay: float | None = None) -> Resource:
+        """failed / cancelled -> waiting, as a new attempt (see
+        ``jobbertrack.Resource.retry``)."""
+        call = self._core.retry(self.id, delay)
+        self._apply(await arun(self._client_state, call), call.target, call)
+        if self.queue is not None:
+            await notify(self.client, self._core.keys.wake_key(self.queue))
+        return self
+
+    @property
+    def cancelled(self) -> Awaitable[bool]:
+        """Whether the job is cancelled, read from Redis now: ``await
+        job.cancelled`` (a worker's check between steps).  Nothing is read
+        until it is awaited; using it as a bool without ``await`` raises."""
+        return _AwaitedRead(self._is_cancelled)
+
+    async def _is_cancelled(self) -> bool:
+        return await arun_plan(self._client_state, status(self._core, self.id)) == State.CANCELLED.value
 
     async def heartbeat(self) -> Resource:
         """Show the job's worker is alive (renews its lease)."""
@@ -132,10 +160,18 @@ class Resource(ResourceBase):
             status = await arun(self._client_state, self._core.status(self.id))
             raise not_found(self.id, status) from None
 
-    def keep_alive(self, every: float | None = None, *, quiet: bool = False) -> _HeartbeatTask:
+    def keep_alive(
+        self,
+        every: float | None = None,
+        *,
+        quiet: bool = False,
+        on_lost: Callable[[InvalidTransition], object] | None = None,
+    ) -> _HeartbeatTask:
         """An async context manager that heartbeats this running job from a
         task while its block runs (see ``jobbertrack.Resource.keep_alive``)."""
-        return _HeartbeatTask(Heartbeats(self, heartbeat_interval(self.lease, every), quiet=quiet))
+        return _HeartbeatTask(
+            Heartbeats(self, heartbeat_interval(self.lease, every), quiet=quiet, on_lost=on_lost)
+        )
 
     @contextlib.asynccontextmanager
     async def running(
@@ -151,13 +187,37 @@ class Resource(ResourceBase):
         beats = Heartbeats(self, heartbeat_interval(lease, heartbeat))
         await self.start(lease=lease, max_runtime=max_runtime)
         handle, error = Run(self, beats), None
-        async with _HeartbeatTask(beats):
+        async with _HeartbeatTask(beats, stop_block=True) as beating:
             with as_current(self):
                 try:
                     yield handle
                 except BaseException as exc:
                     error = exc
-        await _end_run(self, ending(handle, error, traceback))
+        error = beating.why_stopped(error)
+        try:
+            await _end_run(self, ending(handle, error, traceback))
+        except asyncio.CancelledError:
+            # a cancel sent to a block that ended before it was delivered
+            if not beating.stopped or beats.lost is None:
+                raise
+            beating._consume()
+            raise beats.lost from None
+
+
+class _AwaitedRead:
+    """A read of Redis made when awaited (never a coroutine left unawaited
+    by code that only looks at the attribute)."""
+
+    __slots__ = ("_read",)
+
+    def __init__(self, read: Callable[[], Coroutine[Any, Any, bool]]) -> None:
+        self._read = read
+
+    def __await__(self) -> Generator[Any, None, bool]:
+        return self._read().__await__()
+
+    def __bool__(self) -> bool:
+        raise TypeError("a read of Redis: use 'await job.cancelled'")
 
 
 def _hub(job: ResourceBase) -> WaitHub:
@@ -170,11 +230,15 @@ def _hub(job: ResourceBase) -> WaitHub:
 
 class _HeartbeatTask:
     """Twin of ``_running.HeartbeatThread``: beats in a task while an
-    ``async with`` block runs."""
+    ``async with`` block runs.  ``stop_block`` (``running()``): when a
+    heartbeat finds the job cancelled, the block's task is cancelled."""
 
-    def __init__(self, beats: Heartbeats) -> None:
+    def __init__(self, beats: Heartbeats, *, stop_block: bool = False) -> None:
         self.beats = beats
         self.task: asyncio.Task[None] | None = None
+        self.block: asyncio.Task[Any] | None = None
+        self.stop_block = stop_block
+        self.stopped = False  # this cancelled the block's task
 
     async def _beat(self) -> None:
         beats = self.beats
@@ -184,6 +248,9 @@ class _HeartbeatTask:
                 await beats.job.heartbeat()
             except JobberTrackError as exc:
                 if not beats.go_on(exc):
+                    if isinstance(exc, JobCancelled) and self.block is not None:
+                        self.stopped = True
+                        self.block.cancel()
                     return
 
     @property
@@ -191,8 +258,23 @@ class _HeartbeatTask:
         """Why beating stopped, if the job was lost, else None."""
         return self.beats.lost
 
+    def why_stopped(self, error: BaseException | None) -> BaseException | None:
+        """The error that ended the block: ``JobCancelled`` in place of the
+        ``CancelledError`` this sent it (the block's task goes on)."""
+        if self.stopped and self.beats.lost is not None and (error is None or _is_cancel(error)):
+            if error is not None:  # delivered; else it comes at the block's owner's next await
+                self._consume()
+            return self.beats.lost
+        return error
+
+    def _consume(self) -> None:
+        if self.block is not None and hasattr(self.block, "uncancel"):  # Python 3.11+
+            self.block.uncancel()
+        self.stopped = False
+
     async def __aenter__(self) -> _HeartbeatTask:
         if self.beats.interval is not None:
+            self.block = asyncio.current_task() if self.stop_block else None
             self.task = asyncio.create_task(self._beat())
         return self
 
@@ -202,6 +284,10 @@ class _HeartbeatTask:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+def _is_cancel(error: BaseException) -> bool:
+    return isinstance(error, asyncio.CancelledError)
 
 
 async def _end_run(job: Resource, plan: Generator[Ending, None, None]) -> None:
@@ -264,6 +350,44 @@ class Handler(QueueBase, HandlerBase):
         missing.  Running jobs that may be past their lease or run time are
         read again through the settling script (a second round, only then)."""
         return await arun_plan(self._cs, self._get_many_plan(ids))
+
+    async def cancel(self, id: str, reason: str | None = None) -> Resource:
+        """Cancel the job ``id`` (see ``Resource.cancel``); the job after."""
+        job: Resource = await arun_plan(self._cs, self._act_plan(self._core.cancel(id, reason)))
+        return job
+
+    async def retry(self, id: str, *, delay: float | None = None) -> Resource:
+        """Retry the job ``id`` (see ``Resource.retry``); the job after."""
+        job: Resource = await arun_plan(self._cs, self._act_plan(self._core.retry(id, delay)))
+        if job.queue is not None:
+            await notify(self.client, self._core.keys.wake_key(job.queue))
+        return job
+
+    async def delete(self, id: str) -> bool:
+        """Remove the job for good: its record and every index and queue
+        entry, in one step.  True if it was there; ``status()`` then says
+        ``"deleted"`` while a tombstone remembers it, and a worker's later
+        call on it raises ``JobNotFound``."""
+        reply = await arun(self._cs, self._core.delete(id))
+        return text(reply[0]) == "ok"
+
+    async def retry_all(
+        self, state: str | State = "failed", *, queue: str | None = None, limit: int = 1000
+    ) -> int:
+        """Retry up to ``limit`` jobs in ``state`` (``failed`` or
+        ``cancelled``), of ``queue`` only when given, page by page over
+        every shard; how many were retried."""
+        plan = retry_all(self._core, retryable(state), _queue_or_none(queue), check_limit(limit))
+        retried, queues = await arun_plan(self._cs, plan)
+        for name in sorted(queues):
+            await notify(self.client, self._core.keys.wake_key(name))
+        return retried
+
+    async def clean(self, state: str | State, *, older_than: float, limit: int = 1000) -> int:
+        """Delete up to ``limit`` jobs in the ended ``state`` that ended more
+        than ``older_than`` seconds ago, page by page over every shard; how
+        many were deleted."""
+        return await arun_plan(self._cs, clean(self._core, cleanable(state), older_than, check_limit(limit)))
 
     async def count(self, state: str | State | Iterable[str | State] | None) -> int:
         """Live jobs in ``state``; see ``jobbertrack.Handler.count``."""
@@ -405,6 +529,7 @@ __all__ = [
     "JobExpired",
     "JobNotFound",
     "JobberTrackError",
+    "JobCancelled",
     "RedisCommandError",
     "RedisUnavailable",
     "Resource",

@@ -70,7 +70,11 @@ def test_transition_table() -> None:
     for s in State:
         for t in State:
             assert transitions.can_move(s, t) == ((s, t) in allowed)
-    assert len(allowed) == 3
+    assert len(allowed) == 7  # start, finish, fail; cancel from two; retry from two
+    assert transitions.can_move(State.WAITING, State.CANCELLED) and transitions.can_move(
+        State.FAILED, State.WAITING
+    )
+    assert not transitions.can_move(State.FINISHED, State.WAITING)  # a finished job is never retried
     assert State.RUNNING == "running" and str(State.FAILED) == "failed"
     assert "running --> finished: finish" in transitions.mermaid_diagram()
 

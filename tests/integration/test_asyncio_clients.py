@@ -69,5 +69,11 @@ async def test_the_web_app_on_its_own_client_warns_about_nothing(
             async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
                 counts = await http.get("/api/counts")
                 page = await http.get("/")
-    assert counts.status_code == 200 and set(counts.json()) == {"waiting", "running", "failed", "finished"}
+    assert counts.status_code == 200 and set(counts.json()) == {
+        "waiting",
+        "running",
+        "failed",
+        "finished",
+        "cancelled",
+    }
     assert page.status_code == 200

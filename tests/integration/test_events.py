@@ -404,7 +404,9 @@ def test_retention_memory_returns_to_baseline(server: RedisServer) -> None:
         created = sum(len(track.create_many(1000, 1)) for _ in range(20))
         assert created == 20_000
         assert int(client.info("memory")["used_memory_peak"]) > baseline + 2_000_000  # they were stored
-        wait_for(lambda: track.counts() == {"waiting": 0, "running": 0, "failed": 0, "finished": 0})
+        wait_for(
+            lambda: track.counts() == {"waiting": 0, "running": 0, "failed": 0, "finished": 0, "cancelled": 0}
+        )
         track.sweep()
         # only the bounded tombstone sets remain, and the namespace's layout stamp
         wait_for(lambda: client.dbsize() <= 16 + 1, limit=10)

@@ -69,7 +69,7 @@ def machine_for(server: Any) -> type[RuleBasedStateMachine]:
         def counts_match(self) -> None:
             if not hasattr(self, "track"):
                 return
-            expected = {s: 0 for s in ("waiting", "running", "failed", "finished")}
+            expected = {s: 0 for s in ("waiting", "running", "failed", "finished", "cancelled")}
             for state in self.model.values():
                 expected[state] += 1
             assert self.track.counts() == expected

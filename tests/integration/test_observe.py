@@ -16,14 +16,14 @@ def _ids(jobs: Any) -> list[str]:
 
 
 def test_counts_are_exact_per_state(track: Any) -> None:
-    assert track.counts() == {"waiting": 0, "running": 0, "failed": 0, "finished": 0}
+    assert track.counts() == {"waiting": 0, "running": 0, "failed": 0, "finished": 0, "cancelled": 0}
     jobs = track.create_many(12, 60)
     for j in jobs[:7]:
         j.start()
     for j in jobs[:3]:
         j.finish()
     jobs[3].fail()
-    assert track.counts() == {"waiting": 5, "running": 3, "failed": 1, "finished": 3}
+    assert track.counts() == {"waiting": 5, "running": 3, "failed": 1, "finished": 3, "cancelled": 0}
     assert track.count("running") == 3
     assert track.count(jobbertrack.State.FINISHED) == 3
     with pytest.raises(jobbertrack.JobberTrackError):
@@ -39,7 +39,7 @@ def test_expired_jobs_are_never_counted_or_listed_even_before_cleanup(track: Any
     # the index entries are still there: no cleanup has run ...
     assert sum(client.zcard(k) for k in all_keys(client, "jt:*:idx:*")) == 8
     # ... yet nothing expired is counted or listed
-    assert track.counts() == {"waiting": 3, "running": 0, "failed": 0, "finished": 0}
+    assert track.counts() == {"waiting": 3, "running": 0, "failed": 0, "finished": 0, "cancelled": 0}
     assert sorted(_ids(track.list())) == sorted(_ids(keep))
     assert track.list(state="running") == []
 
@@ -187,7 +187,7 @@ def test_counts_and_listing_see_a_stall_before_anyone_reads_the_job(track: Any) 
     stalled = track.create(60).start(lease=0.2)
     alive = track.create(60).start(lease=60)
     timed_out = track.create(60).start(max_runtime=0.2)
-    expected = {"waiting": 0, "running": 1, "failed": 2, "finished": 0}
+    expected = {"waiting": 0, "running": 1, "failed": 2, "finished": 0, "cancelled": 0}
     wait_for(lambda: track.counts() == expected)  # the deadlines pass; nobody reads these jobs
     assert (track.count("running"), track.count("failed")) == (1, 2)
     assert {j.id for j in track.list("failed")} == {stalled.id, timed_out.id}  # before any read settled them

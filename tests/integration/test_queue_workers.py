@@ -56,7 +56,7 @@ def test_many_workers_start_every_job_exactly_once(
     assert [line for out in outputs for line in out.splitlines() if line.startswith("done ")] == [
         "done 0"
     ] * workers
-    assert track.counts() == {"waiting": 0, "running": 0, "failed": 0, "finished": jobs}
+    assert track.counts() == {"waiting": 0, "running": 0, "failed": 0, "finished": jobs, "cancelled": 0}
     assert sum(1 for out in outputs if "popped" in out) > 1  # the work was spread
 
 
@@ -185,7 +185,10 @@ def test_expired_queued_jobs_leave_nothing_behind(server: RedisServer) -> None:
             track.pop_and_start(lease=0.3)  # some stall and come back, until they expire
         assert int(client.info("memory")["used_memory_peak"]) > baseline + 500_000
         wait_for(
-            lambda: track.counts() == dict.fromkeys(("waiting", "running", "failed", "finished"), 0), limit=10
+            lambda: (
+                track.counts() == dict.fromkeys(("waiting", "running", "failed", "finished", "cancelled"), 0)
+            ),
+            limit=10,
         )
         assert track.queued() == 0 and track.pop_and_start() is None
         track.sweep()

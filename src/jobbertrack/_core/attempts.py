@@ -46,21 +46,25 @@ def earlier_attempts(fields: Mapping[str, str]) -> list[dict[str, Any]]:
     for item in stored:
         if isinstance(item, dict):
             error = item.get("error")
-            out.append(
-                {
-                    "attempt": item.get("attempt"),
-                    "started_at": _iso(item.get("started")),
-                    "ended_at": _iso(item.get("ended")),
-                    "error": error if isinstance(error, dict) else None,
-                }
-            )
+            one = {
+                "attempt": item.get("attempt"),
+                "started_at": _iso(item.get("started")),
+                "ended_at": _iso(item.get("ended")),
+                "error": error if isinstance(error, dict) else None,
+            }
+            if isinstance(item.get("state"), str):  # retried from where it ended (retry())
+                one["state"] = item["state"]
+                one["retried_at"] = _iso(item.get("retried"))
+            out.append(one)
     return out
 
 
 def queue_value(fields: Mapping[str, str]) -> dict[str, Any]:
     """The queue part of ``get_value()`` ({} for a job that was not pushed)."""
-    if "queue" not in fields:
-        return {}
+    if "queue" not in fields:  # a job that was not pushed: its attempts once retried
+        if "attempts" not in fields:
+            return {}
+        return {"attempt": _int(fields.get("attempt")), "attempts": earlier_attempts(fields)}
     backoff, ready = _int(fields.get("backoff")), _int(fields.get("ready"))
     return {
         "queue": fields["queue"],
@@ -82,17 +86,23 @@ def attempt_steps(fields: Mapping[str, str]) -> list[dict[str, Any]]:
             None if t is None else datetime.fromisoformat(t) for t in (item["started_at"], item["ended_at"])
         ]
         error = item["error"] or {}
-        out.append({"from": "waiting", "to": "running", "at": at[0], "attempt": item["attempt"]})
+        ended = item.get("state", "waiting")  # a requeued attempt went back to waiting
+        if at[0] is not None or "state" not in item:
+            out.append({"from": "waiting", "to": "running", "at": at[0], "attempt": item["attempt"]})
         out.append(
             {
-                "from": "running",
-                "to": "waiting",
+                "from": "waiting" if at[0] is None and "state" in item else "running",
+                "to": ended,
                 "at": at[1],
                 "attempt": item["attempt"],
                 "message": error.get("message"),
                 "reason": error.get("reason"),
             }
         )
+        if "state" in item:  # then retried
+            retried = item.get("retried_at")
+            at_retry = None if retried is None else datetime.fromisoformat(retried)
+            out.append({"from": ended, "to": "waiting", "at": at_retry, "attempt": item["attempt"]})
     return out
 
 
@@ -108,9 +118,11 @@ def _ms(iso: object) -> int | None:
 def queue_fields(value: Mapping[str, Any]) -> dict[str, str]:
     """The stored queue fields from what ``queue_value`` shows (so that
     ``set_value(get_value())`` keeps them)."""
-    if value.get("queue") is None:
+    out: dict[str, str] = {}
+    if value.get("queue") is not None:
+        out["queue"] = str(value["queue"])
+    elif not value.get("attempts"):
         return {}
-    out = {"queue": str(value["queue"])}
     for name in ("attempt", "retries"):
         if isinstance(value.get(name), int):
             out[name] = str(value[name])
@@ -125,6 +137,11 @@ def queue_fields(value: Mapping[str, Any]) -> dict[str, str]:
                 "started": _ms(a.get("started_at")),
                 "ended": _ms(a.get("ended_at")),
                 "error": a.get("error"),
+                **(
+                    {"state": a["state"], "retried": _ms(a.get("retried_at"))}
+                    if isinstance(a.get("state"), str)
+                    else {}
+                ),
             }
             for a in value["attempts"]
             if isinstance(a, dict)

@@ -19,6 +19,7 @@ from .._exceptions import (
     InvalidData,
     InvalidTransition,
     JobberTrackError,
+    JobCancelled,
     JobExists,
     JobExpired,
     JobNotFound,
@@ -79,21 +80,31 @@ def error_for(
     if status == "corrupt":
         return CorruptRecord(job_id, field)
     if status == "bad":
-        return InvalidTransition(job_id, current, target, action or None)
-    if status == "expired":  # Redis still remembers the id
-        return JobExpired(job_id)
+        return _refused(job_id, current, target, action)
     if status in ("gone", "unknown"):
         return JobExpired(job_id) if known else JobNotFound(job_id)
-    if status == "exists":
-        return JobExists(job_id)
+    if status == "deleted":  # a tombstone of delete.lua
+        return JobNotFound(job_id, f"job {job_id!r} was deleted")
+    simple = {"expired": JobExpired, "exists": JobExists}  # expired: Redis still remembers the id
+    if status in simple:
+        return simple[status](job_id)
     return JobberTrackError(f"unexpected reply from Redis: {status!r}")
+
+
+def _refused(job_id: str, current: str, target: str, action: str) -> InvalidTransition:
+    """A move or a touch the state found does not allow; ``JobCancelled``
+    when the job was cancelled (its worker, finding out)."""
+    if current == "cancelled" and target != "cancelled":
+        return JobCancelled(job_id, target, action or None)
+    return InvalidTransition(job_id, current, target, action or None)
 
 
 def not_found(job_id: str, status: Any) -> JobNotFound:
     """The error for a job a read did not find, by what the ``status``
     script then said of it ("expired", "unknown", or a state if it was
     created since)."""
-    error = error_for("expired" if text(status) == "expired" else "unknown", job_id)
+    said = text(status)
+    error = error_for(said if said in ("expired", "deleted") else "unknown", job_id)
     assert isinstance(error, JobNotFound)
     return error
 
@@ -171,6 +182,14 @@ def error_details(error: object, *, with_traceback: bool = False) -> dict[str, A
     elif error is not None:
         details["message"] = str(error)
     return details
+
+
+def cancel_details(reason: object) -> dict[str, Any]:
+    """The stored error of a cancelled job: ``{"reason": "cancelled",
+    "message": reason or "cancelled"}``."""
+    if reason is not None and not isinstance(reason, str):
+        raise InvalidData(f"a cancel's reason must be a str, not {type(reason).__name__}")
+    return {"reason": "cancelled", "message": _clip(reason) if reason else "cancelled"}
 
 
 def _finite(value: float) -> bool:
@@ -282,8 +301,10 @@ class Commands:
         error: dict[str, Any] | None = None,
         lease_ms: int | None = None,
         max_runtime_ms: int | None = None,
+        delay_ms: int | None = None,
     ) -> Call:
-        """The move of the table into ``target``."""
+        """The move of the table into ``target``; ``delay_ms``, of a retry:
+        how long before a job of a queue may be popped again."""
         stored = None if data is UNSET else self.json(data)
         token = new_token()
         args: list[str | int] = [
@@ -294,7 +315,7 @@ class Commands:
             MOVE_NAMES[target],
             stored or "",
             "" if error is None else self.json(error, "error"),
-            "" if lease_ms is None else lease_ms,
+            lease_ms if lease_ms is not None else "" if delay_ms is None else delay_ms,
             "" if max_runtime_ms is None else max_runtime_ms,
         ]
         while args[-1] == "":  # ARGV 6-9 left out from the end mean '' (fewer to send)
@@ -313,6 +334,23 @@ class Commands:
             cleared,
             stores="result",
         )
+
+    def cancel(self, job_id: str, reason: object = None) -> Call:
+        """waiting / running -> cancelled, the error saying ``reason``."""
+        return self.transition(check_id(job_id), State.CANCELLED, error=cancel_details(reason))
+
+    def retry(self, job_id: str, delay: object = None) -> Call:
+        """failed / cancelled -> waiting, as a new attempt; a job of a queue
+        is poppable again ``delay`` seconds later (None: at once)."""
+        delay_ms = 0 if delay is None or delay == 0 else duration_ms(delay, what="delay")
+        return self.transition(check_id(job_id), State.WAITING, delay_ms=delay_ms or None)
+
+    def delete(self, job_id: str, state: str = "", older_than_ms: int | None = None) -> Call:
+        """Remove the job for good (a tombstone remembers it as deleted);
+        with ``state`` / ``older_than_ms`` only if it is in that state / ended
+        that long ago (``clean``)."""
+        args = (*self._head(check_id(job_id), ""), state, "" if older_than_ms is None else older_than_ms)
+        return Call("delete", self.keys.job_keys(job_id), (*args, self.tomb_cap), None, job_id)
 
     def touch(self, job_id: str, progress: dict[str, Any] | None = None) -> Call:
         """A heartbeat, or with ``progress`` a progress report (also a heartbeat)."""

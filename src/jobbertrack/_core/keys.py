@@ -33,7 +33,7 @@ import functools
 import zlib
 
 from .._exceptions import JobberTrackError, UnknownLayout
-from .transitions import ALIVE, ENDED, ENTERED, HOLDS, INITIAL, MOVES, RETRY, SETTLE, State
+from .transitions import ALIVE, ENDED, ENTERED, HOLDS, INITIAL, MOVES, REQUEUE, SETTLE, State
 
 CLUSTER_SLOTS = 16384
 MAX_SHARDS = 1024
@@ -147,9 +147,9 @@ def states_lua() -> str:
             f"local ENDED = '{_states_text(ENDED)}'  -- where a job has ended (its move stamps 'ended')",
             f"local HOLDS = {_lua_table({s.value: repr(k) for s, k in HOLDS.items()})}  -- leaving drops it",
             "-- The changes made outside the table: a running job past its lease or run",
-            "-- time fails (settle); a failing attempt with retries left waits again (retry)",
+            "-- time fails (settle); a failing attempt with retries left waits again (requeue)",
             f"local SETTLE_FROM, SETTLE_TO = {SETTLE[0].value!r}, {SETTLE[1].value!r}",
-            f"local RETRY_FROM, RETRY_TO = {RETRY[0].value!r}, {RETRY[1].value!r}",
+            f"local REQUEUE_FROM, REQUEUE_TO = {REQUEUE[0].value!r}, {REQUEUE[1].value!r}",
             f"local JOB, {', '.join(k.upper() for k in SHARD_KEYS)} = {named}",
             "if #KEYS < NKEYS",
             *(f"  or {check}" for check in checks),

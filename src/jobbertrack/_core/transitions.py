@@ -30,6 +30,7 @@ class State(str, enum.Enum):
     RUNNING = "running"  # a worker has it, and may hold a lease on it
     FAILED = "failed"  # it ended without a result: the worker's error, or a lost worker
     FINISHED = "finished"  # it ended with its result stored
+    CANCELLED = "cancelled"  # someone stopped it before it ended; its worker finds out at its next call
 
     def __str__(self) -> str:
         return self.value
@@ -60,6 +61,19 @@ MOVES: dict[str, Move] = {
     ),
     "finish": Move(State.FINISHED, frozenset({State.RUNNING}), "the worker is done; its result is stored"),
     "fail": Move(State.FAILED, frozenset({State.RUNNING}), "the worker gives up, saying why"),
+    "cancel": Move(
+        State.CANCELLED,
+        frozenset({State.WAITING, State.RUNNING}),
+        "someone stops the job: a waiting one is never taken, a running one is refused its next call",
+    ),
+    # leaving an ended state starts a new attempt: the ended one is kept in
+    # `attempts`, and a job of a queue goes back on it (transition.lua)
+    "retry": Move(
+        State.WAITING,
+        frozenset({State.FAILED, State.CANCELLED}),
+        "someone runs an ended job again, as a new attempt",
+        ("started", "lease", "beat", "max_runtime", "progress", "error", "ended", "result"),
+    ),
 }
 
 
@@ -94,7 +108,7 @@ OUTSIDE: tuple[Outside, ...] = (
     # (fail(), a stall or its run time) with retries left goes back to waiting.
     Outside("push", None, State.WAITING, "push.lua", "a new job is waiting on a queue"),
     Outside(
-        "retry",
+        "requeue",
         State.RUNNING,
         State.WAITING,
         "requeue() in _lua/_lib.lua, from transition.lua (fail) and settle()",
@@ -111,7 +125,12 @@ ALIVE: frozenset[State] = frozenset({State.RUNNING})
 
 #: The record field a move into the state stamps with Redis' time.  A new job
 #: is stamped ``created`` by create; a move into ``waiting`` stamps nothing.
-ENTERED: dict[State, str] = {State.RUNNING: "started", State.FAILED: "ended", State.FINISHED: "ended"}
+ENTERED: dict[State, str] = {
+    State.RUNNING: "started",
+    State.FAILED: "ended",
+    State.FINISHED: "ended",
+    State.CANCELLED: "ended",
+}
 
 #: What a job in a state may hold besides its index entry, by the shard key
 #: that holds it; leaving the state drops it, in the script of the move:
@@ -133,7 +152,7 @@ def _change(name: str) -> tuple[State, State]:
 #: queued job with retries left (instead of that failure, or of the ``fail``
 #: move) waits again.
 SETTLE = _change("settle")
-RETRY = _change("retry")
+REQUEUE = _change("requeue")
 
 #: The move into each state that is a target: one move per target (a move
 #: several states may make has several sources; a test checks this).

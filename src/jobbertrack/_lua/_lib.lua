@@ -97,11 +97,13 @@ end
 -- The reply for an id without a record: {'expired'} while an index entry
 -- or a tombstone still remembers it, else {'gone'} (never existed, or
 -- expired so long ago that nothing remembers it).  Only on the failure path.
+-- A tombstone scored ms + 0.5 remembers a deleted job (delete.lua): {'deleted'}.
 local function missing()
   for _, state in ipairs(STATES) do
     if redis.call('ZSCORE', KEYS[IDX[state]], ID) then return {'expired'} end
   end
-  if redis.call('ZSCORE', TOMB, ID) then return {'expired'} end
+  local tomb = redis.call('ZSCORE', TOMB, ID)
+  if tomb then return {tonumber(tomb) % 1 == 0.5 and 'deleted' or 'expired'} end
   return {'gone'}
 end
 
@@ -298,10 +300,40 @@ local function move(h, to, now, fields, opt)
   h.state = to
 end
 
+-- `prev` (the stored `attempts`, a JSON list, or nil) with one more ended
+-- attempt appended: its number, when it started and ended (ms; nil: it
+-- never started) and its error (JSON text; nil or '': none); `retry`, for
+-- an attempt that was retried from where it ended: ',"state":"<the ended
+-- state>","retried":<ms>' (a requeued attempt ended by going back to waiting).
+local function attempts_with(prev, attempt, started, ended, err, retry)
+  local rec = '{"attempt":' .. attempt .. ',"started":' .. (started or 'null') .. ',"ended":' .. ended
+    .. ',"error":' .. ((err and err ~= '') and err or 'null') .. (retry or '') .. '}'
+  if prev and string.sub(prev, 1, 1) == '[' and string.sub(prev, -1) == ']' and #prev > 2 then
+    return string.sub(prev, 1, -2) .. ',' .. rec .. ']'
+  end
+  return '[' .. rec .. ']'
+end
+
+-- A move out of an ended state (a retry) starts a new attempt: the fields
+-- that record the ended one (`attempts` + 1 entry, `attempt` + 1) added to
+-- `fields`.  A job made without a queue is on its first attempt until then.
+local function next_attempt(h, fields, now)
+  local f = redis.call('HMGET', JOB, 'attempt', 'attempts', 'ended', 'error')
+  local attempt = tonumber(f[1] or '') or 1
+  local ended = tonumber(f[3] or '') or now
+  local err = f[4]
+  if err and not pcall(cjson.decode, err) then err = nil end  -- never copy malformed JSON into the list
+  fields[#fields + 1] = 'attempts'
+  local retry = ',"state":"' .. h.state .. '","retried":' .. now
+  fields[#fields + 1] = attempts_with(f[2], attempt, h.started, ended, err, retry)
+  fields[#fields + 1] = 'attempt'
+  fields[#fields + 1] = attempt + 1
+end
+
 -- The running job `h` whose attempt just failed with `err` (JSON text):
 -- when it is a queued job with retries left that can run again before it
 -- expires, put it back on its queue after its backoff, with the attempt
--- recorded in `attempts`, and return true (the "retry" change of OUTSIDE in
+-- recorded in `attempts`, and return true (the "requeue" change of OUTSIDE in
 -- transitions.py).  Else return false having written nothing: the caller
 -- fails it for good.  Fields it cannot read mean no retry.  `ended`: when
 -- the attempt ended, if not `now` (the deadline of a stalled attempt).
@@ -312,26 +344,19 @@ local function requeue(h, now, err, ended)
   local expires = tonumber(h.expires)
   local ready = now + backoff
   if ready >= expires then return false end
-  local rec = '{"attempt":' .. attempt .. ',"started":' .. (h.started or 'null') .. ',"ended":' .. (ended or now)
-    .. ',"error":' .. err .. '}'
-  local prev = q[5]
-  if prev and string.sub(prev, 1, 1) == '[' and string.sub(prev, -1) == ']' and #prev > 2 then
-    rec = string.sub(prev, 1, -2) .. ',' .. rec .. ']'
-  else
-    rec = '[' .. rec .. ']'
-  end
+  local rec = attempts_with(q[5], attempt, h.started, ended or now, err)
   redis.call('HDEL', JOB, 'started', 'lease', 'beat', 'max_runtime', 'progress', 'error', 'ended')
-  local fields = {'state', RETRY_TO, 'attempt', attempt + 1, 'attempts', rec, 'ready', ready}
+  local fields = {'state', REQUEUE_TO, 'attempt', attempt + 1, 'attempts', rec, 'ready', ready}
   if TOKEN ~= '' then
     fields[#fields + 1] = 'token'
     fields[#fields + 1] = TOKEN
   end
   redis.call('HSET', JOB, unpack(fields))
   if h.lease or h.max_runtime then redis.call('ZREM', DUE, ID) end
-  index_move(h.state, RETRY_TO, expires, now)
+  index_move(h.state, REQUEUE_TO, expires, now)
   enqueue(q[1], ready, expires, now)
-  emit(RETRY_TO, now, nil, 'error', err)
-  h.state, h.ready = RETRY_TO, tostring(ready)
+  emit(REQUEUE_TO, now, nil, 'error', err)
+  h.state, h.ready = REQUEUE_TO, tostring(ready)
   return true
 end
 

@@ -8,12 +8,14 @@
 -- KEYS: the job layout of _states.lua (1 job, 2 due, 3 events, 4 tomb,
 --       5 queue, 6.. the state indexes)
 -- ARGV[1..4]: id, token, event cap, tombstone lifetime ms (see _lib.lua)
--- ARGV[5]  the move's name (a key of MOVES: start, finish, fail)
+-- ARGV[5]  the move's name (a key of MOVES: start, finish, fail, cancel, retry)
 -- ARGV[6]  the result to store (finish), JSON text, in the field `result`
 --          ('' = none: JSON text is never empty); the job's input, `data`,
 --          is never changed by a move
 -- ARGV[7]  error details, JSON text ('' = none)
--- ARGV[8]  lease, ms ('' = none)          (a move into running only)
+-- ARGV[8]  lease, ms ('' = none)          (a move into running only);
+--          a move into waiting (retry): ms before a job of a queue may be
+--          popped again ('' = at once)
 -- ARGV[9]  maximum run time, ms ('' = none) (a move into running only)
 -- ARGV 6-9 may be left out from the end: absent means ''.  A name the
 -- table lacks, or more ARGV than these, is refused with an error reply
@@ -21,7 +23,10 @@
 -- The move sets `state`, the target's time stamp (STAMP in _states.lua),
 -- `token`, and the result and error when given; a move into running starts its
 -- lease and maximum run time, leaving a state drops what it held (HOLDS:
--- the `due` entry of running, the queue entry of waiting).
+-- the `due` entry of running, the queue entry of waiting).  A move out of
+-- an ended state (ENDED: a retry) starts a new attempt: the ended one is
+-- appended to `attempts` and `attempt` counts up; a job of a queue is put
+-- back on it (a new entry: an older entry of it is dropped when popped).
 -- Returns {'ok', fields, 1}    the move happened: the fields written (flat,
 --                              without the result)
 --         {'ok', fields...}   a replay of a call that did: the whole record
@@ -47,15 +52,21 @@ if not in_set(sources, state) then
 end
 local data, err = ARGV[6] or '', ARGV[7] or ''
 -- a failing attempt of a queued job with retries left goes back to its
--- queue instead (RETRY: requeue() in _lib.lua); the reply is then the
+-- queue instead (REQUEUE: requeue() in _lib.lua); the reply is then the
 -- whole record.
-if target == SETTLE_TO and state == RETRY_FROM and requeue(h, now, err ~= '' and err or '{}') then
+if target == SETTLE_TO and state == REQUEUE_FROM and requeue(h, now, err ~= '' and err or '{}') then
   return {'ok', snapshot(false)}
 end
 local fields = {'token', TOKEN}
-local due
+local due, ready
 if HOLDS[target] == 'due' then
   due = start_fields(fields, tonumber(ARGV[8] or ''), tonumber(ARGV[9] or ''), now)
+end
+if in_set(ENDED, state) and not in_set(ENDED, target) then next_attempt(h, fields, now) end
+if HOLDS[target] == 'queue' and h.queue then  -- back on its queue, poppable after the delay
+  ready = now + (tonumber(ARGV[8] or '') or 0)
+  fields[#fields + 1] = 'ready'
+  fields[#fields + 1] = ready
 end
 if err ~= '' then
   fields[#fields + 1] = 'error'
@@ -68,6 +79,7 @@ if due then
   redis.call('ZADD', DUE, due, ID)
   keep_until(DUE, expires + TOMB_TTL, now)
 end
+if ready then enqueue(h.queue, ready, expires, now) end
 if err ~= '' then
   emit(target, now, nil, 'error', err)
 else

@@ -13,24 +13,25 @@
 --   KEYS[7]  <ns>:{<tag>}:idx:running
 --   KEYS[8]  <ns>:{<tag>}:idx:failed
 --   KEYS[9]  <ns>:{<tag>}:idx:finished
+--   KEYS[10]  <ns>:{<tag>}:idx:cancelled
 -- (create_many: its job hashes follow).  KEYS in any other layout (such as
 -- the ones before 2026-12-04, with the indexes before the queue) are
 -- refused before anything is read or written.
-local STATES = {'waiting', 'running', 'failed', 'finished'}
-local IDX = {waiting = 6, running = 7, failed = 8, finished = 9}  -- KEYS positions
-local NKEYS = 9
+local STATES = {'waiting', 'running', 'failed', 'finished', 'cancelled'}
+local IDX = {waiting = 6, running = 7, failed = 8, finished = 9, cancelled = 10}  -- KEYS positions
+local NKEYS = 10
 local INITIAL = 'waiting'  -- the state create makes
-local STAMP = {running = 'started', failed = 'ended', finished = 'ended'}  -- set on entering
+local STAMP = {running = 'started', failed = 'ended', finished = 'ended', cancelled = 'ended'}  -- set on entering
 -- The moves a caller may ask for, by name: 'target|the states it leaves|the
 -- fields it deletes' (sets of states are space separated, a space at each end)
-local MOVES = {start = 'running| waiting |', finish = 'finished| running |', fail = 'failed| running |'}
+local MOVES = {start = 'running| waiting |', finish = 'finished| running |', fail = 'failed| running |', cancel = 'cancelled| waiting running |', retry = 'waiting| failed cancelled |started lease beat max_runtime progress error ended result'}
 local ALIVE = ' running '  -- where a worker may heartbeat or report progress
-local ENDED = ' failed finished '  -- where a job has ended (its move stamps 'ended')
+local ENDED = ' failed finished cancelled '  -- where a job has ended (its move stamps 'ended')
 local HOLDS = {waiting = 'queue', running = 'due'}  -- leaving drops it
 -- The changes made outside the table: a running job past its lease or run
--- time fails (settle); a failing attempt with retries left waits again (retry)
+-- time fails (settle); a failing attempt with retries left waits again (requeue)
 local SETTLE_FROM, SETTLE_TO = 'running', 'failed'
-local RETRY_FROM, RETRY_TO = 'running', 'waiting'
+local REQUEUE_FROM, REQUEUE_TO = 'running', 'waiting'
 local JOB, DUE, EVENTS, TOMB, QUEUE = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 if #KEYS < NKEYS
   or string.sub(KEYS[2], -4) ~= ':due'
@@ -41,6 +42,7 @@ if #KEYS < NKEYS
   or string.sub(KEYS[7], -12) ~= ':idx:running'
   or string.sub(KEYS[8], -11) ~= ':idx:failed'
   or string.sub(KEYS[9], -13) ~= ':idx:finished'
+  or string.sub(KEYS[10], -14) ~= ':idx:cancelled'
 then
   return redis.error_reply('ERR KEYS are not in the layout of _lua/_states.lua')
 end

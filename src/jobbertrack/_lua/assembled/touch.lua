@@ -13,24 +13,25 @@
 --   KEYS[7]  <ns>:{<tag>}:idx:running
 --   KEYS[8]  <ns>:{<tag>}:idx:failed
 --   KEYS[9]  <ns>:{<tag>}:idx:finished
+--   KEYS[10]  <ns>:{<tag>}:idx:cancelled
 -- (create_many: its job hashes follow).  KEYS in any other layout (such as
 -- the ones before 2026-12-04, with the indexes before the queue) are
 -- refused before anything is read or written.
-local STATES = {'waiting', 'running', 'failed', 'finished'}
-local IDX = {waiting = 6, running = 7, failed = 8, finished = 9}  -- KEYS positions
-local NKEYS = 9
+local STATES = {'waiting', 'running', 'failed', 'finished', 'cancelled'}
+local IDX = {waiting = 6, running = 7, failed = 8, finished = 9, cancelled = 10}  -- KEYS positions
+local NKEYS = 10
 local INITIAL = 'waiting'  -- the state create makes
-local STAMP = {running = 'started', failed = 'ended', finished = 'ended'}  -- set on entering
+local STAMP = {running = 'started', failed = 'ended', finished = 'ended', cancelled = 'ended'}  -- set on entering
 -- The moves a caller may ask for, by name: 'target|the states it leaves|the
 -- fields it deletes' (sets of states are space separated, a space at each end)
-local MOVES = {start = 'running| waiting |', finish = 'finished| running |', fail = 'failed| running |'}
+local MOVES = {start = 'running| waiting |', finish = 'finished| running |', fail = 'failed| running |', cancel = 'cancelled| waiting running |', retry = 'waiting| failed cancelled |started lease beat max_runtime progress error ended result'}
 local ALIVE = ' running '  -- where a worker may heartbeat or report progress
-local ENDED = ' failed finished '  -- where a job has ended (its move stamps 'ended')
+local ENDED = ' failed finished cancelled '  -- where a job has ended (its move stamps 'ended')
 local HOLDS = {waiting = 'queue', running = 'due'}  -- leaving drops it
 -- The changes made outside the table: a running job past its lease or run
--- time fails (settle); a failing attempt with retries left waits again (retry)
+-- time fails (settle); a failing attempt with retries left waits again (requeue)
 local SETTLE_FROM, SETTLE_TO = 'running', 'failed'
-local RETRY_FROM, RETRY_TO = 'running', 'waiting'
+local REQUEUE_FROM, REQUEUE_TO = 'running', 'waiting'
 local JOB, DUE, EVENTS, TOMB, QUEUE = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 if #KEYS < NKEYS
   or string.sub(KEYS[2], -4) ~= ':due'
@@ -41,6 +42,7 @@ if #KEYS < NKEYS
   or string.sub(KEYS[7], -12) ~= ':idx:running'
   or string.sub(KEYS[8], -11) ~= ':idx:failed'
   or string.sub(KEYS[9], -13) ~= ':idx:finished'
+  or string.sub(KEYS[10], -14) ~= ':idx:cancelled'
 then
   return redis.error_reply('ERR KEYS are not in the layout of _lua/_states.lua')
 end
@@ -119,11 +121,13 @@ end
 -- The reply for an id without a record: {'expired'} while an index entry
 -- or a tombstone still remembers it, else {'gone'} (never existed, or
 -- expired so long ago that nothing remembers it).  Only on the failure path.
+-- A tombstone scored ms + 0.5 remembers a deleted job (delete.lua): {'deleted'}.
 local function missing()
   for _, state in ipairs(STATES) do
     if redis.call('ZSCORE', KEYS[IDX[state]], ID) then return {'expired'} end
   end
-  if redis.call('ZSCORE', TOMB, ID) then return {'expired'} end
+  local tomb = redis.call('ZSCORE', TOMB, ID)
+  if tomb then return {tonumber(tomb) % 1 == 0.5 and 'deleted' or 'expired'} end
   return {'gone'}
 end
 
@@ -262,10 +266,24 @@ local function move(h, to, now, fields, opt)
   h.state = to
 end
 
+-- `prev` (the stored `attempts`, a JSON list, or nil) with one more ended
+-- attempt appended: its number, when it started and ended (ms; nil: it
+-- never started) and its error (JSON text; nil or '': none); `retry`, for
+-- an attempt that was retried from where it ended: ',"state":"<the ended
+-- state>","retried":<ms>' (a requeued attempt ended by going back to waiting).
+local function attempts_with(prev, attempt, started, ended, err, retry)
+  local rec = '{"attempt":' .. attempt .. ',"started":' .. (started or 'null') .. ',"ended":' .. ended
+    .. ',"error":' .. ((err and err ~= '') and err or 'null') .. (retry or '') .. '}'
+  if prev and string.sub(prev, 1, 1) == '[' and string.sub(prev, -1) == ']' and #prev > 2 then
+    return string.sub(prev, 1, -2) .. ',' .. rec .. ']'
+  end
+  return '[' .. rec .. ']'
+end
+
 -- The running job `h` whose attempt just failed with `err` (JSON text):
 -- when it is a queued job with retries left that can run again before it
 -- expires, put it back on its queue after its backoff, with the attempt
--- recorded in `attempts`, and return true (the "retry" change of OUTSIDE in
+-- recorded in `attempts`, and return true (the "requeue" change of OUTSIDE in
 -- transitions.py).  Else return false having written nothing: the caller
 -- fails it for good.  Fields it cannot read mean no retry.  `ended`: when
 -- the attempt ended, if not `now` (the deadline of a stalled attempt).
@@ -276,26 +294,19 @@ local function requeue(h, now, err, ended)
   local expires = tonumber(h.expires)
   local ready = now + backoff
   if ready >= expires then return false end
-  local rec = '{"attempt":' .. attempt .. ',"started":' .. (h.started or 'null') .. ',"ended":' .. (ended or now)
-    .. ',"error":' .. err .. '}'
-  local prev = q[5]
-  if prev and string.sub(prev, 1, 1) == '[' and string.sub(prev, -1) == ']' and #prev > 2 then
-    rec = string.sub(prev, 1, -2) .. ',' .. rec .. ']'
-  else
-    rec = '[' .. rec .. ']'
-  end
+  local rec = attempts_with(q[5], attempt, h.started, ended or now, err)
   redis.call('HDEL', JOB, 'started', 'lease', 'beat', 'max_runtime', 'progress', 'error', 'ended')
-  local fields = {'state', RETRY_TO, 'attempt', attempt + 1, 'attempts', rec, 'ready', ready}
+  local fields = {'state', REQUEUE_TO, 'attempt', attempt + 1, 'attempts', rec, 'ready', ready}
   if TOKEN ~= '' then
     fields[#fields + 1] = 'token'
     fields[#fields + 1] = TOKEN
   end
   redis.call('HSET', JOB, unpack(fields))
   if h.lease or h.max_runtime then redis.call('ZREM', DUE, ID) end
-  index_move(h.state, RETRY_TO, expires, now)
+  index_move(h.state, REQUEUE_TO, expires, now)
   enqueue(q[1], ready, expires, now)
-  emit(RETRY_TO, now, nil, 'error', err)
-  h.state, h.ready = RETRY_TO, tostring(ready)
+  emit(REQUEUE_TO, now, nil, 'error', err)
+  h.state, h.ready = REQUEUE_TO, tostring(ready)
   return true
 end
 

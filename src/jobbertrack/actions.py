@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Literal, NamedTuple
 
 from ._core.fields import CREATE_FIELDS
-from ._core.transitions import MOVES
+from ._core.transitions import ENDED, MOVES
 
 #: How an input is written and checked: ``seconds`` (a number > 0),
 #: ``number`` (finite), ``text`` (a string), ``json`` (any JSON value).
@@ -106,9 +106,30 @@ ACTIONS: dict[str, Action] = {
             (Param("message", "text", "What went wrong.", positional=True, keyword="error"),),
             example='"disk full"',
         ),
+        Action(
+            "cancel",
+            "cancel",
+            f"Move a job from {_moves('cancel').replace(' -> ', ' to ')}: a waiting job is never "
+            "taken, a running one's worker is refused its next call.",
+            (Param("reason", "text", "Why it is cancelled (the error's message)."),),
+            example='--reason "wrong input"',
+        ),
+        Action(
+            "retry",
+            "retry",
+            f"Move a job from {_moves('retry').replace(' -> ', ' to ')} as a new attempt; a job of "
+            "a queue goes back on it.",
+            (Param("delay", "seconds", "Seconds before a job of a queue may be popped again."),),
+            example="--delay 30",
+        ),
     )
 }
 
+
+#: The states ``retry`` / ``retry_all`` leave, and the ended states
+#: ``clean`` deletes from (for the HTTP API's and the command line's checks).
+RETRY_FROM: tuple[str, ...] = tuple(sorted(s.value for s in MOVES["retry"].sources))
+ENDED_STATES: tuple[str, ...] = tuple(sorted(s.value for s in ENDED))
 
 #: How docs/web.md writes a field of each kind in a body (``?``: optional).
 _DOC_KINDS = {"seconds": "s", "number": "n", "text": "str", "json": "any"}

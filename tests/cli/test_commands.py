@@ -54,7 +54,13 @@ def test_options_after_the_command_name(url: str) -> None:
 
     result = cli_runner().invoke(main, ["stats", "--namespace", "elsewhere", "--redis-url", url, "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == {"waiting": 0, "running": 0, "failed": 0, "finished": 0}
+    assert json.loads(result.stdout) == {
+        "waiting": 0,
+        "running": 0,
+        "failed": 0,
+        "finished": 0,
+        "cancelled": 0,
+    }
 
 
 def test_plain_output_without_a_terminal(invoke: Invoke) -> None:
@@ -186,8 +192,20 @@ def test_ls_plain_is_tab_separated(invoke: Invoke, handler: jobbertrack.Handler)
 def test_stats_counts_per_state(invoke: Invoke, handler: jobbertrack.Handler) -> None:
     handler.create(60)
     handler.create(60).start().fail("x")
-    assert as_json(invoke, "stats") == {"waiting": 1, "running": 0, "failed": 1, "finished": 0}
-    assert invoke("counts").stdout.splitlines() == ["waiting\t1", "running\t0", "failed\t1", "finished\t0"]
+    assert as_json(invoke, "stats") == {
+        "waiting": 1,
+        "running": 0,
+        "failed": 1,
+        "finished": 0,
+        "cancelled": 0,
+    }
+    assert invoke("counts").stdout.splitlines() == [
+        "waiting\t1",
+        "running\t0",
+        "failed\t1",
+        "finished\t0",
+        "cancelled\t0",
+    ]
 
 
 def test_events_as_json_lines_resumable(invoke: Invoke, handler: jobbertrack.Handler) -> None:

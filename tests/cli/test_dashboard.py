@@ -142,7 +142,7 @@ def test_serves_the_dashboard_and_stops_cleanly(start: Any, handler: jobbertrack
 
     counts = httpx.get(base + "api/counts", timeout=LIMIT)
     assert counts.status_code == 200
-    assert counts.json() == {"waiting": 1, "running": 0, "failed": 0, "finished": 0}
+    assert counts.json() == {"waiting": 1, "running": 0, "failed": 0, "finished": 0, "cancelled": 0}
     page = httpx.get(f"{base}jobs/{job.id}", timeout=LIMIT)
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     assert "&lt;b&gt;visible&lt;/b&gt;" in page.text

@@ -91,7 +91,7 @@ def test_watch_draws_jobs_and_counts_as_events_arrive(
     term = terminal([*CLI, "--redis-url", url, "watch"])
     first = term.until(lambda s: "already here" in s and "Ctrl-C to quit" in s)
     assert "jobbertrack watch · namespace jt" in first
-    assert re.search(r"waiting 1\s+running 0\s+failed 0\s+finished 0\s+total 1", first)
+    assert re.search(r"waiting 1\s+running 0\s+failed 0\s+finished 0\s+cancelled 0\s+total 1", first)
 
     since = term.mark()
     job = handler.create(600, name="arrives later").start()
@@ -100,7 +100,7 @@ def test_watch_draws_jobs_and_counts_as_events_arrive(
     screen = term.until(lambda s: "halfway" in s and "disk full" in s and "running 1" in s, since)
     (line,) = [row for row in screen.splitlines() if "arrives later" in row][-1:]
     assert "running" in line and "2/4 ████░░░░ halfway" in line and "s ago" in line
-    assert re.search(r"waiting 1\s+running 1\s+failed 1\s+finished 0\s+total 3", screen)
+    assert re.search(r"waiting 1\s+running 1\s+failed 1\s+finished 0\s+cancelled 0\s+total 3", screen)
 
     term.proc.send_signal(signal.SIGINT)
     assert term.proc.wait(LIMIT) == 0

@@ -198,7 +198,10 @@ def test_watch_without_a_terminal_prints_counts_then_events(
     handler.create(60)
     proc = spawn(url, "watch")
     procs.append(proc)
-    assert read_line(proc.stdout).split() == b"waiting 1 running 0 failed 0 finished 0 total 1".split()
+    assert (
+        read_line(proc.stdout).split()
+        == b"waiting 1 running 0 failed 0 finished 0 cancelled 0 total 1".split()
+    )
     job = handler.create(60, name="new one")
     fields = read_line(proc.stdout).decode().rstrip("\n").split("\t")
     assert fields[2:4] == [job.id, "waiting"]
@@ -223,7 +226,13 @@ def test_no_url_uses_the_embedded_redis_with_a_note(tmp_path: Path) -> None:
             [*CLI, "stats", "--json"], check=False, capture_output=True, env=env, timeout=LIMIT
         )
         assert done.returncode == 0, done.stderr
-        assert json.loads(done.stdout) == {"waiting": 0, "running": 0, "failed": 0, "finished": 0}
+        assert json.loads(done.stdout) == {
+            "waiting": 0,
+            "running": 0,
+            "failed": 0,
+            "finished": 0,
+            "cancelled": 0,
+        }
         (note,) = done.stderr.decode().splitlines()
         assert "embedded Redis" in note
     finally:

@@ -10,12 +10,15 @@ import click
 
 import jobbertrack
 
-from . import commands_jobs, commands_read, dashboard, demo, queue, run, watch
+from . import commands_jobs, commands_operate, commands_read, dashboard, demo, queue, run, watch
 from .context import EXIT_ERROR, EXIT_JOB_NOT_FOUND, EXIT_REDIS, Failure, Settings, common_options, failure
 
 COMMANDS: list[click.Command] = [
     commands_jobs.create,
     *commands_jobs.ACTION_COMMANDS,
+    commands_operate.retry,
+    commands_operate.delete,
+    commands_operate.clean,
     commands_read.get,
     commands_read.ls,
     commands_read.stats,

@@ -1,5 +1,5 @@
 """Commands that make or move a job: create, and one command per row of
-``jobbertrack.actions`` (start, progress, heartbeat, finish, fail).  Each
+``jobbertrack.actions`` (start, progress, heartbeat, finish, fail, cancel).  Each
 prints the job as Redis holds it after the move."""
 
 from __future__ import annotations
@@ -81,5 +81,6 @@ def action_command(action: Action) -> click.Command:
     return click.command(action.name, help=help_text)(command)
 
 
-#: start, progress, heartbeat, finish, fail: one command per row of the table.
-ACTION_COMMANDS = [action_command(a) for a in ACTIONS.values()]
+#: start, progress, heartbeat, finish, fail, cancel: one command per row of
+#: the table (retry, which also takes --all-failed, is in commands_operate).
+ACTION_COMMANDS = [action_command(a) for a in ACTIONS.values() if a.name != "retry"]

@@ -70,9 +70,10 @@ def find(track: jobbertrack.Handler, job_id: str) -> jobbertrack.Resource:
     """The job, or JobExpired / JobNotFound."""
     job = track.get(job_id)
     if job is None:
-        if track.status(job_id) == "expired":
+        said = track.status(job_id)
+        if said == "expired":
             raise jobbertrack.JobExpired(job_id)
-        raise jobbertrack.JobNotFound(job_id)
+        raise jobbertrack.JobNotFound(job_id, f"job {job_id!r} was deleted" if said == "deleted" else None)
     return job
 
 

@@ -11,7 +11,13 @@ from typing import Any
 import click
 from rich.console import Console, RenderableType
 
-STATE_STYLES = {"waiting": "yellow", "running": "cyan", "finished": "green", "failed": "red"}
+STATE_STYLES = {
+    "waiting": "yellow",
+    "running": "cyan",
+    "finished": "green",
+    "failed": "red",
+    "cancelled": "magenta",
+}
 
 
 class Output:

@@ -83,9 +83,9 @@ class _Slots:
     status).  Jobs are popped by the main thread only, so a stop signal
     interrupts its wait and no job is taken after it."""
 
-    def __init__(self, size: int, argv: list[str], reporter: Reporter) -> None:
+    def __init__(self, size: int, argv: list[str], reporter: Reporter, grace: float) -> None:
         self.free = threading.Semaphore(size)
-        self.argv, self.reporter = argv, reporter
+        self.argv, self.reporter, self.grace = argv, reporter, grace
         self.lock = threading.Lock()
         self.running: dict[threading.Thread, list[subprocess.Popen[bytes]]] = {}
         self.idle = threading.Condition(self.lock)
@@ -101,7 +101,7 @@ class _Slots:
         try:
             env = {**os.environ, "JOBBERTRACK_JOB_ID": job.id}
             stdin = json.dumps(job.input).encode()  # what it was pushed with, on every attempt
-            _run_tracked(job, self.argv, self.reporter, stdin=stdin, env=env, child=child)
+            _run_tracked(job, self.argv, self.reporter, stdin=stdin, env=env, child=child, grace=self.grace)
         finally:
             with self.lock:
                 self.running.pop(threading.current_thread(), None)
@@ -187,7 +187,8 @@ BURST_WAIT = 1.0
     metavar="S",
     default=30,
     show_default=True,
-    help="After SIGTERM, how long running commands may take before they are terminated.",
+    help="After SIGTERM, how long running commands may take before they are terminated; "
+    "a cancelled job's command: seconds from its SIGTERM to SIGKILL.",
 )
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @common_options
@@ -207,7 +208,9 @@ def work(
     $JOBBERTRACK_JOB_ID.
 
     SIGTERM (or SIGINT) takes no new job and lets running commands finish,
-    for up to --grace seconds, then terminates them.
+    for up to --grace seconds, then terminates them.  A job cancelled while
+    its command runs has the command stopped: SIGTERM at its next
+    heartbeat, SIGKILL --grace seconds later; the job stays cancelled.
 
     \b
     Examples:
@@ -215,7 +218,7 @@ def work(
       jobbertrack work --queue mail --burst -- ./send-mail.sh
     """
     track = settings().handler()
-    slots = _Slots(concurrency, list(command), Reporter(output(), always=True))
+    slots = _Slots(concurrency, list(command), Reporter(output(), always=True), grace)
     interruptible = threading.Event()  # set while the main thread only waits
     stop = threading.Event()
 

@@ -325,7 +325,9 @@ def counts_table(counts: dict[str, int]) -> Table:
 def counts_line(counts: dict[str, int]) -> Text:
     text = Text()
     for state, n in counts.items():
-        text.append(f"{state} ", style=STATE_STYLES[state]).append(f"{n}", style="bold").append("   ")
+        text.append(f"{state} ", style=STATE_STYLES.get(state, "dim")).append(f"{n}", style="bold").append(
+            "   "
+        )
     return text.append(f"total {sum(counts.values())}", style="dim")
 
 

@@ -35,7 +35,52 @@ from .params import SECONDS
 EXIT_TRACKING = 125  # jobbertrack could not track the command; it did not run
 EXIT_CANNOT_RUN = 126
 EXIT_COMMAND_NOT_FOUND = 127
+EXIT_CANCELLED = 124  # the job was cancelled while the command ran (it was stopped), as timeout(1)'s 124
 FORWARDED = (signal.SIGINT, signal.SIGTERM)
+#: ``run --grace``: seconds a cancelled job's command has after SIGTERM, before SIGKILL.
+GRACE = 10.0
+
+
+class Stopper:
+    """Stops the command of a job that is cancelled while it runs: SIGTERM
+    when a heartbeat finds the job cancelled (``keep_alive(on_lost=...)``),
+    SIGKILL ``grace`` seconds later if it is still running."""
+
+    def __init__(self, child: list[subprocess.Popen[bytes]], grace: float) -> None:
+        self.child, self.grace = child, grace
+        self.cancelled = False
+        self._kill: threading.Timer | None = None
+        self._lock = threading.Lock()
+
+    def on_lost(self, error: Exception) -> None:
+        if isinstance(error, jobbertrack.JobCancelled):
+            with self._lock:
+                self.cancelled = True
+            self.stop()
+
+    def stop(self) -> None:
+        """SIGTERM the command if it runs and the job was cancelled (again
+        once the command exists, if it did not yet)."""
+        with self._lock:
+            if not self.cancelled or not self.child or self._kill is not None:
+                return
+            proc = self.child[0]
+            if proc.poll() is not None:
+                return
+            proc.terminate()
+            self._kill = threading.Timer(self.grace, self._force, (proc,))
+            self._kill.daemon = True
+            self._kill.start()
+
+    @staticmethod
+    def _force(proc: subprocess.Popen[bytes]) -> None:
+        if proc.poll() is None:
+            proc.kill()
+
+    def done(self) -> None:
+        with self._lock:
+            if self._kill is not None:
+                self._kill.cancel()
 
 
 class OutputTail:
@@ -172,10 +217,23 @@ def command_result(argv: list[str], returncode: int, duration: float, tail: str)
     help="Fail the job (not the command) as timed out after this long.",
 )
 @click.option("--name", help="The job's label [default: the command line].")
+@click.option(
+    "--grace",
+    type=SECONDS,
+    metavar="S",
+    default=GRACE,
+    show_default=True,
+    help="When the job is cancelled: seconds the command has after SIGTERM before SIGKILL.",
+)
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @common_options
 def run(
-    timeout: float, lease: float, max_runtime: float | None, name: str | None, command: tuple[str, ...]
+    timeout: float,
+    lease: float,
+    max_runtime: float | None,
+    name: str | None,
+    grace: float,
+    command: tuple[str, ...],
 ) -> None:
     """Run a command as a tracked job, and exit with its exit status.
 
@@ -184,8 +242,13 @@ def run(
     {command, exit_code, duration, output_tail}.  The command's output
     passes through unchanged.  SIGINT and SIGTERM are forwarded to it.
 
-    Exit status: the command's (128+N if signal N killed it), 125 if the
-    job could not be created, 126/127 if the command cannot be run.
+    Cancelling the job (`jobbertrack cancel ID`, the dashboard) stops the
+    command: SIGTERM at the next heartbeat, SIGKILL --grace seconds later;
+    the job stays cancelled.
+
+    Exit status: the command's (128+N if signal N killed it), 124 if the
+    job was cancelled, 125 if the job could not be created, 126/127 if the
+    command cannot be run.
 
     \b
     Examples:
@@ -202,7 +265,7 @@ def run(
             f"the job could not be started, so the command did not run: {exc}", EXIT_TRACKING
         ) from None
     _say(f"job {job.id} running: {label}")
-    status = _run_tracked(job, argv, Reporter(output()))
+    status = _run_tracked(job, argv, Reporter(output()), grace=grace)
     raise SystemExit(status)
 
 
@@ -234,16 +297,20 @@ def _run_tracked(
     stdin: bytes | None = None,
     env: dict[str, str] | None = None,
     child: list[subprocess.Popen[bytes]] | None = None,
+    grace: float = GRACE,
 ) -> int:
     """Run ``argv`` as ``job`` (heartbeats, output tail, exit status).
     ``stdin``: bytes fed to the command (``jobbertrack work``: the job's data
     as JSON); ``env``: its environment; ``child``: a list that receives the
-    process, so a caller can signal it."""
+    process, so a caller can signal it; ``grace``: seconds a cancelled
+    job's command has between SIGTERM and SIGKILL.  EXIT_CANCELLED when the
+    job was cancelled (it stays so)."""
     tail = OutputTail()
     child = [] if child is None else child
     began = time.monotonic()
+    stopper = Stopper(child, grace)
     # the heartbeat policy of job.running(), quiet: cron mails any output
-    with job.keep_alive(quiet=True) as beats, forwarding(child):
+    with job.keep_alive(quiet=True, on_lost=stopper.on_lost) as beats, forwarding(child):
         try:
             pipe_in = None if stdin is None else subprocess.PIPE  # None: inherits ours, as before
             proc_ = subprocess.Popen(
@@ -266,12 +333,17 @@ def _run_tracked(
         ]
         for pump in pumps:
             pump.start()
+        stopper.stop()  # a cancel noticed before the command existed
         returncode = proc.wait()
+        stopper.done()
         for pump in pumps:
             pump.drain()
     result = command_result(argv, returncode, time.monotonic() - began, tail.text())
-    _store_result(job, result, reporter, lost=beats.lost)
-    return exit_status(returncode)
+    if stopper.cancelled:
+        reporter.outcome(job.refresh(), f"stopped: {result['exit_code']}", result["duration"])
+        return EXIT_CANCELLED
+    lost = _store_result(job, result, reporter, lost=beats.lost)
+    return EXIT_CANCELLED if isinstance(lost, jobbertrack.JobCancelled) else exit_status(returncode)
 
 
 def _feed(pipe: IO[bytes] | None, data: bytes) -> None:
@@ -285,8 +357,9 @@ def _feed(pipe: IO[bytes] | None, data: bytes) -> None:
 
 def _store_result(
     job: jobbertrack.Resource, result: dict[str, Any], reporter: Reporter, lost: Exception | None = None
-) -> None:
-    """Finish or fail the job with the result; a job lost meanwhile is left as it is."""
+) -> Exception | None:
+    """Finish or fail the job with the result; a job lost meanwhile (or
+    cancelled) is left as it is, and the error that said so returned."""
     code = result["exit_code"]
     if "message" in result:
         message = result["message"]
@@ -301,8 +374,9 @@ def _store_result(
             job.fail({**result, "message": message})
     except jobbertrack.JobberTrackError as exc:
         note(f"jobbertrack: job {job.id}: the command's result was not stored: {lost or exc}")
-        return
+        return exc
     reporter.outcome(job, message, result["duration"])
+    return None
 
 
 def _say(message: str) -> None:

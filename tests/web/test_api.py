@@ -25,7 +25,7 @@ from jobbertrack.web import create_app
 
 from .conftest import AUTH, TOKEN, ChosenIds, MakeApi, asgi_client, eventually, snapshot, writes
 
-STATES = ("waiting", "running", "failed", "finished")
+STATES = ("waiting", "running", "failed", "finished", "cancelled")
 #: redis-py retries a refused connection for seconds by default: fail at once
 #: (the asyncio client takes redis.asyncio's Retry; redis-py 8.2 warns at a sync one)
 NO_RETRY = Retry(NoBackoff(), 0)
@@ -73,20 +73,34 @@ async def every_state(track: jobbertrack.aio.Handler) -> dict[str, Any]:
     failed = await track.create(60, name="x")
     await failed.start()
     await failed.fail("boom")
-    return {"waiting": waiting, "running": running, "finished": finished, "failed": failed}
+    cancelled = await track.create(60, name="c")
+    await cancelled.cancel("not now")
+    return {
+        "waiting": waiting,
+        "running": running,
+        "finished": finished,
+        "failed": failed,
+        "cancelled": cancelled,
+    }
 
 
 # --- reads -------------------------------------------------------------------------------
 
 
-async def test_counts_has_exactly_the_four_states(api: httpx.AsyncClient, track: Any) -> None:
+async def test_counts_has_exactly_the_states_of_the_table(api: httpx.AsyncClient, track: Any) -> None:
     r = await api.get("/api/counts")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("application/json")
-    assert r.json() == {"waiting": 0, "running": 0, "failed": 0, "finished": 0}
+    assert r.json() == {"waiting": 0, "running": 0, "failed": 0, "finished": 0, "cancelled": 0}
     await every_state(track)
     await track.create(60)
-    assert (await api.get("/api/counts")).json() == {"waiting": 2, "running": 1, "failed": 1, "finished": 1}
+    assert (await api.get("/api/counts")).json() == {
+        "waiting": 2,
+        "running": 1,
+        "failed": 1,
+        "finished": 1,
+        "cancelled": 1,
+    }
 
 
 async def test_a_job_is_its_value_with_its_id(api: httpx.AsyncClient, track: Any) -> None:
@@ -136,7 +150,7 @@ async def test_list_is_newest_first_with_every_state_by_default(api: httpx.Async
     body = r.json()
     assert set(body) == {"jobs", "cursor"}
     assert body["cursor"] is None
-    newest_first = [jobs[s].id for s in ("failed", "finished", "running", "waiting")]
+    newest_first = [jobs[s].id for s in ("cancelled", "failed", "finished", "running", "waiting")]
     assert [j["id"] for j in body["jobs"]] == newest_first
     for job in body["jobs"]:
         check_job(job, job["id"], job["state"])
@@ -347,7 +361,7 @@ async def test_expired_job_is_410(api: httpx.AsyncClient, track: Any, admin: Any
     before = writes(admin)
     check_error(await api.post(f"/api/jobs/{job_id}/start"), 410, "expired")
     assert writes(admin) == before
-    assert await track.counts() == {"waiting": 0, "running": 0, "failed": 0, "finished": 0}
+    assert await track.counts() == {"waiting": 0, "running": 0, "failed": 0, "finished": 0, "cancelled": 0}
 
 
 async def test_illegal_move_is_409_with_current_and_target(
@@ -404,7 +418,13 @@ async def test_create_refuses_bad_input_with_422_and_writes_nothing(
     r = await api.post("/api/jobs", content=body, headers={"Content-Type": "application/json"})
     check_error(r, 422, "invalid")
     assert writes(admin) == before
-    assert (await api.get("/api/counts")).json() == {"waiting": 0, "running": 0, "failed": 0, "finished": 0}
+    assert (await api.get("/api/counts")).json() == {
+        "waiting": 0,
+        "running": 0,
+        "failed": 0,
+        "finished": 0,
+        "cancelled": 0,
+    }
 
 
 async def test_moves_refuse_bad_input_with_422_and_write_nothing(
@@ -511,7 +531,9 @@ async def test_unknown_api_routes_and_methods_answer_json(api: httpx.AsyncClient
     assert r.status_code == 405 and r.json()["error"]
     r = await api.post(f"/api/jobs/{job.id}/history")
     assert r.status_code == 405 and r.json()["error"]
-    r = await api.delete(f"/api/jobs/{job.id}")
+    r = await api.put(f"/api/jobs/{job.id}")
+    assert r.status_code == 405 and r.json()["error"]
+    r = await api.delete(f"/api/jobs/{job.id}/start")
     assert r.status_code == 405 and r.json()["error"]
     assert (await track.get(job.id)).state == "waiting"  # type: ignore[union-attr]
 
@@ -634,6 +656,12 @@ async def test_mounted_under_a_prefix(web_redis: RedisServer, track: Any) -> Non
             assert login.status_code == 303 and login.headers["location"] == "/jobs/jobs"
             assert "path=/jobs/" in login.headers["set-cookie"].lower()
             assert (await http.get("/jobs/api/counts")).json()["waiting"] == 0
+            # a cookie's writes carry the page's CSRF token (docs/web.md, "Access")
+            csrf = re.search(
+                r'<meta name="jt-csrf" content="([0-9a-f]+)">', (await http.get("/jobs/jobs")).text
+            )
+            assert csrf is not None
+            http.headers["X-CSRF-Token"] = csrf[1]
             for job_id in ("history", "a/b ü"):
                 r = await http.post("/jobs/api/jobs", json={"timeout": 60, "name": "mounted"})
                 assert r.status_code == 201 and r.json()["id"] == job_id
@@ -681,6 +709,7 @@ async def test_a_sync_handler_serves_reads_and_writes(
             "running": 1,
             "failed": 1,
             "finished": 1,
+            "cancelled": 1,
         }
         listed = (await api.get("/api/jobs", params={"state": "running"})).json()
         assert [j["id"] for j in listed["jobs"]] == [jobs["running"].id]

@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from .conftest import AUTH, TOKEN, MakeApi, eventually
 
-STATES = ("waiting", "running", "failed", "finished")
+STATES = ("waiting", "running", "failed", "finished", "cancelled")
 
 
 async def scrape(api: httpx.AsyncClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -42,7 +42,7 @@ async def test_job_gauges_equal_the_counts(make_api: MakeApi, track: Any) -> Non
     samples = await scrape(api)
     for state in STATES:
         assert value(samples, "jobbertrack_jobs", state=state) == counts[state], state
-    assert counts == {"waiting": 3, "running": 1, "failed": 1, "finished": 0}
+    assert counts == {"waiting": 3, "running": 1, "failed": 1, "finished": 0, "cancelled": 0}
 
 
 async def test_transitions_failures_and_timings_are_counted(make_api: MakeApi, track: Any) -> None:
@@ -57,7 +57,7 @@ async def test_transitions_failures_and_timings_are_counted(make_api: MakeApi, t
     await broken.fail("boom")
     created = (await api.post("/api/jobs", json={"timeout": 60})).json()["id"]
     await api.post(f"/api/jobs/{created}/start")
-    expected = {"waiting": 3, "running": 3, "finished": 1, "failed": 1}
+    expected = {"waiting": 3, "running": 3, "finished": 1, "failed": 1, "cancelled": 0}
 
     async def counted() -> dict[tuple[str, tuple[tuple[str, str], ...]], float] | None:
         samples = await scrape(api)

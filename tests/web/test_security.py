@@ -20,7 +20,7 @@ from jobbertrack.web import create_app
 from .conftest import AUTH, TOKEN, MakeApi, check_security_headers, eventually, writes
 
 ALLOWED = "http://allowed.test"
-EMPTY = {"waiting": 0, "running": 0, "failed": 0, "finished": 0}
+EMPTY = {"waiting": 0, "running": 0, "failed": 0, "finished": 0, "cancelled": 0}
 
 
 def reads(job_id: str) -> list[str]:

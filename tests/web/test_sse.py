@@ -235,7 +235,7 @@ async def test_an_aio_handler_on_a_cluster() -> None:
                 await jobs[0].start()
                 async with http() as client:
                     counts = (await client.get(f"{live.url}/api/counts")).json()
-                    assert counts == {"waiting": 5, "running": 1, "failed": 0, "finished": 0}
+                    assert counts == {"waiting": 5, "running": 1, "failed": 0, "finished": 0, "cancelled": 0}
                     listed = (await client.get(f"{live.url}/api/jobs")).json()
                     assert [j["id"] for j in listed["jobs"]] == [j.id for j in reversed(jobs)]
                     got = (await client.get(f"{live.url}/api/jobs/{jobs[0].id}")).json()

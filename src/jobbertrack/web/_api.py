@@ -64,6 +64,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "create": ("timeout", "data", *(p.name for p in CREATE_INPUTS)),
     "push": ("timeout", "data", *(p.name for p in CREATE_INPUTS), "delay", "retries", "backoff"),
     "sweep": (),
+    "retry_all": ("state", "queue", "limit"),
+    "clean": ("state", "older_than", "limit"),
     **{a.name: tuple(p.name for p in a.params) for a in ACTIONS.values()},
 }
 
@@ -73,7 +75,7 @@ async def body_of(request: Request, action: str) -> dict[str, Any]:
     A body comes as ``Content-Type: application/json``; no body and no
     Content-Type stands for ``{}`` (``curl -X POST .../start``)."""
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    raw = await read_body(request)
+    raw = await read_body(request, carries_data="data" in FIELDS[action])  # create, push, finish
     if media != "application/json" and (media or raw):
         raise NotJSON(f"a write sends Content-Type: application/json, not {media or 'none'}")
     if not raw.strip():
@@ -158,16 +160,25 @@ async def job_route(request: Request, state: AppState) -> Response:
     if found is None:
         return error_json(404, "not_found", "no such route")
     job_id, action = found
-    if request.method == "POST":
-        if action in (None, "history"):
-            return error_json(405, "method_not_allowed", "use GET")
+    if request.method == "DELETE":
+        return await delete(state, job_id, action)
+    is_read = action in (None, "history")
+    if (request.method == "POST") == is_read:  # a write of a read's route, or a read of a write's
+        return error_json(405, "method_not_allowed", "use GET" if is_read else "use POST")
+    if action is not None and not is_read:
         return await move(request, state, job_id, action)
-    if action not in (None, "history"):
-        return error_json(405, "method_not_allowed", "use POST")
     job = await state.backend.get(job_id)
     if action == "history":
         return JSONResponse(history_json(job.history()))
     return JSONResponse(job_json(job))
+
+
+async def delete(state: AppState, job_id: str, action: str | None) -> Response:
+    """``DELETE /api/jobs/{id}``: 204, or 404 / 410 when there is no such job."""
+    if action is not None:
+        return error_json(405, "method_not_allowed", "DELETE takes /api/jobs/{id}")
+    await state.backend.delete(job_id)
+    return Response(status_code=204)
 
 
 async def move(request: Request, state: AppState, job_id: str, name: str) -> Response:
@@ -197,6 +208,45 @@ def value_of(body: dict[str, Any], param: Param) -> Any:
 async def sweep(request: Request, state: AppState) -> Response:
     await body_of(request, "sweep")
     return JSONResponse({"failed": await state.backend.sweep()})
+
+
+def _text(body: dict[str, Any], key: str, default: str | None = None) -> str | None:
+    value = body.get(key, default)
+    if value is not None and not isinstance(value, str):
+        raise BadRequest(f"{key} must be a string")
+    return value
+
+
+def _limit(body: dict[str, Any]) -> int:
+    value = body.get("limit", 1000)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise BadRequest("limit must be a whole number > 0")
+    return value
+
+
+@guard
+async def retry_all(request: Request, state: AppState) -> Response:
+    """``POST /api/retry``: ``Handler.retry_all`` (every failed job by default)."""
+    body = await body_of(request, "retry_all")
+    chosen = _text(body, "state", "failed") or "failed"
+    retried = await state.backend.retry_all(chosen, _text(body, "queue"), _limit(body))
+    return JSONResponse({"retried": retried})
+
+
+@guard
+async def clean(request: Request, state: AppState) -> Response:
+    """``POST /api/clean``: ``Handler.clean``."""
+    body = await body_of(request, "clean")
+    chosen = _text(body, "state")
+    if chosen is None:
+        raise BadRequest("state is required")
+    if body.get("older_than") is None:
+        raise BadRequest("older_than (seconds, >= 0) is required")
+    older_than = number(body, "older_than")
+    if older_than < 0:
+        raise BadRequest("older_than must be >= 0 seconds")
+    deleted = await state.backend.clean(chosen, older_than, _limit(body))
+    return JSONResponse({"deleted": deleted})
 
 
 @guard

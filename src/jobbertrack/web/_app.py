@@ -21,6 +21,7 @@ import jobbertrack.aio
 
 from . import _api, _pages, _sse
 from ._backend import Backend
+from ._body import DEFAULT_CAP
 from ._follower import Follower
 from ._metrics import Metrics
 from ._openapi import openapi
@@ -38,7 +39,7 @@ def create_app(
     public_read: bool = False,
     allow_origins: Iterable[str] = (),
     trusted_hosts: Iterable[str] | None = None,
-    max_body: int | None = None,
+    max_body: int | None = DEFAULT_CAP,
 ) -> Starlette:
     """The dashboard and HTTP API as an ASGI app.
 
@@ -50,10 +51,12 @@ def create_app(
     API and the ``<jobbertrack-job>`` element.  ``trusted_hosts``: when
     given, requests whose ``Host`` names another host are refused (400),
     which defeats DNS rebinding against a dashboard on loopback.
-    ``max_body``: the most bytes a request body may hold (``64 * 1024`` is a
-    sound value); a bigger one is refused with 413 ``too_large`` before it
-    is read whole.  None (the default, for now): no cap but the library's
-    own limit on a job's data.
+    ``max_body``: the most bytes a request body may hold; a bigger one is
+    refused with 413 ``too_large`` before it is read whole.  By default 64
+    KiB, and a body that carries a job's data (create, push, finish) may
+    also hold the handler's ``max_data_bytes``, so data over the library's
+    limit gets its 422.  A number given here holds for every body; None:
+    no cap.
     """
     if max_body is not None and (isinstance(max_body, bool) or not isinstance(max_body, int) or max_body < 1):
         raise jobbertrack.JobberTrackError(f"max_body must be an int >= 1 (bytes), not {max_body!r}")
@@ -90,7 +93,8 @@ def create_app(
 
 
 class AccessMiddleware:
-    """Applies ``Access``: 401/403 JSON for the API, the login page for pages."""
+    """Applies ``Access``: 401/403 JSON for the API (403 ``csrf`` for a
+    cookie-authenticated write that fails ``_csrf``), the login page for pages."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -102,30 +106,22 @@ class AccessMiddleware:
         conn = HTTPConnection(scope)
         state: AppState = scope["app"].state.jobbertrack
         path = get_route_path(scope) or "/"
-        verdict = state.access.verdict(scope["method"], path, conn.headers, conn.cookies)
-        if verdict is None:
+        refused = state.access.verdict(scope["method"], path, conn.headers, conn.cookies)
+        if refused is None:
             await self.app(scope, receive, send)
             return
+        code, message = refused
         response: Response
-        if verdict == "unauthorized" and scope["method"] in ("GET", "HEAD") and not _is_api(path):
+        if code == "unauthorized" and scope["method"] in ("GET", "HEAD") and not _is_api(path):
             response = _pages.login_redirect(conn)  # type: ignore[arg-type]
-        elif verdict == "unauthorized":
+        elif code == "unauthorized":
             response = JSONResponse(
-                {
-                    "error": "unauthorized",
-                    "message": "a valid token is required (Authorization: Bearer TOKEN)",
-                },
+                {"error": code, "message": message},
                 status_code=401,
                 headers={"WWW-Authenticate": 'Bearer realm="jobbertrack"'},
             )
-        else:
-            response = JSONResponse(
-                {
-                    "error": "writes_disabled",
-                    "message": "writes are disabled: start the dashboard with a token",
-                },
-                status_code=403,
-            )
+        else:  # writes_disabled, csrf
+            response = JSONResponse({"error": code, "message": message}, status_code=403)
         await response(scope, receive, send)
 
 
@@ -170,8 +166,10 @@ ROUTES = [
     Route("/logout", _pages.logout, methods=["GET", "POST"]),
     Route("/api/counts", _api.counts),
     Route("/api/jobs", _api.jobs, methods=["GET", "POST"]),
-    Route(f"/api/jobs/{{rest:{PATH_CONVERTOR}}}", _api.job_route, methods=["GET", "POST"]),
+    Route(f"/api/jobs/{{rest:{PATH_CONVERTOR}}}", _api.job_route, methods=["GET", "POST", "DELETE"]),
     Route("/api/sweep", _api.sweep, methods=["POST"]),
+    Route("/api/retry", _api.retry_all, methods=["POST"]),
+    Route("/api/clean", _api.clean, methods=["POST"]),
     Route("/api/queues/{name}/jobs", _api.push, methods=["POST"]),
     Route("/api/events", _sse.events),
     Route("/api/activity", _api.activity),

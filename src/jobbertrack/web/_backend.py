@@ -19,9 +19,6 @@ from anyio import to_thread
 import jobbertrack
 import jobbertrack.aio
 
-#: The moves the API offers: route name -> Resource method.
-MOVES = ("start", "progress", "heartbeat", "finish", "fail")
-
 
 class WrongHandler(jobbertrack.JobberTrackError, TypeError):
     """create_app() was given something that is not a handler."""
@@ -59,9 +56,12 @@ class Backend:
         """The job, or JobExpired / JobNotFound."""
         job = await self._call(self.handler.get, job_id)
         if job is None:
-            if await self._call(self.handler.status, job_id) == "expired":
+            said = await self._call(self.handler.status, job_id)
+            if said == "expired":
                 raise jobbertrack.JobExpired(job_id)
-            raise jobbertrack.JobNotFound(job_id)
+            raise jobbertrack.JobNotFound(
+                job_id, f"job {job_id!r} was deleted" if said == "deleted" else None
+            )
         return job
 
     async def get_many(self, ids: list[str]) -> list[Any]:
@@ -76,6 +76,20 @@ class Backend:
 
     async def move(self, job: Any, method: str, *args: Any, **kwargs: Any) -> Any:
         return await self._call(getattr(job, method), *args, **kwargs)
+
+    async def delete(self, job_id: str) -> None:
+        """Delete the job; JobNotFound (JobExpired) when there is none."""
+        if not await self._call(self.handler.delete, job_id):
+            await self.get(job_id)  # raises what is known of it
+            raise jobbertrack.JobNotFound(job_id)
+
+    async def retry_all(self, state: str, queue: str | None, limit: int) -> int:
+        result: int = await self._call(self.handler.retry_all, state, queue=queue, limit=limit)
+        return result
+
+    async def clean(self, state: str, older_than: float, limit: int) -> int:
+        result: int = await self._call(self.handler.clean, state, older_than=older_than, limit=limit)
+        return result
 
     async def sweep(self) -> int:
         result: int = await self._call(self.handler.sweep)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import jobbertrack
-from jobbertrack.actions import ACTIONS, CREATE_INPUTS, Action, Param
+from jobbertrack.actions import ACTIONS, CREATE_INPUTS, ENDED_STATES, RETRY_FROM, Action, Param
 
 STATES = [s.value for s in jobbertrack.State]  # the table's order
 TIME = {"type": ["string", "null"], "format": "date-time"}
@@ -21,12 +21,17 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 ERRORS = {
     "401": _json(_ref("Error"), "unauthorized: a token is configured and missing or wrong"),
-    "403": _json(_ref("Error"), "writes_disabled: no token is configured"),
+    "403": _json(
+        _ref("Error"),
+        "writes_disabled: no token is configured; csrf: a write with the session cookie lacks the "
+        "page's X-CSRF-Token or comes from another site or origin",
+    ),
     "422": _json(_ref("Error"), "invalid: bad input"),
     "503": _json(_ref("Error"), "redis_unavailable"),
 }
 #: every write: a body must come as application/json (no body at all stands for {})
 WRITE_ERRORS = {
+    "413": _json(_ref("Error"), "too_large: a body over the app's cap, refused before it is read whole"),
     "415": _json(_ref("Error"), "unsupported_media_type: a body not sent as application/json"),
 }
 JOB_ERRORS = {
@@ -88,6 +93,26 @@ def _body(**props: Any) -> dict[str, Any]:
     return {**_object(**props), "additionalProperties": False}
 
 
+AGE = {"type": "number", "minimum": 0, "description": "seconds since the job ended"}
+LIMIT = {"type": "integer", "minimum": 1, "default": 1000, "description": "at most this many jobs"}
+
+
+def _bulk(summary: str, body: dict[str, Any], counted: str) -> dict[str, Any]:
+    """A write on many jobs, answering how many it acted on."""
+    return {
+        "post": {
+            "summary": summary,
+            "security": [{"bearer": []}],
+            "requestBody": {"required": False, "content": {"application/json": {"schema": body}}},
+            "responses": {
+                "200": _json(_object(**{counted: {"type": "integer"}}), f"how many were {counted}"),
+                **WRITE_ERRORS,
+                **ERRORS,
+            },
+        }
+    }
+
+
 def openapi(base: str = "") -> dict[str, Any]:
     seconds = KINDS["seconds"]
     created = {p.name: _input(p) for p in CREATE_INPUTS}  # the fields set at create
@@ -95,7 +120,7 @@ def openapi(base: str = "") -> dict[str, Any]:
         "/api/counts": {
             "get": {
                 "summary": "Live jobs per state",
-                "responses": {"200": _json(_ref("Counts"), "the four states' counts"), **ERRORS},
+                "responses": {"200": _json(_ref("Counts"), "each state's count"), **ERRORS},
             }
         },
         "/api/jobs": {
@@ -168,7 +193,13 @@ def openapi(base: str = "") -> dict[str, Any]:
                 "summary": "One job",
                 "parameters": [ID_PARAM],
                 "responses": {"200": _json(_ref("Job"), "the job"), **JOB_ERRORS, **ERRORS},
-            }
+            },
+            "delete": {
+                "summary": "Delete the job for good (a tombstone remembers it as 'deleted')",
+                "parameters": [ID_PARAM],
+                "security": [{"bearer": []}],
+                "responses": {"204": {"description": "deleted"}, **JOB_ERRORS, **ERRORS},
+            },
         },
         "/api/jobs/{id}/history": {
             "get": {
@@ -193,6 +224,27 @@ def openapi(base: str = "") -> dict[str, Any]:
                 },
             }
         },
+        "/api/retry": _bulk(
+            "Retry ended jobs as new attempts (every failed one by default), page by page",
+            _body(
+                state={"enum": list(RETRY_FROM), "default": "failed"},
+                queue={"type": "string", "description": "only the jobs of this queue"},
+                limit=LIMIT,
+            ),
+            "retried",
+        ),
+        "/api/clean": _bulk(
+            "Delete jobs of an ended state that ended more than older_than seconds ago",
+            {
+                **_body(
+                    state={"enum": list(ENDED_STATES)},
+                    older_than={"type": "number", "minimum": 0},
+                    limit=LIMIT,
+                ),
+                "required": ["state", "older_than"],
+            },
+            "deleted",
+        ),
         "/api/events": {
             "get": {
                 "summary": "The event stream (Server-Sent Events); resumes after `since` or Last-Event-ID",

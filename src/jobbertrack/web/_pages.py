@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 import jobbertrack
+from jobbertrack.actions import ENDED_STATES, RETRY_FROM
 
 from ._backend import history_json, job_json
 from ._body import read_body
@@ -26,6 +27,13 @@ from ._security import COOKIE
 from ._state import app_state, base_path
 
 STATES = tuple(s.value for s in jobbertrack.State)  # the table's order
+#: The buttons of a job's page, (action, label, the states it shows in): as
+#: the state table allows (cancel leaves a job that has not ended).
+BUTTONS = (
+    ("cancel", "Cancel", tuple(s.value for s in jobbertrack.State if not s.is_ended)),
+    ("retry", "Retry", RETRY_FROM),
+    ("delete", "Delete", ENDED_STATES),
+)
 PAGE = 50
 FAILURES_SHOWN = 8
 
@@ -42,11 +50,15 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
     state = app_state(request)
     context.setdefault("page", name.removesuffix(".html"))
     context.setdefault("job_id", "")
+    # the action buttons, their script and the CSRF token go only to a viewer who may write
+    can_write = state.access.credential(request.headers, request.cookies) is not None
     html = _env.get_template(name).render(
         base=base_path(request),
         cursor=state.follower.cursor or "",
         states=STATES,
         login=state.access.token is not None,
+        can_write=can_write,
+        csrf=state.access.csrf_token if can_write else "",
         version=jobbertrack.__version__,
         **context,
     )
@@ -55,13 +67,16 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
 
 def error_page(request: Request, exc: BaseException) -> HTMLResponse:
     status, body = classify(exc)
+    job_id = str(body.get("job_id", ""))
     return render(
         request,
         "error.html",
         status=status,
         code=body["error"],
         message=body["message"],
-        job_id=str(body.get("job_id", "")),
+        # Backend.get's words for a job whose tombstone says it was deleted
+        deleted=body["error"] == "unknown" and body["message"] == f"job {job_id!r} was deleted",
+        job_id=job_id,
         page="error",
     )
 
@@ -132,10 +147,19 @@ async def job_detail(request: Request) -> Response:
         "detail.html",
         job=value,
         job_id=job.id,
+        buttons=buttons(value),
         history=history_json(job.history()),
         payloads=payloads,
         fold_bytes=FOLD_BYTES,
     )
+
+
+def buttons(job: dict[str, Any]) -> list[tuple[str, str]]:
+    """(action, label) of the buttons a job's page offers.  A malformed
+    record is offered Delete only: deleting is how an operator gets rid of one."""
+    if job.get("problems"):
+        return [("delete", "Delete")]
+    return [(action, label) for action, label, states in BUTTONS if job["state"] in states]
 
 
 def activity_caption(activity: dict[str, Any]) -> str:

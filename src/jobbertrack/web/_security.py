@@ -10,6 +10,7 @@
   static assets needs it, as ``Authorization: Bearer`` or the session cookie
   the login form sets; ``public_read`` opens the reads.  Without a token,
   reads are open and writes answer 403.  Tokens are compared in constant time.
+  A write authenticated by the cookie must also pass ``_csrf`` (403 ``csrf``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import jobbertrack
 
+from . import _csrf
+
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; font-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
@@ -39,7 +42,7 @@ HEADERS = [
 COOKIE = "jobbertrack_session"
 #: Paths (after the app's mount point) open to everyone: what the login page needs.
 OPEN_PATHS = ("/login", "/logout", "/static/", "/widget.js", "/favicon.ico")
-CORS_METHODS = b"GET, POST, OPTIONS"
+CORS_METHODS = b"GET, POST, DELETE, OPTIONS"
 CORS_HEADERS = b"Authorization, Content-Type, Last-Event-ID"
 
 
@@ -62,30 +65,52 @@ class Access:
         assert self.token is not None
         return hmac.new(self.token.encode(), b"jobbertrack-dashboard-session", hashlib.sha256).hexdigest()
 
+    @property
+    def csrf_token(self) -> str:
+        """The session's CSRF token (``_csrf``): what its pages send in ``X-CSRF-Token``."""
+        assert self.token is not None
+        return _csrf.token_for(self.token, self.session_value)
+
     def check_token(self, candidate: str) -> bool:
         if self.token is None:
             return False
         return hmac.compare_digest(candidate.encode(), self.token.encode())
 
-    def authenticated(self, headers: Headers, cookies: dict[str, str]) -> bool:
+    def credential(self, headers: Headers, cookies: dict[str, str]) -> str | None:
+        """How the request proves it holds the token: ``"bearer"``, ``"cookie"`` or None."""
         if self.token is None:
-            return False
+            return None
         scheme, _, value = headers.get("authorization", "").partition(" ")
         if scheme.lower() == "bearer" and self.check_token(value.strip()):
-            return True
+            return "bearer"
         cookie = cookies.get(COOKIE, "")
-        return bool(cookie) and hmac.compare_digest(cookie.encode(), self.session_value.encode())
+        if cookie and hmac.compare_digest(cookie.encode(), self.session_value.encode()):
+            return "cookie"
+        return None
 
-    def verdict(self, method: str, path: str, headers: Headers, cookies: dict[str, str]) -> str | None:
-        """None when the request may go on, else the error code it gets."""
+    def verdict(
+        self, method: str, path: str, headers: Headers, cookies: dict[str, str]
+    ) -> tuple[str, str] | None:
+        """None when the request may go on, else the (error code, message) it gets."""
         if any(path == p or (p.endswith("/") and path.startswith(p)) for p in OPEN_PATHS):
             return None
         write = method not in ("GET", "HEAD", "OPTIONS")
         if self.token is None:
-            return "writes_disabled" if write else None
+            return (
+                ("writes_disabled", "writes are disabled: start the dashboard with a token")
+                if write
+                else None
+            )
         if not write and self.public_read:
             return None
-        return None if self.authenticated(headers, cookies) else "unauthorized"
+        how = self.credential(headers, cookies)
+        if how is None:
+            return "unauthorized", "a valid token is required (Authorization: Bearer TOKEN)"
+        if write and how == "cookie":
+            why = _csrf.refusal(headers, self.csrf_token)
+            if why is not None:
+                return "csrf", why
+        return None
 
 
 def _same_host(origin: str, headers: Headers) -> bool:

@@ -131,6 +131,8 @@
     if (page === "overview") pending.add("");
     schedule();
   }
+  // actions.js pressed a button: redraw what the page shows, as after a reconnect
+  document.addEventListener("jt:changed", refreshAll);
   function onEvent(event) {
     // The overview shows no progress: a progress report of a running job changes nothing there.
     if (page === "overview" && event.progress && event.state === "running") return;

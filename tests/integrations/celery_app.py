@@ -58,6 +58,8 @@ def configure(url: str, visibility: float | None = None) -> jobbertrack.Handler:
     trackings.append(track_tasks(app, handler, tasks=["linger"], lease=LONG_LEASE, timeout=600))
     ordinary = ["add", "boom", "flaky", "report", "late", *KEPT]
     trackings.append(track_tasks(app, handler, tasks=ordinary, lease=LEASE))
+    trackings.append(track_tasks(app, handler, tasks=["stepper"], lease=SHORT_LEASE))
+    trackings.append(track_tasks(app, handler, tasks=["spin"], lease=SHORT_LEASE, terminate=True))
     return handler
 
 
@@ -72,7 +74,7 @@ def r() -> Any:
 
 
 #: The tasks whose results Celery stores (the others ignore them).
-KEPT = ["kept_add", "kept_flaky", "unencodable"]
+KEPT = ["kept_add", "kept_flaky", "unencodable", "counted"]
 
 
 @app.task(name="kept_add", ignore_result=False)
@@ -140,6 +142,35 @@ def hang(key: str) -> None:
 def linger(key: str) -> None:
     """``hang`` under a long lease."""
     hang(key)
+
+
+@app.task(name="counted", ignore_result=False)
+def counted(key: str) -> int:
+    """Counts its runs: a cancelled job's task must never run."""
+    return int(r().incr(key))
+
+
+@app.task(name="stepper")
+def stepper(key: str) -> None:
+    """Reports progress every 50 ms until its job refuses it (cancelled)."""
+    job = jobbertrack.current_job()
+    assert job is not None
+    r().rpush(key, os.getpid())
+    try:
+        for step in range(1200):  # a minute at most
+            job.set_progress(step, 1200)
+            time.sleep(0.05)
+    except jobbertrack.JobCancelled:
+        r().rpush(f"{key}:cancelled", step)
+        raise
+
+
+@app.task(name="spin")
+def spin(key: str) -> None:
+    """Works without calling its job: only a terminate stops it."""
+    r().rpush(key, os.getpid())
+    time.sleep(60)
+    r().rpush(f"{key}:ended", 1)
 
 
 @app.task(name="late", acks_late=True)

@@ -204,3 +204,68 @@ def test_a_task_published_without_tracking_gets_its_job_when_a_worker_begins_it(
     eventually(lambda: jt.status(result.id) != "unknown", 30, worker.output)
     job = wait_job(jt, result.id, worker)
     assert (job.state, job.data, job.name) == ("finished", 9, "add")
+
+
+# -- cancel (issue 22) --------------------------------------------------------
+
+
+def test_a_task_whose_job_is_cancelled_before_it_begins_never_runs(
+    app: Any, runner_redis: RedisServer, jt: jobbertrack.Handler, start_worker: Callable[..., Worker]
+) -> None:
+    runs = key()
+    doomed = celery_app.counted.apply_async((runs,), queue="cancelq")  # no worker takes it yet
+    jt.cancel(doomed.id, reason="not wanted")
+    after = celery_app.counted.apply_async((runs,), queue="cancelq")  # the same queue, behind it
+    worker = start_worker(celery_argv("cancelq"), JT_TEST_URL=runner_redis.url)
+    assert wait_job(jt, after.id, worker).state == "finished"  # the one before it was handled first
+    assert jt.client.get(runs) == b"1"  # only the second ran
+    assert after.get(timeout=10) == 1
+    job = jt.get(doomed.id)
+    assert job.state == "cancelled" and job.error["message"] == "not wanted"
+    assert doomed.state == "REVOKED"  # as Celery's own revoke marks it
+    assert [e.state for e in events_of(jt, doomed.id)] == ["waiting", "cancelled"]
+
+
+def test_a_cancelled_running_task_raises_at_its_next_current_job_call(
+    worker: Worker, jt: jobbertrack.Handler
+) -> None:
+    started = key()
+    result = celery_app.stepper.apply_async((started,), queue="main")
+    assert pop(jt.client, started, 30) is not None, worker.output()
+    jt.cancel(result.id)
+    assert pop(jt.client, f"{started}:cancelled", 10) is not None, worker.output()
+    job = jt.get(result.id)
+    assert job.state == "cancelled" and job.error["reason"] == "cancelled"
+    assert [e.state for e in events_of(jt, result.id) if e.progress is None] == [
+        "waiting",
+        "running",
+        "cancelled",
+    ]
+
+
+def test_terminate_stops_a_cancelled_running_task_within_a_heartbeat(
+    app: Any, runner_redis: RedisServer, jt: jobbertrack.Handler, start_worker: Callable[..., Worker]
+) -> None:
+    prefork = start_worker(celery_argv("terminate", pool="prefork"), JT_TEST_URL=runner_redis.url)
+    started = key()
+    result = celery_app.spin.apply_async((started,), queue="terminate")
+    pushed = pop(jt.client, started, 30)
+    assert pushed is not None, prefork.output()
+    pid = int(pushed[1])
+    cancelled_at = time.monotonic()
+    jt.cancel(result.id)
+
+    def gone() -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    # one heartbeat period (a third of the lease), plus 1 s, plus the revoke's round through the broker
+    eventually(gone, celery_app.SHORT_LEASE / 3 + 1 + 5, prefork.output)
+    assert time.monotonic() - cancelled_at < celery_app.SHORT_LEASE / 3 + 6
+    assert jt.client.lpop(f"{started}:ended") is None  # the task did not run to its end
+    job = jt.get(result.id)
+    assert job.state == "cancelled"
+    assert [e.state for e in events_of(jt, result.id)] == ["waiting", "running", "cancelled"]

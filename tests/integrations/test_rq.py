@@ -14,7 +14,7 @@ import jobbertrack
 from jobbertrack.integrations.rq import RQTracking
 from jobbertrack.testing import RedisServer
 
-from .conftest import Worker, events_of, pop, rq_argv, wait_job
+from .conftest import Worker, events_of, eventually, pop, rq_argv, wait_job
 
 rq = pytest.importorskip("rq")
 rq_tasks = pytest.importorskip("tests.integrations.rq_tasks")
@@ -151,3 +151,51 @@ def test_what_rq_refuses_is_refused_before_a_job_exists(tracked: RQTracking, que
         tracked.enqueue(queue, rq_tasks.add, 1, 2, on_success=print)
     with pytest.raises(jobbertrack.JobberTrackError):
         tracked.enqueue(queue, "__main__.work")
+
+
+# -- cancel (issue 22) --------------------------------------------------------
+
+
+def test_a_job_cancelled_before_the_work_horse_begins_never_runs(
+    tracked: RQTracking,
+    rq_client: Any,
+    runner_redis: RedisServer,
+    jt: jobbertrack.Handler,
+    start_worker: Callable[..., Worker],
+) -> None:
+    runs = key()
+    later = rq.Queue("cancelled-first", connection=rq_client)
+    doomed = tracked.enqueue(later, rq_tasks.flaky, runs, 0)  # counts its runs; no worker yet
+    jt.cancel(doomed.id, reason="not wanted")
+    after = tracked.enqueue(later, rq_tasks.add, 1, 1)
+    worker = start_worker(rq_argv("cancelled-first", rq_url(runner_redis)), JT_TEST_URL=runner_redis.url)
+    assert wait_job(jt, after.id, worker).state == "finished"  # the job before it was handled first
+    assert jt.client.get(runs) is None  # the function never ran
+    job = jt.get(doomed.id)
+    assert job.state == "cancelled" and job.error["message"] == "not wanted"
+    assert [e.state for e in events_of(jt, doomed.id)] == ["waiting", "cancelled"]
+    assert rq.job.Job.fetch(doomed.id, connection=rq_client).get_status() == "failed"
+
+
+def test_a_job_cancelled_while_it_runs_is_stopped_within_a_heartbeat(
+    tracked: RQTracking, queue: Any, worker: Worker, jt: jobbertrack.Handler
+) -> None:
+    started = key()
+    rq_job = tracked.enqueue(queue, rq_tasks.hang, started)
+    pushed = pop(jt.client, started, 30)
+    assert pushed is not None, worker.output()
+    horse = int(pushed[1])
+    jt.cancel(rq_job.id)
+
+    def horse_gone() -> bool:
+        try:
+            os.kill(horse, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    # a heartbeat every third of the lease, then RQ's stop command through its pubsub
+    eventually(horse_gone, rq_tasks.LEASE / 3 + 1 + 5, worker.output)
+    job = jt.get(rq_job.id)
+    assert job.state == "cancelled"
+    assert [e.state for e in events_of(jt, rq_job.id)] == ["waiting", "running", "cancelled"]

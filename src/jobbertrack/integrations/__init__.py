@@ -16,6 +16,13 @@ The rules both follow:
   progress message says which attempt failed and why; the next attempt
   carries on with the same job, and its success clears that message (a
   success never reads like a failure);
+- a job cancelled before its task begins is never run by it (Celery: the
+  task is skipped and marked revoked; RQ: the function is not called and the
+  RQ job fails saying so); one cancelled while its task runs is noticed at
+  the next heartbeat (``on_cancel``: Celery's ``terminate=True`` revokes the
+  task with terminate, RQ sends its stop command), and in any case the
+  task's next ``current_job()`` call raises ``JobCancelled``; the job stays
+  ``cancelled``, whatever the task does after;
 - a job already finished or failed is never moved again: a task the runner
   delivers twice (Celery's ``acks_late`` after a lost worker) runs untracked
   the second time, and a job that was declared stalled stays failed;
@@ -29,9 +36,10 @@ import contextlib
 import copy
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
-from jobbertrack import InvalidData, InvalidTransition, JobberTrackError, JobExists, State
+from jobbertrack import InvalidData, InvalidTransition, JobberTrackError, JobCancelled, JobExists, State
 
 _log = logging.getLogger("jobbertrack")
 log_warning = _log.warning
@@ -101,10 +109,19 @@ class Attempt:
     ``current_job()``.  ``job`` is None when this run is not tracked."""
 
     def __init__(
-        self, handler: Any, job_id: str, *, timeout: float | None, lease: float | None, name: str | None
+        self,
+        handler: Any,
+        job_id: str,
+        *,
+        timeout: float | None,
+        lease: float | None,
+        name: str | None,
+        on_cancel: Callable[[str], object] | None = None,
     ) -> None:
         self.handler, self.job_id = handler, job_id
         self.timeout, self.lease, self.name = timeout, lease, name
+        self.on_cancel = on_cancel  # called with the job id when a heartbeat finds the job cancelled
+        self.cancelled = False  # the job was cancelled before this run began: do not run the task
         self.job: Any = None
         self._beats: Any = None  # job.keep_alive(), while the run goes on
         self._current: contextlib.AbstractContextManager[None] | None = None  # job.as_current()
@@ -120,16 +137,27 @@ class Attempt:
         except JobberTrackError as exc:
             log_warning("job %s: not tracked: %s", self.job_id, exc)
             return self
+        if job.state == State.CANCELLED:
+            self.cancelled = True
+            return self
         if job.state != State.RUNNING:
             state = getattr(job.state, "value", job.state)
             log_warning("job %s is %s already: this run of its task is not tracked", job.id, state)
             return self
         self.job = job
-        self._beats = job.keep_alive()  # every third of the lease it was started with
+        self._beats = job.keep_alive(on_lost=self._lost)  # every third of the lease it was started with
         self._beats.__enter__()
         self._current = job.as_current()  # entered here, left by end(), from other signals
         self._current.__enter__()
         return self
+
+    def _lost(self, error: Exception) -> None:
+        """The heartbeat found the job lost: when it was cancelled, tell the runner."""
+        if isinstance(error, JobCancelled) and self.on_cancel is not None:
+            try:
+                self.on_cancel(self.job_id)
+            except Exception as exc:  # tracking never breaks the task
+                log_warning("job %s was cancelled, and stopping its task failed: %s", self.job_id, exc)
 
     def resume(self) -> Attempt:
         """Hold the job to end it from another process than the one that ran

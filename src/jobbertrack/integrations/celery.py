@@ -38,6 +38,7 @@ one it stays ``running`` until its record expires.  See
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -62,8 +63,10 @@ class CeleryTracking:
         tasks: Iterable[Any] | None,
         timeout: float | None,
         lease: float | None,
+        terminate: bool = False,
     ) -> None:
         self.app, self.handler, self.timeout, self.lease = app, handler, timeout, lease
+        self.terminate = terminate
         self.tasks = None if tasks is None else frozenset(getattr(t, "name", t) for t in tasks)
         self._attempts: dict[str, Attempt] = {}
         self._reported: set[str] = set()  # tasks whose end the backend hook wrote
@@ -87,7 +90,30 @@ class CeleryTracking:
 
         for name in SIGNALS:
             getattr(signals, name).connect(getattr(self, f"_{name}"), weak=False, dispatch_uid=self._uid)
+        if self.app.finalized:
+            self._guard_tasks()
+        else:  # the tasks are all known once the app is finalized (a worker does it before it runs any)
+            self.app.on_after_finalize.connect(self._guard_tasks, weak=False, dispatch_uid=self._uid)
         return self
+
+    def _guard_tasks(self, **_: Any) -> None:
+        """Wrap the ``run`` of each tracked task so that a task whose job was
+        cancelled before it began is skipped.  Celery's tracer calls the
+        ``run`` it finds when it is built (when a worker starts), after
+        ``task_prerun``, whose receivers cannot skip a task themselves."""
+        for name, task in list(self.app.tasks.items()):
+            if self.tracks(name) and not getattr(task.run, _GUARDED, False):
+                task.run = _guard(task, task.run, self)
+
+    def cancelled_before(self, task_id: object) -> bool:
+        """Whether this worker's run of ``task_id`` found its job cancelled."""
+        attempt = self._attempts.get(task_id) if isinstance(task_id, str) else None
+        return attempt is not None and attempt.cancelled
+
+    def _stop(self, task_id: str) -> None:
+        """A heartbeat found the running task's job cancelled: with
+        ``terminate``, revoke the task, terminating its process."""
+        self.app.control.revoke(task_id, terminate=True)
 
     def disconnect(self) -> None:
         """Stop tracking (runs in progress end untracked)."""
@@ -117,7 +143,14 @@ class CeleryTracking:
 
     def _task_prerun(self, sender: Any = None, task_id: Any = None, **_: Any) -> None:
         if self._ours(sender) and isinstance(task_id, str):
-            attempt = Attempt(self.handler, task_id, timeout=self.timeout, lease=self.lease, name=sender.name)
+            attempt = Attempt(
+                self.handler,
+                task_id,
+                timeout=self.timeout,
+                lease=self.lease,
+                name=sender.name,
+                on_cancel=self._stop if self.terminate else None,
+            )
             self._attempts[task_id] = attempt.begin()
             self._hook_backend(sender)
 
@@ -201,6 +234,29 @@ class CeleryTracking:
 
 #: The attribute of a result backend holding the hooks run before it stores.
 _HOOKS = "_jobbertrack_before_store"
+#: The attribute marking a task's ``run`` wrapped by ``_guard``.
+_GUARDED = "_jobbertrack_guarded"
+
+
+def _guard(task: Any, run: Callable[..., Any], tracking: CeleryTracking) -> Callable[..., Any]:
+    """``run``, skipped when the job of the task's current request was
+    cancelled before it began: the task is marked revoked (as Celery's own
+    ``revoke`` would: ``AsyncResult.get()`` raises ``TaskRevokedError``) and
+    ends ignored, never run."""
+
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        request = task.request
+        if tracking.cancelled_before(getattr(request, "id", None)):
+            from celery.exceptions import Ignore
+
+            with contextlib.suppress(Exception):  # no result backend: nothing to mark
+                task.backend.mark_as_revoked(request.id, "cancelled", request=request)
+            raise Ignore()
+        return run(*args, **kwargs)
+
+    setattr(guarded, _GUARDED, True)
+    guarded.__wrapped__ = run  # type: ignore[attr-defined]
+    return guarded
 
 
 def _said(cause: object) -> str:
@@ -219,6 +275,7 @@ def track_tasks(
     tasks: Iterable[Any] | None = None,
     timeout: float | None = None,
     lease: float | None = None,
+    terminate: bool = False,
 ) -> CeleryTracking:
     """Track the tasks of Celery ``app`` as jobs of ``handler`` (a
     ``jobbertrack.Handler``), each under its Celery task id.  Call it where
@@ -227,11 +284,18 @@ def track_tasks(
     for all but Celery's own; ``timeout``: the lifetime of each record
     (default: the handler's default timeout, else a day); ``lease``: seconds
     within which a worker must show life, or the job is failed as stalled
-    (heartbeats are sent while a task runs)."""
+    (heartbeats are sent while a task runs).
+
+    A task whose job is cancelled before a worker begins it is skipped
+    (marked revoked, never run).  One cancelled while it runs is noticed at
+    the next heartbeat: with ``terminate=True`` the task is revoked with
+    ``terminate`` (its pool process gets SIGTERM: prefork pools only);
+    without, its next ``current_job()`` call raises ``JobCancelled``.  The
+    job stays ``cancelled`` either way."""
     if getattr(handler, "_asyncio", False):
         raise WrongArgument("track_tasks() needs a jobbertrack.Handler: Celery runs tasks synchronously")
     handler.job(timeout, lease=lease)  # refuses bad values here, not in a worker
-    return CeleryTracking(app, handler, tasks, timeout, lease).connect()
+    return CeleryTracking(app, handler, tasks, timeout, lease, terminate).connect()
 
 
 __all__ = ["CeleryTracking", "track_tasks"]

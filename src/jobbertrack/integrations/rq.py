@@ -21,7 +21,10 @@ the job (with ``lease``), heartbeats and sets ``current_job()`` while the
 function runs; RQ's callbacks then end it: ``on_success`` finishes it with
 the return value, ``on_failure`` fails it with the exception's type,
 message and traceback (or, when RQ will retry, records the attempt and
-leaves it running), ``on_stopped`` fails it when the RQ job is stopped.  A
+leaves it running), ``on_stopped`` fails it when the RQ job is stopped.  A job cancelled
+before the work horse begins it never runs its function (the RQ job fails
+with ``JobCancelled``); one cancelled while it runs gets RQ's stop command
+at the next heartbeat; either way it stays ``cancelled``.  A
 work horse killed mid-job stops the heartbeats: with a ``lease`` the job is
 failed as ``stalled``.
 
@@ -35,7 +38,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from jobbertrack import JobberTrackError
+from jobbertrack import JobberTrackError, JobCancelled
 
 from . import Attempt, WrongArgument, lifetime, log_warning
 
@@ -151,11 +154,28 @@ def perform(spec: dict[str, Any], ref: str, args: list[Any], kwargs: dict[str, A
     if rq_job is None:  # called outside a worker
         return fn(*args, **kwargs)
     handler = _handler(spec, ref, rq_job.connection)
-    attempt = Attempt(handler, rq_job.id, timeout=spec["timeout"], lease=spec["lease"], name=ref).begin()
+    attempt = Attempt(
+        handler,
+        rq_job.id,
+        timeout=spec["timeout"],
+        lease=spec["lease"],
+        name=ref,
+        on_cancel=lambda job_id: _stop(rq_job.connection, job_id),
+    ).begin()
+    if attempt.cancelled:  # cancelled while it waited: the function never runs
+        raise JobCancelled(rq_job.id, "running")
     try:
         return fn(*args, **kwargs)
     finally:
         attempt.end()  # heartbeats stop; RQ's callbacks end the job
+
+
+def _stop(connection: Redis, job_id: str) -> None:
+    """A heartbeat found the job cancelled while its function runs: RQ's
+    stop command (the worker kills the work horse; the job stays cancelled)."""
+    from rq.command import send_stop_job_command
+
+    send_stop_job_command(connection, job_id)
 
 
 def _ending(rq_job: Job, connection: Redis) -> Attempt:

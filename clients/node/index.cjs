@@ -8,12 +8,23 @@
 //   const track = new Handler(await createClient().connect());
 //   const job = await track.create(60);
 //   await job.start(); await job.finish({ rows: 3 });
+//   // an operator's: track.cancel(id, reason), track.retry(id, {delay}), track.delete(id)
 const errors = require('./lib/errors.cjs');
-const { Commands, MOVES, newId, durationMs, optionalMs, errorDetails, progressDetails } = require('./lib/calls.cjs');
+const {
+  Commands,
+  MOVES,
+  newId,
+  durationMs,
+  optionalMs,
+  delayMs,
+  errorDetails,
+  cancelDetails,
+  progressDetails,
+} = require('./lib/calls.cjs');
 const { checkId } = require('./lib/keys.cjs');
 const { STATES, manifest } = require('./lib/scripts.cjs');
 const { fieldsFromFlat, toValue, fromValue, problems, readJson, payloadFields, PAYLOAD_FIELDS } = require('./lib/record.cjs');
-const { run, checkLayout } = require('./lib/run.cjs');
+const { run, checkLayout, notify } = require('./lib/run.cjs');
 
 const { errorFor, InvalidTimeout, InvalidData, JobberTrackError } = errors;
 
@@ -43,7 +54,8 @@ class Resource {
     return this;
   }
 
-  /** The job's state ('waiting', 'running', 'failed', 'finished'), or null:
+  /** The job's state (one of STATES: 'waiting', 'running', 'failed',
+   * 'finished', 'cancelled'), or null:
    * not read yet, or a malformed record (see problems). */
   get state() {
     return this.problems.length ? null : STATES.includes(this._fields.state) ? this._fields.state : null;
@@ -93,11 +105,17 @@ class Resource {
     return this._fields.name ?? null;
   }
 
+  /** The queue the job was pushed on (Python's push()), or null. */
+  get queue() {
+    return this._fields.queue ?? null;
+  }
+
   /** Any move of the table Redis holds, by its name (`MOVES` in the
    * scripts' manifest: 'start', 'finish', 'fail', ...): the named methods
    * below call it, and a move added to the table works here with no change
-   * of this client.  `data`: any JSON value to store; `error`: as fail(). */
-  async move(name, { data, error, lease, maxRuntime } = {}) {
+   * of this client.  `data`: any JSON value to store; `error`: as fail();
+   * `lease`, `maxRuntime`: as start(); `delay`: as retry(). */
+  async move(name, { data, error, lease, maxRuntime, delay } = {}) {
     if (typeof name !== 'string' || !Object.hasOwn(MOVES, name)) {
       throw new InvalidData(`no move ${JSON.stringify(name)}: the table has ${Object.keys(MOVES).join(', ')}`);
     }
@@ -106,6 +124,7 @@ class Resource {
       error: error === undefined ? undefined : errorDetails(error),
       leaseMs: optionalMs(lease, 'lease'),
       maxRuntimeMs: optionalMs(maxRuntime, 'maxRuntime'),
+      delayMs: delayMs(delay),
     });
     return this._do(call);
   }
@@ -126,6 +145,29 @@ class Resource {
    * type and message), or an object of details merged into the stored error. */
   async fail(error) {
     return this.move('fail', { error: error === undefined ? null : error });
+  }
+
+  /** waiting / running -> cancelled: a waiting job is never taken (its
+   * queue entry goes in the same step); a running one's worker is refused
+   * its next call (JobCancelled).  `error` is then
+   * {reason: 'cancelled', message: reason || 'cancelled'}. */
+  async cancel(reason = null) {
+    return this.move('cancel', { error: cancelDetails(reason) });
+  }
+
+  /** failed / cancelled -> waiting, as a new attempt (`attempt` + 1, the
+   * ended one kept in getValue().attempts).  A job of a queue goes back on
+   * it, poppable `delay` seconds later; another job waits for whoever runs
+   * it.  Finished jobs are not retried (InvalidTransition). */
+  async retry({ delay } = {}) {
+    await this.move('retry', { delay });
+    await this._wake();
+    return this;
+  }
+
+  /** Wake the workers blocked on the job's queue, if it has one. */
+  async _wake() {
+    if (this.queue !== null) await notify(this.client, this._commands.keys.wakeKey(this.queue));
   }
 
   /** Show the job's worker is alive (renews its lease). */
@@ -288,7 +330,7 @@ class Handler {
     return this._adopt(await this.resourceFactory.load(this.client, jobId, record));
   }
 
-  /** Live jobs per state: all four states, one call per shard. */
+  /** Live jobs per state: every state of STATES, one call per shard. */
   async counts() {
     await checkLayout(this.client, this._commands.keys, false);
     const shards = Array.from({ length: this._commands.keys.shards }, (_, i) => i);
@@ -298,18 +340,50 @@ class Handler {
     return out;
   }
 
-  /** The job's state, 'expired' (a tombstone remembers it), 'unknown', or
-   * 'corrupt' (a record whose state is missing or malformed). */
+  /** An operator's move on a job known by id: the move, then the whole
+   * record read back (as _act_plan in Python). */
+  async _act(id, name, options) {
+    const job = this._adopt(new Resource(this.client, checkId(id)));
+    await job.move(name, options);
+    return job.refresh();
+  }
+
+  /** Cancel the job `id` (see Resource.cancel); the job after. */
+  async cancel(id, reason = null) {
+    return this._act(id, 'cancel', { error: cancelDetails(reason) });
+  }
+
+  /** Retry the job `id` (see Resource.retry); the job after. */
+  async retry(id, { delay } = {}) {
+    const job = await this._act(id, 'retry', { delay });
+    await job._wake();
+    return job;
+  }
+
+  /** Remove the job for good: its record and every index and queue entry,
+   * in one step.  True if it was there; status() then says 'deleted' while
+   * a tombstone remembers it, and a worker's later call on it rejects with
+   * JobNotFound. */
+  async delete(id) {
+    const jobId = checkId(id);
+    await checkLayout(this.client, this._commands.keys, false);
+    const reply = await run(this.client, this._commands.delete(jobId));
+    return text(reply[0]) === 'ok';
+  }
+
+  /** The job's state, 'expired' (a tombstone remembers it), 'deleted'
+   * (removed by delete()), 'unknown', or 'corrupt' (a record whose state is
+   * missing or malformed). */
   async status(id) {
     const jobId = checkId(id);
     await checkLayout(this.client, this._commands.keys, false);
     const reply = await run(this.client, this._commands.status(jobId));
     const said = Array.isArray(reply) ? 'corrupt' : text(reply);
-    if (said === 'expired' || said === 'unknown') {
+    if (said === 'expired' || said === 'deleted' || said === 'unknown') {
       const left = await this.client.hGetAll(this._commands.keys.jobKey(jobId));
       if (left && Object.keys(left).length) return 'corrupt';
     }
-    return [...STATES, 'expired', 'unknown'].includes(said) ? said : 'corrupt';
+    return [...STATES, 'expired', 'deleted', 'unknown'].includes(said) ? said : 'corrupt';
   }
 }
 

@@ -9,8 +9,8 @@ export interface RedisLike {
   hGetAll(key: string): Promise<unknown>;
 }
 
-export type State = 'waiting' | 'running' | 'failed' | 'finished';
-export type Status = State | 'expired' | 'unknown' | 'corrupt';
+export type State = 'waiting' | 'running' | 'failed' | 'finished' | 'cancelled';
+export type Status = State | 'expired' | 'deleted' | 'unknown' | 'corrupt';
 export declare const STATES: readonly State[];
 
 export interface Progress {
@@ -20,7 +20,7 @@ export interface Progress {
 }
 
 export interface ErrorDetails {
-  reason: 'error' | 'stalled' | 'timeout' | string;
+  reason: 'error' | 'stalled' | 'timeout' | 'cancelled' | string;
   message: string | null;
   type?: string;
   [key: string]: unknown;
@@ -53,31 +53,42 @@ export interface JobValue {
   max_runtime: number | null;
   /** A job made by push (Python's push(); the queue fields of the data model). */
   queue?: string;
-  /** The attempt running, or the next one while it waits (1-based). */
+  /** The attempt running, or the next one while it waits (1-based); also
+   * on a job not pushed once it was retried. */
   attempt?: number | null;
   retries?: number | null;
   /** Seconds before a failed attempt's job may be popped again. */
   backoff?: number | null;
   ready_at?: string | null;
-  /** The failed attempts before the current one, oldest first. */
+  /** The ended attempts before the current one, oldest first (also on a
+   * job not pushed once it was retried). */
   attempts?: Attempt[];
   problems?: Problem[];
   extra?: Record<string, string>;
 }
 
-/** One failed attempt of a pushed job. */
+/** One ended attempt of a job: a failed attempt of a pushed job, or one
+ * retried (retry()) from where it ended. */
 export interface Attempt {
   attempt: number | null;
   started_at: string | null;
   ended_at: string | null;
   error: ErrorDetails | null;
+  /** Where the attempt ended, when it was retried from there ('failed' or 'cancelled'). */
+  state?: State;
+  /** When it was retried. */
+  retried_at?: string | null;
 }
 
-export interface MoveOptions extends StartOptions {
+export interface MoveOptions extends StartOptions, RetryOptions {
   /** Any JSON value to store with the move. */
   data?: unknown;
   /** Error details, as fail() takes them. */
   error?: unknown;
+}
+export interface RetryOptions {
+  /** Seconds before a job of a queue may be popped again (none or 0: at once). */
+  delay?: number | null;
 }
 export interface StartOptions {
   /** Seconds within which the worker must show life, or the job fails as stalled. */
@@ -117,12 +128,19 @@ export declare class Resource {
   readonly progress: Progress | null;
   readonly error: ErrorDetails | null;
   readonly name: string | null;
+  /** The queue the job was pushed on (Python's push()), or null. */
+  readonly queue: string | null;
   /** Any move of the table Redis holds, by its name (`MOVES`): the named
    * methods call it; a move added to the table works with no change here. */
   move(name: string, options?: MoveOptions): Promise<this>;
   start(options?: StartOptions): Promise<this>;
   finish(data?: unknown): Promise<this>;
   fail(error?: unknown): Promise<this>;
+  /** waiting / running -> cancelled; `error` becomes {reason: 'cancelled', message: reason || 'cancelled'}.
+   * The job's worker is refused its next call with JobCancelled. */
+  cancel(reason?: string | null): Promise<this>;
+  /** failed / cancelled -> waiting, as a new attempt; a job of a queue goes back on it after `delay` seconds. */
+  retry(options?: RetryOptions): Promise<this>;
   heartbeat(): Promise<this>;
   setProgress(current: number, total?: number | null, message?: string | null): Promise<this>;
   refresh(): Promise<this>;
@@ -145,6 +163,12 @@ export declare class Handler {
   get(id: string): Promise<Resource | null>;
   counts(): Promise<Record<State, number>>;
   status(id: string): Promise<Status>;
+  /** Cancel the job `id` (see Resource.cancel); the job read back after. */
+  cancel(id: string, reason?: string | null): Promise<Resource>;
+  /** Retry the job `id` (see Resource.retry); the job read back after. */
+  retry(id: string, options?: RetryOptions): Promise<Resource>;
+  /** Remove the job for good; true if it was there. status() then says 'deleted'. */
+  delete(id: string): Promise<boolean>;
 }
 
 export { Handler as Tracker, Resource as Job };
@@ -159,6 +183,11 @@ export declare class InvalidTransition extends JobberTrackError {
   readonly target: string;
   /** What was tried when it was not a move ("report progress", "renew its lease"), else null. */
   readonly action: string | null;
+}
+/** The job was cancelled: its worker's heartbeat, progress report, finish or fail is refused. */
+export declare class JobCancelled extends InvalidTransition {
+  constructor(jobId: string, target: string, action?: string);
+  readonly current: 'cancelled';
 }
 export declare class JobNotFound extends JobberTrackError {
   readonly jobId: string;

@@ -10,6 +10,7 @@ export const {
   Job,
   JobberTrackError,
   InvalidTransition,
+  JobCancelled,
   JobNotFound,
   JobExpired,
   JobExists,

@@ -41,7 +41,8 @@ def test_a_node_job_is_worked_from_python(js: NodeDriver, py: jobbertrack.Handle
     seen = same_view(js, py, job.id)
     assert seen["state"] == "finished" and seen["data"] == {"pages": 12}
     assert seen["expires_at"] == made["expires_at"]  # the lifetime survives the moves
-    assert js("counts") == py.counts() == {"waiting": 0, "running": 0, "failed": 0, "finished": 1}
+    expected = {"waiting": 0, "running": 0, "failed": 0, "finished": 1, "cancelled": 0}
+    assert js("counts") == py.counts() == expected
 
 
 def test_a_python_job_is_worked_from_node(js: NodeDriver, py: jobbertrack.Handler) -> None:
@@ -144,7 +145,8 @@ def test_stalled_jobs_settle_alike(js: NodeDriver, py: jobbertrack.Handler) -> N
     c = js("create", timeout=60)["id"]
     js("move", id=c, move="start", options={"lease": 0.2})
     wait_for(lambda: py.counts()["failed"] == 3)  # counted as failed before any read settles it
-    assert js("counts") == py.counts() == {"waiting": 0, "running": 0, "failed": 3, "finished": 0}
+    expected = {"waiting": 0, "running": 0, "failed": 3, "finished": 0, "cancelled": 0}
+    assert js("counts") == py.counts() == expected
     assert py.sweep() == 1  # c, settled by Python's sweep
     assert js("get", id=c)["error"]["reason"] == "stalled"
 
@@ -152,7 +154,7 @@ def test_stalled_jobs_settle_alike(js: NodeDriver, py: jobbertrack.Handler) -> N
 def test_listing_counts_history_and_events_mix_both_sides(js: NodeDriver, py: jobbertrack.Handler) -> None:
     ids = {}
     for side in ("node", "python"):
-        for state in ("waiting", "running", "finished", "failed"):
+        for state in ("waiting", "running", "finished", "failed", "cancelled"):
             job_id = js("create", timeout=60)["id"] if side == "node" else py.create(60).id
             ids[(side, state)] = job_id
     for (side, state), job_id in ids.items():
@@ -162,13 +164,14 @@ def test_listing_counts_history_and_events_mix_both_sides(js: NodeDriver, py: jo
             "running": ["start"],
             "finished": ["start", "finish"],
             "failed": ["start", "fail"],
+            "cancelled": ["start", "cancel"],
         }
         for move in moves[state]:
             if worker == "node":
                 js("move", id=job_id, move=move)
             else:
                 getattr(py.get(job_id), move)()
-    expected = {"waiting": 2, "running": 2, "failed": 2, "finished": 2}
+    expected = {"waiting": 2, "running": 2, "failed": 2, "finished": 2, "cancelled": 2}
     assert js("counts") == py.counts() == expected
     listed = {job.id: job.state for job in py.list(limit=100)}
     assert listed == {job_id: state for (_, state), job_id in ids.items()}
@@ -180,6 +183,7 @@ def test_listing_counts_history_and_events_mix_both_sides(js: NodeDriver, py: jo
             "running": ["waiting", "running"],
             "finished": ["waiting", "running", "finished"],
             "failed": ["waiting", "running", "failed"],
+            "cancelled": ["waiting", "running", "cancelled"],
         }[state]
     seen: dict[str, list[str]] = {}
     for event in py.events():

@@ -251,3 +251,39 @@ def test_node_checks_the_fields_set_at_create_by_the_manifest_s_table(node: str)
     assert got["fits"] is None  # characters, not UTF-16 units, as in Python
     assert got["number"].startswith("InvalidData")
     assert got["surrogate"].startswith("InvalidData")
+
+
+def test_cancel_retry_and_delete_calls_are_the_ones_python_builds(node: str) -> None:
+    """Node's cancel (the `cancel` move with the stored error), retry (the
+    `retry` move, its delay in ARGV 8) and delete build Python's calls."""
+    program = """
+    const { Commands, cancelDetails, delayMs } = require('./lib/calls.cjs');
+    const { MOVES } = require('./lib/scripts.cjs');
+    const c = new Commands({ maxTombstones: 64 });
+    const strip = (call) => [call.script, call.keys, call.args.slice(0, 1).concat(call.args.slice(2))];
+    const refused = (f) => { try { f(); return null; } catch (e) { return e.constructor.name; } };
+    const long = 'é'.repeat(20000);
+    console.log(JSON.stringify({
+      cancel: strip(c.transition('42', MOVES.cancel.target, { error: cancelDetails('operator asked') })),
+      cancelPlain: strip(c.transition('42', MOVES.cancel.target, { error: cancelDetails(null) })),
+      clipped: cancelDetails(long).message,
+      retry: strip(c.transition('42', MOVES.retry.target, { delayMs: delayMs(1.5) })),
+      retryNow: strip(c.transition('42', MOVES.retry.target, { delayMs: delayMs(0) })),
+      delete: strip(c.delete('42')),
+      refused: [refused(() => cancelDetails(42)), refused(() => delayMs(-1)), refused(() => delayMs('1'))],
+    }));
+    """
+    got = node_eval(node, program)
+    c = Commands(max_tombstones=64)
+
+    def strip(call: Any) -> list[Any]:
+        args = [str(a) for a in call.args]
+        return [call.script, list(call.keys), args[:1] + args[2:]]
+
+    assert got["cancel"] == strip(c.cancel("42", "operator asked"))
+    assert got["cancelPlain"] == strip(c.cancel("42"))
+    assert got["clipped"] == json.loads(str(c.cancel("42", "é" * 20000).args[6]))["message"]
+    assert got["retry"] == strip(c.retry("42", 1.5))
+    assert got["retryNow"] == strip(c.retry("42", 0)) == strip(c.retry("42"))
+    assert got["delete"] == strip(c.delete("42"))
+    assert got["refused"] == ["InvalidData", "InvalidTimeout", "InvalidTimeout"]

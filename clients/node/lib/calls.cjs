@@ -55,6 +55,9 @@ function durationMs(value, what = 'timeout') {
 
 const optionalMs = (value, what) => (value === undefined || value === null ? null : durationMs(value, what));
 
+/** A retry's delay (seconds, or none) as ms, null for none or 0 (as retry() in _core/calls.py). */
+const delayMs = (value) => (value === undefined || value === null || value === 0 ? null : durationMs(value, 'delay'));
+
 /** JSON text of `value`, or InvalidData (no JSON form, NaN/Infinity, text
  * that is not valid unicode, or over `limit` bytes of UTF-8). */
 function encodeJson(value, what = 'data', limit = 1024 * 1024) {
@@ -99,6 +102,24 @@ function createFields(given) {
     out.push(field, String(value));
   }
   return out;
+}
+
+/** The longest message stored (MAX_ERROR_TEXT in _core/calls.py), in characters. */
+const MAX_ERROR_TEXT = 16384;
+
+function clip(text) {
+  const chars = [...text];
+  if (chars.length <= MAX_ERROR_TEXT) return text;
+  return `${chars.slice(0, MAX_ERROR_TEXT).join('')} [... ${chars.length - MAX_ERROR_TEXT} characters cut ...] `;
+}
+
+/** The stored error of a cancelled job (cancel_details):
+ * {reason: 'cancelled', message: reason || 'cancelled'}. */
+function cancelDetails(reason) {
+  if (reason !== undefined && reason !== null && typeof reason !== 'string') {
+    throw new InvalidData(`a cancel's reason must be a string, not ${typeof reason}`);
+  }
+  return { reason: 'cancelled', message: reason ? clip(reason) : 'cancelled' };
 }
 
 function errorDetails(error) {
@@ -177,8 +198,9 @@ class Commands {
     return { script: 'create', keys: this.keys.jobKeys(id), args, id, target: 'waiting', data: stored, clears: [] };
   }
 
-  /** The move of the table into `target`. */
-  transition(id, target, { data, error, leaseMs = null, maxRuntimeMs = null } = {}) {
+  /** The move of the table into `target`; `delayMs`, of a retry: how long
+   * before a job of a queue may be popped again (ARGV 8, as a lease). */
+  transition(id, target, { data, error, leaseMs = null, maxRuntimeMs = null, delayMs = null } = {}) {
     const move = MOVE_INTO[target];
     const stored = data === undefined ? null : this.json(data);
     const args = [
@@ -186,7 +208,7 @@ class Commands {
       move.name,
       stored ?? '',
       error === undefined ? '' : this.json(error, 'error'),
-      leaseMs === null ? '' : String(leaseMs),
+      leaseMs !== null ? String(leaseMs) : delayMs === null ? '' : String(delayMs),
       maxRuntimeMs === null ? '' : String(maxRuntimeMs),
     ];
     while (args[args.length - 1] === '') args.pop(); // ARGV 6-9 left out from the end mean ''
@@ -199,6 +221,13 @@ class Commands {
     if (progress !== undefined) args.push(this.json(progress, 'progress'));
     const action = progress === undefined ? 'renew its lease' : 'report progress';
     return { script: 'touch', keys: this.keys.jobKeys(id), args, id, target: ALIVE.join(' or '), data: null, clears: [], action };
+  }
+
+  /** Remove the job for good (a tombstone remembers it as deleted); with
+   * `state` / `olderThanMs` only if it is in that state / ended that long ago. */
+  delete(id, state = '', olderThanMs = null) {
+    const args = [...this.head(id, ''), state, olderThanMs === null ? '' : String(olderThanMs), String(this.tombCap)];
+    return { script: 'delete', keys: this.keys.jobKeys(id), args, id };
   }
 
   get(id) {
@@ -223,7 +252,9 @@ module.exports = {
   newToken,
   durationMs,
   optionalMs,
+  delayMs,
   encodeJson,
   errorDetails,
+  cancelDetails,
   progressDetails,
 };

@@ -15,16 +15,26 @@ const q = (s) => `'${s}'`;
 /** The job's state in Redis does not allow the requested move (or, with
  * `action`, what was tried: a progress report or a heartbeat). */
 class InvalidTransition extends JobberTrackError {
-  constructor(jobId, current, target, action) {
+  constructor(jobId, current, target, action, message) {
     super(
-      action
-        ? `cannot ${action}: job ${q(jobId)} is ${q(current)} (only a ${target} job can)`
-        : `job ${q(jobId)} cannot move to ${q(target)}: it is ${q(current)}`,
+      message ||
+        (action
+          ? `cannot ${action}: job ${q(jobId)} is ${q(current)} (only a ${target} job can)`
+          : `job ${q(jobId)} cannot move to ${q(target)}: it is ${q(current)}`),
     );
     this.jobId = jobId;
     this.current = String(current); // the state found
     this.target = String(target); // the state wanted
     this.action = action ?? null; // what was tried, when not a move
+  }
+}
+
+/** The job was cancelled (`current === 'cancelled'`): its worker's
+ * heartbeat, progress report, finish or fail is refused, writing nothing.
+ * A worker stops its work when it sees this. */
+class JobCancelled extends InvalidTransition {
+  constructor(jobId, target, action) {
+    super(jobId, 'cancelled', target, action, `job ${q(jobId)} was cancelled`);
   }
 }
 
@@ -82,9 +92,14 @@ class RedisCommandError extends JobberTrackError {}
  * (as error_for in src/jobbertrack/_core/calls.py). */
 function errorFor(status, jobId, { target = '?', current = '?', known = false, field = '?', action } = {}) {
   if (status === 'corrupt') return new CorruptRecord(jobId, field);
-  if (status === 'bad') return new InvalidTransition(jobId, current, target, action || undefined);
+  if (status === 'bad') {
+    // the job's worker, finding out it was cancelled (any refused call but a cancel)
+    if (current === 'cancelled' && target !== 'cancelled') return new JobCancelled(jobId, target, action || undefined);
+    return new InvalidTransition(jobId, current, target, action || undefined);
+  }
   if (status === 'expired') return new JobExpired(jobId);
   if (status === 'gone' || status === 'unknown') return known ? new JobExpired(jobId) : new JobNotFound(jobId);
+  if (status === 'deleted') return new JobNotFound(jobId, `job ${q(jobId)} was deleted`); // a tombstone of delete.lua
   if (status === 'exists') return new JobExists(jobId);
   return new JobberTrackError(`unexpected reply from Redis: ${q(status)}`);
 }
@@ -106,6 +121,7 @@ function translate(err) {
 module.exports = {
   JobberTrackError,
   InvalidTransition,
+  JobCancelled,
   JobNotFound,
   JobExpired,
   JobExists,

@@ -108,6 +108,12 @@ class Keyspace {
     return LAYOUT.map((name, i) => (i === 0 ? `${prefix}job:` : prefix + name));
   }
 
+  /** The wake-up stream of a queue: one entry per push or retry, a hint to
+   * blocked workers (wake_key in _core/keys.py; never touched by a script). */
+  wakeKey(queue) {
+    return `${this.namespace}:{${this.namespace}.wake}:${queue}`;
+  }
+
   /** The key holding the namespace's layout version. */
   layoutKey() {
     return `${this.namespace}:{layout}`;

@@ -101,19 +101,35 @@ function isoOfInt(ms) {
   return Number.isInteger(ms) && ms >= 0 && ms <= MAX_MS ? isoOf(ms) : null;
 }
 
-/** The queue part of getValue(): {} for a job that was not pushed
- * (queue_value in attempts.py). */
+/** The attempts before the current one, oldest first; one retried from
+ * where it ended (retry()) also says that state and when it was retried
+ * (earlier_attempts in attempts.py). */
+function earlierAttempts(fields) {
+  const stored = readJson(fields.attempts);
+  return (Array.isArray(stored) ? stored : []).filter(isObject).map((item) => {
+    const one = {
+      attempt: item.attempt ?? null,
+      started_at: isoOfInt(item.started),
+      ended_at: isoOfInt(item.ended),
+      error: isObject(item.error) ? item.error : null,
+    };
+    if (typeof item.state === 'string') {
+      one.state = item.state;
+      one.retried_at = isoOfInt(item.retried);
+    }
+    return one;
+  });
+}
+
+/** The queue part of getValue(): {} for a job that was not pushed, only
+ * its attempts once one was retried (queue_value in attempts.py). */
 function queueValue(fields) {
-  if (!('queue' in fields)) return {};
+  if (!('queue' in fields)) {
+    return 'attempts' in fields ? { attempt: readInt(fields.attempt), attempts: earlierAttempts(fields) } : {};
+  }
   const backoff = readInt(fields.backoff);
   const ready = readInt(fields.ready);
-  const stored = readJson(fields.attempts);
-  const attempts = (Array.isArray(stored) ? stored : []).filter(isObject).map((item) => ({
-    attempt: item.attempt ?? null,
-    started_at: isoOfInt(item.started),
-    ended_at: isoOfInt(item.ended),
-    error: isObject(item.error) ? item.error : null,
-  }));
+  const attempts = earlierAttempts(fields);
   return {
     queue: fields.queue,
     attempt: readInt(fields.attempt),
@@ -127,8 +143,9 @@ function queueValue(fields) {
 /** The stored queue fields from what queueValue() shows, so that
  * setValue(getValue()) keeps them (queue_fields in attempts.py). */
 function queueFields(value) {
-  if (value.queue === undefined || value.queue === null) return {};
-  const out = { queue: String(value.queue) };
+  const out = {};
+  if (value.queue !== undefined && value.queue !== null) out.queue = String(value.queue);
+  else if (!Array.isArray(value.attempts) || !value.attempts.length) return {};
   for (const name of ['attempt', 'retries']) if (Number.isInteger(value[name])) out[name] = String(value[name]);
   if (isNumber(value.backoff)) out.backoff = String(Math.round(value.backoff * 1000));
   const msOrNull = (v) => (typeof v === 'string' && Number.isFinite(Date.parse(v)) ? Date.parse(v) : null);
@@ -139,6 +156,7 @@ function queueFields(value) {
       started: msOrNull(a.started_at),
       ended: msOrNull(a.ended_at),
       error: a.error ?? null,
+      ...(typeof a.state === 'string' ? { state: a.state, retried: msOrNull(a.retried_at) } : {}),
     }));
     out.attempts = JSON.stringify(stored);
   }

@@ -39,7 +39,13 @@ async function job(id) {
 const value = (job) => (job ? job.getValue() : null);
 
 function describe(err) {
-  const out = { name: err.constructor.name, message: err.message, isJobberTrackError: err instanceof jt.JobberTrackError };
+  const out = {
+    name: err.constructor.name,
+    message: err.message,
+    isJobberTrackError: err instanceof jt.JobberTrackError,
+    isInvalidTransition: err instanceof jt.InvalidTransition,
+    isJobNotFound: err instanceof jt.JobNotFound,
+  };
   for (const k of ['jobId', 'current', 'target', 'action', 'field', 'namespace', 'found']) if (k in err) out[k] = err[k];
   return out;
 }
@@ -50,6 +56,8 @@ const MOVES = {
   fail: (j, r) => j.fail(r.error === '__Error__' ? new TypeError('bad input') : r.error),
   progress: (j, r) => j.setProgress(r.current, r.total ?? null, r.message ?? null),
   heartbeat: (j) => j.heartbeat(),
+  cancel: (j, r) => j.cancel(r.reason),
+  retry: (j, r) => j.retry(r.options),
 };
 
 const OPS = {
@@ -64,6 +72,16 @@ const OPS = {
   },
   async move(r) {
     return value(await MOVES[r.move](await job(r.id), r));
+  },
+  // an operator's calls on the handler, by id (the job read back whole)
+  async cancel(r) {
+    return value(await track.cancel(r.id, r.reason));
+  },
+  async retry(r) {
+    return value(await track.retry(r.id, r.options));
+  },
+  async delete(r) {
+    return track.delete(r.id);
   },
   async refresh(r) {
     return value(await (await job(r.id)).refresh());

@@ -1,6 +1,6 @@
 // Compiled (not run) by `npm run typecheck`: the types an ES module user sees.
 import { createClient, createCluster } from 'redis';
-import { Handler, InvalidTransition, ResourceFactory, Resource, type JobValue, type State } from 'jobbertrack';
+import { Handler, InvalidTransition, JobCancelled, ResourceFactory, Resource, type JobValue, type State } from 'jobbertrack';
 
 export async function example(): Promise<void> {
   const client = await createClient().connect();
@@ -17,6 +17,17 @@ export async function example(): Promise<void> {
   same?.setValue(value);
   const counts: Record<State, number> = await track.counts();
   const status: string = await track.status(job.id);
+  const other = await track.create(60);
+  await other.cancel('not needed');
+  await other.retry({ delay: 5 });
+  const cancelled: State | null = (await track.cancel(other.id)).state;
+  const retried = await track.retry(other.id, { delay: 0 });
+  const deleted: boolean = await track.delete(retried.id);
+  try {
+    await other.heartbeat();
+  } catch (err) {
+    if (err instanceof JobCancelled) console.log(err.current, cancelled, deleted);
+  }
   try {
     await job.fail(new Error('late'));
   } catch (err) {

@@ -9,7 +9,6 @@ import select
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -61,19 +60,6 @@ def read_line(stream: IO[bytes] | None) -> bytes:
 def only_job(handler: jobbertrack.Handler) -> jobbertrack.Resource:
     (job,) = handler.list()
     return job
-
-
-@pytest.fixture
-def procs() -> Iterator[list[subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
-    yield started
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
 
 
 def test_run_a_command_that_succeeds(url: str, handler: jobbertrack.Handler) -> None:

@@ -65,6 +65,7 @@ class HandlerBase:
             **extra,
         )
         self._cs = client_state(client)
+        self._workers: set[Any] = set()  # the work() calls running on this handler (stop_work)
         self._default_timeout_ms: int | None = None
         if default_timeout is not None:
             self.set_default_timeout(default_timeout)

@@ -32,6 +32,8 @@ from ._resource_base import ResourceBase, ResourceFactoryBase
 from ._run import await_wake, notify, read_hash, run, run_many, run_plan
 from ._running import Heartbeats, HeartbeatThread, Run, end_run, ending, heartbeat_interval
 from ._watch import iter_events, last_stream_id, wait_for_final
+from ._work import work as run_work
+from ._work_base import WorkSpec
 
 
 class Resource(ResourceBase):
@@ -160,8 +162,17 @@ class Resource(ResourceBase):
     ) -> Iterator[Run]:
         """Start the job, heartbeat in a thread while the block runs, then
         finish it with ``run.result`` or fail it with the block's exception."""
-        beats = Heartbeats(self, heartbeat_interval(lease, heartbeat))
+        interval = heartbeat_interval(lease, heartbeat)
         self.start(lease=lease, max_runtime=max_runtime)
+        with self._as_started(interval, traceback=traceback) as handle:
+            yield handle
+
+    @contextlib.contextmanager
+    def _as_started(self, interval: float | None, *, traceback: bool = False) -> Iterator[Run]:
+        """``running()`` of a job started already (``pop_and_start``:
+        ``Handler.work``): heartbeats every ``interval`` seconds while the
+        block runs, then its end."""
+        beats = Heartbeats(self, interval)
         handle, error = Run(self, beats), None
         with HeartbeatThread(beats), as_current(self):
             try:
@@ -354,6 +365,37 @@ class Handler(QueueBase, HandlerBase):
                 return job
             deadline = wake_deadline(args, wake_in, now, IDLE_RESCAN_S)
             after = await_wake(self.client, args.wake_key, after, deadline)
+
+    def work(
+        self,
+        queue: str,
+        handler: Callable[[Resource], Any],
+        *,
+        concurrency: int = 1,
+        lease: float | None = 60,
+        max_runtime: float | None = None,
+        burst: bool = False,
+        block: float = 5,
+        grace: float = 30,
+    ) -> None:
+        """Pop jobs of ``queue`` and run ``handler(job)`` for each, in up to
+        ``concurrency`` threads, as ``running()`` runs a block: heartbeats
+        (a third of ``lease``), ``current_job()``, the return value stored by
+        ``finish``, an exception given to ``fail`` (a job pushed with
+        retries goes back on its queue), a cancel honoured (the handler's
+        next call on its job raises ``JobCancelled``).  Runs until
+        ``stop_work()`` or SIGTERM/SIGINT (in the main thread): then takes
+        no new job and lets the running ones end within ``grace`` seconds.
+        ``burst=True``: returns once the queue is empty and nothing it runs
+        can come back.  ``block``: seconds one pop waits (how soon a stop
+        is seen while idle)."""
+        spec = WorkSpec.of(queue, handler, concurrency, lease, max_runtime, burst, block, grace)
+        run_work(self, spec)
+
+    def stop_work(self) -> None:
+        """Stop every ``work()`` running on this handler (see ``work``)."""
+        for worker in list(self._workers):
+            worker.stop()
 
     def queued(self, queue: str = "default") -> int:
         """How many live jobs wait on ``queue`` (delayed ones included), counted exactly."""

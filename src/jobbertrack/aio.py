@@ -13,6 +13,7 @@ from typing import Any
 from ._arun import alast_stream_id, arun_many, await_wake, notify
 from ._autopipe import arun, arun_plan
 from ._awatch import WaitHub, aiter_events
+from ._awork import work as run_work
 from ._bulk import check_limit, clean, cleanable, retry_all, retryable
 from ._core.calls import UNSET, error_details, not_found, progress_details
 from ._core.codec import optional_ms
@@ -48,6 +49,7 @@ from ._plans import list_page, needs_settling, settled_record, status, sweep
 from ._queue_base import QueueBase, _queue_or_none, wake_deadline
 from ._resource_base import ResourceBase, ResourceFactoryBase
 from ._running import Ending, Heartbeats, Run, ending, heartbeat_interval
+from ._work_base import WorkSpec
 
 
 class Resource(ResourceBase):
@@ -184,8 +186,19 @@ class Resource(ResourceBase):
     ) -> AsyncGenerator[Run, None]:
         """Start the job, heartbeat in a task while the block runs, then
         finish it with ``run.result`` or fail it with the block's exception."""
-        beats = Heartbeats(self, heartbeat_interval(lease, heartbeat))
+        interval = heartbeat_interval(lease, heartbeat)
         await self.start(lease=lease, max_runtime=max_runtime)
+        async with self._as_started(interval, traceback=traceback) as handle:
+            yield handle
+
+    @contextlib.asynccontextmanager
+    async def _as_started(
+        self, interval: float | None, *, traceback: bool = False, abandoned: Callable[[], bool] | None = None
+    ) -> AsyncGenerator[Run, None]:
+        """``running()`` of a job started already (``Handler.work``); with
+        ``abandoned`` true when the block is cancelled, the job is left as
+        it is (its heartbeats stop: the stall rule ends it)."""
+        beats = Heartbeats(self, interval)
         handle, error = Run(self, beats), None
         async with _HeartbeatTask(beats, stop_block=True) as beating:
             with as_current(self):
@@ -194,6 +207,8 @@ class Resource(ResourceBase):
                 except BaseException as exc:
                     error = exc
         error = beating.why_stopped(error)
+        if abandoned is not None and error is not None and _is_cancel(error) and abandoned():
+            raise error
         try:
             await _end_run(self, ending(handle, error, traceback))
         except asyncio.CancelledError:
@@ -478,6 +493,31 @@ class Handler(QueueBase, HandlerBase):
                 return job
             deadline = wake_deadline(args, wake_in, now, IDLE_RESCAN_S)
             after = await await_wake(self.client, args.wake_key, after, deadline)
+
+    async def work(
+        self,
+        queue: str,
+        handler: Callable[[Resource], Awaitable[Any]],
+        *,
+        concurrency: int = 1,
+        lease: float | None = 60,
+        max_runtime: float | None = None,
+        burst: bool = False,
+        block: float = 5,
+        grace: float = 30,
+    ) -> None:
+        """Pop jobs of ``queue`` and await ``handler(job)`` (an ``async
+        def``) for each, in up to ``concurrency`` tasks (see
+        ``jobbertrack.Handler.work``); a heartbeat that finds a job
+        cancelled cancels its task.  The tasks still running ``grace``
+        seconds after a stop are cancelled, their jobs left to the stall rule."""
+        spec = WorkSpec.of(queue, handler, concurrency, lease, max_runtime, burst, block, grace)
+        await run_work(self, spec)
+
+    def stop_work(self) -> None:
+        """Stop every ``work()`` running on this handler (from any thread)."""
+        for worker in list(self._workers):
+            worker.stop()
 
     async def queued(self, queue: str = "default") -> int:
         """How many live jobs wait on ``queue`` (delayed ones included), counted exactly."""

@@ -2,6 +2,7 @@
 MODE [LEASE]``.  Prints each job it pops as ``popped <id> <attempt>``,
 flushed, then:
   burst  finishes it, and exits when the queue is empty (``done <errors>``)
+  work   the same through ``track.work(burst=True)``, the library's worker
   hang   never finishes it (the test kills the process)."""
 
 from __future__ import annotations
@@ -54,6 +55,28 @@ async def burst_async(url: str, lease: float) -> None:
     say("done", errors)
 
 
+def work_sync(url: str, lease: float) -> None:
+    track = jobbertrack.Handler(jobbertrack.connect(url))
+
+    def handle(job: jobbertrack.Resource) -> object:
+        say("popped", job.id, job.get_value()["attempt"])
+        return job.input
+
+    track.work("default", handle, concurrency=4, lease=lease, burst=True)
+    say("done", 0)
+
+
+async def work_async(url: str, lease: float) -> None:
+    track = jobbertrack.aio.Handler(jobbertrack.aio.connect(url))
+
+    async def handle(job: jobbertrack.aio.Resource) -> object:
+        say("popped", job.id, job.get_value()["attempt"])
+        return job.input
+
+    await track.work("default", handle, concurrency=4, lease=lease, burst=True)
+    say("done", 0)
+
+
 def hang(url: str, lease: float) -> None:
     track = jobbertrack.Handler(jobbertrack.connect(url))
     job = track.pop_and_start(block=30, lease=lease)
@@ -67,6 +90,11 @@ if __name__ == "__main__":
     lease = float(sys.argv[4]) if len(sys.argv) > 4 else 30.0
     if mode == "hang":
         hang(url, lease)
+    elif mode == "work":
+        if layer == "async":
+            asyncio.run(work_async(url, lease))
+        else:
+            work_sync(url, lease)
     elif layer == "async":
         asyncio.run(burst_async(url, lease))
     else:

@@ -40,12 +40,13 @@ def _workers(
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("layer", "workers", "jobs"), [("sync", 16, 5000), ("async", 16, 5000)])
+@pytest.mark.parametrize("mode", ["burst", "work"])  # a loop of pops; track.work (4 at once in each)
 def test_many_workers_start_every_job_exactly_once(
-    backend: Any, client: Any, layer: str, workers: int, jobs: int
+    backend: Any, client: Any, layer: str, workers: int, jobs: int, mode: str
 ) -> None:
     track = jobbertrack.Handler(client)
     pushed = {track.push(i, timeout=600).id for i in range(jobs)}
-    procs = _workers(_url(backend), layer, workers)
+    procs = _workers(_url(backend), layer, workers, mode)
     outputs = [p.communicate(timeout=300)[0] for p in procs]
     assert all(p.returncode == 0 for p in procs), outputs
     popped = collections.Counter(

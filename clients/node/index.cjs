@@ -9,10 +9,15 @@
 //   const job = await track.create(60);
 //   await job.start(); await job.finish({ rows: 3 });
 //   // an operator's: track.cancel(id, reason), track.retry(id, {delay}), track.delete(id)
+//   // the work queue: track.push(data, {queue}), track.popAndStart(queue, {block, lease}), track.queued(queue)
+//   // reading: track.list(state, {limit, cursor}), track.events({since, block}), track.wait(id, timeout)
+//
+// The seed's own API, callbacks and promises, is jobbertrack/seed (seed.cjs).
 const errors = require('./lib/errors.cjs');
 const {
   Commands,
   MOVES,
+  createFields,
   newId,
   durationMs,
   optionalMs,
@@ -25,8 +30,14 @@ const { checkId } = require('./lib/keys.cjs');
 const { STATES, manifest } = require('./lib/scripts.cjs');
 const { fieldsFromFlat, toValue, fromValue, problems, readJson, payloadFields, PAYLOAD_FIELDS } = require('./lib/record.cjs');
 const { run, checkLayout, notify } = require('./lib/run.cjs');
+const { checkQueue, checkRetries, secondsMs, pushCall, queuedCalls, Hints, popOnce, wakeDeadline } = require('./lib/queue.cjs');
+const { lastStreamId, awaitWake, waitForFinal } = require('./lib/blocking.cjs');
+const { monotonic, waitDeadline, blockDeadline, wakeAt } = require('./lib/deadlines.cjs');
+const { ListPlan, statesOf, parseCursor } = require('./lib/listing.cjs');
+const { endsJob } = require('./lib/events.cjs');
+const { iterEvents } = require('./lib/follow.cjs');
 
-const { errorFor, InvalidTimeout, InvalidData, JobberTrackError } = errors;
+const { errorFor, InvalidTimeout, InvalidData, JobberTrackError, WaitTimeout } = errors;
 
 /** The calls of a resource made on its own (not by a handler): namespace "jt". */
 let defaultCommands;
@@ -195,6 +206,27 @@ class Resource {
     return this;
   }
 
+  /** The job once it has ended (finished, failed or cancelled), woken by
+   * its shard's event stream (no polling); WaitTimeout after `timeout`
+   * seconds (none: for ever), JobExpired if its record expires first. */
+  async wait(timeout = null) {
+    const until = waitDeadline(timeout, monotonic());
+    const keys = this._commands.keys;
+    const key = keys.eventsKey(keys.shardOf(this.id));
+    for (;;) {
+      const after = await lastStreamId(this.client, key); // before the check: no event slips by
+      await this.refresh();
+      if (this.isFinal) return this;
+      const wake = wakeAt(this.id, this._fields, this.problems, until, monotonic());
+      const ended = await waitForFinal(this.client, key, after, this.id, wake, endsJob);
+      if (ended || monotonic() >= until) {
+        await this.refresh(); // an ending event: read the record it ended with at once
+        if (this.isFinal) return this;
+        if (!ended) throw new WaitTimeout(this.id, timeout ?? 0);
+      }
+    }
+  }
+
   /** A JSON-able snapshot of the local copy, as get_value() in Python. */
   getValue() {
     return toValue(this.id, this._fields);
@@ -309,10 +341,123 @@ class Handler {
    * set at create (the scripts' manifest, `fields.create`). */
   async create(timeout, options = {}) {
     const timeoutMs = this._timeoutMs(timeout);
-    const job = this._adopt(await this.resourceFactory.create(this.client));
+    return this._create(await this.resourceFactory.create(this.client), timeoutMs, options);
+  }
+
+  /** Save `resource` (a factory's, not saved yet) as a new waiting job. */
+  async _create(resource, timeoutMs, options) {
+    const job = this._adopt(resource);
     const call = this._commands.create(job.id, timeoutMs, options);
     await checkLayout(this.client, this._commands.keys, true);
     return job._do(call);
+  }
+
+  // -- the work queue (docs/data-model.md, "Work queue"; lib/queue.cjs) --
+
+  /** A new 'waiting' job on `queue` ('default'), made and queued in one
+   * atomic script.  `delay`: seconds before it may be popped; `retries`:
+   * attempts allowed after a failed one, each `backoff` seconds later;
+   * `name`: as create's.  `data` null stores no data. */
+  async push(data = null, { queue = 'default', timeout, name, delay, retries = 0, backoff } = {}) {
+    const timeoutMs = this._timeoutMs(timeout);
+    checkQueue(queue);
+    checkRetries(retries);
+    if (secondsMs(delay, 'delay') >= timeoutMs) throw new JobberTrackError("delay must be shorter than the job's timeout");
+    secondsMs(backoff, 'backoff');
+    return this._push(await this.resourceFactory.create(this.client), data, { queue, timeoutMs, name, delay, retries, backoff });
+  }
+
+  async _push(resource, data, { queue, timeoutMs, name, delay, retries, backoff }) {
+    const job = this._adopt(resource);
+    const fields = createFields({ name });
+    const given = data === null || data === undefined ? undefined : data;
+    const call = pushCall(
+      this._commands, job.id, timeoutMs, queue, secondsMs(delay, 'delay'), retries, secondsMs(backoff, 'backoff'), given, fields,
+    );
+    await checkLayout(this.client, this._commands.keys, true);
+    await job._do(call);
+    await notify(this.client, this._commands.keys.wakeKey(queue));
+    return job;
+  }
+
+  /** The oldest poppable job of `queue`, started with `lease` (seconds,
+   * default 60) and `maxRuntime` in the same atomic step, or null.
+   * `block` null: do not wait; S: wait up to S seconds; 0: for ever.
+   * Waiting blocks on the queue's wake-up stream (XREAD BLOCK on a
+   * connection of its own; no polling), as Python's pop_and_start. */
+  async popAndStart(queue = 'default', { block = null, lease = 60, maxRuntime = null } = {}) {
+    const found = await this._pop(queue, { block, lease, maxRuntime });
+    return found === null ? null : this._adopt(await this.resourceFactory.load(this.client, found[0], found[1]));
+  }
+
+  /** [id, fields] of the job popped and started, or null (see popAndStart). */
+  async _pop(queue, { block = null, lease = 60, maxRuntime = null } = {}) {
+    checkQueue(queue);
+    const leaseMs = optionalMs(lease, 'lease');
+    const maxrtMs = optionalMs(maxRuntime, 'max_runtime');
+    const until = blockDeadline(block, monotonic());
+    const keys = this._commands.keys;
+    const wakeKey = keys.wakeKey(queue);
+    await checkLayout(this.client, keys, false);
+    this._hints ??= new Map();
+    if (!this._hints.has(queue)) this._hints.set(queue, new Hints());
+    const hints = this._hints.get(queue);
+    const exec = (calls) => Promise.all(calls.map((call) => run(this.client, call)));
+    let after = until === null ? null : await lastStreamId(this.client, wakeKey);
+    for (;;) {
+      const { popped, wakeIn } = await popOnce(this._commands, exec, queue, leaseMs, maxrtMs, hints, monotonic());
+      const now = monotonic();
+      if (popped) return [checkId(popped[0]), fieldsFromFlat(popped[1])];
+      if (after === null || now >= until) return null;
+      after = await awaitWake(this.client, wakeKey, after, wakeDeadline(until, wakeIn, now));
+    }
+  }
+
+  /** How many live jobs wait on `queue` (delayed ones included), counted exactly. */
+  async queued(queue = 'default') {
+    const calls = queuedCalls(this._commands, checkQueue(queue));
+    await checkLayout(this.client, this._commands.keys, false);
+    const replies = await Promise.all(calls.map((call) => run(this.client, call)));
+    return replies.reduce((sum, n) => sum + Number(n), 0);
+  }
+
+  // -- reading many jobs --
+
+  /** One page of live jobs in `state` (null: every state; or several),
+   * latest expiry first (newest first for jobs sharing a timeout), as
+   * Python's list(): an array whose `cursor` gets the next page (null at
+   * the end). */
+  async list(state = null, { limit = 50, cursor = null } = {}) {
+    const plan = new ListPlan(this._commands.keys, statesOf(state), limit, parseCursor(cursor));
+    await checkLayout(this.client, this._commands.keys, false);
+    const exec = (calls) => Promise.all(calls.map((call) => run(this.client, call)));
+    const second = plan.afterFirst(await exec(plan.firstCalls()));
+    if (second.length) plan.afterSecond(await exec(second));
+    const [ids, next] = plan.result();
+    const page = plan.keep(await Promise.all(ids.map((id) => this.get(id))));
+    page.cursor = next;
+    return page;
+  }
+
+  /** The namespace's events as an async iterator (for await ... of):
+   * {id, jobId, state, at, progress, error, cursor, isFinal}.  `since`:
+   * null (the oldest retained), an event's id or cursor (resume after it),
+   * or '$' (only new ones); `block`: null stops at the end, S waits up to
+   * S seconds for each next event, 0 for ever. */
+  events({ since = null, block = null } = {}) {
+    return iterEvents(this.client, this._commands.keys, since, block);
+  }
+
+  /** The job `id` once it has ended (see Resource.wait); JobNotFound or
+   * JobExpired when there is no such job. */
+  async wait(id, timeout = null) {
+    waitDeadline(timeout, monotonic()); // a bad timeout is refused before any read
+    const job = await this.get(id);
+    if (job === null) {
+      const said = await this.status(id);
+      throw errorFor(said === 'expired' || said === 'deleted' ? said : 'unknown', id);
+    }
+    return job.wait(timeout);
   }
 
   /** The job with this id, or null when it is unknown or expired (a running

@@ -102,6 +102,60 @@ export interface CreateOptions {
   name?: string | null;
 }
 
+export interface PushOptions {
+  /** The queue ('default'). */
+  queue?: string;
+  /** Seconds the record lives (else the default timeout). */
+  timeout?: number | null;
+  name?: string | null;
+  /** Seconds before it may be popped. */
+  delay?: number | null;
+  /** Attempts allowed after a failed one (0). */
+  retries?: number;
+  /** Seconds between a failed attempt and the job being poppable again. */
+  backoff?: number | null;
+}
+
+export interface PopOptions {
+  /** null: do not wait; S: wait up to S seconds; 0: for ever. */
+  block?: number | null;
+  /** Seconds within which the worker must show life (60). */
+  lease?: number | null;
+  maxRuntime?: number | null;
+}
+
+export interface ListOptions {
+  /** Jobs per page (50; at most 10000). */
+  limit?: number;
+  /** The `cursor` of the previous page. */
+  cursor?: string | null;
+}
+
+/** A page of list(): the jobs, and the next page's cursor (null at the end). */
+export type JobList = Resource[] & { cursor: string | null };
+
+export interface EventsOptions {
+  /** null: the oldest retained; an event's id or cursor: after it; '$': only new ones. */
+  since?: string | null;
+  /** null: stop at the end; S: wait up to S seconds for each next event; 0: for ever. */
+  block?: number | null;
+}
+
+/** One change of one job, as the script that made it wrote it. */
+export interface JobEvent {
+  /** "<shard>:<stream id>". */
+  id: string;
+  jobId: string;
+  state: State;
+  at: Date;
+  progress: Progress | null;
+  error: ErrorDetails | null;
+  /** Resume exactly after this event: events({since: cursor}). */
+  cursor: string;
+  /** An ended state, not a progress report. */
+  isFinal: boolean;
+}
+
 export interface HandlerOptions {
   namespace?: string;
   shards?: number;
@@ -144,6 +198,8 @@ export declare class Resource {
   heartbeat(): Promise<this>;
   setProgress(current: number, total?: number | null, message?: string | null): Promise<this>;
   refresh(): Promise<this>;
+  /** The job once it has ended, woken by its shard's events; WaitTimeout after `timeout` seconds (none: for ever). */
+  wait(timeout?: number | null): Promise<this>;
   getValue(): JobValue;
   setValue(reply: Record<string, unknown> | unknown[] | JobValue): void;
 }
@@ -169,6 +225,18 @@ export declare class Handler {
   retry(id: string, options?: RetryOptions): Promise<Resource>;
   /** Remove the job for good; true if it was there. status() then says 'deleted'. */
   delete(id: string): Promise<boolean>;
+  /** A new waiting job on a queue, made and queued in one atomic step (`data` null: no data). */
+  push(data?: unknown, options?: PushOptions): Promise<Resource>;
+  /** The oldest poppable job of `queue`, started in the same atomic step, or null. */
+  popAndStart(queue?: string, options?: PopOptions): Promise<Resource | null>;
+  /** How many live jobs wait on `queue` (delayed ones included). */
+  queued(queue?: string): Promise<number>;
+  /** One page of live jobs in `state` (null: all; or several), latest expiry first. */
+  list(state?: State | State[] | null, options?: ListOptions): Promise<JobList>;
+  /** The namespace's events, as an async iterator. */
+  events(options?: EventsOptions): AsyncGenerator<JobEvent, void, undefined>;
+  /** The job once it has ended (JobNotFound / JobExpired when there is none; WaitTimeout). */
+  wait(id: string, timeout?: number | null): Promise<Resource>;
 }
 
 export { Handler as Tracker, Resource as Job };
@@ -203,6 +271,11 @@ export declare class CorruptRecord extends JobberTrackError {
 export declare class UnknownLayout extends JobberTrackError {
   readonly namespace: string;
   readonly found: string;
+}
+/** wait() gave up before the job ended. */
+export declare class WaitTimeout extends JobberTrackError {
+  readonly jobId: string;
+  readonly timeout: number;
 }
 export declare class InvalidTimeout extends JobberTrackError {}
 export declare class InvalidJobId extends JobberTrackError {}

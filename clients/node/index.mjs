@@ -16,6 +16,7 @@ export const {
   JobExists,
   CorruptRecord,
   UnknownLayout,
+  WaitTimeout,
   InvalidTimeout,
   InvalidJobId,
   InvalidData,

@@ -234,6 +234,11 @@ class Commands {
     return { script: 'get', keys: this.keys.jobKeys(id), args: this.head(id, ''), id };
   }
 
+  /** The stall rule applied to one job (a peek's due ids). */
+  settle(id) {
+    return { script: 'settle', keys: this.keys.jobKeys(id), args: this.head(id, ''), id };
+  }
+
   status(id) {
     return { script: 'status', keys: this.keys.jobKeys(id), args: this.head(id, ''), id };
   }
@@ -248,6 +253,7 @@ module.exports = {
   MOVES,
   MOVE_INTO,
   ALIVE,
+  createFields,
   newId,
   newToken,
   durationMs,

@@ -82,6 +82,15 @@ class UnknownLayout extends JobberTrackError {
   }
 }
 
+/** wait() gave up before the job ended. */
+class WaitTimeout extends JobberTrackError {
+  constructor(jobId, timeout) {
+    super(`job ${q(jobId)} did not end within ${timeout} s`);
+    this.jobId = jobId;
+    this.timeout = timeout;
+  }
+}
+
 class InvalidTimeout extends JobberTrackError {}
 class InvalidJobId extends JobberTrackError {}
 class InvalidData extends JobberTrackError {}
@@ -127,6 +136,7 @@ module.exports = {
   JobExists,
   CorruptRecord,
   UnknownLayout,
+  WaitTimeout,
   InvalidTimeout,
   InvalidJobId,
   InvalidData,

@@ -108,6 +108,17 @@ class Keyspace {
     return LAYOUT.map((name, i) => (i === 0 ? `${prefix}job:` : prefix + name));
   }
 
+  /** The event stream of shard `shard` (one entry per transition). */
+  eventsKey(shard) {
+    return `${this.prefixes[shard]}events`;
+  }
+
+  /** The counter of the seed's numeric ids (jobbertrack/seed): INCR gives
+   * the next id (docs/data-model.md, "Keys"). */
+  counterKey() {
+    return `${this.namespace}:{counter}`;
+  }
+
   /** The wake-up stream of a queue: one entry per push or retry, a hint to
    * blocked workers (wake_key in _core/keys.py; never touched by a script). */
   wakeKey(queue) {

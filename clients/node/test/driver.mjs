@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline';
 import { createClient, createCluster } from 'redis';
 import * as jt from 'jobbertrack';
 import cjs from 'jobbertrack';
+import * as seed from 'jobbertrack/seed';
 
 const config = JSON.parse(process.argv[2]);
 const client = config.cluster
@@ -26,6 +27,7 @@ class Ids extends jt.ResourceFactory {
 }
 const track = new jt.Handler(client, config.ids ? new Ids() : null, config.handler || {});
 const jobs = new Map();
+const seedTrack = new seed.Handler(client, null, { defaultTimeout: 60, ...(config.handler || {}) });
 
 function keep(job) {
   if (job) jobs.set(job.id, job);
@@ -110,6 +112,52 @@ const OPS = {
     const job = new jt.Resource(null, r.id);
     job.setValue(r.reply);
     return { value: job.getValue(), state: job.state, data: job.data };
+  },
+  // the work queue and the readers of many jobs
+  async push(r) {
+    return value(keep(await track.push(r.data ?? null, r.options || {})));
+  },
+  async pushMany(r) {
+    const jobs = await Promise.all(Array.from({ length: r.count }, (_, i) => track.push({ n: i }, r.options || {})));
+    return jobs.map((j) => j.id);
+  },
+  async pop(r) {
+    return value(keep(await track.popAndStart(r.queue, r.options || {})));
+  },
+  async queued(r) {
+    return track.queued(r.queue);
+  },
+  async list(r) {
+    const page = await track.list(r.state ?? null, r.options || {});
+    return { ids: page.map((j) => j.id), values: page.map(value), cursor: page.cursor };
+  },
+  async wait(r) {
+    const started = performance.now();
+    const job = await track.wait(r.id, r.timeout ?? null);
+    return { value: value(job), ms: performance.now() - started, doneAt: Date.now() };
+  },
+  async events(r) {
+    // up to r.count events (or the end); each with the ms since the call
+    const started = performance.now();
+    const out = [];
+    for await (const e of track.events(r.options || {})) {
+      out.push({ ...e, at: e.at.getTime(), ms: performance.now() - started, doneAt: Date.now() });
+      if (r.count && out.length >= r.count) break;
+    }
+    return out;
+  },
+  // jobbertrack/seed: {steps: ['create' | 'createAndPush' | 'get' | 'start' | 'finish' | 'fail'], data, result, id}
+  async seed(r) {
+    let job = null;
+    let id = r.id;
+    for (const step of r.steps) {
+      if (step === 'create') job = await seedTrack.create(60, r.data);
+      else if (step === 'createAndPush') id = await seedTrack.createAndPush(r.data);
+      else if (step === 'get') job = await seedTrack.get(id);
+      else if (step === 'finish' || step === 'fail') await job[step](r.result);
+      else await job[step]();
+    }
+    return job ? { id: job.id, value: job.getValue() } : { id };
   },
   async info() {
     return {

@@ -1,6 +1,6 @@
 // Compiled (not run) by `npm run typecheck`: the types an ES module user sees.
 import { createClient, createCluster } from 'redis';
-import { Handler, InvalidTransition, JobCancelled, ResourceFactory, Resource, type JobValue, type State } from 'jobbertrack';
+import { Handler, InvalidTransition, JobCancelled, ResourceFactory, Resource, WaitTimeout, type JobValue, type State } from 'jobbertrack';
 
 export async function example(): Promise<void> {
   const client = await createClient().connect();
@@ -41,4 +41,24 @@ export async function example(): Promise<void> {
   new Handler(client, new MyIds());
   new Handler(createCluster({ rootNodes: [{ url: 'redis://127.0.0.1:7000' }] }), null, { shards: 16 });
   console.log(state, counts, status);
+}
+
+export async function queueExample(track: Handler): Promise<void> {
+  const pushed = await track.push({ to: 'a' }, { queue: 'mail', timeout: 60, delay: 1, retries: 2, backoff: 5, name: 'send' });
+  const job = await track.popAndStart('mail', { block: 5, lease: 30, maxRuntime: 600 });
+  const waiting: number = await track.queued('mail');
+  const page = await track.list(['waiting', 'running'], { limit: 10 });
+  const next = await track.list(null, { cursor: page.cursor });
+  for await (const event of track.events({ since: '$', block: 1 })) {
+    const at: Date = event.at;
+    console.log(event.jobId, event.state, at, event.cursor, event.isFinal);
+    break;
+  }
+  const ended = await track.wait(pushed.id, 10);
+  try {
+    await (job ?? pushed).wait(0.1);
+  } catch (err) {
+    if (err instanceof WaitTimeout) console.log(err.jobId, err.timeout);
+  }
+  console.log(waiting, next.length, ended.state);
 }

@@ -1,0 +1,195 @@
+'use strict';
+// The work queue (src/jobbertrack/_core/queue.py; docs/data-model.md,
+// "Work queue"): checks, the script calls of push, popAndStart and queued,
+// and the pop as Python plans it: a pipelined `peek` of every shard, then
+// `pop` of one ready first entry, which re-checks everything and starts
+// the job in one script.  I/O is given: `exec(calls)` runs calls at once.
+const { randomInt } = require('node:crypto');
+const { JobberTrackError } = require('./errors.cjs');
+const { durationMs, newToken } = require('./calls.cjs');
+const { checkId } = require('./keys.cjs');
+
+/** Longest queue name (MAX_QUEUE). */
+const MAX_QUEUE = 200;
+/** How often an idle worker looks at the shards when nothing woke it (IDLE_RESCAN_S). */
+const IDLE_RESCAN_S = 5;
+/** Due running jobs a peek returns per shard (DUE_BATCH). */
+const DUE_BATCH = 20;
+/** Longest time a handler pops from its hints without peeking every shard (HINT_TTL_S). */
+const HINT_TTL_S = 1;
+
+const text = (v) => (Buffer.isBuffer(v) ? v.toString('utf8') : String(v));
+
+function checkQueue(queue) {
+  if (typeof queue !== 'string' || !queue || [...queue].length > MAX_QUEUE) {
+    throw new JobberTrackError(
+      `queue must be a non-empty str of at most ${MAX_QUEUE} characters, not ${JSON.stringify(queue) ?? String(queue)}`,
+    );
+  }
+  if (!queue.isWellFormed()) throw new JobberTrackError(`queue must be valid unicode text: ${JSON.stringify(queue)}`);
+  if (/[\p{C}\p{Z}]/u.test(queue.replaceAll(' ', ''))) {
+    throw new JobberTrackError(`queue must be printable text: ${JSON.stringify(queue)}`);
+  }
+  return queue;
+}
+
+function checkRetries(retries) {
+  if (!Number.isInteger(retries) || retries < 0 || retries > 10000) {
+    throw new JobberTrackError(`retries must be an int from 0 to 10000, not ${String(retries)}`);
+  }
+  return retries;
+}
+
+/** Seconds >= 0 (none: 0) as whole ms (seconds_ms). */
+const secondsMs = (value, what) => (value === undefined || value === null || value === 0 ? 0 : durationMs(value, what));
+
+/** The ready time (ms) in a queue entry, and its job id. */
+const entryReady = (member, queue) => Number(member.slice(queue.length + 1, queue.length + 16));
+const entryId = (member) => member.split('\0').slice(3).join('\0');
+
+function pushCall(commands, id, timeoutMs, queue, delayMs, retries, backoffMs, data, fieldPairs) {
+  if (delayMs >= timeoutMs) {
+    throw new JobberTrackError(`delay (${delayMs} ms) must be shorter than the timeout (${timeoutMs} ms)`);
+  }
+  const stored = data === undefined ? null : commands.json(data);
+  const args = [
+    ...commands.head(id, newToken()),
+    String(timeoutMs), queue, String(delayMs), String(retries), String(backoffMs),
+    ...fieldPairs,
+  ];
+  if (stored !== null) args.push('data', stored);
+  return { script: 'push', keys: commands.keys.jobKeys(id), args, id, target: 'waiting', data: stored, clears: [] };
+}
+
+function popCall(commands, member, queue, leaseMs, maxrtMs) {
+  const id = checkId(entryId(member));
+  const args = [
+    ...commands.head(id, newToken()),
+    queue, member, leaseMs === null ? '' : String(leaseMs), maxrtMs === null ? '' : String(maxrtMs),
+  ];
+  return { script: 'pop', keys: commands.keys.jobKeys(id), args, id, target: 'running' };
+}
+
+function peekCalls(commands, queue) {
+  const args = [...commands.head('', ''), queue, String(DUE_BATCH)];
+  return Array.from({ length: commands.keys.shards }, (_, s) => ({
+    script: 'peek', keys: commands.keys.shardKeys(s), args, id: '',
+  }));
+}
+
+function queuedCalls(commands, queue) {
+  return Array.from({ length: commands.keys.shards }, (_, s) => ({
+    script: 'queued', keys: commands.keys.shardKeys(s), args: [queue], id: '',
+  }));
+}
+
+/** What one handler saw of one queue: entries ready at its last peek or
+ * pop, tried before peeking every shard again (Hints). */
+class Hints {
+  constructor() {
+    this.ready = [];
+    this.peeked = -Infinity; // monotonic seconds of the last peek
+  }
+
+  take() {
+    return this.ready.length ? this.ready.splice(randomInt(this.ready.length), 1)[0] : null;
+  }
+}
+
+/** Pop `member`, then the entries that follow it on its shard while they
+ * are ready: [id, flat record], or null (_try). */
+async function tryPop(commands, exec, queue, leaseMs, maxrtMs, member, hints) {
+  for (let tries = 0; tries < 8; tries++) {
+    const [reply] = await exec([popCall(commands, member, queue, leaseMs, maxrtMs)]);
+    const status = text(reply[0]);
+    const now = Number(reply[reply.length - 1]);
+    const next = text(reply[reply.length - 2]);
+    if (status === 'popped') {
+      if (next && entryReady(next, queue) <= now) hints.ready.push(next);
+      return [entryId(member), reply[1]];
+    }
+    if (status === 'early' || !next || entryReady(next, queue) > now) return null;
+    member = next;
+  }
+  return null;
+}
+
+/** The ready first entries of the shards, and in how many seconds each
+ * other first entry becomes ready or a running job comes due (_read_peeks). */
+function readPeeks(peeks, queue) {
+  const ready = [];
+  const later = [];
+  for (const reply of peeks) {
+    const now = Number(reply[0]);
+    const first = text(reply[1]);
+    const nextDue = text(reply[2]);
+    if (first && entryReady(first, queue) <= now) ready.push(first);
+    else if (first) later.push((entryReady(first, queue) - now) / 1000);
+    if (nextDue) later.push(Math.max(0, (Math.floor(Number(nextDue)) - now) / 1000));
+  }
+  return [ready, later];
+}
+
+function shuffle(list) {
+  for (let i = list.length - 1; i > 0; i--) {
+    const j = randomInt(i + 1);
+    [list[i], list[j]] = [list[j], list[i]];
+  }
+  return list;
+}
+
+/** One attempt to pop (pop_plan): {popped: [id, flat record]} or
+ * {popped: null, wakeIn}: in `wakeIn` seconds an entry becomes ready or a
+ * running job comes due (null: nothing known; a push wakes the caller). */
+async function popOnce(commands, exec, queue, leaseMs, maxrtMs, hints, monoNow) {
+  if (monoNow - hints.peeked < HINT_TTL_S) {
+    for (let member = hints.take(); member !== null; member = hints.take()) {
+      const popped = await tryPop(commands, exec, queue, leaseMs, maxrtMs, member, hints);
+      if (popped) return { popped, wakeIn: null };
+    }
+  }
+  hints.peeked = monoNow;
+  for (let round = 0; round < 3; round++) {
+    let peeks = await exec(peekCalls(commands, queue));
+    const due = peeks.flatMap((reply) => (reply[3] || []).map(text));
+    if (due.length) {
+      // the stall rule: a job with retries left goes back on its queue
+      await exec(due.map((id) => commands.settle(id)));
+      peeks = await exec(peekCalls(commands, queue));
+    }
+    const [ready, later] = readPeeks(peeks, queue);
+    if (!ready.length) {
+      hints.ready = [];
+      return { popped: null, wakeIn: later.length ? Math.min(...later) + 0.002 : null };
+    }
+    shuffle(ready);
+    hints.ready = ready.slice(1);
+    let popped = await tryPop(commands, exec, queue, leaseMs, maxrtMs, ready[0], hints);
+    while (!popped) {
+      const member = hints.take();
+      if (member === null) break;
+      popped = await tryPop(commands, exec, queue, leaseMs, maxrtMs, member, hints);
+    }
+    if (popped) return { popped, wakeIn: null };
+  }
+  return { popped: null, wakeIn: 0 };
+}
+
+/** Until when (monotonic) an idle worker blocks on the wake-up stream
+ * (wake_deadline): its deadline, the next known ready or due time, or a rescan. */
+function wakeDeadline(until, wakeIn, now, rescan = IDLE_RESCAN_S) {
+  return Math.min(until ?? now, now + (wakeIn === null ? rescan : Math.min(wakeIn, rescan)));
+}
+
+module.exports = {
+  MAX_QUEUE,
+  IDLE_RESCAN_S,
+  checkQueue,
+  checkRetries,
+  secondsMs,
+  pushCall,
+  queuedCalls,
+  Hints,
+  popOnce,
+  wakeDeadline,
+};

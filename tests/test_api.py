@@ -80,7 +80,7 @@ TWINS = ("Handler", "Resource", "ResourceFactory")
 #: Public methods that do no I/O (or return an iterator or a context
 #: manager): plain in both layers.  Every other asyncio method is awaited.
 NOT_AWAITED = {"events", "get_value", "set_value", "set_default_timeout", "running", "job"}
-NOT_AWAITED |= {"keep_alive", "as_current"}
+NOT_AWAITED |= {"keep_alive", "as_current", "stop_work"}  # stop_work only sets a flag
 
 
 def _public_attributes(cls: type) -> dict[str, object]:

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ._exceptions import JobCancelled, WrongType
 from ._log import log_warning
 from ._work_base import WorkSpec, WorkStats, stop_signals
 
-if TYPE_CHECKING:
-    from .aio import Handler, Resource
+#: ``aio.Handler`` and ``aio.Resource`` (``aio`` imports this module): typed
+#: loosely so that no import points upwards.
+Handler = Any
+Resource = Any
 
 
 class AsyncWorker:

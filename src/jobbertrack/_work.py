@@ -4,14 +4,17 @@ own runs each job (see ``_work_base`` for the contract)."""
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ._exceptions import JobCancelled
 from ._log import log_warning
 from ._work_base import WorkSpec, WorkStats, stop_signals
 
-if TYPE_CHECKING:
-    from ._sync import Handler, Resource
+#: What this module is given from above (``_sync``, which imports it):
+#: ``Handler`` and ``Resource`` of the sync layer, typed loosely so that no
+#: import (not even one for typing) points upwards.
+Handler = Any
+Resource = Any
 
 
 class Worker:

@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 import time
 
 import jobbertrack
 import jobbertrack.aio
 
+_SAY = threading.Lock()
+
 
 def say(*words: object) -> None:
-    print(*words, flush=True)
+    """One whole line per call, even from several threads (track.work)."""
+    with _SAY:
+        sys.stdout.write(" ".join(str(w) for w in words) + "\n")
+        sys.stdout.flush()
 
 
 def burst_sync(url: str, lease: float) -> None:

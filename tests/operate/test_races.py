@@ -46,9 +46,17 @@ TOMBSTONES = 100_000
 
 
 def _run(url: str, action: str, ids: list[str], go: Any, out: Any, label: str) -> None:
+    try:
+        out.put((label, _act(url, action, ids, go)))
+    except BaseException as exc:  # the parent reports it rather than waiting for a result
+        out.put((label, f"{type(exc).__name__}: {exc}"))
+        raise
+
+
+def _act(url: str, action: str, ids: list[str], go: Any) -> dict[str, str]:
     track = jobbertrack.Handler(jobbertrack.connect(url), max_tombstones=TOMBSTONES)
     jobs = {i: track.get(i) for i in ids}
-    go.wait()
+    go.wait(60)  # a barrier: every side has read its jobs before any side acts
     results: dict[str, str] = {}
     for job_id in ids:
         try:
@@ -68,12 +76,12 @@ def _run(url: str, action: str, ids: list[str], go: Any, out: Any, label: str) -
             results[job_id] = f"InvalidTransition:{exc.current}"
         except jobbertrack.JobNotFound:
             results[job_id] = "JobNotFound"
-    out.put((label, results))
+    return results
 
 
 def _race(backend: Any, ids: list[str], *actions: str) -> dict[str, dict[str, str]]:
     ctx = multiprocessing.get_context("fork")
-    go, out = ctx.Event(), ctx.Queue()
+    go, out = ctx.Barrier(len(actions)), ctx.Queue()
     labels = [a if actions.count(a) == 1 else f"{a}{n}" for n, a in enumerate(actions)]
     procs = [
         ctx.Process(target=_run, args=(backend.url, a, ids, go, out, k))
@@ -81,11 +89,10 @@ def _race(backend: Any, ids: list[str], *actions: str) -> dict[str, dict[str, st
     ]
     for p in procs:
         p.start()
-    go.set()
-    results = dict(out.get(timeout=120) for _ in procs)
+    results = dict(out.get(timeout=100) for _ in procs)
     for p in procs:
         p.join(30)
-        assert p.exitcode == 0
+        assert p.exitcode == 0, results
     return results
 
 
@@ -114,11 +121,11 @@ def test_cancel_races_pop(backend: Any, client: Any) -> None:
     track = jobbertrack.Handler(client)
     ids = [track.push({"n": i}, queue="race", timeout=120).id for i in range(N_JOBS)]
     ctx = multiprocessing.get_context("fork")
-    go, out = ctx.Event(), ctx.Queue()
+    go, out = ctx.Barrier(2), ctx.Queue()
 
     def pop_all(url: str) -> None:
         worker = jobbertrack.Handler(jobbertrack.connect(url))
-        go.wait()
+        go.wait(60)
         popped = []
         while (job := worker.pop_and_start("race", lease=60)) is not None:
             popped.append(job.id)
@@ -130,8 +137,7 @@ def test_cancel_races_pop(backend: Any, client: Any) -> None:
     ]
     for p in procs:
         p.start()
-    go.set()
-    results = dict(out.get(timeout=120) for _ in procs)
+    results = dict(out.get(timeout=100) for _ in procs)
     for p in procs:
         p.join(30)
         assert p.exitcode == 0

@@ -20,6 +20,15 @@ from ._core.events import Event
 from ._core.ids import check_id
 from ._core.listing import JobList, count_calls, merge_counts, states_of
 from ._core.queue import IDLE_RESCAN_S, check_queue, queued_calls
+from ._core.queue_view import (
+    merge_qstats,
+    merge_queues,
+    pause_calls,
+    qstats_calls,
+    queues_calls,
+    resume_calls,
+    served_queues,
+)
 from ._core.transitions import State
 from ._core.wire import text
 from ._current import as_current
@@ -28,6 +37,7 @@ from ._exceptions import InvalidTransition, WaitTimeout
 from ._handler_base import HandlerBase
 from ._plans import list_page, needs_settling, settled_record, status, sweep
 from ._queue_base import QueueBase, _queue_or_none, wake_deadline
+from ._registry import workers as read_workers
 from ._resource_base import ResourceBase, ResourceFactoryBase
 from ._run import await_wake, notify, read_hash, run, run_many, run_plan
 from ._running import Heartbeats, HeartbeatThread, Run, end_run, ending, heartbeat_interval
@@ -400,6 +410,45 @@ class Handler(QueueBase, HandlerBase):
     def queued(self, queue: str = "default") -> int:
         """How many live jobs wait on ``queue`` (delayed ones included), counted exactly."""
         return sum(int(n) for n in run_many(self._cs, queued_calls(self._core, check_queue(queue))))
+
+    # -- the fleet: queues and workers seen from above (_core/queue_view.py, _core/workers.py)
+
+    def queues(self) -> list[str]:
+        """The queues of the namespace, sorted: those with a waiting or
+        running job, the paused ones and the ones a live worker serves."""
+        replies = run_many(self._cs, queues_calls(self._core.keys))
+        live = read_workers(self.client, self._core.keys, None)
+        return merge_queues(replies, served_queues(live))
+
+    def queue_stats(self, queue: str) -> dict[str, Any]:
+        """``queue``'s numbers, read from each shard's queue entries (no job
+        is read): ``waiting`` (ready to pop), ``delayed``, ``running``,
+        ``oldest_wait_s`` (how long the oldest ready job has waited; 0.0
+        when none), ``paused`` and ``workers`` (live ones serving it)."""
+        queue = check_queue(queue)
+        replies = run_many(self._cs, qstats_calls(self._core.keys, queue))
+        serving = read_workers(self.client, self._core.keys, queue)
+        return merge_qstats(queue, replies, len(serving))
+
+    def pause(self, queue: str) -> None:
+        """Stop ``queue``'s pops: until ``resume``, ``pop_and_start`` returns
+        nothing (blocked workers stay blocked) while pushes are accepted.
+        Jobs running go on.  Takes effect in every shard before it returns."""
+        run_many(self._cs, pause_calls(self._core.keys, check_queue(queue)))
+
+    def resume(self, queue: str) -> None:
+        """Let ``queue``'s pops go on, and wake its blocked workers."""
+        queue = check_queue(queue)
+        run_many(self._cs, resume_calls(self._core.keys, queue))
+        notify(self.client, self._core.keys.wake_key(queue))
+
+    def workers(self, queue: str | None = None) -> list[dict[str, Any]]:
+        """The live workers (``work()`` calls and ``jobbertrack work``
+        processes), of ``queue`` only when given: ``id``, ``host``, ``pid``,
+        ``queues``, ``concurrency``, ``started_at``, ``last_seen``, ``jobs``
+        (the ids it runs now), ``processed`` and ``failed``.  A worker that
+        was killed is gone within two of its heartbeat periods."""
+        return read_workers(self.client, self._core.keys, _queue_or_none(queue))
 
     # Last in the class: below it, `list` would name this method, not the type.
     def list(

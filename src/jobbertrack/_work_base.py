@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 
 from ._core.codec import duration_ms, optional_ms
 from ._core.queue import check_queue
+from ._core.workers import MIN_GAP_S, WorkerInfo
 from ._exceptions import JobberTrackError, WrongType
 from ._running import heartbeat_interval
 
@@ -88,24 +89,47 @@ class WorkSpec(NamedTuple):
 class WorkStats:
     """What one ``work()`` call has done: jobs it ran to ``finish``
     (``processed``), jobs whose handler failed (``failed``), jobs cancelled
-    under it (``cancelled``), and the ids it runs now."""
+    under it (``cancelled``), and the ids it runs now.  ``changed`` is set
+    whenever the running ids change (the registry beats early then)."""
 
     def __init__(self) -> None:
         self.processed = 0
         self.failed = 0
         self.cancelled = 0
         self.running: set[str] = set()
+        self.changed = threading.Event()
         self._lock = threading.Lock()
 
     def begin(self, job_id: str) -> None:
         with self._lock:
             self.running.add(job_id)
+        self.changed.set()
 
     def end(self, job_id: str, outcome: str) -> None:
         """``outcome``: "processed", "failed" or "cancelled"."""
         with self._lock:
             self.running.discard(job_id)
             setattr(self, outcome, getattr(self, outcome) + 1)
+        self.changed.set()
+
+    def record(self, info: WorkerInfo) -> str:
+        """The registry record of now (clears ``changed``)."""
+        self.changed.clear()
+        with self._lock:
+            jobs = list(self.running)
+        return info.record(jobs, self.processed, self.failed)
+
+
+def worker_info(spec: WorkSpec) -> WorkerInfo:
+    """How a ``work()`` call registers: its queue, concurrency and period."""
+    return WorkerInfo([spec.queue], spec.concurrency, spec.interval)
+
+
+def next_beat(stats: WorkStats, info: WorkerInfo, last: float, now: float) -> float:
+    """Seconds until the registry's next beat: its period after the last
+    one, or ``MIN_GAP_S`` after it when the running jobs changed."""
+    gap = MIN_GAP_S if stats.changed.is_set() else info.beat_s
+    return max(0.0, last + gap - now)
 
 
 @contextmanager

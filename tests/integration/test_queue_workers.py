@@ -123,7 +123,8 @@ def jobbertrack_time(iso: str) -> float:
 def _queue_ids(client: Any) -> set[str]:
     ids = set()
     for key in all_keys(client, "jt:*:queue"):
-        ids |= {m.split(b"\0", 3)[3].decode() for m in client.zrange(key, 0, -1)}
+        # waiting entries only (q NUL ready NUL expires NUL id; a running one: q \x01 expires NUL id)
+        ids |= {m.split(b"\0", 3)[3].decode() for m in client.zrange(key, 0, -1) if m.count(b"\0") == 3}
     return ids
 
 

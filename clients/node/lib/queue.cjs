@@ -104,6 +104,10 @@ async function tryPop(commands, exec, queue, leaseMs, maxrtMs, member, hints) {
     const status = text(reply[0]);
     const now = Number(reply[reply.length - 1]);
     const next = text(reply[reply.length - 2]);
+    if (status === 'paused') { // pause.lua: nothing of the queue is taken until resume
+      hints.ready.length = 0;
+      return null;
+    }
     if (status === 'popped') {
       if (next && entryReady(next, queue) <= now) hints.ready.push(next);
       return [entryId(member), reply[1]];

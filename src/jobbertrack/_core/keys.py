@@ -19,7 +19,8 @@ in the table's order, so a new state appends its index and moves no key
 (``states_lua`` writes the layout, and the table, for the scripts:
 ``_lua/_states.lua``).
 The wake-up stream of a queue, ``<ns>:{<ns>.wake}:<queue>``, is in a slot
-of its own and no script touches it (``wake_key``).
+of its own and no script touches it (``wake_key``); so are the worker
+registry's keys, ``<ns>:{<ns>.workers}:ids`` and ``…:w:<worker id>``.
 
 The namespace may not contain braces, and the id comes after the hash tag,
 so no id can steer its slot or reach another job's or namespace's keys.
@@ -212,6 +213,16 @@ class Keyspace:
         """The wake-up stream of ``queue``: one entry per push (a hint to
         blocked workers; never touched by a script)."""
         return f"{self.namespace}:{{{self.namespace}.wake}}:{queue}"
+
+    def workers_key(self) -> str:
+        """The set of registered worker ids (``_core/workers.py``); each
+        worker's record is ``worker_key(id)``, in the same slot."""
+        return f"{self.namespace}:{{{self.namespace}.workers}}:ids"
+
+    def worker_key(self, worker_id: str) -> str:
+        """A live worker's record: JSON, expiring two heartbeat periods
+        after its last beat (so a killed worker disappears by itself)."""
+        return f"{self.namespace}:{{{self.namespace}.workers}}:w:{worker_id}"
 
     def pattern(self) -> str:
         """A glob matching every key of the namespace (for ACL rules, SCAN)."""

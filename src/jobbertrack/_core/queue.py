@@ -153,6 +153,9 @@ def _try(
         reply = yield pop_call(core, member, queue, lease_ms, maxrt_ms)
         status, now = text(reply[0]), int(reply[-1])
         nxt = text(reply[-2])
+        if status == "paused":  # pause.lua: no entry of the queue is taken until resume
+            hints.ready.clear()
+            return None
         if status == "popped":
             if nxt and entry_ready(nxt, queue) <= now:
                 hints.ready.append(nxt)

@@ -39,6 +39,7 @@ redis.call('ZREM', DUE, ID)
 if h.queue and is_ms(h.ready or '') and is_ms(h.expires or '') then
   redis.call('ZREM', QUEUE, qmember(h.queue, tonumber(h.ready), tonumber(h.expires), ID))
 end
+if h.queue and is_ms(h.expires or '') then redis.call('ZREM', QUEUE, rmember(h.queue, tonumber(h.expires), ID)) end
 redis.call('DEL', JOB)
 redis.call('ZADD', TOMB, now + 0.5, ID)
 redis.call('ZREMRANGEBYRANK', TOMB, 0, -(cap + 1))

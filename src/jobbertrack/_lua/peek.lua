@@ -9,14 +9,18 @@
 -- ARGV[5]  queue name
 -- ARGV[6]  at most this many due ids returned
 -- Returns {now_ms, first, next_due, {due ids...}}: Redis' time; the queue's
--- first entry ('' if none; ready or not: its ready time is in it); the
+-- first entry ('' if none or the queue is paused; ready or not: its ready
+-- time is in it); the
 -- earliest lease or run-time deadline of the shard's running jobs ('' if
 -- none); the running jobs already past theirs (the caller runs `settle` on
 -- each: the stall rule, which puts a job with retries left back on its queue).
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local queue = ARGV[5]
-local e = redis.call('ZRANGEBYLEX', QUEUE, '[' .. queue .. '\0', '(' .. queue .. '\1', 'LIMIT', 0, 1)
+local e = {}
+if not redis.call('ZSCORE', QUEUE, '\2' .. queue) then  -- a paused queue shows no entry (pmember in _lib.lua)
+  e = redis.call('ZRANGEBYLEX', QUEUE, '[' .. queue .. '\0', '(' .. queue .. '\1', 'LIMIT', 0, 1)
+end
 local d = redis.call('ZRANGE', DUE, 0, 0, 'WITHSCORES')
 local due = redis.call('ZRANGEBYSCORE', DUE, '-inf', now, 'LIMIT', 0, tonumber(ARGV[6]))
 return {now, e[1] or '', d[2] or '', due}

@@ -17,6 +17,7 @@
 --                                 record, data and result included); the entry is gone
 --         {'taken', next, now}    the entry is no longer in the queue
 --                                 (another worker took it)
+--         {'paused', '', now}     the queue is paused (pause.lua): nothing written
 --         {'early', next, now}    the entry is not ready yet
 --         {'dropped', next, now}  the entry was removed without starting a
 --                                 job: its record expired (or expires this
@@ -38,6 +39,7 @@ if redis.call('ZSCORE', QUEUE, member) == false then
   if TOKEN ~= '' and redis.call('HGET', JOB, 'token') == TOKEN then return {'popped', snapshot(true), '', now} end
   return {'taken', first(), now}
 end
+if redis.call('ZSCORE', QUEUE, pmember(queue)) then return {'paused', '', now} end
 local h = head()
 local ready = tonumber(string.sub(member, #queue + 2, #queue + 16))
 if h.state and not malformed(h) and in_set(START_FROM, h.state) and ready and ready > now then

@@ -226,9 +226,25 @@ local function qmember(queue, ready, expires, id)
   return queue .. '\0' .. string.format('%015d', ready) .. '\0' .. string.format('%015d', expires) .. '\0' .. id
 end
 
+-- While a queued job runs, QUEUE also holds its running entry, queue \1
+-- expires(15 digits, ms) NUL id, so a queue's running jobs are counted
+-- without reading one (qstats.lua: from [queue \1 <now + 1> to (queue \2,
+-- which leaves out the expired).  RUNS is the state that holds it.
+local RUNS = SETTLE_FROM
+local function rmember(queue, expires, id)
+  return queue .. '\1' .. string.format('%015d', expires) .. '\0' .. id
+end
+
+-- Add `member` to QUEUE, which lives at least until `expires`; a QUEUE
+-- without an expiry holds a pause marker and is left so.
+local function queue_add(member, expires, now)
+  local left = redis.call('PTTL', QUEUE)
+  redis.call('ZADD', QUEUE, 0, member)
+  if left ~= -1 then keep_until(QUEUE, expires, now) end
+end
+
 local function enqueue(queue, ready, expires, now)
-  redis.call('ZADD', QUEUE, 0, qmember(queue, ready, expires, ID))
-  keep_until(QUEUE, expires, now)
+  queue_add(qmember(queue, ready, expires, ID), expires, now)
 end
 
 -- Move the job `h` (its HEAD fields, as read by head()) from its state to
@@ -255,6 +271,10 @@ local function move(h, to, now, fields, opt)
   elseif held == 'queue' and not opt.dequeued and h.queue and tonumber(h.ready or '') then
     redis.call('ZREM', QUEUE, qmember(h.queue, tonumber(h.ready), expires, ID))
     redis.call('HDEL', JOB, 'ready')
+  end
+  if h.queue then  -- a queued job's running entry comes and goes with `running`
+    if from == RUNS then redis.call('ZREM', QUEUE, rmember(h.queue, expires, ID)) end
+    if to == RUNS then queue_add(rmember(h.queue, expires, ID), expires, now) end
   end
   index_move(from, to, expires, now)
   h.state = to
@@ -297,6 +317,7 @@ local function requeue(h, now, err, ended)
   end
   redis.call('HSET', JOB, unpack(fields))
   if h.lease or h.max_runtime then redis.call('ZREM', DUE, ID) end
+  redis.call('ZREM', QUEUE, rmember(q[1], expires, ID))
   index_move(h.state, REQUEUE_TO, expires, now)
   enqueue(q[1], ready, expires, now)
   emit(REQUEUE_TO, now, nil, 'error', err)

@@ -231,6 +231,30 @@ local function qmember(queue, ready, expires, id)
   return queue .. '\0' .. string.format('%015d', ready) .. '\0' .. string.format('%015d', expires) .. '\0' .. id
 end
 
+-- While a queued job runs, QUEUE also holds its running entry, queue \1
+-- expires(15 digits, ms) NUL id, so a queue's running jobs are counted
+-- without reading one (qstats.lua: from [queue \1 <now + 1> to (queue \2,
+-- which leaves out the expired).  RUNS is the state that holds it.
+local RUNS = SETTLE_FROM
+local function rmember(queue, expires, id)
+  return queue .. '\1' .. string.format('%015d', expires) .. '\0' .. id
+end
+
+-- A paused queue's marker in every shard's QUEUE: \2 queue (a queue name is
+-- printable, so no entry starts with \2).  pause.lua makes QUEUE persistent
+-- while it holds a marker, and only resume.lua gives it an expiry again.
+local function pmember(queue)
+  return '\2' .. queue
+end
+
+-- Add `member` to QUEUE, which lives at least until `expires`; a QUEUE
+-- without an expiry holds a pause marker and is left so.
+local function queue_add(member, expires, now)
+  local left = redis.call('PTTL', QUEUE)
+  redis.call('ZADD', QUEUE, 0, member)
+  if left ~= -1 then keep_until(QUEUE, expires, now) end
+end
+
 -- Move the job `h` (its HEAD fields, as read by head()) from its state to
 -- `to`: `fields` (written as given) plus the state and the time stamp of
 -- `to`, indexes, and what leaving its state drops (HOLDS in _states.lua):
@@ -256,6 +280,10 @@ local function move(h, to, now, fields, opt)
     redis.call('ZREM', QUEUE, qmember(h.queue, tonumber(h.ready), expires, ID))
     redis.call('HDEL', JOB, 'ready')
   end
+  if h.queue then  -- a queued job's running entry comes and goes with `running`
+    if from == RUNS then redis.call('ZREM', QUEUE, rmember(h.queue, expires, ID)) end
+    if to == RUNS then queue_add(rmember(h.queue, expires, ID), expires, now) end
+  end
   index_move(from, to, expires, now)
   h.state = to
 end
@@ -280,6 +308,7 @@ end
 --                                 record, data and result included); the entry is gone
 --         {'taken', next, now}    the entry is no longer in the queue
 --                                 (another worker took it)
+--         {'paused', '', now}     the queue is paused (pause.lua): nothing written
 --         {'early', next, now}    the entry is not ready yet
 --         {'dropped', next, now}  the entry was removed without starting a
 --                                 job: its record expired (or expires this
@@ -301,6 +330,7 @@ if redis.call('ZSCORE', QUEUE, member) == false then
   if TOKEN ~= '' and redis.call('HGET', JOB, 'token') == TOKEN then return {'popped', snapshot(true), '', now} end
   return {'taken', first(), now}
 end
+if redis.call('ZSCORE', QUEUE, pmember(queue)) then return {'paused', '', now} end
 local h = head()
 local ready = tonumber(string.sub(member, #queue + 2, #queue + 16))
 if h.state and not malformed(h) and in_set(START_FROM, h.state) and ready and ready > now then

@@ -183,9 +183,16 @@ local function qmember(queue, ready, expires, id)
   return queue .. '\0' .. string.format('%015d', ready) .. '\0' .. string.format('%015d', expires) .. '\0' .. id
 end
 
+-- Add `member` to QUEUE, which lives at least until `expires`; a QUEUE
+-- without an expiry holds a pause marker and is left so.
+local function queue_add(member, expires, now)
+  local left = redis.call('PTTL', QUEUE)
+  redis.call('ZADD', QUEUE, 0, member)
+  if left ~= -1 then keep_until(QUEUE, expires, now) end
+end
+
 local function enqueue(queue, ready, expires, now)
-  redis.call('ZADD', QUEUE, 0, qmember(queue, ready, expires, ID))
-  keep_until(QUEUE, expires, now)
+  queue_add(qmember(queue, ready, expires, ID), expires, now)
 end
 
 -- True when the last call recorded on the job carries this call's token:

@@ -81,6 +81,7 @@ TWINS = ("Handler", "Resource", "ResourceFactory")
 #: manager): plain in both layers.  Every other asyncio method is awaited.
 NOT_AWAITED = {"events", "get_value", "set_value", "set_default_timeout", "running", "job"}
 NOT_AWAITED |= {"keep_alive", "as_current", "stop_work"}  # stop_work only sets a flag
+NOT_AWAITED |= {"register_worker"}  # returns an async context manager
 
 
 def _public_attributes(cls: type) -> dict[str, object]:

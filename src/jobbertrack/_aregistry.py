@@ -3,13 +3,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 from typing import Any
 
 from ._core.keys import Keyspace
 from ._core.wire import text
-from ._core.workers import WorkerInfo, ids_ttl_ms, read_workers
+from ._core.workers import WorkerInfo, ids_ttl_ms, next_beat, read_workers
 from ._exceptions import translate
 from ._log import log_warning
+from ._work_base import WorkStats
 
 
 async def abeat(client: Any, keys: Keyspace, info: WorkerInfo, record: str) -> None:
@@ -51,3 +55,54 @@ async def aworkers(client: Any, keys: Keyspace, queue: str | None) -> list[dict[
     except Exception as exc:
         raise translate(exc) from exc
     return live
+
+
+class AsyncRegistration:
+    """A worker's entry in the registry while the ``async with`` block runs
+    (the asyncio twin of ``_registry.Registration``): written at once,
+    beaten by a task of its own, removed at the end."""
+
+    def __init__(self, client: Any, keys: Keyspace, info: WorkerInfo, stats: WorkStats | None = None) -> None:
+        self.client, self.keys, self.info = client, keys, info
+        self.stats = stats or WorkStats()
+        self.changed = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def id(self) -> str:
+        return self.info.id
+
+    def begin(self, job_id: str) -> None:
+        self.stats.begin(job_id)
+        self.changed.set()
+
+    def end(self, job_id: str, outcome: str = "processed") -> None:
+        """``outcome``: "processed", "failed" or "cancelled"."""
+        self.stats.end(job_id, outcome)
+        self.changed.set()
+
+    async def __aenter__(self) -> AsyncRegistration:
+        await abeat(self.client, self.keys, self.info, self.stats.record(self.info))
+        self._task = asyncio.create_task(self._beats(), name=f"jobbertrack-registry-{self.info.id}")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await aunregister(self.client, self.keys, self.info)
+
+    async def _beats(self) -> None:
+        info = self.info
+        last = time.monotonic()
+        while True:
+            if not self.changed.is_set():  # wait for a change, or the period
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(
+                        self.changed.wait(), max(0.0, last + info.beat_s - time.monotonic())
+                    )
+            await asyncio.sleep(next_beat(self.changed.is_set(), info, last, time.monotonic()))
+            self.changed.clear()
+            await abeat(self.client, self.keys, info, self.stats.record(info))
+            last = time.monotonic()

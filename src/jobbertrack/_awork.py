@@ -7,15 +7,13 @@ jobs left to the stall rule."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
-import time
 from typing import Any
 
-from ._aregistry import abeat, aunregister
+from ._aregistry import AsyncRegistration
 from ._exceptions import JobCancelled, WrongType
 from ._log import log_warning
-from ._work_base import WorkSpec, WorkStats, next_beat, stop_signals, worker_info
+from ._work_base import WorkSpec, stop_signals, worker_info
 
 #: ``aio.Handler`` and ``aio.Resource`` (``aio`` imports this module): typed
 #: loosely so that no import points upwards.
@@ -32,12 +30,12 @@ class AsyncWorker:
         ):
             raise WrongType("jobbertrack.aio's work() needs an async def handler(job)")
         self.track, self.spec = track, spec
-        self.stats = WorkStats()
+        self.registry = AsyncRegistration(track.client, track._core.keys, worker_info(spec))
+        self.stats = self.registry.stats
         self.stopping = asyncio.Event()
         self.changed = asyncio.Condition()  # a task ended, or the worker was stopped
         self.tasks: set[asyncio.Task[None]] = set()
         self.abandoning = False
-        self.jobs_changed = asyncio.Event()  # the running jobs changed, or the worker stopped
         self._loop = asyncio.get_running_loop()
 
     def stop(self) -> None:
@@ -47,7 +45,6 @@ class AsyncWorker:
 
     def _stop_now(self) -> None:
         self.stopping.set()
-        self.jobs_changed.set()
         self._loop.create_task(self._notify())
 
     async def _notify(self) -> None:
@@ -63,41 +60,12 @@ class AsyncWorker:
         return not self.stopping.is_set()
 
     async def run(self) -> None:
-        info = worker_info(self.spec)
-        client, keys = self.track.client, self.track._core.keys
-        await abeat(client, keys, info, self.stats.record(info))
-        beats = asyncio.create_task(self._beats(info), name=f"jobbertrack-registry-{info.id}")
-        try:
+        async with self.registry:
             with stop_signals(self.stop):
                 try:
                     await self._take_jobs()
                 finally:
                     await self._wait_running(self.spec.grace)
-        finally:
-            beats.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await beats
-            await aunregister(client, keys, info)
-
-    async def _beats(self, info: Any) -> None:
-        """The worker's registry entry, beaten while it runs (``_core/workers.py``)."""
-        client, keys = self.track.client, self.track._core.keys
-        last = time.monotonic()
-        while not self.stopping.is_set():
-            if not self.jobs_changed.is_set():  # wait for a change, or the period
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(
-                        self.jobs_changed.wait(), max(0.0, last + info.beat_s - time.monotonic())
-                    )
-            wait = next_beat(self.stats, info, last, time.monotonic())
-            if wait > 0:
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self.stopping.wait(), wait)
-            if self.stopping.is_set():
-                return
-            self.jobs_changed.clear()
-            await abeat(client, keys, info, self.stats.record(info))
-            last = time.monotonic()
 
     async def _take_jobs(self) -> None:
         spec, pending = self.spec, False
@@ -117,8 +85,7 @@ class AsyncWorker:
                     return
 
     def _start(self, job: Resource) -> None:
-        self.stats.begin(job.id)
-        self.jobs_changed.set()
+        self.registry.begin(job.id)
         task = asyncio.create_task(self._one(job), name=f"jobbertrack-work-{job.id}")
         self.tasks.add(task)
 
@@ -137,8 +104,7 @@ class AsyncWorker:
             outcome = "failed"
             log_warning("job %s failed: %s: %s", job.id, type(exc).__name__, exc)
         finally:
-            self.stats.end(job.id, outcome)
-            self.jobs_changed.set()
+            self.registry.end(job.id, outcome)
             task = asyncio.current_task()
             if task is not None:
                 self.tasks.discard(task)

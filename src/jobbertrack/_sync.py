@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from ._bulk import check_limit, clean, cleanable, retry_all, retryable
@@ -37,13 +37,14 @@ from ._exceptions import InvalidTransition, WaitTimeout
 from ._handler_base import HandlerBase
 from ._plans import list_page, needs_settling, settled_record, status, sweep
 from ._queue_base import QueueBase, _queue_or_none, wake_deadline
+from ._registry import Registration
 from ._registry import workers as read_workers
 from ._resource_base import ResourceBase, ResourceFactoryBase
 from ._run import await_wake, notify, read_hash, run, run_many, run_plan
 from ._running import Heartbeats, HeartbeatThread, Run, end_run, ending, heartbeat_interval
 from ._watch import iter_events, last_stream_id, wait_for_final
 from ._work import work as run_work
-from ._work_base import WorkSpec
+from ._work_base import WorkSpec, registration_info
 
 
 class Resource(ResourceBase):
@@ -449,6 +450,16 @@ class Handler(QueueBase, HandlerBase):
         (the ids it runs now), ``processed`` and ``failed``.  A worker that
         was killed is gone within two of its heartbeat periods."""
         return read_workers(self.client, self._core.keys, _queue_or_none(queue))
+
+    def register_worker(
+        self, queues: str | Sequence[str], *, concurrency: int = 1, lease: float | None = 60
+    ) -> Registration:
+        """Show a worker of your own in ``workers()`` (as ``work()`` shows
+        itself): ``with track.register_worker("mail") as me:`` registers
+        it for the block, beating at a third of ``lease``; ``me.begin(id)``
+        and ``me.end(id, "processed" | "failed" | "cancelled")`` tell what it
+        runs.  ``jobbertrack work`` uses it."""
+        return Registration(self.client, self._core.keys, registration_info(queues, concurrency, lease))
 
     # Last in the class: below it, `list` would name this method, not the type.
     def list(

@@ -4,14 +4,12 @@ own runs each job (see ``_work_base`` for the contract)."""
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
 
-from ._core.workers import WorkerInfo
 from ._exceptions import JobCancelled
 from ._log import log_warning
-from ._registry import beat, unregister
-from ._work_base import WorkSpec, WorkStats, next_beat, stop_signals, worker_info
+from ._registry import Registration
+from ._work_base import WorkSpec, WorkStats, stop_signals, worker_info
 
 #: What this module is given from above (``_sync``, which imports it):
 #: ``Handler`` and ``Resource`` of the sync layer, typed loosely so that no
@@ -106,47 +104,11 @@ class Worker:
                 log_warning("work(): stopped; left running, to the stall rule: %s", running)
 
 
-class Registration:
-    """The worker's entry in the registry (``_core/workers.py``), beaten by a
-    thread of its own while the worker runs, removed when it stops."""
-
-    def __init__(self, track: Handler, stats: WorkStats, info: WorkerInfo) -> None:
-        self.client, self.keys = track.client, track._core.keys
-        self.stats, self.info = stats, info
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(
-            target=self._beats, name=f"jobbertrack-registry-{info.id}", daemon=True
-        )
-
-    def __enter__(self) -> Registration:
-        beat(self.client, self.keys, self.info, self.stats.record(self.info))
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stopped.set()
-        self.stats.changed.set()  # wakes the thread
-        self.thread.join()
-        unregister(self.client, self.keys, self.info)
-
-    def _beats(self) -> None:
-        stats, info = self.stats, self.info
-        last = time.monotonic()
-        while not self.stopped.is_set():
-            if not stats.changed.is_set():  # wait for a change, or the period
-                stats.changed.wait(max(0.0, last + info.beat_s - time.monotonic()))
-            wait = next_beat(stats, info, last, time.monotonic())
-            if self.stopped.is_set() or (wait > 0 and self.stopped.wait(wait)):
-                return
-            beat(self.client, self.keys, info, stats.record(info))
-            last = time.monotonic()
-
-
 def work(track: Handler, spec: WorkSpec) -> Any:
     worker = Worker(track, spec)
     track._workers.add(worker)
     try:
-        with Registration(track, worker.stats, worker_info(spec)):
+        with Registration(track.client, track._core.keys, worker_info(spec), worker.stats):
             worker.run()
     finally:
         track._workers.discard(worker)

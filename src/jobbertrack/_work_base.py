@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 
 from ._core.codec import duration_ms, optional_ms
 from ._core.queue import check_queue
-from ._core.workers import MIN_GAP_S, WorkerInfo
+from ._core.workers import WorkerInfo
 from ._exceptions import JobberTrackError, WrongType
 from ._running import heartbeat_interval
 
@@ -125,11 +125,20 @@ def worker_info(spec: WorkSpec) -> WorkerInfo:
     return WorkerInfo([spec.queue], spec.concurrency, spec.interval)
 
 
-def next_beat(stats: WorkStats, info: WorkerInfo, last: float, now: float) -> float:
-    """Seconds until the registry's next beat: its period after the last
-    one, or ``MIN_GAP_S`` after it when the running jobs changed."""
-    gap = MIN_GAP_S if stats.changed.is_set() else info.beat_s
-    return max(0.0, last + gap - now)
+def registration_info(queues: object, concurrency: object, lease: float | None) -> WorkerInfo:
+    """``register_worker``'s arguments, checked: a queue name or a list of
+    them, the jobs it runs at once, the lease of its jobs (its heartbeat
+    period is a third of it, as theirs)."""
+    names = [queues] if isinstance(queues, str) else queues
+    if not isinstance(names, (list, tuple)) or not names:
+        raise JobberTrackError(f"queues must be a queue name or a non-empty list of them, not {queues!r}")
+    checked = list(dict.fromkeys(check_queue(q) for q in names))
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int):
+        raise JobberTrackError(f"concurrency must be an int, not {concurrency!r}")
+    if not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise JobberTrackError(f"concurrency must be from 1 to {MAX_CONCURRENCY}, not {concurrency}")
+    optional_ms(lease, "lease")
+    return WorkerInfo(checked, concurrency, heartbeat_interval(lease, None))
 
 
 @contextmanager

@@ -7,9 +7,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine, Generator, Iterable
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Generator,
+    Iterable,
+    Sequence,
+)
 from typing import Any
 
+from ._aregistry import AsyncRegistration
 from ._aregistry import aworkers as aread_workers
 from ._arun import alast_stream_id, arun_many, await_wake, notify
 from ._autopipe import arun, arun_plan
@@ -59,7 +69,7 @@ from ._plans import list_page, needs_settling, settled_record, status, sweep
 from ._queue_base import QueueBase, _queue_or_none, wake_deadline
 from ._resource_base import ResourceBase, ResourceFactoryBase
 from ._running import Ending, Heartbeats, Run, ending, heartbeat_interval
-from ._work_base import WorkSpec
+from ._work_base import WorkSpec, registration_info
 
 
 class Resource(ResourceBase):
@@ -571,6 +581,16 @@ class Handler(QueueBase, HandlerBase):
         (the ids it runs now), ``processed`` and ``failed``.  A worker that
         was killed is gone within two of its heartbeat periods."""
         return await aread_workers(self.client, self._core.keys, _queue_or_none(queue))
+
+    def register_worker(
+        self, queues: str | Sequence[str], *, concurrency: int = 1, lease: float | None = 60
+    ) -> AsyncRegistration:
+        """Show a worker of your own in ``workers()`` (as ``work()`` shows
+        itself): ``async with track.register_worker("mail") as me:`` registers
+        it for the block, beating at a third of ``lease``; ``me.begin(id)``
+        and ``me.end(id, "processed" | "failed" | "cancelled")`` tell what it
+        runs.  ``jobbertrack work`` uses it."""
+        return AsyncRegistration(self.client, self._core.keys, registration_info(queues, concurrency, lease))
 
     # Last in the class: below it, `list` would name this method, not the type.
     async def list(

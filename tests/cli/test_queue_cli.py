@@ -180,3 +180,28 @@ def test_get_shows_the_queue_and_each_attempt(url: str, handler: jobbertrack.Han
     lines = shown.stdout.decode().splitlines()
     assert "queue: q, attempt 2 of 2" in lines
     assert any(line.endswith("running -> waiting  attempt 1: boom") for line in lines), lines
+
+
+def test_a_work_process_registers_itself_and_what_it_runs(
+    url: str, handler: jobbertrack.Handler, tmp_path: Path
+) -> None:
+    """`jobbertrack workers` and `Handler.workers()` show `jobbertrack work`
+    processes (issue 23): their queue, concurrency and the jobs they run."""
+    fifo = tmp_path / "go"
+    os.mkfifo(fifo)
+    script = f"print('started', flush=True); open({str(fifo)!r}).read()"
+    job = handler.push(timeout=60, queue="cli")
+    worker = spawn(url, "work", "--queue", "cli", "--concurrency", "3", "--", sys.executable, "-c", script)
+    try:
+        assert read_line(worker.stdout) == b"started\n"
+        (seen,) = wait_for(lambda: [w for w in handler.workers("cli") if w["jobs"] == [job.id]])
+        assert (seen["pid"], seen["queues"], seen["concurrency"]) == (worker.pid, ["cli"], 3)
+        fifo.write_text("go")
+        wait_for(lambda: handler.workers()[0]["processed"] == 1)
+        worker.send_signal(signal.SIGTERM)
+        worker.communicate(timeout=30)
+        assert worker.returncode == 0
+        assert handler.workers() == []  # it unregistered on its way out
+    finally:
+        worker.kill()
+        worker.communicate()

@@ -73,6 +73,13 @@ class WorkerInfo:
         )
 
 
+def next_beat(changed: bool, info: WorkerInfo, last: float, now: float) -> float:
+    """Seconds until the registry's next beat: its period after the last
+    one, or ``MIN_GAP_S`` after it when the running jobs ``changed``."""
+    gap = MIN_GAP_S if changed else info.beat_s
+    return max(0.0, last + gap - now)
+
+
 def ids_ttl_ms(info: WorkerInfo) -> int:
     return max(info.ttl_ms, IDS_TTL_MS)
 

@@ -22,7 +22,7 @@ from .context import common_options, output, settings
 from .output import note
 from .params import SECONDS, create_options, json_value
 from .render import print_job
-from .run import Reporter, _run_tracked
+from .run import EXIT_CANCELLED, Reporter, _run_tracked
 
 
 @click.command()
@@ -83,9 +83,10 @@ class _Slots:
     status).  Jobs are popped by the main thread only, so a stop signal
     interrupts its wait and no job is taken after it."""
 
-    def __init__(self, size: int, argv: list[str], reporter: Reporter, grace: float) -> None:
+    def __init__(self, size: int, argv: list[str], reporter: Reporter, grace: float, registry: Any) -> None:
         self.free = threading.Semaphore(size)
         self.argv, self.reporter, self.grace = argv, reporter, grace
+        self.registry = registry  # Handler.register_worker's: what runs shows in `jobbertrack workers`
         self.lock = threading.Lock()
         self.running: dict[threading.Thread, list[subprocess.Popen[bytes]]] = {}
         self.idle = threading.Condition(self.lock)
@@ -98,11 +99,17 @@ class _Slots:
         thread.start()
 
     def _one(self, job: jobbertrack.Resource, child: list[subprocess.Popen[bytes]]) -> None:
+        self.registry.begin(job.id)
+        outcome = "failed"
         try:
             env = {**os.environ, "JOBBERTRACK_JOB_ID": job.id}
             stdin = json.dumps(job.input).encode()  # what it was pushed with, on every attempt
-            _run_tracked(job, self.argv, self.reporter, stdin=stdin, env=env, child=child, grace=self.grace)
+            status = _run_tracked(
+                job, self.argv, self.reporter, stdin=stdin, env=env, child=child, grace=self.grace
+            )
+            outcome = "processed" if status == 0 else "cancelled" if status == EXIT_CANCELLED else "failed"
         finally:
+            self.registry.end(job.id, outcome)
             with self.lock:
                 self.running.pop(threading.current_thread(), None)
                 self.idle.notify_all()
@@ -218,7 +225,22 @@ def work(
       jobbertrack work --queue mail --burst -- ./send-mail.sh
     """
     track = settings().handler()
-    slots = _Slots(concurrency, list(command), Reporter(output(), always=True), grace)
+    with track.register_worker(queue, concurrency=concurrency, lease=lease) as registry:
+        _work(track, registry, queue, concurrency, lease, max_runtime, burst, grace, command)
+
+
+def _work(
+    track: jobbertrack.Handler,
+    registry: Any,
+    queue: str,
+    concurrency: int,
+    lease: float,
+    max_runtime: float | None,
+    burst: bool,
+    grace: float,
+    command: tuple[str, ...],
+) -> None:
+    slots = _Slots(concurrency, list(command), Reporter(output(), always=True), grace, registry)
     interruptible = threading.Event()  # set while the main thread only waits
     stop = threading.Event()
 

@@ -10,7 +10,17 @@ import click
 
 import jobbertrack
 
-from . import commands_jobs, commands_operate, commands_read, dashboard, demo, queue, run, watch
+from . import (
+    commands_fleet,
+    commands_jobs,
+    commands_operate,
+    commands_read,
+    dashboard,
+    demo,
+    queue,
+    run,
+    watch,
+)
 from .context import EXIT_ERROR, EXIT_JOB_NOT_FOUND, EXIT_REDIS, Failure, Settings, common_options, failure
 
 COMMANDS: list[click.Command] = [
@@ -29,6 +39,10 @@ COMMANDS: list[click.Command] = [
     run.run,
     queue.push,
     queue.work,
+    commands_fleet.queues,
+    commands_fleet.workers,
+    commands_fleet.pause,
+    commands_fleet.resume,
     dashboard.dashboard,
     demo.demo,
 ]

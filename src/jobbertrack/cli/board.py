@@ -1,5 +1,6 @@
 """The live view shared by ``watch`` and ``demo``: recent jobs and counts,
-kept current by the event stream, and how to draw them.
+kept current by the event stream, and how to draw them; ``watch`` adds a
+line of queue depths.
 
 Events say which jobs changed; the board then reads those jobs (one
 pipelined ``get_many``) and the counts, so what it shows is what Redis
@@ -8,6 +9,7 @@ holds, and a stalled job is settled (failed) by the read.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
@@ -19,10 +21,13 @@ from rich.text import Text
 import jobbertrack
 
 from .output import now_utc
-from .render import counts_line, jobs_table
+from .render import counts_line, jobs_table, queues_line
 
 STATES = [s.value for s in jobbertrack.State]
 COLUMNS = ("id", "name", "state", "progress", "updated", "detail")
+#: Longest time between two reads of the queue depths when no event comes:
+#: a delayed job becoming ready, or a pause, is no job event.
+QUEUES_EVERY = 2.0
 
 
 class Board:
@@ -38,6 +43,9 @@ class Board:
         self.changed: dict[str, datetime] = {}
         self.counts = dict.fromkeys(STATES, 0)
         self.events = 0
+        #: ``queue_stats`` of every queue (the whole namespace only)
+        self.queues: list[dict[str, Any]] = []
+        self._queues_read = 0.0
 
     def load(self) -> None:
         if self.only is not None:
@@ -70,9 +78,18 @@ class Board:
                 del self.jobs[job_id]
                 self.changed.pop(job_id, None)
             self.counts = self.track.counts()
+            self.read_queues()
         else:
             tally = Counter(str(job.state) for job in self.jobs.values())
             self.counts = {state: tally[state] for state in STATES}
+
+    def read_queues(self, *, unless_within: float = 0.0) -> None:
+        """Read the queue depths, unless they were read less than
+        ``unless_within`` seconds ago (the whole namespace only)."""
+        if self.only is not None or time.monotonic() - self._queues_read < unless_within:
+            return
+        self.queues = [self.track.queue_stats(name) for name in self.track.queues()]
+        self._queues_read = time.monotonic()
 
     @property
     def all_ended(self) -> bool:
@@ -87,4 +104,7 @@ class Board:
         shown = list(reversed(self.jobs.values()))[: self.rows]
         table = jobs_table(((job, self.updated(job)) for job in shown), COLUMNS, now)
         head = Text(title, style="bold").append(f"   {now.astimezone():%H:%M:%S}", style="dim")
-        return Group(head, counts_line(self.counts), table, Text(footer, style="dim"))
+        lines: list[RenderableType] = [head, counts_line(self.counts)]
+        if self.queues:
+            lines.append(queues_line(self.queues))
+        return Group(*lines, table, Text(footer, style="dim"))

@@ -358,3 +358,207 @@ def event_text(event: Any) -> Text:
 def event_row(event: Any) -> str:
     """A plain, tab-separated event line: at, event id, job id, state, note."""
     return "\t".join((iso(event.at), event.id, event.job_id, str(event.state), event_note(event)))
+
+
+# -- queues and workers ----------------------------------------------------------
+
+
+def wait_text(seconds: float) -> str:
+    """A wait as a person reads it: ``"3s"``, ``"2m 5s"``, ``"1h 20m"``, ``"2d 3h"``."""
+    whole = max(0, int(seconds))
+    for unit, size, smaller, small_size in (("d", 86400, "h", 3600), ("h", 3600, "m", 60), ("m", 60, "s", 1)):
+        if whole >= size:
+            rest = (whole % size) // small_size
+            return f"{whole // size}{unit}" + (f" {rest}{smaller}" if rest else "")
+    return f"{whole}s"
+
+
+def oldest_wait(stats: dict[str, Any]) -> str:
+    """The age of the oldest ready job, or ``-`` when none is ready."""
+    return wait_text(stats["oldest_wait_s"]) if stats["waiting"] else "-"
+
+
+def yes_no(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def queues_table(queues: list[dict[str, Any]]) -> Table:
+    """One row per queue (``queue_stats``), in the order given."""
+    table = Table(box=box.SIMPLE_HEAD)
+    table.add_column("queue")
+    for name in ("waiting", "delayed", "running", "oldest wait", "paused", "workers"):
+        table.add_column(name, justify="left" if name == "paused" else "right", no_wrap=True)
+    for q in queues:
+        table.add_row(
+            Text(q["name"]),
+            Text(str(q["waiting"]), style=STATE_STYLES["waiting"] if q["waiting"] else "dim"),
+            Text(str(q["delayed"]), style="" if q["delayed"] else "dim"),
+            Text(str(q["running"]), style=STATE_STYLES["running"] if q["running"] else "dim"),
+            Text(oldest_wait(q)),
+            Text(yes_no(q["paused"]), style="bold yellow" if q["paused"] else "dim"),
+            Text(str(q["workers"]), style="" if q["workers"] else "dim"),
+        )
+    return table
+
+
+def queue_row(stats: dict[str, Any]) -> str:
+    """A plain, tab-separated queue line: name, waiting, delayed, running,
+    oldest wait, paused (yes/no), workers."""
+    cells = (stats["name"], stats["waiting"], stats["delayed"], stats["running"])
+    return "\t".join(str(c) for c in (*cells, oldest_wait(stats), yes_no(stats["paused"]), stats["workers"]))
+
+
+def queue_summary(stats: dict[str, Any]) -> Text:
+    """One queue on one line: ``emails: 3 waiting, 1 delayed, 2 running,
+    oldest wait 2m 5s, 1 worker`` (whether it is paused is the caller's to say)."""
+    workers = stats["workers"]
+    text = Text().append(stats["name"], style="bold")
+    return text.append(
+        f": {stats['waiting']} waiting, {stats['delayed']} delayed, {stats['running']} running, "
+        f"oldest wait {oldest_wait(stats)}, {workers} worker{'' if workers == 1 else 's'}"
+    )
+
+
+def queues_line(queues: list[dict[str, Any]]) -> Text:
+    """The depth of each queue, for a live board: ``queues
+    (waiting/delayed/running)   emails 3/1/2   reports 0/4/0 paused``."""
+    text = Text().append("queues (waiting/delayed/running)", style="dim").append("   ")
+    for q in queues:
+        text.append(q["name"], style="bold").append(" ")
+        text.append(str(q["waiting"]), style=STATE_STYLES["waiting"]).append("/")
+        text.append(str(q["delayed"])).append("/")
+        text.append(str(q["running"]), style=STATE_STYLES["running"])
+        if q["paused"]:
+            text.append(" paused", style="bold yellow")
+        text.append("   ")
+    text.rstrip()
+    return text
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An ISO-8601 time of a worker record (``Z`` accepted on Python 3.10), or None."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
+    except ValueError:
+        return None
+
+
+def worker_time(value: Any, now: datetime) -> str:
+    """``"3 s ago"``, or the text as stored when it is not a time this reads."""
+    when = parse_time(value)
+    if when is not None and when.tzinfo is not None:
+        return ago(when, now)
+    return str(value) if value else "-"
+
+
+#: Characters kept of each running job's id in the workers table (their
+#: end: ids of one moment share their beginning); --json has them whole.
+SHORT_ID = 8
+
+
+def short_jobs(ids: list[str]) -> str:
+    return ", ".join(i if len(i) <= SHORT_ID + 1 else "…" + i[-SHORT_ID:] for i in ids)
+
+
+#: The workers table's columns.  Those of WORKER_SHRINK may be cut (with
+#: "…") down to the width given here; the others keep their whole width,
+#: and a narrow terminal drops the columns of WORKER_DROP instead (first
+#: listed, first dropped), so that the id, queues and running jobs stay.
+WORKER_COLUMNS = (
+    "id",
+    "host",
+    "pid",
+    "queues",
+    "concurrency",
+    "running",
+    "processed",
+    "failed",
+    "started",
+    "last seen",
+)
+WORKER_SHRINK = {"id": 12, "host": 6, "queues": 6, "running": 8}
+WORKER_MAX = {"host": 24, "queues": 30, "running": 40}
+WORKER_DROP = ("started", "concurrency", "host", "processed", "failed")
+WORKER_NUMBERS = ("pid", "concurrency", "processed", "failed")
+
+
+def workers_table(workers: list[dict[str, Any]], now: datetime | None = None) -> WorkersTable:
+    """A table of workers (``track.workers()``) that fits the width it is drawn in."""
+    return WorkersTable(workers, now or now_utc())
+
+
+class WorkersTable:
+    def __init__(self, workers: list[dict[str, Any]], now: datetime) -> None:
+        self.rows = [self.cells(worker, now) for worker in workers]
+
+    def fitted(self, width: int) -> Table:
+        least = {}
+        for name in WORKER_COLUMNS:
+            whole = max([len(name), *(row[name].cell_len for row in self.rows)])
+            least[name] = min(whole, WORKER_SHRINK.get(name, whole), WORKER_MAX.get(name, whole))
+        columns = list(WORKER_COLUMNS)
+        for name in WORKER_DROP:
+            if sum(least[c] + 3 for c in columns) + 1 > width:
+                columns.remove(name)
+        return self.table(tuple(columns), least)
+
+    def table(self, columns: tuple[str, ...] = WORKER_COLUMNS, least: dict[str, int] | None = None) -> Table:
+        table = Table(box=box.SIMPLE_HEAD)
+        for name in columns:
+            table.add_column(
+                name,
+                justify="right" if name in WORKER_NUMBERS else "left",
+                no_wrap=name not in WORKER_SHRINK,
+                min_width=(least or {}).get(name),
+                max_width=WORKER_MAX.get(name),
+            )
+        for cells in self.rows:
+            table.add_row(*(cells[name] for name in columns))
+        return table
+
+    @staticmethod
+    def cells(w: dict[str, Any], now: datetime) -> dict[str, Text]:
+        jobs = list(w.get("jobs") or [])
+        running = Text(f"{len(jobs)}", style=STATE_STYLES["running"] if jobs else "dim")
+        if jobs:
+            running.append(f": {short_jobs(jobs)}")
+        failed = int(w.get("failed") or 0)
+        cells = {
+            "id": Text(str(w["id"])),
+            "host": Text(str(w.get("host", ""))),
+            "pid": Text(str(w.get("pid", ""))),
+            "queues": Text(", ".join(w.get("queues") or [])),
+            "concurrency": Text(str(w.get("concurrency", ""))),
+            "running": running,
+            "processed": Text(str(w.get("processed", 0))),
+            "failed": Text(str(failed), style=STATE_STYLES["failed"] if failed else "dim"),
+            "started": Text(worker_time(w.get("started_at"), now)),
+            "last seen": Text(worker_time(w.get("last_seen"), now)),
+        }
+        for cell in cells.values():
+            cell.no_wrap, cell.overflow = True, "ellipsis"
+        return cells
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.fitted(options.max_width)
+
+
+def worker_row(worker: dict[str, Any]) -> str:
+    """A plain, tab-separated worker line: id, host, pid, queues (comma
+    separated), concurrency, running job ids (comma separated, whole),
+    processed, failed, started_at, last_seen."""
+    cells = (
+        worker["id"],
+        worker.get("host", ""),
+        worker.get("pid", ""),
+        ",".join(worker.get("queues") or []),
+        worker.get("concurrency", ""),
+        ",".join(worker.get("jobs") or []) or "-",
+        worker.get("processed", 0),
+        worker.get("failed", 0),
+        worker.get("started_at") or "-",
+        worker.get("last_seen") or "-",
+    )
+    return "\t".join(str(c) for c in cells)

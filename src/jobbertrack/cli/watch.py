@@ -12,7 +12,7 @@ from rich.live import Live
 
 import jobbertrack
 
-from .board import Board
+from .board import QUEUES_EVERY, Board
 from .context import common_options, output, settings
 from .output import Output
 from .render import counts_line, event_row, event_value
@@ -48,7 +48,7 @@ def follow(track: jobbertrack.Handler, since: str | None, interval: float) -> It
         due = time.monotonic() + interval
 
 
-def fit_rows(out: Output, reserved: int = 8) -> int:
+def fit_rows(out: Output, reserved: int = 9) -> int:
     """Table rows that fit on the terminal under a board's other lines."""
     return max(3, out.console.size.height - reserved)
 
@@ -57,7 +57,8 @@ def fit_rows(out: Output, reserved: int = 8) -> int:
 @click.option("-n", "--rows", type=click.IntRange(1), help="Jobs shown [default: as many as fit].")
 @common_options
 def watch(rows: int | None) -> None:
-    """Show recent jobs and the counts per state, live, until Ctrl-C.
+    """Show recent jobs, the counts per state and the depth of each queue
+    (waiting/delayed/running), live, until Ctrl-C.
 
     The view is redrawn as events arrive from Redis' event stream.  Without
     a terminal (or with --json) it prints the counts, then one line per
@@ -92,6 +93,8 @@ def _live(out: Output, track: jobbertrack.Handler, since: str | None, rows: int)
         for batch in follow(track, since, REDRAW):
             if batch:
                 board.apply(batch)
+            else:
+                board.read_queues(unless_within=QUEUES_EVERY)
             live.update(frame(), refresh=True)
 
 

@@ -49,7 +49,7 @@ def queues() -> None:
 @click.option("--queue", metavar="Q", help="Only the workers taking jobs from this queue.")
 @common_options
 def workers(queue: str | None) -> None:
-    """Show the live workers (each running track.work() registers itself):
+    """Show the live workers (each running `jobbertrack work` and track.work() registers itself):
     where they run, their queues, the jobs they run now, and how many they
     have processed and failed.
 

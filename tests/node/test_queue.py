@@ -68,6 +68,17 @@ def test_a_node_push_is_popped_from_python(js: NodeDriver, py: jobbertrack.Handl
     assert (again["id"], again["attempt"], again["attempts"][0]["error"]["message"]) == (job.id, 2, "boom")
 
 
+def test_node_pops_in_push_order_and_honours_a_pause(js: NodeDriver, py: jobbertrack.Handler) -> None:
+    """Issue 23: one worker sees push order across the shards, and a paused
+    queue gives a Node pop nothing until Python resumes it."""
+    pushed = [py.push(i, queue="fifo", timeout=60).id for i in range(60)]
+    py.pause("fifo")
+    assert js("pop", queue="fifo") is None
+    py.resume("fifo")
+    popped = [js("pop", queue="fifo")["id"] for _ in pushed]
+    assert popped == pushed and js("pop", queue="fifo") is None
+
+
 def test_node_refuses_what_python_refuses(js: NodeDriver, py: jobbertrack.Handler) -> None:
     cases = [
         ({"queue": ""}, {"queue": ""}),

@@ -83,22 +83,42 @@ function queuedCalls(commands, queue) {
   }));
 }
 
+/** Where an entry stands in its queue across shards: ready time, then id (entry_order). */
+function entryBefore(a, b, queue) {
+  const ra = entryReady(a, queue);
+  const rb = entryReady(b, queue);
+  if (ra !== rb) return ra < rb;
+  return entryId(a) < entryId(b);
+}
+
+/** How long a handler that lost a race for an entry takes random ones (s). */
+const CONTENDED_S = 1.0;
+
 /** What one handler saw of one queue: entries ready at its last peek or
- * pop, tried before peeking every shard again (Hints). */
+ * pop, tried before peeking every shard again (Hints).  `take` gives the
+ * oldest (FIFO across shards for one worker), or a random one for a while
+ * after a lost race, so that many workers spread over the shards. */
 class Hints {
   constructor() {
     this.ready = [];
     this.peeked = -Infinity; // monotonic seconds of the last peek
+    this.contended = -Infinity; // monotonic seconds of the last lost race
   }
 
-  take() {
-    return this.ready.length ? this.ready.splice(randomInt(this.ready.length), 1)[0] : null;
+  take(queue, now) {
+    if (!this.ready.length) return null;
+    if (now - this.contended < CONTENDED_S) return this.ready.splice(randomInt(this.ready.length), 1)[0];
+    let first = 0;
+    for (let i = 1; i < this.ready.length; i++) {
+      if (entryBefore(this.ready[i], this.ready[first], queue)) first = i;
+    }
+    return this.ready.splice(first, 1)[0];
   }
 }
 
 /** Pop `member`, then the entries that follow it on its shard while they
  * are ready: [id, flat record], or null (_try). */
-async function tryPop(commands, exec, queue, leaseMs, maxrtMs, member, hints) {
+async function tryPop(commands, exec, queue, leaseMs, maxrtMs, member, hints, monoNow) {
   for (let tries = 0; tries < 8; tries++) {
     const [reply] = await exec([popCall(commands, member, queue, leaseMs, maxrtMs)]);
     const status = text(reply[0]);
@@ -112,6 +132,7 @@ async function tryPop(commands, exec, queue, leaseMs, maxrtMs, member, hints) {
       if (next && entryReady(next, queue) <= now) hints.ready.push(next);
       return [entryId(member), reply[1]];
     }
+    if (status === 'taken') hints.contended = monoNow; // another worker took it: spread out for a while
     if (status === 'early' || !next || entryReady(next, queue) > now) return null;
     member = next;
   }
@@ -134,21 +155,13 @@ function readPeeks(peeks, queue) {
   return [ready, later];
 }
 
-function shuffle(list) {
-  for (let i = list.length - 1; i > 0; i--) {
-    const j = randomInt(i + 1);
-    [list[i], list[j]] = [list[j], list[i]];
-  }
-  return list;
-}
-
 /** One attempt to pop (pop_plan): {popped: [id, flat record]} or
  * {popped: null, wakeIn}: in `wakeIn` seconds an entry becomes ready or a
  * running job comes due (null: nothing known; a push wakes the caller). */
 async function popOnce(commands, exec, queue, leaseMs, maxrtMs, hints, monoNow) {
   if (monoNow - hints.peeked < HINT_TTL_S) {
-    for (let member = hints.take(); member !== null; member = hints.take()) {
-      const popped = await tryPop(commands, exec, queue, leaseMs, maxrtMs, member, hints);
+    for (let member = hints.take(queue, monoNow); member !== null; member = hints.take(queue, monoNow)) {
+      const popped = await tryPop(commands, exec, queue, leaseMs, maxrtMs, member, hints, monoNow);
       if (popped) return { popped, wakeIn: null };
     }
   }
@@ -166,13 +179,12 @@ async function popOnce(commands, exec, queue, leaseMs, maxrtMs, hints, monoNow) 
       hints.ready = [];
       return { popped: null, wakeIn: later.length ? Math.min(...later) + 0.002 : null };
     }
-    shuffle(ready);
-    hints.ready = ready.slice(1);
-    let popped = await tryPop(commands, exec, queue, leaseMs, maxrtMs, ready[0], hints);
+    hints.ready = ready;
+    let popped = null;
     while (!popped) {
-      const member = hints.take();
+      const member = hints.take(queue, monoNow);
       if (member === null) break;
-      popped = await tryPop(commands, exec, queue, leaseMs, maxrtMs, member, hints);
+      popped = await tryPop(commands, exec, queue, leaseMs, maxrtMs, member, hints, monoNow);
     }
     if (popped) return { popped, wakeIn: null };
   }

@@ -11,12 +11,12 @@ with its lease in one script.  A lost race answers with the shard's new
 first entry, tried next.
 
 Order: within a shard, a queue is strict FIFO by ready time (push time plus
-delay, or the retry time).  Across shards a pop takes the first entry of a
-shard chosen at random among the ready first entries it knows of (``Hints``:
-a busy handler peeks every shard again at least every ``HINT_TTL_S``), so the
-order across shards is only approximate: a job pushed later may start
-earlier than one on another shard, but no shard with a ready entry is passed
-over for long.
+delay, or the retry time).  Across shards a pop takes the oldest of the
+ready first entries it knows of (ready time, then id: ``Hints``), so one
+worker pops in push order at any shard count.  Several workers race for
+the oldest entry; one that loses takes random known entries for a while
+(``CONTENDED_S``), so they spread over the shards: then jobs start in
+roughly, not strictly, push order (README, "Order").
 """
 
 from __future__ import annotations
@@ -78,6 +78,12 @@ def entry_id(member: str) -> str:
     return member.split("\0", 3)[3]
 
 
+def entry_order(member: str, queue: str) -> tuple[int, str]:
+    """Where an entry stands in its queue across shards: its ready time,
+    then its job id (default ids grow within one client's ms)."""
+    return entry_ready(member, queue), entry_id(member)
+
+
 def push_call(
     core: Commands,
     job_id: str,
@@ -120,32 +126,53 @@ def queued_calls(core: Commands, queue: str) -> list[Call]:
 
 
 class Hints:
-    """What one handler saw of one queue: entries that were ready at its last
-    peek or pop, tried before peeking every shard again (a busy worker then
-    sends one script per job, not one per shard).  A hint may be stale: the
+    """What one handler saw of one queue: the first entry of each shard
+    that was ready at its last peek (and the next one of a shard it popped
+    from), tried before peeking every shard again (a busy worker then sends
+    one script per job, not one per shard).  A hint may be stale: the
     ``pop`` script checks everything again.  Peeks happen at least every
-    ``HINT_TTL_S``, so due running jobs are still settled and every shard's
-    first entry keeps its chance."""
+    ``HINT_TTL_S``, so due running jobs are still settled and an entry whose
+    delay ran out is seen.
 
-    __slots__ = ("peeked", "ready")
+    Order: ``take`` gives the oldest known entry (ready time, then id, which
+    orders one client's jobs made in one ms), so one worker pops in push
+    order across the shards.  Many workers would all race for that one
+    entry: after a lost race (``contended``) a handler takes a random known
+    entry for ``CONTENDED_S``, and the workers spread over the shards."""
+
+    __slots__ = ("contended", "peeked", "ready")
 
     def __init__(self) -> None:
         self.ready: list[str] = []
         self.peeked = float("-inf")  # monotonic time of the last peek
+        self.contended = float("-inf")  # monotonic time of the last lost race
 
-    def take(self) -> str | None:
+    def take(self, queue: str, now: float) -> str | None:
         try:
-            return self.ready.pop(random.randrange(len(self.ready))) if self.ready else None
+            if not self.ready:
+                return None
+            if now - self.contended < CONTENDED_S:
+                return self.ready.pop(random.randrange(len(self.ready)))
+            first = min(range(len(self.ready)), key=lambda i: entry_order(self.ready[i], queue))
+            return self.ready.pop(first)
         except (IndexError, ValueError):  # another thread took the last one
             return None
 
 
+#: How long a handler that lost a race for an entry takes random ones.
+CONTENDED_S = 1.0
 #: Longest time a handler pops from its hints without peeking every shard.
 HINT_TTL_S = 1.0
 
 
 def _try(
-    core: Commands, queue: str, lease_ms: int | None, maxrt_ms: int | None, member: str, hints: Hints
+    core: Commands,
+    queue: str,
+    lease_ms: int | None,
+    maxrt_ms: int | None,
+    member: str,
+    hints: Hints,
+    mono_now: float,
 ) -> Generator[Any, Any, Any]:
     """Pop ``member``, then the entries that follow it on its shard while
     they are ready; the popped reply, or None."""
@@ -160,6 +187,8 @@ def _try(
             if nxt and entry_ready(nxt, queue) <= now:
                 hints.ready.append(nxt)
             return (entry_id(member), reply[1])
+        if status == "taken":  # another worker took it: spread out for a while
+            hints.contended = mono_now
         if status == "early" or not nxt or entry_ready(nxt, queue) > now:
             return None
         member = nxt
@@ -197,8 +226,8 @@ def pop_plan(
     ``mono_now``: this host's monotonic time."""
     hints = hints or Hints()
     if mono_now - hints.peeked < HINT_TTL_S:
-        while (member := hints.take()) is not None:
-            popped = yield from _try(core, queue, lease_ms, maxrt_ms, member, hints)
+        while (member := hints.take(queue, mono_now)) is not None:
+            popped = yield from _try(core, queue, lease_ms, maxrt_ms, member, hints, mono_now)
             if popped is not None:
                 return popped, None
     hints.peeked = mono_now
@@ -212,11 +241,10 @@ def pop_plan(
         if not ready:
             hints.ready = []
             return None, (min(later) + 0.002 if later else None)
-        random.shuffle(ready)
-        hints.ready = ready[1:]
-        popped = yield from _try(core, queue, lease_ms, maxrt_ms, ready[0], hints)
-        while popped is None and (member := hints.take()) is not None:
-            popped = yield from _try(core, queue, lease_ms, maxrt_ms, member, hints)
+        hints.ready = ready
+        popped = None
+        while popped is None and (member := hints.take(queue, mono_now)) is not None:
+            popped = yield from _try(core, queue, lease_ms, maxrt_ms, member, hints, mono_now)
         if popped is not None:
             return popped, None
     return None, 0.0

@@ -19,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 import jobbertrack
 import jobbertrack.aio
 
-from .conftest import AUTH, TOKEN, MakeApi, eventually, writes
+from .conftest import AUTH, TOKEN, MakeApi, check_security_headers, eventually, snapshot, writes
 
 QUEUE_KEYS = {"name", "waiting", "delayed", "running", "oldest_wait_s", "paused", "workers"}
 WORKER_KEYS = {
@@ -162,6 +162,30 @@ async def test_a_worker_is_listed_with_what_it_runs_and_goes_when_stopped(
         return (await api.get("/api/workers")).json() == {"workers": []}
 
     await eventually(gone)
+
+
+async def test_no_fleet_read_changes_anything_in_redis(
+    api: httpx.AsyncClient, track: Any, admin: Any
+) -> None:
+    await two_queues(track)
+    await track.pause("mail")
+    gets = [
+        "/queues",
+        "/workers",
+        "/api/queues",
+        "/api/workers",
+        "/api/workers?queue=mail",
+        "/api/throughput",
+    ]
+    before, keys = writes(admin), snapshot(admin)
+    for path in [*gets, "/metrics"]:
+        for method in ("GET", "HEAD"):
+            r = await api.request(method, path)
+            assert r.status_code == 200, (method, path, r.status_code)
+            check_security_headers(r)
+            assert r.headers["cache-control"] == "no-store", path
+    assert writes(admin) == before
+    assert snapshot(admin) == keys
 
 
 # --- pause and resume ----------------------------------------------------------------------------

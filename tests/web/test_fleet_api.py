@@ -41,6 +41,11 @@ def by_name(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {q["name"]: q for q in body["queues"]}
 
 
+def row_of(page: str, queue: str) -> str:
+    """The HTML of a queue's row on the Queues page."""
+    return page.split(f'<tr data-queue="{queue}"', 1)[1].split("</tr>", 1)[0]
+
+
 def pause_path(name: str, action: str = "pause") -> str:
     return f"/api/queues/{quote(name, safe='')}/{action}"
 
@@ -415,7 +420,7 @@ async def test_the_queues_page(make_api: MakeApi, track: Any) -> None:
     page = (await api.get("/queues")).text
     assert evil not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert 'data-queue="mail"' in page and 'data-queue="img"' in page
-    row = page.split('data-queue="mail"')[1].split("</tr>")[0]
+    row = row_of(page, "mail")
     assert 'data-field="waiting">3<' in row and 'data-field="delayed">1<' in row
     assert "data-action" not in page and "jt-csrf" not in page  # no button for a viewer who may not write
     assert "/static/fleet.js" in page
@@ -428,9 +433,9 @@ async def test_the_queues_page_offers_the_toggle_to_a_viewer_who_may_write(
     await track.pause("mail")
     await track.push(None, queue="a/b", timeout=60)
     page = (await api.get("/queues")).text
-    mail = page.split('data-queue="mail"')[1].split("</tr>")[0]
+    mail = row_of(page, "mail")
     assert 'data-api="/api/queues/mail"' in mail and 'data-action="resume"' in mail and "Resume" in mail
-    other = page.split('data-queue="a/b"')[1].split("</tr>")[0]
+    other = row_of(page, "a/b")
     assert 'data-api="/api/queues/a%2Fb"' in other and 'data-action="pause"' in other
     assert "jt-csrf" in page and "/static/actions.js" in page
 

@@ -17,8 +17,11 @@
   if (!table || !empty) return;
   var tbody = table.querySelector("tbody");
   var canWrite = table.dataset.canWrite === "yes";
-  var EVERY_MS = 2000, SOON_MS = 200;
-  var busy = false, again = false, timer = null;
+  // EVERY_MS: the steady poll.  After an event the page polls within
+  // SOON_MS, but at most once per EVENTS_MS (a busy queue sends thousands
+  // of events a second); after a button of this page, within SOON_MS.
+  var EVERY_MS = 2000, SOON_MS = 150, EVENTS_MS = 1000;
+  var busy = false, again = false, timer = null, due = 0, last = 0;
 
   // ---- text, as web/_format.py writes it ----
   function secondsText(s) {
@@ -182,6 +185,7 @@
   function poll() {
     if (busy) { again = true; return Promise.resolve(); }
     busy = true;
+    last = Date.now();
     var done;
     if (page === "queues") {
       done = Promise.all([getJSON("/api/queues"), getJSON("/api/throughput")]).then(function (r) {
@@ -197,12 +201,19 @@
     }
     return done.catch(function () { /* the next poll tries again */ }).then(function () {
       busy = false;
-      if (again) { again = false; soon(); }
+      if (again) { again = false; soon(true); }
     });
   }
-  function soon() { if (!timer) timer = setTimeout(function () { timer = null; poll(); }, SOON_MS); }
+  function soon(urgent) {
+    var wait = urgent === true ? SOON_MS : Math.max(SOON_MS, last + EVENTS_MS - Date.now());
+    if (timer && due <= Date.now() + wait) return;   // one is due sooner already
+    clearTimeout(timer);
+    due = Date.now() + wait;
+    timer = setTimeout(function () { timer = null; poll(); }, wait);
+  }
 
-  document.addEventListener("jt:fleet", soon);   // live.js: an event, a reconnect, a button pressed
-  document.addEventListener("visibilitychange", function () { if (!document.hidden) soon(); });
+  document.addEventListener("jt:fleet", soon);   // live.js: an event, a reconnect
+  document.addEventListener("jt:changed", function () { soon(true); });   // actions.js: a button did something
+  document.addEventListener("visibilitychange", function () { if (!document.hidden) soon(true); });
   setInterval(function () { if (!document.hidden) poll(); }, EVERY_MS);
 })();

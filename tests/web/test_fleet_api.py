@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -191,6 +191,23 @@ async def test_no_fleet_read_changes_anything_in_redis(
             assert r.headers["cache-control"] == "no-store", path
     assert writes(admin) == before
     assert snapshot(admin) == keys
+
+
+@pytest.fixture
+def sync_client(web_redis: Any) -> Iterator[Any]:
+    """A sync client, closed after the apps of ``make_api`` (asked for before it)."""
+    client = web_redis.client()
+    yield client
+    client.close()
+
+
+async def test_a_sync_handler_serves_the_fleet_too(sync_client: Any, make_api: MakeApi, track: Any) -> None:
+    api = await make_api(jobbertrack.Handler(sync_client), token=TOKEN, headers=AUTH)
+    await two_queues(track)
+    assert [q["name"] for q in (await api.get("/api/queues")).json()["queues"]] == ["img", "mail"]
+    assert (await api.post(pause_path("img"))).json()["paused"] is True
+    assert (await api.get("/api/workers")).json() == {"workers": []}
+    assert 'jobbertrack_queue_jobs{queue="mail",state="waiting"} 3.0' in (await api.get("/metrics")).text
 
 
 # --- pause and resume ----------------------------------------------------------------------------

@@ -17,9 +17,9 @@ from starlette.responses import JSONResponse, Response
 import jobbertrack
 from jobbertrack.actions import ACTIONS, CREATE_INPUTS, Param
 
-from ._backend import history_json, job_json
+from ._backend import history_json, job_json, queue_json, worker_json
 from ._body import read_body
-from ._errors import BadRequest, NotJSON, error_json, error_response
+from ._errors import BadRequest, NotJSON, classify, error_json, error_response
 from ._metrics import CONTENT_TYPE
 from ._paths import job_path
 from ._state import AppState, app_state
@@ -66,6 +66,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "sweep": (),
     "retry_all": ("state", "queue", "limit"),
     "clean": ("state", "older_than", "limit"),
+    "pause": (),
+    "resume": (),
     **{a.name: tuple(p.name for p in a.params) for a in ACTIONS.values()},
 }
 
@@ -247,6 +249,58 @@ async def clean(request: Request, state: AppState) -> Response:
         raise BadRequest("older_than must be >= 0 seconds")
     deleted = await state.backend.clean(chosen, older_than, _limit(body))
     return JSONResponse({"deleted": deleted})
+
+
+# -- the fleet: queues and workers -------------------------------------------------------
+
+
+@guard
+async def queues(request: Request, state: AppState) -> Response:
+    """``GET /api/queues``: every queue's stats (``Handler.queues`` + ``queue_stats``)."""
+    return JSONResponse({"queues": [queue_json(q) for q in await state.backend.fleet()]})
+
+
+@guard
+async def workers(request: Request, state: AppState) -> Response:
+    """``GET /api/workers?queue=Q``: the live workers (of queue Q only, when given)."""
+    queue = request.query_params.get("queue") or None
+    return JSONResponse({"workers": [worker_json(w) for w in await state.backend.workers(queue)]})
+
+
+@guard
+async def pause_queue(request: Request, state: AppState) -> Response:
+    """``POST /api/queues/{name}/pause``: the queue's stats after ``Handler.pause``."""
+    return await _toggle(request, state, "pause")
+
+
+@guard
+async def resume_queue(request: Request, state: AppState) -> Response:
+    """``POST /api/queues/{name}/resume``: the queue's stats after ``Handler.resume``."""
+    return await _toggle(request, state, "resume")
+
+
+async def _toggle(request: Request, state: AppState, action: str) -> Response:
+    await body_of(request, action)
+    name = request.path_params["rest"]
+    method = state.backend.pause if action == "pause" else state.backend.resume
+    try:
+        await method(name)
+    except jobbertrack.JobberTrackError as exc:
+        status, error = classify(exc)
+        if status != 422:  # Redis down (503) and the like keep their status
+            raise
+        # a name the library refuses is a bad URL: 400, in the usual shape
+        return JSONResponse(error, status_code=400)
+    return JSONResponse(queue_json(await state.backend.queue_stats(name)))
+
+
+@guard
+async def throughput(request: Request, state: AppState) -> Response:
+    """``GET /api/throughput``: jobs of each queue seen ending over the last
+    hour (the Queues page's column), counted from the jobs the metrics
+    already read; since this process started, when that is less than an hour."""
+    state.follower.ensure_started()
+    return JSONResponse(state.metrics.throughput.series())
 
 
 @guard

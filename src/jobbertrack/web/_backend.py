@@ -91,6 +91,32 @@ class Backend:
         result: int = await self._call(self.handler.clean, state, older_than=older_than, limit=limit)
         return result
 
+    # -- the fleet: queues and workers (``Handler.queues`` and the rest) --
+
+    async def queues(self) -> list[str]:
+        """Names of the queues with a live job, paused, or with a live worker, sorted."""
+        result: list[str] = await self._call(self.handler.queues)
+        return list(result)
+
+    async def queue_stats(self, queue: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call(self.handler.queue_stats, queue)
+        return result
+
+    async def fleet(self) -> list[dict[str, Any]]:
+        """Every queue's stats, in ``queues()``'s order (the calls auto-pipelined)."""
+        names = await self.queues()
+        return list(await asyncio.gather(*(self.queue_stats(name) for name in names)))
+
+    async def pause(self, queue: str) -> None:
+        await self._call(self.handler.pause, queue)
+
+    async def resume(self, queue: str) -> None:
+        await self._call(self.handler.resume, queue)
+
+    async def workers(self, queue: str | None = None) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = await self._call(self.handler.workers, queue)
+        return list(result)
+
     async def sweep(self) -> int:
         result: int = await self._call(self.handler.sweep)
         return result
@@ -170,6 +196,41 @@ def history_json(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
         {k: (v.isoformat(timespec="milliseconds") if hasattr(v, "isoformat") else v) for k, v in e.items()}
         for e in entries
     ]
+
+
+#: A queue's stats as the API shows them (``Handler.queue_stats``), in this order.
+QUEUE_KEYS = ("name", "waiting", "delayed", "running", "oldest_wait_s", "paused", "workers")
+#: A worker as the API shows it (``Handler.workers``), in this order.
+WORKER_KEYS = (
+    "id",
+    "host",
+    "pid",
+    "queues",
+    "concurrency",
+    "started_at",
+    "last_seen",
+    "jobs",
+    "processed",
+    "failed",
+)
+
+
+def _plain(value: Any) -> Any:
+    """A time as ISO 8601 text, anything else as it is."""
+    return value.isoformat(timespec="milliseconds") if hasattr(value, "isoformat") else value
+
+
+def queue_json(stats: dict[str, Any]) -> dict[str, Any]:
+    """A queue's stats with exactly the keys of the contract."""
+    return {key: _plain(stats.get(key)) for key in QUEUE_KEYS}
+
+
+def worker_json(worker: dict[str, Any]) -> dict[str, Any]:
+    """A worker with exactly the keys of the contract (lists stay lists)."""
+    value = {key: _plain(worker.get(key)) for key in WORKER_KEYS}
+    value["queues"] = list(value["queues"] or [])
+    value["jobs"] = list(value["jobs"] or [])
+    return value
 
 
 def event_json(event: jobbertrack.Event) -> dict[str, Any]:

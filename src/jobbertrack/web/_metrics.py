@@ -19,13 +19,15 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 import jobbertrack
 
-from ._activity import is_transition
+from ._activity import QueueThroughput, is_transition
 from ._backend import Backend, cancel
 
 BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400)
 STATES = tuple(s.value for s in jobbertrack.State)  # the table's order
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 BATCH = 200  # jobs read per get_many for the histograms
+QUEUE_STATES = ("waiting", "delayed", "running")  # jobbertrack_queue_jobs's states
+QUEUE_ENDS = ("finished", "failed")  # the endings the Queues page counts
 
 
 class Metrics:
@@ -57,6 +59,25 @@ class Metrics:
             buckets=BUCKETS,
             registry=self.registry,
         )
+        self.queue_jobs = Gauge(
+            "jobbertrack_queue_jobs",
+            "Jobs of each queue: waiting (ready to pop), delayed, running.",
+            ["queue", "state"],
+            registry=self.registry,
+        )
+        self.queue_oldest_wait = Gauge(
+            "jobbertrack_queue_oldest_wait_seconds",
+            "How long the oldest ready job of each queue has waited (0 when none is ready).",
+            ["queue"],
+            registry=self.registry,
+        )
+        self.queue_workers = Gauge(
+            "jobbertrack_workers",
+            "Live workers taking jobs of each queue.",
+            ["queue"],
+            registry=self.registry,
+        )
+        self.throughput = QueueThroughput()
         for state in STATES:
             self.transitions.labels(state)
         self._pending: dict[str, set[str]] = {"start": set(), "end": set()}
@@ -108,11 +129,23 @@ class Metrics:
             self.wait_seconds.observe(max((job.started_at - job.created_at).total_seconds(), 0.0))
         elif kind == "end" and job.ended_at and job.started_at:
             self.run_seconds.observe(max((job.ended_at - job.started_at).total_seconds(), 0.0))
+        if kind == "end" and job.ended_at and job.queue and job.state in QUEUE_ENDS:
+            self.throughput.add(job.queue, str(job.state), job.ended_at.timestamp())
 
     async def render(self) -> bytes:
         counts = await self.backend.counts()
         for state, n in counts.items():
             self.jobs.labels(state).set(n)
+        fleet = await self.backend.fleet()
+        # a queue gone since the last scrape goes from the output too
+        for gauge in (self.queue_jobs, self.queue_oldest_wait, self.queue_workers):
+            gauge.clear()
+        for stats in fleet:
+            name = str(stats["name"])
+            for state in QUEUE_STATES:
+                self.queue_jobs.labels(name, state).set(stats[state])
+            self.queue_oldest_wait.labels(name).set(stats["oldest_wait_s"])
+            self.queue_workers.labels(name).set(stats["workers"])
         return bytes(generate_latest(self.registry))
 
     async def stop(self) -> None:

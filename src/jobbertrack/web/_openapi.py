@@ -7,6 +7,8 @@ from typing import Any
 import jobbertrack
 from jobbertrack.actions import ACTIONS, CREATE_INPUTS, ENDED_STATES, RETRY_FROM, Action, Param
 
+from ._backend import QUEUE_KEYS, WORKER_KEYS
+
 STATES = [s.value for s in jobbertrack.State]  # the table's order
 TIME = {"type": ["string", "null"], "format": "date-time"}
 
@@ -91,6 +93,33 @@ def _object(**props: Any) -> dict[str, Any]:
 def _body(**props: Any) -> dict[str, Any]:
     """A request body of these fields: any other is refused (422)."""
     return {**_object(**props), "additionalProperties": False}
+
+
+QUEUE_PARAM = {
+    "name": "name",
+    "in": "path",
+    "required": True,
+    "description": "the queue's name, percent-encoded",
+    "schema": {"type": "string"},
+}
+
+
+def _toggle(summary: str) -> dict[str, Any]:
+    """Pause or resume: no body, the queue's stats after it."""
+    return {
+        "post": {
+            "summary": summary,
+            "parameters": [QUEUE_PARAM],
+            "security": [{"bearer": []}],
+            "requestBody": {"required": False, "content": {"application/json": {"schema": _body()}}},
+            "responses": {
+                "200": _json(_ref("QueueStats"), "the queue's stats after the change"),
+                "400": _json(_ref("Error"), "invalid: a name the library refuses as a queue's"),
+                **WRITE_ERRORS,
+                **ERRORS,
+            },
+        }
+    }
 
 
 AGE = {"type": "number", "minimum": 0, "description": "seconds since the job ended"}
@@ -186,6 +215,54 @@ def openapi(base: str = "") -> dict[str, Any]:
                     },
                 },
                 "responses": {"201": _json(_ref("Job"), "the new job"), **WRITE_ERRORS, **ERRORS},
+            }
+        },
+        "/api/queues": {
+            "get": {
+                "summary": "Every queue with a live job, paused, or with a live worker: its stats, by name",
+                "responses": {
+                    "200": _json(
+                        {
+                            **_object(queues={"type": "array", "items": _ref("QueueStats")}),
+                            "required": ["queues"],
+                        },
+                        "the queues, sorted by name",
+                    ),
+                    **ERRORS,
+                },
+            }
+        },
+        "/api/queues/{name}/pause": _toggle(
+            "Pause the queue: pop_and_start takes none of its jobs until it is resumed (pushes still queue)"
+        ),
+        "/api/queues/{name}/resume": _toggle("Resume a paused queue"),
+        "/api/workers": {
+            "get": {
+                "summary": "The live workers (track.work), with what each runs now",
+                "parameters": [
+                    {
+                        "name": "queue",
+                        "in": "query",
+                        "description": "only the workers that take jobs of this queue",
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "responses": {
+                    "200": _json(
+                        {
+                            **_object(workers={"type": "array", "items": _ref("Worker")}),
+                            "required": ["workers"],
+                        },
+                        "the workers",
+                    ),
+                    **ERRORS,
+                },
+            }
+        },
+        "/api/throughput": {
+            "get": {
+                "summary": "Jobs of each queue seen ending over the last hour (the Queues page's column)",
+                "responses": {"200": _json(_ref("Throughput"), "per queue, since `since`"), **ERRORS},
             }
         },
         "/api/jobs/{id}": {
@@ -345,6 +422,55 @@ def openapi(base: str = "") -> dict[str, Any]:
                 status={"type": "string", "description": "the event follower's: live, or why not"},
             ),
             "required": ["from", "to", "minutes", "status"],
+        },
+        "QueueStats": {
+            **_object(
+                name={"type": "string"},
+                waiting={"type": "integer", "minimum": 0, "description": "ready to pop"},
+                delayed={"type": "integer", "minimum": 0, "description": "waiting for their time"},
+                running={"type": "integer", "minimum": 0},
+                oldest_wait_s={
+                    "type": "number",
+                    "minimum": 0,
+                    "description": "seconds the oldest ready job has waited; 0 when none is ready",
+                },
+                paused={"type": "boolean"},
+                workers={"type": "integer", "minimum": 0, "description": "live workers taking from it"},
+            ),
+            "required": list(QUEUE_KEYS),
+        },
+        "Worker": {
+            **_object(
+                id={"type": "string"},
+                host={"type": "string"},
+                pid={"type": "integer"},
+                queues={"type": "array", "items": {"type": "string"}},
+                concurrency={"type": "integer", "minimum": 1},
+                started_at={**TIME, "type": "string"},
+                last_seen={**TIME, "type": "string"},
+                jobs={
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "ids of the jobs it runs now",
+                },
+                processed={"type": "integer", "minimum": 0, "description": "jobs it ran to an end"},
+                failed={"type": "integer", "minimum": 0, "description": "of those, the ones that failed"},
+            ),
+            "required": list(WORKER_KEYS),
+        },
+        "Throughput": {
+            **_object(
+                window_s={"type": "number"},
+                since={**TIME, "type": "string", "description": "where the count starts"},
+                queues={
+                    "type": "object",
+                    "additionalProperties": {
+                        **_object(finished={"type": "integer"}, failed={"type": "integer"}),
+                        "required": ["finished", "failed"],
+                    },
+                },
+            ),
+            "required": ["window_s", "since", "queues"],
         },
         "Error": {
             **_object(

@@ -18,11 +18,11 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 import jobbertrack
 from jobbertrack.actions import ENDED_STATES, RETRY_FROM
 
-from ._backend import history_json, job_json
+from ._backend import history_json, job_json, queue_json, worker_json
 from ._body import read_body
 from ._errors import TooLarge, classify
 from ._format import FILTERS, FOLD_BYTES, absolute, pretty
-from ._paths import job_href, job_path
+from ._paths import job_href, job_path, queue_api
 from ._security import COOKIE
 from ._state import app_state, base_path
 
@@ -44,6 +44,7 @@ _env = jinja2.Environment(
 )
 _env.filters.update(FILTERS)
 _env.filters["href"] = job_href
+_env.filters["queue_api"] = queue_api
 
 
 def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -152,6 +153,34 @@ async def job_detail(request: Request) -> Response:
         payloads=payloads,
         fold_bytes=FOLD_BYTES,
     )
+
+
+async def queues(request: Request) -> Response:
+    """The Queues page: each queue's jobs, oldest wait, paused state (with
+    the pause / resume button for a viewer who may write) and throughput."""
+    state = app_state(request)
+    state.follower.ensure_started()
+    try:
+        fleet = await state.backend.fleet()
+    except jobbertrack.JobberTrackError as exc:
+        return error_page(request, exc)
+    return render(
+        request,
+        "queues.html",
+        queues=[queue_json(q) for q in fleet],
+        throughput=state.metrics.throughput.series(),
+    )
+
+
+async def workers(request: Request) -> Response:
+    """The Workers page: each live worker, its queues and what it runs now."""
+    state = app_state(request)
+    state.follower.ensure_started()
+    try:
+        found = await state.backend.workers()
+    except jobbertrack.JobberTrackError as exc:
+        return error_page(request, exc)
+    return render(request, "workers.html", workers=[worker_json(w) for w in found])
 
 
 def buttons(job: dict[str, Any]) -> list[tuple[str, str]]:

@@ -66,3 +66,9 @@ def job_path(request: Request) -> tuple[str, str | None] | None:
 def job_href(base: str, job_id: str) -> str:
     """The detail page's URL path for a job, ``base`` being the mount point."""
     return f"{base}/jobs/{quote(job_id, safe='')}"
+
+
+def queue_api(base: str, queue: str) -> str:
+    """A queue's API path (``/pause`` and ``/resume`` follow), ``base`` being
+    the mount point: the name percent-encoded whole (it may hold ``/``)."""
+    return f"{base}/api/queues/{quote(queue, safe='')}"

@@ -1,6 +1,7 @@
 // The dashboard's buttons, on the pages of a viewer who may write (the
 // server renders them, and this script, only then): Cancel, Retry and
-// Delete on a job's page, "Retry all failed" on the failed list.
+// Delete on a job's page, "Retry all failed" on the failed list, Pause and
+// Resume on the Queues page.
 //
 // Each asks first (confirm / prompt), calls the HTTP API (same origin, the
 // session cookie, the page's CSRF token in X-CSRF-Token, a JSON body) and
@@ -71,6 +72,17 @@
       ask: function (id) { return window.confirm("Delete job " + id + " for good? This cannot be undone.") ? {} : null; },
       done: function (_, id) { return "Job " + id + " was deleted."; },
     },
+    // the Queues page: reversible, so asked nothing
+    pause: {
+      verb: "pause the queue", method: "POST", path: "/pause",
+      ask: function () { return {}; },
+      done: function (_, name) { return "Queue " + name + " is paused: its jobs wait until it is resumed."; },
+    },
+    resume: {
+      verb: "resume the queue", method: "POST", path: "/resume",
+      ask: function () { return {}; },
+      done: function (_, name) { return "Queue " + name + " is resumed."; },
+    },
     "retry-all": {
       verb: "retry the failed jobs", method: "POST", path: "",
       ask: function () { return window.confirm("Retry every failed job (up to 1000) as a new attempt?") ? { state: "failed" } : null; },
@@ -85,7 +97,7 @@
     var action = ACTIONS[button.dataset.action];
     var holder = button.closest("[data-api]");
     if (!action || !holder) return;
-    var id = holder.dataset.jobId || "";
+    var id = holder.dataset.jobId || holder.dataset.queue || "";
     var body = action.ask(id);
     if (body === null) return;
     var group = holder.querySelectorAll("button[data-action]");

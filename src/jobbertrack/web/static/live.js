@@ -125,7 +125,11 @@
     });
   }
   function schedule() { if (!timer) timer = setTimeout(flush, 150); }
+  // The Queues and Workers pages draw themselves (fleet.js polls the API):
+  // an event, or a reconnect, only tells them to poll now.
+  var fleet = page === "queues" || page === "workers";
   function refreshAll() {
+    if (fleet) { document.dispatchEvent(new CustomEvent("jt:fleet")); return; }
     if (page === "list") rowsOf(document).forEach(function (_, id) { pending.add(id); });
     if (page === "detail") pending.add(jobId);
     if (page === "overview") pending.add("");
@@ -134,6 +138,7 @@
   // actions.js pressed a button: redraw what the page shows, as after a reconnect
   document.addEventListener("jt:changed", refreshAll);
   function onEvent(event) {
+    if (fleet) { document.dispatchEvent(new CustomEvent("jt:fleet")); return; }
     // The overview shows no progress: a progress report of a running job changes nothing there.
     if (page === "overview" && event.progress && event.state === "running") return;
     pending.add(event.job_id);
@@ -177,7 +182,7 @@
   setInterval(function () {   // relative times only: no request is made
     document.querySelectorAll("time[datetime]").forEach(function (t) { t.textContent = relative(t.getAttribute("datetime")); });
   }, 10000);
-  var live = page === "overview" || page === "list" || page === "detail" ||
+  var live = page === "overview" || page === "list" || page === "detail" || fleet ||
     (page === "error" && document.querySelector(".code-redis_unavailable"));
   if (live) connect(); else if (liveEl) liveEl.hidden = true;   // nothing on this page updates
 })();

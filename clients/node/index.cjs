@@ -30,8 +30,8 @@ const { checkId } = require('./lib/keys.cjs');
 const { STATES, manifest } = require('./lib/scripts.cjs');
 const { fieldsFromFlat, toValue, fromValue, problems, readJson, payloadFields, PAYLOAD_FIELDS } = require('./lib/record.cjs');
 const { run, checkLayout, notify } = require('./lib/run.cjs');
-const { checkQueue, checkRetries, secondsMs, pushCall, queuedCalls, Hints, popOnce, wakeDeadline } = require('./lib/queue.cjs');
-const { lastStreamId, awaitWake, waitForFinal } = require('./lib/blocking.cjs');
+const { checkQueue, checkRetries, secondsMs, pushCall, queuedCalls, Hints, popOnce, Waiter, RESCAN_MS } = require('./lib/queue.cjs');
+const { lastStreamId, awaitWake, claimRescan, waitForFinal } = require('./lib/blocking.cjs');
 const { monotonic, waitDeadline, blockDeadline, wakeAt } = require('./lib/deadlines.cjs');
 const { ListPlan, statesOf, parseCursor } = require('./lib/listing.cjs');
 const { endsJob } = require('./lib/events.cjs');
@@ -383,8 +383,8 @@ class Handler {
   /** The oldest poppable job of `queue`, started with `lease` (seconds,
    * default 60) and `maxRuntime` in the same atomic step, or null.
    * `block` null: do not wait; S: wait up to S seconds; 0: for ever.
-   * Waiting blocks on the queue's wake-up stream (XREAD BLOCK on a
-   * connection of its own; no polling), as Python's pop_and_start. */
+   * Waiting blocks on the queue's wake-up list (BLPOP on a connection of
+   * its own; a push wakes one worker), as Python's pop_and_start. */
   async popAndStart(queue = 'default', { block = null, lease = 60, maxRuntime = null } = {}) {
     const found = await this._pop(queue, { block, lease, maxRuntime });
     return found === null ? null : this._adopt(await this.resourceFactory.load(this.client, found[0], found[1]));
@@ -403,13 +403,21 @@ class Handler {
     if (!this._hints.has(queue)) this._hints.set(queue, new Hints());
     const hints = this._hints.get(queue);
     const exec = (calls) => Promise.all(calls.map((call) => run(this.client, call)));
-    let after = until === null ? null : await lastStreamId(this.client, wakeKey);
+    const waiter = new Waiter(until, monotonic());
     for (;;) {
       const { popped, wakeIn } = await popOnce(this._commands, exec, queue, leaseMs, maxrtMs, hints, monotonic());
-      const now = monotonic();
-      if (popped) return [checkId(popped[0]), fieldsFromFlat(popped[1])];
-      if (after === null || now >= until) return null;
-      after = await awaitWake(this.client, wakeKey, after, wakeDeadline(until, wakeIn, now));
+      if (popped) {
+        if (waiter.passOn(hints)) await notify(this.client, wakeKey);
+        return [checkId(popped[0]), fieldsFromFlat(popped[1])];
+      }
+      for (;;) {
+        const blockUntil = waiter.blockUntil(wakeIn, monotonic());
+        if (blockUntil === null) return null;
+        const step = waiter.afterWait(await awaitWake(this.client, wakeKey, blockUntil), monotonic());
+        if (step === 'done') return null;
+        if (step === 'claim' && !(await claimRescan(this.client, keys.rescanKey(queue), RESCAN_MS))) continue;
+        break;
+      }
     }
   }
 

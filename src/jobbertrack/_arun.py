@@ -15,15 +15,14 @@ from typing import Any
 
 from ._acancel import uncancellable_by_redis
 from ._client_state import ClientState
-from ._core.deadlines import chunk_ms
-from ._core.wire import text
+from ._core.deadlines import wake_chunk_s
 from ._exceptions import JobberTrackError, translate
 from ._layout import layout_fill, layout_take
 from ._log import log_warning
 from ._ops import Batch, Op, Read, is_noscript, warn_policy
 from ._queue_base import WAKE_TTL_MS
 from ._scripts import is_compile_error
-from ._tail import entries_of, max_block_ms
+from ._tail import max_block_ms
 
 
 async def _acheck_policy(cs: ClientState) -> None:
@@ -149,43 +148,47 @@ async def _acheck(cs: ClientState, todo: dict[str, bool]) -> None:
     layout_take(cs, todo, replies)
 
 
-# -- the work queue's wake-ups (``Handler.push``, ``pop_and_start``)
+# -- the work queue's wake-ups (``Handler.push``, ``pop_and_start``; ``Waiter``)
 
-
-async def alast_stream_id(client: Any, key: str) -> str:
-    """The newest id of a stream ("0-0" when empty or missing)."""
-    try:
-        entries = await client.xrevrange(key, "+", "-", count=1)
-    except Exception as exc:
-        raise translate(exc) from exc
-    return text(entries[0][0]) if entries else "0-0"
+#: How long one blocking read of a wake-up list may block (ms), under the
+#: socket timeout: an idle worker sends one such read this often.
+WAKE_BLOCK_MS = 5000
 
 
 async def notify(client: Any, key: str) -> None:
-    """Tell blocked workers of a push (a hint: a failure is only logged, the
-    push itself has succeeded and idle workers rescan now and then)."""
+    """Wake one blocked worker of a queue: a token on its wake-up list,
+    which holds at most one (a hint: a failure is only logged, the push
+    itself has succeeded and an idle worker rescans now and then)."""
     try:
         pipe = client.pipeline(transaction=False)
-        pipe.xadd(key, {"push": "1"}, maxlen=1, approximate=False)
+        pipe.lpush(key, "1")
+        pipe.ltrim(key, 0, 0)
         pipe.pexpire(key, WAKE_TTL_MS)
         await pipe.execute()
     except Exception as exc:
         log_warning("jobbertrack: could not wake workers of %s: %s", key, exc)
 
 
-async def await_wake(client: Any, key: str, after: str, deadline: float) -> str:
-    """Block on the wake-up stream until an entry after ``after`` arrives
-    or ``deadline`` (monotonic) passes; the newest id seen."""
-    cap = max_block_ms(client)
+async def await_wake(client: Any, key: str, deadline: float) -> bool:
+    """Block on a queue's wake-up list until a token comes (True: taken, so
+    no other worker wakes for it) or ``deadline`` (monotonic) passes."""
+    cap = max_block_ms(client, WAKE_BLOCK_MS)
     while True:
         now = time.monotonic()
         if now >= deadline:
-            return after
+            return False
         try:
-            read = client.xread({key: after}, count=1, block=min(cap, chunk_ms(deadline, now)))
+            read = client.blpop([key], timeout=wake_chunk_s(cap, deadline, now))
             reply = await uncancellable_by_redis(read)
         except Exception as exc:
             raise translate(exc) from exc
-        for _key, entries in entries_of(reply):
-            if entries:
-                return text(entries[-1][0])
+        if reply:
+            return True
+
+
+async def claim_rescan(client: Any, key: str, ms: int) -> bool:
+    """Whether this worker is the one to look at every shard now."""
+    try:
+        return bool(await client.set(key, "1", nx=True, px=ms))
+    except Exception as exc:
+        raise translate(exc) from exc

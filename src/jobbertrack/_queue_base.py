@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from ._core.codec import optional_ms
 from ._core.deadlines import block_deadline
 from ._core.fields import create_fields
-from ._core.queue import Hints, check_queue, check_retries, pop_plan, push_call, seconds_ms
+from ._core.queue import IDLE_RESCAN_S, Hints, check_queue, check_retries, pop_plan, push_call, seconds_ms
 from ._exceptions import JobberTrackError
 
-#: How long the wake-up stream of a queue outlives its last push (ms).
+#: How long the wake-up list of a queue outlives its last push (ms).
 WAKE_TTL_MS = 86_400_000
 
 
@@ -26,6 +26,7 @@ class PopArgs(NamedTuple):
     maxrt_ms: int | None
     until: float | None  # monotonic deadline (inf: for ever), None: do not block
     wake_key: str
+    rescan_key: str
 
 
 class QueueBase:
@@ -79,11 +80,17 @@ class QueueBase:
     ) -> PopArgs:
         queue = check_queue(queue)
         lease_ms, maxrt_ms = optional_ms(lease, "lease"), optional_ms(max_runtime, "max_runtime")
-        return PopArgs(queue, lease_ms, maxrt_ms, block_deadline(block, now), self._core.keys.wake_key(queue))
+        keys = self._core.keys
+        until = block_deadline(block, now)
+        return PopArgs(queue, lease_ms, maxrt_ms, until, keys.wake_key(queue), keys.rescan_key(queue))
+
+    def _hints(self, queue: str) -> Hints:
+        hints: Hints = self.__dict__.setdefault("_queue_hints", {}).setdefault(queue, Hints())
+        return hints
 
     def _pop_plan(self, args: PopArgs) -> Generator[Any, Any, tuple[Any, float | None]]:
         """``pop_plan``, its record bound as this handler's Resource."""
-        hints = self.__dict__.setdefault("_queue_hints", {}).setdefault(args.queue, Hints())
+        hints = self._hints(args.queue)
         popped, wake_in = yield from pop_plan(
             self._core, args.queue, args.lease_ms, args.maxrt_ms, hints, time.monotonic()
         )
@@ -98,8 +105,54 @@ def _queue_or_none(queue: str | None) -> str | None:
     return None if queue is None else check_queue(queue)
 
 
-def wake_deadline(args: PopArgs, wake_in: float | None, now: float, rescan: float) -> float:
-    """Monotonic time until which an idle worker blocks on the wake-up
-    stream: its deadline, the next known ready or due time, or a rescan."""
-    until = args.until if args.until is not None else now
-    return min(until, now + (rescan if wake_in is None else min(wake_in, rescan)))
+class Waiter:
+    """How a blocked ``pop_and_start`` waits, without I/O (both layers run
+    it): it blocks on the queue's wake-up list until a token comes (a push:
+    one worker per token), its deadline, the next ready or due time the
+    peeks saw, or its rescan time.  At a rescan time one idle worker of the
+    queue claims the rescan (``SET NX PX``) and looks at every shard; the
+    others block on.  So an idle worker sends one blocking read per
+    ``max_block`` and one claim per ``IDLE_RESCAN_S``, whatever the shard
+    count.  A worker a token woke that pops a job while more are ready
+    passes a token on (``pass_on``): a burst of pushes wakes idle workers
+    one after the other, each by one token."""
+
+    __slots__ = ("args", "rescan_at", "woken")
+
+    def __init__(self, args: PopArgs, now: float) -> None:
+        self.args = args
+        self.rescan_at = now + IDLE_RESCAN_S
+        self.woken = False
+
+    def block_until(self, wake_in: float | None, now: float) -> float | None:
+        """Until when (monotonic) to block; None: the caller's time is up."""
+        until = self.args.until
+        if until is None or now >= until:
+            return None
+        due = now + wake_in if wake_in is not None else float("inf")
+        return min(until, due, self.rescan_at)
+
+    def after_wait(self, token: bool, now: float) -> str:
+        """What to do after a blocking read: "pop" (peek again), "claim"
+        (the rescan time came: claim it, then "pop", or block again), or
+        "done" (the caller's time is up: a push in the meantime would have
+        left a token, so there is nothing to look at)."""
+        if token:
+            self.woken = True
+            return "pop"
+        if self.args.until is not None and now >= self.args.until:
+            return "done"
+        if now >= self.rescan_at:
+            self.rescan_at = now + IDLE_RESCAN_S
+            return "claim"
+        return "pop"
+
+    def pass_on(self, hints: Hints) -> bool:
+        """Whether to wake another worker after popping: this one was woken
+        by a token and saw more ready jobs."""
+        return self.woken and bool(hints.ready)
+
+
+#: How long a rescan claim holds (ms): one idle worker per queue looks at
+#: every shard this often.
+RESCAN_MS = int(IDLE_RESCAN_S * 1000)

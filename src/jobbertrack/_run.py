@@ -15,15 +15,14 @@ from typing import Any
 
 from ._client_state import ClientState
 from ._core.calls import Call
-from ._core.deadlines import chunk_ms
-from ._core.wire import text
+from ._core.deadlines import wake_chunk_s
 from ._exceptions import translate
 from ._layout import layout_fill, layout_take
 from ._log import log_warning
 from ._ops import Batch, Op, Plan, Read, Step, T, is_noscript, read_keys, warn_policy
 from ._queue_base import WAKE_TTL_MS
 from ._scripts import is_compile_error
-from ._tail import entries_of, max_block_ms
+from ._tail import max_block_ms
 
 
 def _check_policy(cs: ClientState) -> None:
@@ -135,33 +134,46 @@ def ensure_layout(cs: ClientState, ops: Sequence[Any]) -> None:
         layout_take(cs, todo, replies)
 
 
-# -- the work queue's wake-ups (``Handler.push``, ``pop_and_start``)
+# -- the work queue's wake-ups (``Handler.push``, ``pop_and_start``; ``Waiter``)
+
+#: How long one blocking read of a wake-up list may block (ms), under the
+#: socket timeout: an idle worker sends one such read this often.
+WAKE_BLOCK_MS = 5000
 
 
 def notify(client: Any, key: str) -> None:
-    """Tell blocked workers of a push (a hint: a failure is only logged, the
-    push itself has succeeded and idle workers rescan now and then)."""
+    """Wake one blocked worker of a queue: a token on its wake-up list,
+    which holds at most one (a hint: a failure is only logged, the push
+    itself has succeeded and an idle worker rescans now and then)."""
     try:
         pipe = client.pipeline(transaction=False)
-        pipe.xadd(key, {"push": "1"}, maxlen=1, approximate=False)
+        pipe.lpush(key, "1")
+        pipe.ltrim(key, 0, 0)
         pipe.pexpire(key, WAKE_TTL_MS)
         pipe.execute()
     except Exception as exc:
         log_warning("jobbertrack: could not wake workers of %s: %s", key, exc)
 
 
-def await_wake(client: Any, key: str, after: str, deadline: float) -> str:
-    """Block on the wake-up stream until an entry after ``after`` arrives
-    or ``deadline`` (monotonic) passes; the newest id seen."""
-    cap = max_block_ms(client)
+def await_wake(client: Any, key: str, deadline: float) -> bool:
+    """Block on a queue's wake-up list until a token comes (True: taken, so
+    no other worker wakes for it) or ``deadline`` (monotonic) passes."""
+    cap = max_block_ms(client, WAKE_BLOCK_MS)
     while True:
         now = time.monotonic()
         if now >= deadline:
-            return after
+            return False
         try:
-            reply = client.xread({key: after}, count=1, block=min(cap, chunk_ms(deadline, now)))
+            reply = client.blpop([key], timeout=wake_chunk_s(cap, deadline, now))
         except Exception as exc:
             raise translate(exc) from exc
-        for _key, entries in entries_of(reply):
-            if entries:
-                return text(entries[-1][0])
+        if reply:
+            return True
+
+
+def claim_rescan(client: Any, key: str, ms: int) -> bool:
+    """Whether this worker is the one to look at every shard now."""
+    try:
+        return bool(client.set(key, "1", nx=True, px=ms))
+    except Exception as exc:
+        raise translate(exc) from exc

@@ -19,7 +19,7 @@ from ._core.deadlines import wait_deadline
 from ._core.events import Event
 from ._core.ids import check_id
 from ._core.listing import JobList, count_calls, merge_counts, states_of
-from ._core.queue import IDLE_RESCAN_S, check_queue, queued_calls
+from ._core.queue import check_queue, queued_calls
 from ._core.queue_view import (
     merge_qstats,
     merge_queues,
@@ -36,11 +36,11 @@ from ._decorate import JobDecorator, JobSpec
 from ._exceptions import InvalidTransition, WaitTimeout
 from ._handler_base import HandlerBase
 from ._plans import list_page, needs_settling, settled_record, status, sweep
-from ._queue_base import QueueBase, _queue_or_none, wake_deadline
+from ._queue_base import RESCAN_MS, QueueBase, Waiter, _queue_or_none
 from ._registry import Registration
 from ._registry import workers as read_workers
 from ._resource_base import ResourceBase, ResourceFactoryBase
-from ._run import await_wake, notify, read_hash, run, run_many, run_plan
+from ._run import await_wake, claim_rescan, notify, read_hash, run, run_many, run_plan
 from ._running import Heartbeats, HeartbeatThread, Run, end_run, ending, heartbeat_interval
 from ._watch import iter_events, last_stream_id, wait_for_final
 from ._work import work as run_work
@@ -365,17 +365,27 @@ class Handler(QueueBase, HandlerBase):
         """The oldest poppable job of ``queue``, started with ``lease`` and
         ``max_runtime`` in the same atomic step, or None.  ``block=None``:
         do not wait; ``block=S``: wait up to S seconds; ``block=0``: for
-        ever.  Waiting blocks on the queue's wake-up stream (no polling)."""
+        ever.  Waiting blocks on the queue's wake-up list: a push wakes one worker."""
         args = self._pop_args(queue, block, lease, max_runtime, time.monotonic())
-        after = None if args.until is None else last_stream_id(self.client, args.wake_key)
+        waiter = Waiter(args, time.monotonic())
         while True:
             popped: tuple[Resource | None, float | None] = run_plan(self._cs, self._pop_plan(args))
             job, wake_in = popped
-            now = time.monotonic()
-            if job is not None or after is None or now >= (args.until or 0):
+            if job is not None:
+                if waiter.pass_on(self._hints(queue)):
+                    notify(self.client, args.wake_key)
                 return job
-            deadline = wake_deadline(args, wake_in, now, IDLE_RESCAN_S)
-            after = await_wake(self.client, args.wake_key, after, deadline)
+            while True:
+                until = waiter.block_until(wake_in, time.monotonic())
+                if until is None:
+                    return None
+                token = await_wake(self.client, args.wake_key, until)
+                step = waiter.after_wait(token, time.monotonic())
+                if step == "done":
+                    return None
+                if step == "claim" and not claim_rescan(self.client, args.rescan_key, RESCAN_MS):
+                    continue  # another idle worker looks at the shards
+                break
 
     def work(
         self,

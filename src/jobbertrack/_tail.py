@@ -23,19 +23,20 @@ def is_cluster(client: Any) -> bool:
     return hasattr(client, "get_node_from_key") and hasattr(client, "nodes_manager")
 
 
-def max_block_ms(client: Any) -> int:
-    """How long one XREAD may block: ``BLOCK_MS``, or half the client's
-    socket timeout when that is shorter, so that a quiet stream is never
-    mistaken for a server that stopped answering."""
+def max_block_ms(client: Any, cap: int = 0) -> int:
+    """How long one blocking read may block: ``cap`` (default ``BLOCK_MS``),
+    or half the client's socket timeout when that is shorter, so that a
+    quiet stream is never mistaken for a server that stopped answering."""
+    cap = cap or BLOCK_MS
     try:
         getter = getattr(client, "get_connection_kwargs", None)
         kwargs = getter() if callable(getter) else client.connection_pool.connection_kwargs
         timeout = kwargs.get("socket_timeout")
     except Exception:  # not a client we know the insides of
-        return BLOCK_MS
+        return cap
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-        return BLOCK_MS
-    return max(1, min(BLOCK_MS, int(timeout * 500)))
+        return cap
+    return max(1, min(cap, int(timeout * 500)))
 
 
 def entries_of(reply: Any) -> list[list[Any]]:

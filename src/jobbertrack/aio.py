@@ -21,7 +21,7 @@ from typing import Any
 
 from ._aregistry import AsyncRegistration
 from ._aregistry import aworkers as aread_workers
-from ._arun import alast_stream_id, arun_many, await_wake, notify
+from ._arun import arun_many, await_wake, claim_rescan, notify
 from ._autopipe import arun, arun_plan
 from ._awatch import WaitHub, aiter_events
 from ._awork import work as run_work
@@ -32,7 +32,7 @@ from ._core.deadlines import wait_deadline
 from ._core.events import Event
 from ._core.ids import check_id
 from ._core.listing import JobList, count_calls, merge_counts, states_of
-from ._core.queue import IDLE_RESCAN_S, check_queue, queued_calls
+from ._core.queue import check_queue, queued_calls
 from ._core.queue_view import (
     merge_qstats,
     merge_queues,
@@ -66,7 +66,7 @@ from ._exceptions import (
 from ._handler_base import HandlerBase
 from ._ops import Read
 from ._plans import list_page, needs_settling, settled_record, status, sweep
-from ._queue_base import QueueBase, _queue_or_none, wake_deadline
+from ._queue_base import RESCAN_MS, QueueBase, Waiter, _queue_or_none
 from ._resource_base import ResourceBase, ResourceFactoryBase
 from ._running import Ending, Heartbeats, Run, ending, heartbeat_interval
 from ._work_base import WorkSpec, registration_info
@@ -502,17 +502,27 @@ class Handler(QueueBase, HandlerBase):
         """The oldest poppable job of ``queue``, started with ``lease`` and
         ``max_runtime`` in the same atomic step, or None.  ``block=None``:
         do not wait; ``block=S``: wait up to S seconds; ``block=0``: for
-        ever.  Waiting blocks on the queue's wake-up stream (no polling)."""
+        ever.  Waiting blocks on the queue's wake-up list: a push wakes one worker."""
         args = self._pop_args(queue, block, lease, max_runtime, time.monotonic())
-        after = None if args.until is None else await alast_stream_id(self.client, args.wake_key)
+        waiter = Waiter(args, time.monotonic())
         while True:
             popped: tuple[Resource | None, float | None] = await arun_plan(self._cs, self._pop_plan(args))
             job, wake_in = popped
-            now = time.monotonic()
-            if job is not None or after is None or now >= (args.until or 0):
+            if job is not None:
+                if waiter.pass_on(self._hints(queue)):
+                    await notify(self.client, args.wake_key)
                 return job
-            deadline = wake_deadline(args, wake_in, now, IDLE_RESCAN_S)
-            after = await await_wake(self.client, args.wake_key, after, deadline)
+            while True:
+                until = waiter.block_until(wake_in, time.monotonic())
+                if until is None:
+                    return None
+                token = await await_wake(self.client, args.wake_key, until)
+                step = waiter.after_wait(token, time.monotonic())
+                if step == "done":
+                    return None
+                if step == "claim" and not await claim_rescan(self.client, args.rescan_key, RESCAN_MS):
+                    continue  # another idle worker looks at the shards
+                break
 
     async def work(
         self,

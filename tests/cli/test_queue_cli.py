@@ -97,10 +97,10 @@ def test_work_retries_a_failed_command(url: str, handler: jobbertrack.Handler) -
     assert [a["error"]["exit_code"] for a in failed.get_value()["attempts"]] == [1]
 
 
-def _blocked_xreads(url: str) -> int:
+def _blocked_pops(url: str) -> int:
     client = jobbertrack.connect(url)
     try:
-        return sum(1 for c in client.client_list() if c.get("cmd") == "xread")
+        return sum(1 for c in client.client_list() if c.get("cmd") == "blpop")
     finally:
         client.close()
 
@@ -138,9 +138,9 @@ def test_sigterm_lets_the_running_command_finish_and_takes_no_new_job(
     worker = spawn(url, "work", "--concurrency", "2", "--", sys.executable, "-c", script)
     try:
         assert read_line(worker.stdout) == b"started\n"
-        wait_for(lambda: _blocked_xreads(url) == 1)  # the idle slot waits for a push
+        wait_for(lambda: _blocked_pops(url) == 1)  # the idle slot waits for a push
         worker.send_signal(signal.SIGTERM)
-        wait_for(lambda: _blocked_xreads(url) == 0)  # it stopped waiting: it takes no new job
+        wait_for(lambda: _blocked_pops(url) == 0)  # it stopped waiting: it takes no new job
         second = handler.push(timeout=60)
         fifo.write_text("go")  # the running command may now end
         out, err = worker.communicate(timeout=30)

@@ -102,17 +102,30 @@ async function lastStreamId(client, key) {
   }
 }
 
-/** Block on a queue's wake-up stream until an entry after `after` arrives
- * or `deadline` (monotonic) passes; the newest id seen (await_wake). */
-async function awaitWake(client, key, after, deadline) {
-  if (monotonic() >= deadline) return after;
+/** Longest single BLPOP of a wake-up list (WAKE_BLOCK_MS in _run.py), ms. */
+const WAKE_BLOCK_MS = 5000;
+
+/** Block on a queue's wake-up list until a token comes (true: taken, so no
+ * other worker wakes for it) or `deadline` (monotonic) passes (await_wake). */
+async function awaitWake(client, key, deadline) {
+  if (monotonic() >= deadline) return false;
   return withBlocker(client, async (dup) => {
     for (let now = monotonic(); now < deadline; now = monotonic()) {
-      const reply = await xread(dup, { [key]: after }, chunkMs(deadline, now), 1);
-      for (const [, entries] of reply) if (entries.length) return entries[entries.length - 1][0];
+      const left = deadline === Infinity ? WAKE_BLOCK_MS : Math.floor((deadline - now) * 1000);
+      const reply = await dup.blPop(key, Math.max(1, Math.min(WAKE_BLOCK_MS, left)) / 1000);
+      if (reply) return true;
     }
-    return after;
+    return false;
   });
+}
+
+/** Whether this worker is the one to look at every shard now (claim_rescan). */
+async function claimRescan(client, key, ms) {
+  try {
+    return (await client.set(key, '1', { NX: true, PX: ms })) !== null;
+  } catch (err) {
+    throw translate(err);
+  }
 }
 
 /** Block on one shard's event stream until an event ends `jobId` (true)
@@ -210,4 +223,4 @@ class StreamTail {
   }
 }
 
-module.exports = { lastStreamId, awaitWake, waitForFinal, StreamTail, entriesOf };
+module.exports = { lastStreamId, awaitWake, claimRescan, waitForFinal, StreamTail, entriesOf };

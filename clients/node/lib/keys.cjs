@@ -119,10 +119,17 @@ class Keyspace {
     return `${this.namespace}:{counter}`;
   }
 
-  /** The wake-up stream of a queue: one entry per push or retry, a hint to
-   * blocked workers (wake_key in _core/keys.py; never touched by a script). */
+  /** The wake-up list of a queue: at most one token, pushed by a push, a
+   * retry or a resume and taken by one blocked worker (BLPOP): a push wakes
+   * one worker (wake_key in _core/keys.py; never touched by a script). */
   wakeKey(queue) {
-    return `${this.namespace}:{${this.namespace}.wake}:${queue}`;
+    return `${this.namespace}:{${this.namespace}.wakeup}:${queue}`;
+  }
+
+  /** Claimed (SET NX PX) by the one idle worker of a queue that looks at
+   * every shard now and then (rescan_key in _core/keys.py). */
+  rescanKey(queue) {
+    return `${this.namespace}:{${this.namespace}.rescan}:${queue}`;
   }
 
   /** The key holding the namespace's layout version. */

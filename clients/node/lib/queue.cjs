@@ -191,11 +191,45 @@ async function popOnce(commands, exec, queue, leaseMs, maxrtMs, hints, monoNow) 
   return { popped: null, wakeIn: 0 };
 }
 
-/** Until when (monotonic) an idle worker blocks on the wake-up stream
- * (wake_deadline): its deadline, the next known ready or due time, or a rescan. */
-function wakeDeadline(until, wakeIn, now, rescan = IDLE_RESCAN_S) {
-  return Math.min(until ?? now, now + (wakeIn === null ? rescan : Math.min(wakeIn, rescan)));
+/** How a blocked popAndStart waits (Waiter in _queue_base.py): on the
+ * queue's wake-up list until a token (a push: one worker per token), its
+ * deadline, the next ready or due time the peeks saw, or its rescan time,
+ * when one idle worker of the queue claims the rescan and looks at every
+ * shard.  A worker a token woke passes a token on when it saw more jobs. */
+class Waiter {
+  constructor(until, now) {
+    this.until = until; // monotonic deadline (Infinity: for ever), null: do not block
+    this.rescanAt = now + IDLE_RESCAN_S;
+    this.woken = false;
+  }
+
+  /** Until when to block; null: the caller's time is up. */
+  blockUntil(wakeIn, now) {
+    if (this.until === null || now >= this.until) return null;
+    return Math.min(this.until, wakeIn === null ? Infinity : now + wakeIn, this.rescanAt);
+  }
+
+  /** 'pop' (peek again), 'claim' (claim the rescan, then 'pop' or block again) or 'done'. */
+  afterWait(token, now) {
+    if (token) {
+      this.woken = true;
+      return 'pop';
+    }
+    if (this.until !== null && now >= this.until) return 'done';
+    if (now >= this.rescanAt) {
+      this.rescanAt = now + IDLE_RESCAN_S;
+      return 'claim';
+    }
+    return 'pop';
+  }
+
+  passOn(hints) {
+    return this.woken && hints.ready.length > 0;
+  }
 }
+
+/** How long a rescan claim holds (RESCAN_MS), ms. */
+const RESCAN_MS = IDLE_RESCAN_S * 1000;
 
 module.exports = {
   MAX_QUEUE,
@@ -207,5 +241,6 @@ module.exports = {
   queuedCalls,
   Hints,
   popOnce,
-  wakeDeadline,
+  Waiter,
+  RESCAN_MS,
 };

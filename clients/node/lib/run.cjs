@@ -90,17 +90,17 @@ async function readLayout(client, keyspace, stamp, cs) {
   if (cs.layouts.get(keyspace.namespace) !== true) cs.layouts.set(keyspace.namespace, stamp);
 }
 
-/** How long a wake-up stream lives after its last entry (WAKE_TTL_MS in _queue_base.py). */
+/** How long a wake-up list lives after its last token (WAKE_TTL_MS in _queue_base.py). */
 const WAKE_TTL_MS = 86400000;
 
-/** Tell workers blocked on a queue that a job is back on it (notify() in
- * _run.py): a hint only, so a failure is ignored (the move itself has
- * succeeded, and idle workers rescan now and then). */
+/** Wake one worker blocked on a queue (notify() in _run.py): a token on its
+ * wake-up list, which holds at most one.  A hint only, so a failure is
+ * ignored (the move itself has succeeded, and an idle worker rescans now
+ * and then). */
 async function notify(client, key) {
-  if (typeof client.xAdd !== 'function' || typeof client.pExpire !== 'function') return;
+  if (typeof client.lPush !== 'function' || typeof client.pExpire !== 'function') return;
   try {
-    const trim = { TRIM: { strategy: 'MAXLEN', strategyModifier: '=', threshold: 1 } };
-    await Promise.all([client.xAdd(key, '*', { push: '1' }, trim), client.pExpire(key, WAKE_TTL_MS)]);
+    await Promise.all([client.lPush(key, '1'), client.lTrim(key, 0, 0), client.pExpire(key, WAKE_TTL_MS)]);
   } catch {
     // a hint: see above
   }

@@ -117,3 +117,11 @@ def chunk_ms(deadline: float, mono_now: float) -> int:
     not past ``deadline``."""
     left = deadline - mono_now
     return max(1, min(CHUNK_MS, int(left * 1000))) if left != float("inf") else CHUNK_MS
+
+
+def wake_chunk_s(cap_ms: int, deadline: float, mono_now: float) -> float:
+    """One blocking read of a queue's wake-up list (``BLPOP``, in seconds):
+    up to ``cap_ms`` (longer than ``CHUNK_MS``: an idle worker's cost), not
+    past ``deadline``."""
+    left = deadline - mono_now
+    return max(1, min(cap_ms, int(left * 1000) if left != float("inf") else cap_ms)) / 1000

@@ -18,8 +18,9 @@ Every script receives them in that order as KEYS, the state indexes last,
 in the table's order, so a new state appends its index and moves no key
 (``states_lua`` writes the layout, and the table, for the scripts:
 ``_lua/_states.lua``).
-The wake-up stream of a queue, ``<ns>:{<ns>.wake}:<queue>``, is in a slot
-of its own and no script touches it (``wake_key``); so are the worker
+The wake-up list of a queue, ``<ns>:{<ns>.wakeup}:<queue>``, and its rescan
+claim, ``<ns>:{<ns>.rescan}:<queue>``, are in slots of their own and no
+script touches them (``wake_key``, ``rescan_key``); so are the worker
 registry's keys, ``<ns>:{<ns>.workers}:ids`` and ``…:w:<worker id>``.
 
 The namespace may not contain braces, and the id comes after the hash tag,
@@ -210,9 +211,16 @@ class Keyspace:
         return layout_key(self.namespace)
 
     def wake_key(self, queue: str) -> str:
-        """The wake-up stream of ``queue``: one entry per push (a hint to
-        blocked workers; never touched by a script)."""
-        return f"{self.namespace}:{{{self.namespace}.wake}}:{queue}"
+        """The wake-up list of ``queue``: at most one token, pushed by a push
+        (or a retry, or a resume) and taken by one blocked worker (``BLPOP``):
+        a push wakes one worker, not all.  Never touched by a script."""
+        return f"{self.namespace}:{{{self.namespace}.wakeup}}:{queue}"
+
+    def rescan_key(self, queue: str) -> str:
+        """Claimed (``SET NX PX``) by the one idle worker of ``queue`` that
+        looks at every shard now and then (a job put back by the stall rule
+        is announced by no push)."""
+        return f"{self.namespace}:{{{self.namespace}.rescan}}:{queue}"
 
     def workers_key(self) -> str:
         """The set of registered worker ids (``_core/workers.py``); each

@@ -37,7 +37,8 @@ from .wire import text
 MAX_QUEUE = 200
 #: How often an idle worker looks at the shards when nothing woke it
 #: (a job put back by the stall rule in another process, which no push
-#: announces).  The wake-up stream tells it of every push at once.
+#: announces); one idle worker of a queue does it (``Waiter``).  A push
+#: wakes one blocked worker at once, through the queue's wake-up list.
 IDLE_RESCAN_S = 5.0
 #: Due running jobs a peek returns per shard (the worker settles them).
 DUE_BATCH = 20

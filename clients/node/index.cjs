@@ -30,7 +30,7 @@ const { checkId } = require('./lib/keys.cjs');
 const { STATES, manifest } = require('./lib/scripts.cjs');
 const { fieldsFromFlat, toValue, fromValue, problems, readJson, payloadFields, PAYLOAD_FIELDS } = require('./lib/record.cjs');
 const { run, checkLayout, notify } = require('./lib/run.cjs');
-const { checkQueue, checkRetries, secondsMs, pushCall, queuedCalls, Hints, popOnce, Waiter, RESCAN_MS } = require('./lib/queue.cjs');
+const { checkQueue, checkRetries, checkPriority, secondsMs, pushCall, queuedCalls, Hints, popOnce, Waiter, RESCAN_MS } = require('./lib/queue.cjs');
 const { lastStreamId, awaitWake, claimRescan, waitForFinal } = require('./lib/blocking.cjs');
 const { monotonic, waitDeadline, blockDeadline, wakeAt } = require('./lib/deadlines.cjs');
 const { ListPlan, statesOf, parseCursor } = require('./lib/listing.cjs');
@@ -357,22 +357,25 @@ class Handler {
   /** A new 'waiting' job on `queue` ('default'), made and queued in one
    * atomic script.  `delay`: seconds before it may be popped; `retries`:
    * attempts allowed after a failed one, each `backoff` seconds later;
-   * `name`: as create's.  `data` null stores no data. */
-  async push(data = null, { queue = 'default', timeout, name, delay, retries = 0, backoff } = {}) {
+   * `priority` (-999999 to 999999, default 0): a higher one pops first, in
+   * push order within one; `name`: as create's.  `data` null stores no data. */
+  async push(data = null, { queue = 'default', timeout, name, delay, retries = 0, backoff, priority = 0 } = {}) {
     const timeoutMs = this._timeoutMs(timeout);
     checkQueue(queue);
     checkRetries(retries);
+    checkPriority(priority);
     if (secondsMs(delay, 'delay') >= timeoutMs) throw new JobberTrackError("delay must be shorter than the job's timeout");
     secondsMs(backoff, 'backoff');
-    return this._push(await this.resourceFactory.create(this.client), data, { queue, timeoutMs, name, delay, retries, backoff });
+    return this._push(await this.resourceFactory.create(this.client), data, { queue, timeoutMs, name, delay, retries, backoff, priority });
   }
 
-  async _push(resource, data, { queue, timeoutMs, name, delay, retries, backoff }) {
+  async _push(resource, data, { queue, timeoutMs, name, delay, retries, backoff, priority = 0 }) {
     const job = this._adopt(resource);
     const fields = createFields({ name });
     const given = data === null || data === undefined ? undefined : data;
     const call = pushCall(
       this._commands, job.id, timeoutMs, queue, secondsMs(delay, 'delay'), retries, secondsMs(backoff, 'backoff'), given, fields,
+      priority,
     );
     await checkLayout(this.client, this._commands.keys, true);
     await job._do(call);

@@ -60,6 +60,8 @@ export interface JobValue {
   /** Seconds before a failed attempt's job may be popped again. */
   backoff?: number | null;
   ready_at?: string | null;
+  /** A pushed job's priority (0 when none was given): a higher one pops first. */
+  priority?: number;
   /** The ended attempts before the current one, oldest first (also on a
    * job not pushed once it was retried). */
   attempts?: Attempt[];
@@ -114,6 +116,8 @@ export interface PushOptions {
   retries?: number;
   /** Seconds between a failed attempt and the job being poppable again. */
   backoff?: number | null;
+  /** -999999 to 999999 (0): a higher priority pops first, push order within one. */
+  priority?: number;
 }
 
 export interface PopOptions {

@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from ._core.codec import optional_ms
 from ._core.deadlines import block_deadline
 from ._core.fields import create_fields
-from ._core.queue import IDLE_RESCAN_S, Hints, check_queue, check_retries, pop_plan, push_call, seconds_ms
+from ._core.queue import (
+    IDLE_RESCAN_S,
+    Hints,
+    check_priority,
+    check_queue,
+    check_retries,
+    pop_plan,
+    push_call,
+    seconds_ms,
+)
 from ._exceptions import JobberTrackError
 
 #: How long the wake-up list of a queue outlives its last push (ms).
@@ -50,6 +59,7 @@ class QueueBase:
         delay: float | None,
         retries: int,
         backoff: float | None,
+        priority: int = 0,
         **more: object,
     ) -> Any:
         """``name`` and ``more``: the fields set at create (``fields.CREATE_FIELDS``)."""
@@ -63,14 +73,22 @@ class QueueBase:
             seconds_ms(backoff, "backoff"),
             data,
             create_fields({"name": name, **more}),
+            check_priority(priority),
         )
 
     def _push_checks(
-        self, queue: str, timeout: float | None, delay: float | None, retries: int, backoff: float | None
+        self,
+        queue: str,
+        timeout: float | None,
+        delay: float | None,
+        retries: int,
+        backoff: float | None,
+        priority: int = 0,
     ) -> None:
         """Refuse bad arguments before the factory makes an id."""
         check_queue(queue)
         check_retries(retries)
+        check_priority(priority)
         if seconds_ms(delay, "delay") >= self._timeout_ms(timeout):
             raise JobberTrackError("delay must be shorter than the job's timeout")
         seconds_ms(backoff, "backoff")

@@ -340,15 +340,18 @@ class Handler(QueueBase, HandlerBase):
         delay: float | None = None,
         retries: int = 0,
         backoff: float | None = None,
+        priority: int = 0,
     ) -> Resource:
         """A new ``waiting`` job on ``queue``, made and queued in one atomic
         script.  ``delay``: seconds before it may be popped; ``retries``:
-        attempts allowed after a failed one, each ``backoff`` seconds later.
-        ``data=None`` stores no data (as ``create`` without data)."""
-        self._push_checks(queue, timeout, delay, retries, backoff)
+        attempts allowed after a failed one, each ``backoff`` seconds later;
+        ``priority`` (-999999 to 999999): a higher one pops first, in push
+        order within one.  ``data=None`` stores no data (as ``create``
+        without data)."""
+        self._push_checks(queue, timeout, delay, retries, backoff, priority)
         job: Resource = self._adopt(self.resource_factory.create(self.client))
         call = self._push_call(
-            job, UNSET if data is None else data, queue, timeout, name, delay, retries, backoff
+            job, UNSET if data is None else data, queue, timeout, name, delay, retries, backoff, priority
         )
         job._apply(run(self._cs, call), call.target, call)
         notify(self.client, self._core.keys.wake_key(queue))

@@ -33,6 +33,11 @@ def test_push_prints_the_waiting_job(url: str, handler: jobbertrack.Handler) -> 
     assert handler.queued("q") == 1
     bad = jt(url, "push", "--timeout", "60", "{not json")
     assert bad.returncode != 0 and handler.queued("q") == 1
+    urgent = jt(url, "push", "-q", "--queue", "q", "--timeout", "60", "--priority", "9")
+    assert urgent.returncode == 0, urgent.stderr
+    assert handler.get(urgent.stdout.decode().strip()).get_value()["priority"] == 9  # type: ignore[union-attr]
+    assert jt(url, "push", "--queue", "q", "--timeout", "60", "--priority", "1000000").returncode != 0
+    assert handler.pop_and_start("q").id == urgent.stdout.decode().strip()  # type: ignore[union-attr]
 
 
 def test_work_burst_runs_the_command_once_per_job(url: str, handler: jobbertrack.Handler) -> None:

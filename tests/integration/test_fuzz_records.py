@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 import jobbertrack
@@ -273,6 +273,9 @@ def check_moves(track: Any, client: Any, job_id: str) -> bool:
     ],
 )
 @given(record=records())
+# a live key whose `expires` field has passed: no move may put it in an index
+@example(record=("waiting", {"expires": "0"}, [], {}))
+@example(record=("running", {"expires": ("rel", -1000)}, [], {}))
 def test_any_hash_at_a_job_key(track: Any, client: Any, record: Any) -> None:
     client.flushall()
     healthy = [_make(track, client, base) for base in ("waiting", "running", "finished")]

@@ -79,6 +79,25 @@ def test_node_pops_in_push_order_and_honours_a_pause(js: NodeDriver, py: jobbert
     assert popped == pushed and js("pop", queue="fifo") is None
 
 
+def test_priorities_pop_alike_from_both_sides(js: NodeDriver, py: jobbertrack.Handler) -> None:
+    """Issue 23: a priority given on either side orders the pops of either
+    side (the same entries, read by the same plan)."""
+    pushed = []
+    for i, priority in enumerate([0, 3, -2, 3, 999_999, 0, -999_999]):
+        if i % 2:
+            job = js("push", data=i, options={"queue": "p", "timeout": 60, "priority": priority})
+            assert job["priority"] == priority == py.get(job["id"]).get_value()["priority"]  # type: ignore[union-attr]
+            pushed.append((priority, job["id"]))
+        else:
+            pushed.append((priority, py.push(i, queue="p", timeout=60, priority=priority).id))
+    order = [job_id for _, job_id in sorted(pushed, key=lambda p: -p[0])]
+    half = len(order) // 2
+    assert [js("pop", queue="p")["id"] for _ in range(half)] == order[:half]
+    rest = [py.pop_and_start("p", lease=30) for _ in order[half:]]
+    assert [j.id for j in rest if j is not None] == order[half:]
+    assert js.error("push", options={"timeout": 60, "priority": 1_000_000})["name"] == "JobberTrackError"
+
+
 def test_node_refuses_what_python_refuses(js: NodeDriver, py: jobbertrack.Handler) -> None:
     cases = [
         ({"queue": ""}, {"queue": ""}),

@@ -795,7 +795,7 @@ async def test_unknown_fields_are_refused_by_name(api: httpx.AsyncClient, track:
     body = check_error(await api.post(f"/api/jobs/{job.id}/start", json={"leases": 5}), 422, "invalid")
     assert "'leases'" in body["message"] and "lease" in body["message"]
     check_error(await api.post("/api/sweep", json={"all": True}), 422, "invalid")
-    check_error(await api.post("/api/queues/q/jobs", json={"timeout": 60, "priority": 1}), 422, "invalid")
+    check_error(await api.post("/api/queues/q/jobs", json={"timeout": 60, "prio": 1}), 422, "invalid")
     assert writes(admin) == before
     assert (await track.get(job.id)).state == "waiting"  # type: ignore[union-attr]
 
@@ -823,11 +823,18 @@ async def test_push_puts_a_job_on_a_queue(api: httpx.AsyncClient, track: Any, ad
     )
     assert await track.queued("import") == 1
     assert (await api.get(f"/api/jobs/{job['id']}")).json()["queue"] == "import"
+    urgent = await api.post("/api/queues/urgent/jobs", json={"timeout": 60, "priority": 5})
+    low = await api.post("/api/queues/urgent/jobs", json={"timeout": 60})
+    assert urgent.json()["priority"] == 5 and low.json()["priority"] == 0
+    await api.post("/api/queues/urgent/jobs", json={"timeout": 60, "priority": 5})
+    assert (await track.pop_and_start("urgent")).id == urgent.json()["id"]  # type: ignore[union-attr]
     before = writes(admin)
     for bad in (
         {"timeout": 60, "retries": -1},
         {"timeout": 60, "retries": "2"},
         {"timeout": 60, "delay": 120},
+        {"timeout": 60, "priority": 1_000_000},
+        {"timeout": 60, "priority": "high"},
         {},
     ):
         check_error(await api.post("/api/queues/import/jobs", json=bad), 422, "invalid")

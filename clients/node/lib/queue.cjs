@@ -43,18 +43,46 @@ function checkRetries(retries) {
 /** Seconds >= 0 (none: 0) as whole ms (seconds_ms). */
 const secondsMs = (value, what) => (value === undefined || value === null || value === 0 ? 0 : durationMs(value, what));
 
-/** The ready time (ms) in a queue entry, and its job id. */
-const entryReady = (member, queue) => Number(member.slice(queue.length + 1, queue.length + 16));
-const entryId = (member) => member.split('\0').slice(3).join('\0');
+/** Highest priority (and minus the lowest) a push may give (PRIORITY_MAX). */
+const PRIORITY_MAX = 999999;
 
-function pushCall(commands, id, timeoutMs, queue, delayMs, retries, backoffMs, data, fieldPairs) {
+function checkPriority(priority) {
+  if (!Number.isInteger(priority) || priority < -PRIORITY_MAX || priority > PRIORITY_MAX) {
+    throw new JobberTrackError(`priority must be an int from ${-PRIORITY_MAX} to ${PRIORITY_MAX}, not ${String(priority)}`);
+  }
+  return priority;
+}
+
+// A waiting entry is queue NUL level ready(15) NUL expires(15) NUL id, level
+// '' for priority 0, '!' + 6 digits (PRIORITY_MAX - p) + NUL for p > 0, '~'
+// + 6 digits (-p - 1) + NUL for p < 0 (qmember in _lib.lua).
+const readyAt = (member, queue) => {
+  const mark = member.slice(queue.length + 1, queue.length + 2);
+  return queue.length + (mark === '!' || mark === '~' ? 9 : 1);
+};
+
+/** The ready time (ms) in a queue entry, its priority and its job id. */
+const entryReady = (member, queue) => {
+  const at = readyAt(member, queue);
+  return Number(member.slice(at, at + 15));
+};
+function entryPriority(member, queue) {
+  const mark = member.slice(queue.length + 1, queue.length + 2);
+  const digits = Number(member.slice(queue.length + 2, queue.length + 8));
+  if (mark === '!') return PRIORITY_MAX - digits;
+  if (mark === '~') return -digits - 1;
+  return 0;
+}
+const entryId = (member, queue) => member.slice(readyAt(member, queue) + 32);
+
+function pushCall(commands, id, timeoutMs, queue, delayMs, retries, backoffMs, data, fieldPairs, priority = 0) {
   if (delayMs >= timeoutMs) {
     throw new JobberTrackError(`delay (${delayMs} ms) must be shorter than the timeout (${timeoutMs} ms)`);
   }
   const stored = data === undefined ? null : commands.json(data);
   const args = [
     ...commands.head(id, newToken()),
-    String(timeoutMs), queue, String(delayMs), String(retries), String(backoffMs),
+    String(timeoutMs), queue, String(delayMs), String(retries), String(backoffMs), String(priority),
     ...fieldPairs,
   ];
   if (stored !== null) args.push('data', stored);
@@ -62,7 +90,7 @@ function pushCall(commands, id, timeoutMs, queue, delayMs, retries, backoffMs, d
 }
 
 function popCall(commands, member, queue, leaseMs, maxrtMs) {
-  const id = checkId(entryId(member));
+  const id = checkId(entryId(member, queue));
   const args = [
     ...commands.head(id, newToken()),
     queue, member, leaseMs === null ? '' : String(leaseMs), maxrtMs === null ? '' : String(maxrtMs),
@@ -83,12 +111,16 @@ function queuedCalls(commands, queue) {
   }));
 }
 
-/** Where an entry stands in its queue across shards: ready time, then id (entry_order). */
+/** Where an entry stands in its queue across shards: highest priority,
+ * then ready time, then id (entry_order). */
 function entryBefore(a, b, queue) {
+  const pa = entryPriority(a, queue);
+  const pb = entryPriority(b, queue);
+  if (pa !== pb) return pa > pb;
   const ra = entryReady(a, queue);
   const rb = entryReady(b, queue);
   if (ra !== rb) return ra < rb;
-  return entryId(a) < entryId(b);
+  return entryId(a, queue) < entryId(b, queue);
 }
 
 /** How long a handler that lost a race for an entry takes random ones (s). */
@@ -130,7 +162,7 @@ async function tryPop(commands, exec, queue, leaseMs, maxrtMs, member, hints, mo
     }
     if (status === 'popped') {
       if (next && entryReady(next, queue) <= now) hints.ready.push(next);
-      return [entryId(member), reply[1]];
+      return [entryId(member, queue), reply[1]];
     }
     if (status === 'taken') hints.contended = monoNow; // another worker took it: spread out for a while
     if (status === 'early' || !next || entryReady(next, queue) > now) return null;
@@ -236,6 +268,8 @@ module.exports = {
   IDLE_RESCAN_S,
   checkQueue,
   checkRetries,
+  checkPriority,
+  PRIORITY_MAX,
   secondsMs,
   pushCall,
   queuedCalls,

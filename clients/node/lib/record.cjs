@@ -136,8 +136,15 @@ function queueValue(fields) {
     retries: readInt(fields.retries),
     backoff: backoff === null ? null : backoff / 1000,
     ready_at: ready === null ? null : isoOfInt(ready),
+    priority: readPriority(fields.priority),
     attempts,
   };
+}
+
+/** A pushed job's priority: 0 when the record has none (or not one push writes). */
+function readPriority(raw) {
+  if (typeof raw !== 'string' || !/^-?\d{1,6}$/.test(raw)) return 0;
+  return Number(raw);
 }
 
 /** The stored queue fields from what queueValue() shows, so that
@@ -150,6 +157,7 @@ function queueFields(value) {
   if (isNumber(value.backoff)) out.backoff = String(Math.round(value.backoff * 1000));
   const msOrNull = (v) => (typeof v === 'string' && Number.isFinite(Date.parse(v)) ? Date.parse(v) : null);
   if (msOrNull(value.ready_at) !== null) out.ready = String(msOrNull(value.ready_at));
+  if (Number.isInteger(value.priority) && value.priority !== 0) out.priority = String(value.priority);
   if (Array.isArray(value.attempts) && value.attempts.length) {
     const stored = value.attempts.filter(isObject).map((a) => ({
       attempt: a.attempt ?? null,

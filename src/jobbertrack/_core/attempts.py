@@ -21,7 +21,7 @@ from typing import Any
 from .codec import read_json
 
 #: The queue fields of a record (``fields.KNOWN`` includes them).
-QUEUE_FIELDS = ("queue", "attempt", "retries", "backoff", "ready", "attempts")
+QUEUE_FIELDS = ("queue", "attempt", "retries", "backoff", "ready", "attempts", "priority")
 
 
 def _int(raw: str | None) -> int | None:
@@ -59,6 +59,13 @@ def earlier_attempts(fields: Mapping[str, str]) -> list[dict[str, Any]]:
     return out
 
 
+def _priority(raw: str | None) -> int:
+    """A pushed job's priority: 0 when the record has none (or not one push writes)."""
+    if raw is None or not raw.isascii() or not raw.lstrip("-").isdigit() or len(raw) > 7:
+        return 0
+    return int(raw)
+
+
 def queue_value(fields: Mapping[str, str]) -> dict[str, Any]:
     """The queue part of ``get_value()`` ({} for a job that was not pushed)."""
     if "queue" not in fields:  # a job that was not pushed: its attempts once retried
@@ -72,6 +79,7 @@ def queue_value(fields: Mapping[str, str]) -> dict[str, Any]:
         "retries": _int(fields.get("retries")),
         "backoff": None if backoff is None else backoff / 1000,
         "ready_at": None if ready is None else _iso(ready),
+        "priority": _priority(fields.get("priority")),
         "attempts": earlier_attempts(fields),
     }
 
@@ -130,6 +138,9 @@ def queue_fields(value: Mapping[str, Any]) -> dict[str, str]:
         out["backoff"] = str(round(value["backoff"] * 1000))
     if _ms(value.get("ready_at")) is not None:
         out["ready"] = str(_ms(value["ready_at"]))
+    priority = value.get("priority")
+    if isinstance(priority, int) and not isinstance(priority, bool) and priority:
+        out["priority"] = str(priority)
     if value.get("attempts"):
         stored = [
             {

@@ -10,9 +10,10 @@ entry with that job's keys, which re-checks everything and starts the job
 with its lease in one script.  A lost race answers with the shard's new
 first entry, tried next.
 
-Order: within a shard, a queue is strict FIFO by ready time (push time plus
-delay, or the retry time).  Across shards a pop takes the oldest of the
-ready first entries it knows of (ready time, then id: ``Hints``), so one
+Order: within a shard, a queue pops its highest priority first (``push``'s
+``priority``), and within a priority strictly by ready time (push time plus
+delay, or the retry time).  Across shards a pop takes the first of the
+ready first entries it knows of (priority, ready time, then id: ``Hints``), so one
 worker pops in push order at any shard count.  Several workers race for
 the oldest entry; one that loses takes random known entries for a while
 (``CONTENDED_S``), so they spread over the shards: then jobs start in
@@ -35,6 +36,8 @@ from .wire import text
 
 #: Longest queue name.
 MAX_QUEUE = 200
+#: Highest priority (and minus the lowest) a push may give.
+PRIORITY_MAX = 999_999
 #: How often an idle worker looks at the shards when nothing woke it
 #: (a job put back by the stall rule in another process, which no push
 #: announces); one idle worker of a queue does it (``Waiter``).  A push
@@ -70,19 +73,53 @@ def seconds_ms(value: object, what: str) -> int:
     return 0 if value is None or value == 0 else duration_ms(value, what=what)
 
 
+def check_priority(priority: object) -> int:
+    if (
+        isinstance(priority, bool)
+        or not isinstance(priority, int)
+        or not -PRIORITY_MAX <= priority <= PRIORITY_MAX
+    ):
+        raise JobberTrackError(
+            f"priority must be an int from {-PRIORITY_MAX} to {PRIORITY_MAX}, not {priority!r}"
+        )
+    return priority
+
+
+# A waiting entry is queue NUL level ready(15) NUL expires(15) NUL id, where
+# level is "" for priority 0, "!" + 6 digits (PRIORITY_MAX - p) + NUL for
+# p > 0 and "~" + 6 digits (-p - 1) + NUL for p < 0 (qmember in _lib.lua).
+
+
+def _ready_at(member: str, queue: str) -> int:
+    """Where the ready time starts in an entry of ``queue``."""
+    return len(queue) + (9 if member[len(queue) + 1 : len(queue) + 2] in ("!", "~") else 1)
+
+
 def entry_ready(member: str, queue: str) -> int:
     """The ready time (ms) in a queue entry."""
-    return int(member[len(queue) + 1 : len(queue) + 16])
+    at = _ready_at(member, queue)
+    return int(member[at : at + 15])
 
 
-def entry_id(member: str) -> str:
-    return member.split("\0", 3)[3]
+def entry_priority(member: str, queue: str) -> int:
+    """The priority in a queue entry (0 for an entry without a level)."""
+    mark, digits = member[len(queue) + 1 : len(queue) + 2], member[len(queue) + 2 : len(queue) + 8]
+    if mark == "!":
+        return PRIORITY_MAX - int(digits)
+    if mark == "~":
+        return -int(digits) - 1
+    return 0
 
 
-def entry_order(member: str, queue: str) -> tuple[int, str]:
-    """Where an entry stands in its queue across shards: its ready time,
-    then its job id (default ids grow within one client's ms)."""
-    return entry_ready(member, queue), entry_id(member)
+def entry_id(member: str, queue: str) -> str:
+    return member[_ready_at(member, queue) + 32 :]
+
+
+def entry_order(member: str, queue: str) -> tuple[int, int, str]:
+    """Where an entry stands in its queue across shards: highest priority
+    first, then its ready time, then its job id (default ids grow within one
+    client's ms)."""
+    return -entry_priority(member, queue), entry_ready(member, queue), entry_id(member, queue)
 
 
 def push_call(
@@ -95,21 +132,27 @@ def push_call(
     backoff_ms: int,
     data: Any,
     fields: Fields,
+    priority: int = 0,
 ) -> Call:
     if delay_ms >= timeout_ms:
         raise JobberTrackError(f"delay ({delay_ms} ms) must be shorter than the timeout ({timeout_ms} ms)")
     stored = None if data is UNSET else core.json(data)
     pairs = [x for kv in fields.items() for x in kv] + (["data", stored] if stored is not None else [])
     token = new_token()
-    args = (job_id, token, core.event_cap, core.tomb_ttl_ms, timeout_ms, queue, delay_ms, retries, backoff_ms)
+    args = (
+        *(job_id, token, core.event_cap, core.tomb_ttl_ms, timeout_ms, queue, delay_ms, retries, backoff_ms),
+        priority,
+    )
     sets = {**fields, "queue": queue, "retries": str(retries), "backoff": str(backoff_ms)}
+    if priority:
+        sets["priority"] = str(priority)
     return Call(
         "push", core.keys.job_keys(job_id), (*args, *pairs), stored, job_id, INITIAL.value, token, sets
     )
 
 
 def pop_call(core: Commands, member: str, queue: str, lease_ms: int | None, maxrt_ms: int | None) -> Call:
-    job_id = check_id(entry_id(member))
+    job_id = check_id(entry_id(member, queue))
     token = new_token()
     lease = "" if lease_ms is None else lease_ms
     maxrt = "" if maxrt_ms is None else maxrt_ms
@@ -187,7 +230,7 @@ def _try(
         if status == "popped":
             if nxt and entry_ready(nxt, queue) <= now:
                 hints.ready.append(nxt)
-            return (entry_id(member), reply[1])
+            return (entry_id(member, queue), reply[1])
         if status == "taken":  # another worker took it: spread out for a while
             hints.contended = mono_now
         if status == "early" or not nxt or entry_ready(nxt, queue) > now:

@@ -37,7 +37,7 @@ end
 for _, state in ipairs(STATES) do redis.call('ZREM', KEYS[IDX[state]], ID) end
 redis.call('ZREM', DUE, ID)
 if h.queue and is_ms(h.ready or '') and is_ms(h.expires or '') then
-  redis.call('ZREM', QUEUE, qmember(h.queue, tonumber(h.ready), tonumber(h.expires), ID))
+  redis.call('ZREM', QUEUE, qmember(h.queue, tonumber(h.ready), tonumber(h.expires), ID, qpriority(h.priority)))
 end
 if h.queue and is_ms(h.expires or '') then redis.call('ZREM', QUEUE, rmember(h.queue, tonumber(h.expires), ID)) end
 redis.call('DEL', JOB)

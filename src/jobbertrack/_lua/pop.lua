@@ -15,6 +15,8 @@
 -- More ARGV are refused with an error reply, before anything is read.
 -- Returns {'popped', record, next, now}  the job, now running (whole
 --                                 record, data and result included); the entry is gone
+--         where the queue's `next` entry is the one qfirst() (in _lib.lua)
+--         picks: highest priority, then oldest ready time
 --         {'taken', next, now}    the entry is no longer in the queue
 --                                 (another worker took it)
 --         {'paused', '', now}     the queue is paused (pause.lua): nothing written
@@ -30,25 +32,25 @@
 if #ARGV > 8 then return redis.error_reply('ERR pop: ARGV stop at 8') end
 local START_TO, START_FROM = move_row('start')
 local queue, member = ARGV[5], ARGV[6]
-local function first()
-  local e = redis.call('ZRANGEBYLEX', QUEUE, '[' .. queue .. '\0', '(' .. queue .. '\1', 'LIMIT', 0, 1)
-  return e[1] or ''
-end
 local now = now_ms()
+local function first()
+  return qfirst(queue, now)
+end
 if redis.call('ZSCORE', QUEUE, member) == false then
   if TOKEN ~= '' and redis.call('HGET', JOB, 'token') == TOKEN then return {'popped', snapshot(true), '', now} end
   return {'taken', first(), now}
 end
 if redis.call('ZSCORE', QUEUE, pmember(queue)) then return {'paused', '', now} end
 local h = head()
-local ready = tonumber(string.sub(member, #queue + 2, #queue + 16))
+local at = qready_at(queue, member)
+local ready = tonumber(string.sub(member, at, at + 14))
 if h.state and not malformed(h) and in_set(START_FROM, h.state) and ready and ready > now then
   return {'early', first(), now}
 end
 -- the entry must be the job's current one: a job started by hand and put
 -- back by a retry has a newer entry, and this older one must not start it early
 if not h.state or malformed(h) or not in_set(START_FROM, h.state) or tonumber(h.expires) <= now
-  or tonumber(h.ready or '') ~= ready then
+  or tonumber(h.ready or '') ~= ready or string.sub(member, #queue + 2, at - 1) ~= qlevel(qpriority(h.priority)) then
   redis.call('ZREM', QUEUE, member)  -- a dead entry: the job can never be popped
   return {'dropped', first(), now}
 end

@@ -11,16 +11,22 @@
 -- ARGV[7]  delay, ms (>= 0, less than the lifetime): poppable from now + delay
 -- ARGV[8]  retries: attempts allowed after the first one fails (>= 0)
 -- ARGV[9]  backoff, ms (>= 0): how long a failed attempt waits before the next
--- ARGV[10..] the fields set at create, field, value pairs as create.lua
+-- ARGV[10] priority: an integer from -999999 to 999999 (higher pops first;
+--          '' = 0); kept on the job as `priority` when it is not 0
+-- ARGV[11..] the fields set at create, field, value pairs as create.lua
 -- Returns {'ok', fields, 1}: the fields written (flat, without data), or
 --         {'exists'} when the id is taken, or {'ok', fields} with the whole
 --         record (without data and result) for a replay of this very call.
-local given = create_fields(10, #ARGV)
+local given = create_fields(11, #ARGV)
 if given.err then return given.err end
 local queue, lifetime, delay = ARGV[6], tonumber(ARGV[5]), tonumber(ARGV[7])
 if queue == '' or string.find(queue, '\0', 1, true) or not lifetime or not delay or delay >= lifetime
   or not tonumber(ARGV[8]) or not tonumber(ARGV[9]) then
   return redis.error_reply('ERR push needs a queue name, a lifetime, a delay below it, retries and backoff')
+end
+local priority = qpriority(ARGV[10])
+if ARGV[10] ~= '' and tostring(priority) ~= ARGV[10] then
+  return redis.error_reply('ERR push: the priority must be an integer from -999999 to 999999')
 end
 local now = now_ms()
 if redis.call('EXISTS', JOB) == 1 then
@@ -31,7 +37,11 @@ local expires = now + lifetime
 local ready = now + delay
 local fields = {'state', INITIAL, 'created', now, 'expires', expires, 'queue', queue, 'attempt', 1,
   'retries', ARGV[8], 'backoff', ARGV[9], 'ready', ready}
+if priority ~= 0 then
+  fields[#fields + 1] = 'priority'
+  fields[#fields + 1] = priority
+end
 new_record(fields, given, expires, now)
-enqueue(queue, ready, expires, now)
+enqueue(queue, ready, expires, now, priority)
 emit(INITIAL, now, expires)
 return {'ok', fields, 1}

@@ -1,5 +1,5 @@
 --! flags: no-writes
---! include: _states
+--! include: _states _lib
 --! keys: layout
 -- queued: how many live jobs wait on a queue in one shard.
 -- Read-only; O(entries of the queue in the shard).
@@ -11,9 +11,9 @@
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local queue = ARGV[1]
-local from = #queue + 18
 local n = 0
 for _, m in ipairs(redis.call('ZRANGEBYLEX', QUEUE, '[' .. queue .. '\0', '(' .. queue .. '\1')) do
-  if tonumber(string.sub(m, from, from + 14)) > now then n = n + 1 end
+  local from = qready_at(queue, m) + 16
+  if (tonumber(string.sub(m, from, from + 14)) or 0) > now then n = n + 1 end
 end
 return n

@@ -9,11 +9,12 @@
 -- record is gone is dropped.  {'corrupt', field} when a field it relies on
 -- is malformed (malformed() in _lib.lua): nothing written, the job stays
 -- where it is (sweep() logs it and goes on).
-local h, reply = checked_head(false)
+local now = now_ms()
+local h, reply = checked_head(false, now)
 if not h then
   if reply[1] == 'corrupt' then return reply end
   redis.call('ZREM', DUE, ID)
   return 0
 end
-if h.state == SETTLE_FROM and settle(h, now_ms()) == SETTLE_TO then return 1 end
+if h.state == SETTLE_FROM and settle(h, now) == SETTLE_TO then return 1 end
 return 0

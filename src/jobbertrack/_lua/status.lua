@@ -10,8 +10,9 @@
 -- Returns the state, 'expired', 'deleted' or 'unknown', or {'corrupt', field} when a
 -- field it relies on is malformed (a record without a state included:
 -- malformed() in _lib.lua), writing nothing.
-local h, reply = checked_head(true)
-if h then return settle(h, now_ms()) end
+local now = now_ms()
+local h, reply = checked_head(true, now)
+if h then return settle(h, now) end
 if reply[1] == 'corrupt' then return reply end
 if reply[1] == 'expired' or reply[1] == 'deleted' then return reply[1] end
 return 'unknown'

@@ -15,7 +15,7 @@
 --         malformed: malformed() in _lib.lua; nothing written)
 if #ARGV > 5 then return redis.error_reply('ERR touch: ARGV stop at 5') end
 local now = now_ms()
-local h, reply = checked_head(true)
+local h, reply = checked_head(true, now)
 if not h then return reply end
 if TOKEN ~= '' and h.token == TOKEN then return {'ok', snapshot(false)} end  -- a replay
 local state = settle(h, now)

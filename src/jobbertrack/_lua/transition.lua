@@ -43,7 +43,7 @@ if not target or #ARGV > 9 then
   return redis.error_reply('ERR transition: ARGV[5] must name a move of the table, and ARGV stop at 9')
 end
 local now = now_ms()
-local h, reply = checked_head(true)
+local h, reply = checked_head(true, now)
 if not h then return reply end
 if TOKEN ~= '' and h.token == TOKEN then return {'ok', snapshot(false)} end  -- a replay
 local state = settle(h, now)
@@ -79,7 +79,7 @@ if due then
   redis.call('ZADD', DUE, due, ID)
   keep_until(DUE, expires + TOMB_TTL, now)
 end
-if ready then enqueue(h.queue, ready, expires, now) end
+if ready then enqueue(h.queue, ready, expires, now, qpriority(h.priority)) end
 if err ~= '' then
   emit(target, now, nil, 'error', err)
 else

@@ -39,6 +39,13 @@ from .run import EXIT_CANCELLED, Reporter, _run_tracked
     help="Attempts after a failed one.",
 )
 @click.option("--backoff", type=SECONDS, metavar="S", help="Seconds between a failed attempt and the next.")
+@click.option(
+    "--priority",
+    type=click.IntRange(-999_999, 999_999),
+    default=0,
+    show_default=True,
+    help="A higher priority pops first (push order within one).",
+)
 @create_options
 @click.option("-q", "--quiet", is_flag=True, help="Print only the new job's id.")
 @click.argument("data", metavar="[DATA]", required=False)
@@ -49,6 +56,7 @@ def push(
     delay: float | None,
     retries: int,
     backoff: float | None,
+    priority: int,
     quiet: bool,
     data: str | None,
     **fields: Any,
@@ -60,12 +68,22 @@ def push(
     Examples:
       jobbertrack push --timeout 3600 '{"file": "a.csv"}'
       jobbertrack push --queue mail --retries 3 --backoff 60 --timeout 86400 '"user@example.com"'
+      jobbertrack push --priority 10 --timeout 600 '{"urgent": true}'
     """
     value = None if data is None else json_value(data, "DATA")
     job = (
         settings()
         .handler()
-        .push(value, queue=queue, timeout=timeout, delay=delay, retries=retries, backoff=backoff, **fields)
+        .push(
+            value,
+            queue=queue,
+            timeout=timeout,
+            delay=delay,
+            retries=retries,
+            backoff=backoff,
+            priority=priority,
+            **fields,
+        )
     )
     if quiet:
         click.echo(job.id)

@@ -88,7 +88,9 @@ def queue_text(value: dict[str, Any]) -> str | None:
     if "queue" not in value:
         return None
     total = None if value.get("retries") is None else value["retries"] + 1
-    return f"{value['queue']}, attempt {value.get('attempt')}" + (f" of {total}" if total else "")
+    priority = value.get("priority")
+    said = f", priority {priority}" if isinstance(priority, int) and priority else ""
+    return f"{value['queue']}, attempt {value.get('attempt')}" + (f" of {total}" if total else "") + said
 
 
 def payloads(job: jobbertrack.Resource, value: dict[str, Any]) -> list[str]:

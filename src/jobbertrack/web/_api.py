@@ -62,7 +62,7 @@ def parse_limit(value: str | None, default: int = 50) -> int:
 #: than ignored (``{"timeout": 60, "queue": "import"}`` is not a plain job).
 FIELDS: dict[str, tuple[str, ...]] = {
     "create": ("timeout", "data", *(p.name for p in CREATE_INPUTS)),
-    "push": ("timeout", "data", *(p.name for p in CREATE_INPUTS), "delay", "retries", "backoff"),
+    "push": ("timeout", "data", *(p.name for p in CREATE_INPUTS), "delay", "retries", "backoff", "priority"),
     "sweep": (),
     "retry_all": ("state", "queue", "limit"),
     "clean": ("state", "older_than", "limit"),
@@ -142,15 +142,17 @@ async def push(request: Request, state: AppState) -> Response:
     ``Handler.push`` (the queue's name is checked by the library)."""
     body = await body_of(request, "push")
     options = _new_job_options(body, state)
-    retries = body.get("retries", 0)
-    if isinstance(retries, bool) or not isinstance(retries, int):
-        raise BadRequest("retries must be a whole number")
+    retries, priority = body.get("retries", 0), body.get("priority", 0)
+    for what, value in (("retries", retries), ("priority", priority)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise BadRequest(f"{what} must be a whole number")
     job = await state.backend.push(
         request.path_params["name"],
         **options,
         delay=number(body, "delay"),
         retries=retries,
         backoff=number(body, "backoff"),
+        priority=priority,
     )
     return JSONResponse(job_json(job), status_code=201)
 

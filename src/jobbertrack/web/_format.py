@@ -102,7 +102,9 @@ def queue_text(job: dict[str, Any]) -> str:
         return ""
     retries = job.get("retries")
     of = f" of {retries + 1}" if isinstance(retries, int) else ""
-    return f"{job['queue']} · attempt {job.get('attempt')}{of}"
+    priority = job.get("priority")
+    said = f" · priority {priority}" if isinstance(priority, int) and priority else ""
+    return f"{job['queue']} · attempt {job.get('attempt')}{of}{said}"
 
 
 def pretty(value: Any) -> str:

@@ -208,6 +208,12 @@ def openapi(base: str = "") -> dict[str, Any]:
                                     delay=seconds,
                                     retries={"type": "integer", "minimum": 0},
                                     backoff=seconds,
+                                    priority={
+                                        "type": "integer",
+                                        "minimum": -999999,
+                                        "maximum": 999999,
+                                        "description": "a higher priority pops first",
+                                    },
                                 ),
                                 "required": ["timeout"],
                             }

@@ -47,8 +47,41 @@ then
   return redis.error_reply('ERR KEYS are not in the layout of _lua/_states.lua')
 end
 
+-- Where the ready time starts in an entry of `queue` (past its level).
+local function qready_at(queue, member)
+  local c = string.sub(member, #queue + 2, #queue + 2)
+  if c == '!' or c == '~' then return #queue + 10 end
+  return #queue + 2
+end
+
+-- The entry of `queue` a pop takes first: the oldest ready entry of the
+-- highest priority that has one; if none is ready, the entry that becomes
+-- ready first ('' for none).  One lookup per priority level, past the
+-- levels whose first entry is not ready yet: at most QLEVELS_LOOKED levels
+-- (a queue with more levels of delayed jobs may wait for a later one).
+local QLEVELS_LOOKED = 32
+local function qfirst(queue, now)
+  local from, stop = '[' .. queue .. '\0', '(' .. queue .. '\1'
+  local best, best_ready
+  for _ = 1, QLEVELS_LOOKED do
+    local m = redis.call('ZRANGEBYLEX', QUEUE, from, stop, 'LIMIT', 0, 1)[1]
+    if not m then break end
+    local at = qready_at(queue, m)
+    local ready = tonumber(string.sub(m, at, at + 14))
+    if not ready or ready <= now then return m end  -- (not an entry of ours: the pop drops it)
+    if not best or ready < best_ready then best, best_ready = m, ready end
+    if at == #queue + 2 then
+      from = '[' .. queue .. '\0:'  -- past priority 0's entries (digits)
+    else
+      from = '[' .. string.sub(m, 1, at - 2) .. '\1'  -- past this level's entries
+    end
+  end
+  return best or ''
+end
+
+
 --! flags: no-writes
---! include: _states
+--! include: _states _lib
 --! keys: layout
 -- peek: what a worker needs to know of one shard before it pops.
 -- Read-only.
@@ -58,8 +91,9 @@ end
 -- ARGV[5]  queue name
 -- ARGV[6]  at most this many due ids returned
 -- Returns {now_ms, first, next_due, {due ids...}}: Redis' time; the queue's
--- first entry ('' if none or the queue is paused; ready or not: its ready
--- time is in it); the
+-- first entry as a pop takes them (qfirst() in _lib.lua: highest priority,
+-- then oldest ready; '' if none or the queue is paused; ready or not: its
+-- ready time is in it); the
 -- earliest lease or run-time deadline of the shard's running jobs ('' if
 -- none); the running jobs already past theirs (the caller runs `settle` on
 -- each: the stall rule, which puts a job with retries left back on its queue).
@@ -68,7 +102,7 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local queue = ARGV[5]
 local e = {}
 if not redis.call('ZSCORE', QUEUE, '\2' .. queue) then  -- a paused queue shows no entry (pmember in _lib.lua)
-  e = redis.call('ZRANGEBYLEX', QUEUE, '[' .. queue .. '\0', '(' .. queue .. '\1', 'LIMIT', 0, 1)
+  e = {qfirst(queue, now)}
 end
 local d = redis.call('ZRANGE', DUE, 0, 0, 'WITHSCORES')
 local due = redis.call('ZRANGEBYSCORE', DUE, '-inf', now, 'LIMIT', 0, tonumber(ARGV[6]))

@@ -149,8 +149,9 @@ end
 -- opaque text: any value is valid.  Other fields (`name`, `data`,
 -- `progress`, `error`, `ended`, fields of a newer version) are never read
 -- by a script and are kept as they are.
-local HEAD = {'state', 'token', 'created', 'expires', 'started', 'lease', 'max_runtime', 'beat', 'queue', 'ready'}
-local CHECKED = 8  -- HEAD[3..CHECKED] are checked; `queue` and `ready` are read only to drop a queue entry
+local HEAD = {'state', 'token', 'created', 'expires', 'started', 'lease', 'max_runtime', 'beat', 'queue', 'ready',
+  'priority'}
+local CHECKED = 8  -- HEAD[3..CHECKED] are checked; `queue`, `ready` and `priority` are read only to find a queue entry
 local KNOWN = {}
 for _, s in ipairs(STATES) do KNOWN[s] = true end
 
@@ -222,13 +223,66 @@ end
 
 -- The work queue (docs/data-model.md, "Work queue").
 -- A queued job (pushed by push.lua) has `queue`, `attempt` (1-based),
--- `retries` and `backoff` (ms) fields, and while waiting one entry in the
--- shard's QUEUE zset: every entry scores 0 and the member is
--- queue NUL ready(15 digits, ms) NUL expires(15 digits, ms) NUL id, so
--- ZRANGEBYLEX over [queue NUL, (queue \1 gives that queue's entries, oldest
--- ready time first (ties by expiry, then id).  `ready` is kept on the job.
-local function qmember(queue, ready, expires, id)
-  return queue .. '\0' .. string.format('%015d', ready) .. '\0' .. string.format('%015d', expires) .. '\0' .. id
+-- `retries` and `backoff` (ms) fields, `priority` when it is not 0, and
+-- while waiting one entry in the shard's QUEUE zset: every entry scores 0
+-- and the member is queue NUL level ready(15 digits, ms) NUL expires(15
+-- digits, ms) NUL id, where level is '' for priority 0 (so entries written
+-- before priorities existed read as priority 0), '!' 6 digits (999999 - p)
+-- NUL for a priority p > 0 and '~' 6 digits (-p - 1) NUL for p < 0.  '!'
+-- sorts before the digits and '~' after them, so ZRANGEBYLEX over
+-- [queue NUL, (queue \1 gives that queue's entries highest priority first,
+-- and within a priority oldest ready time first (ties by expiry, then id).
+-- `ready` is kept on the job.
+local PRIORITY_MAX = 999999
+local function qlevel(priority)
+  if priority > 0 then return '!' .. string.format('%06d', PRIORITY_MAX - priority) .. '\0' end
+  if priority < 0 then return '~' .. string.format('%06d', -priority - 1) .. '\0' end
+  return ''
+end
+
+-- The priority a record's `priority` field gives (0 when absent or not an
+-- integer push could have written).
+local function qpriority(v)
+  local p = tonumber(v or '')
+  if p and p == math.floor(p) and p >= -PRIORITY_MAX and p <= PRIORITY_MAX then return p end
+  return 0
+end
+
+local function qmember(queue, ready, expires, id, priority)
+  return queue .. '\0' .. qlevel(priority or 0) .. string.format('%015d', ready) .. '\0'
+    .. string.format('%015d', expires) .. '\0' .. id
+end
+
+-- Where the ready time starts in an entry of `queue` (past its level).
+local function qready_at(queue, member)
+  local c = string.sub(member, #queue + 2, #queue + 2)
+  if c == '!' or c == '~' then return #queue + 10 end
+  return #queue + 2
+end
+
+-- The entry of `queue` a pop takes first: the oldest ready entry of the
+-- highest priority that has one; if none is ready, the entry that becomes
+-- ready first ('' for none).  One lookup per priority level, past the
+-- levels whose first entry is not ready yet: at most QLEVELS_LOOKED levels
+-- (a queue with more levels of delayed jobs may wait for a later one).
+local QLEVELS_LOOKED = 32
+local function qfirst(queue, now)
+  local from, stop = '[' .. queue .. '\0', '(' .. queue .. '\1'
+  local best, best_ready
+  for _ = 1, QLEVELS_LOOKED do
+    local m = redis.call('ZRANGEBYLEX', QUEUE, from, stop, 'LIMIT', 0, 1)[1]
+    if not m then break end
+    local at = qready_at(queue, m)
+    local ready = tonumber(string.sub(m, at, at + 14))
+    if not ready or ready <= now then return m end  -- (not an entry of ours: the pop drops it)
+    if not best or ready < best_ready then best, best_ready = m, ready end
+    if at == #queue + 2 then
+      from = '[' .. queue .. '\0:'  -- past priority 0's entries (digits)
+    else
+      from = '[' .. string.sub(m, 1, at - 2) .. '\1'  -- past this level's entries
+    end
+  end
+  return best or ''
 end
 
 -- While a queued job runs, QUEUE also holds its running entry, queue \1
@@ -277,7 +331,7 @@ local function move(h, to, now, fields, opt)
   if held == 'due' and (h.lease or h.max_runtime) then
     redis.call('ZREM', DUE, ID)
   elseif held == 'queue' and not opt.dequeued and h.queue and tonumber(h.ready or '') then
-    redis.call('ZREM', QUEUE, qmember(h.queue, tonumber(h.ready), expires, ID))
+    redis.call('ZREM', QUEUE, qmember(h.queue, tonumber(h.ready), expires, ID, qpriority(h.priority)))
     redis.call('HDEL', JOB, 'ready')
   end
   if h.queue then  -- a queued job's running entry comes and goes with `running`
@@ -306,6 +360,8 @@ end
 -- More ARGV are refused with an error reply, before anything is read.
 -- Returns {'popped', record, next, now}  the job, now running (whole
 --                                 record, data and result included); the entry is gone
+--         where the queue's `next` entry is the one qfirst() (in _lib.lua)
+--         picks: highest priority, then oldest ready time
 --         {'taken', next, now}    the entry is no longer in the queue
 --                                 (another worker took it)
 --         {'paused', '', now}     the queue is paused (pause.lua): nothing written
@@ -321,25 +377,25 @@ end
 if #ARGV > 8 then return redis.error_reply('ERR pop: ARGV stop at 8') end
 local START_TO, START_FROM = move_row('start')
 local queue, member = ARGV[5], ARGV[6]
-local function first()
-  local e = redis.call('ZRANGEBYLEX', QUEUE, '[' .. queue .. '\0', '(' .. queue .. '\1', 'LIMIT', 0, 1)
-  return e[1] or ''
-end
 local now = now_ms()
+local function first()
+  return qfirst(queue, now)
+end
 if redis.call('ZSCORE', QUEUE, member) == false then
   if TOKEN ~= '' and redis.call('HGET', JOB, 'token') == TOKEN then return {'popped', snapshot(true), '', now} end
   return {'taken', first(), now}
 end
 if redis.call('ZSCORE', QUEUE, pmember(queue)) then return {'paused', '', now} end
 local h = head()
-local ready = tonumber(string.sub(member, #queue + 2, #queue + 16))
+local at = qready_at(queue, member)
+local ready = tonumber(string.sub(member, at, at + 14))
 if h.state and not malformed(h) and in_set(START_FROM, h.state) and ready and ready > now then
   return {'early', first(), now}
 end
 -- the entry must be the job's current one: a job started by hand and put
 -- back by a retry has a newer entry, and this older one must not start it early
 if not h.state or malformed(h) or not in_set(START_FROM, h.state) or tonumber(h.expires) <= now
-  or tonumber(h.ready or '') ~= ready then
+  or tonumber(h.ready or '') ~= ready or string.sub(member, #queue + 2, at - 1) ~= qlevel(qpriority(h.priority)) then
   redis.call('ZREM', QUEUE, member)  -- a dead entry: the job can never be popped
   return {'dropped', first(), now}
 end

@@ -174,13 +174,34 @@ end
 
 -- The work queue (docs/data-model.md, "Work queue").
 -- A queued job (pushed by push.lua) has `queue`, `attempt` (1-based),
--- `retries` and `backoff` (ms) fields, and while waiting one entry in the
--- shard's QUEUE zset: every entry scores 0 and the member is
--- queue NUL ready(15 digits, ms) NUL expires(15 digits, ms) NUL id, so
--- ZRANGEBYLEX over [queue NUL, (queue \1 gives that queue's entries, oldest
--- ready time first (ties by expiry, then id).  `ready` is kept on the job.
-local function qmember(queue, ready, expires, id)
-  return queue .. '\0' .. string.format('%015d', ready) .. '\0' .. string.format('%015d', expires) .. '\0' .. id
+-- `retries` and `backoff` (ms) fields, `priority` when it is not 0, and
+-- while waiting one entry in the shard's QUEUE zset: every entry scores 0
+-- and the member is queue NUL level ready(15 digits, ms) NUL expires(15
+-- digits, ms) NUL id, where level is '' for priority 0 (so entries written
+-- before priorities existed read as priority 0), '!' 6 digits (999999 - p)
+-- NUL for a priority p > 0 and '~' 6 digits (-p - 1) NUL for p < 0.  '!'
+-- sorts before the digits and '~' after them, so ZRANGEBYLEX over
+-- [queue NUL, (queue \1 gives that queue's entries highest priority first,
+-- and within a priority oldest ready time first (ties by expiry, then id).
+-- `ready` is kept on the job.
+local PRIORITY_MAX = 999999
+local function qlevel(priority)
+  if priority > 0 then return '!' .. string.format('%06d', PRIORITY_MAX - priority) .. '\0' end
+  if priority < 0 then return '~' .. string.format('%06d', -priority - 1) .. '\0' end
+  return ''
+end
+
+-- The priority a record's `priority` field gives (0 when absent or not an
+-- integer push could have written).
+local function qpriority(v)
+  local p = tonumber(v or '')
+  if p and p == math.floor(p) and p >= -PRIORITY_MAX and p <= PRIORITY_MAX then return p end
+  return 0
+end
+
+local function qmember(queue, ready, expires, id, priority)
+  return queue .. '\0' .. qlevel(priority or 0) .. string.format('%015d', ready) .. '\0'
+    .. string.format('%015d', expires) .. '\0' .. id
 end
 
 -- Add `member` to QUEUE, which lives at least until `expires`; a QUEUE
@@ -191,8 +212,8 @@ local function queue_add(member, expires, now)
   if left ~= -1 then keep_until(QUEUE, expires, now) end
 end
 
-local function enqueue(queue, ready, expires, now)
-  queue_add(qmember(queue, ready, expires, ID), expires, now)
+local function enqueue(queue, ready, expires, now, priority)
+  queue_add(qmember(queue, ready, expires, ID, priority), expires, now)
 end
 
 -- True when the last call recorded on the job carries this call's token:
@@ -215,16 +236,22 @@ end
 -- ARGV[7]  delay, ms (>= 0, less than the lifetime): poppable from now + delay
 -- ARGV[8]  retries: attempts allowed after the first one fails (>= 0)
 -- ARGV[9]  backoff, ms (>= 0): how long a failed attempt waits before the next
--- ARGV[10..] the fields set at create, field, value pairs as create.lua
+-- ARGV[10] priority: an integer from -999999 to 999999 (higher pops first;
+--          '' = 0); kept on the job as `priority` when it is not 0
+-- ARGV[11..] the fields set at create, field, value pairs as create.lua
 -- Returns {'ok', fields, 1}: the fields written (flat, without data), or
 --         {'exists'} when the id is taken, or {'ok', fields} with the whole
 --         record (without data and result) for a replay of this very call.
-local given = create_fields(10, #ARGV)
+local given = create_fields(11, #ARGV)
 if given.err then return given.err end
 local queue, lifetime, delay = ARGV[6], tonumber(ARGV[5]), tonumber(ARGV[7])
 if queue == '' or string.find(queue, '\0', 1, true) or not lifetime or not delay or delay >= lifetime
   or not tonumber(ARGV[8]) or not tonumber(ARGV[9]) then
   return redis.error_reply('ERR push needs a queue name, a lifetime, a delay below it, retries and backoff')
+end
+local priority = qpriority(ARGV[10])
+if ARGV[10] ~= '' and tostring(priority) ~= ARGV[10] then
+  return redis.error_reply('ERR push: the priority must be an integer from -999999 to 999999')
 end
 local now = now_ms()
 if redis.call('EXISTS', JOB) == 1 then
@@ -235,7 +262,11 @@ local expires = now + lifetime
 local ready = now + delay
 local fields = {'state', INITIAL, 'created', now, 'expires', expires, 'queue', queue, 'attempt', 1,
   'retries', ARGV[8], 'backoff', ARGV[9], 'ready', ready}
+if priority ~= 0 then
+  fields[#fields + 1] = 'priority'
+  fields[#fields + 1] = priority
+end
 new_record(fields, given, expires, now)
-enqueue(queue, ready, expires, now)
+enqueue(queue, ready, expires, now, priority)
 emit(INITIAL, now, expires)
 return {'ok', fields, 1}

@@ -47,8 +47,16 @@ then
   return redis.error_reply('ERR KEYS are not in the layout of _lua/_states.lua')
 end
 
+-- Where the ready time starts in an entry of `queue` (past its level).
+local function qready_at(queue, member)
+  local c = string.sub(member, #queue + 2, #queue + 2)
+  if c == '!' or c == '~' then return #queue + 10 end
+  return #queue + 2
+end
+
+
 --! flags: no-writes
---! include: _states
+--! include: _states _lib
 --! keys: layout
 -- queued: how many live jobs wait on a queue in one shard.
 -- Read-only; O(entries of the queue in the shard).
@@ -60,9 +68,9 @@ end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local queue = ARGV[1]
-local from = #queue + 18
 local n = 0
 for _, m in ipairs(redis.call('ZRANGEBYLEX', QUEUE, '[' .. queue .. '\0', '(' .. queue .. '\1')) do
-  if tonumber(string.sub(m, from, from + 14)) > now then n = n + 1 end
+  local from = qready_at(queue, m) + 16
+  if (tonumber(string.sub(m, from, from + 14)) or 0) > now then n = n + 1 end
 end
 return n

@@ -133,8 +133,9 @@ end
 -- opaque text: any value is valid.  Other fields (`name`, `data`,
 -- `progress`, `error`, `ended`, fields of a newer version) are never read
 -- by a script and are kept as they are.
-local HEAD = {'state', 'token', 'created', 'expires', 'started', 'lease', 'max_runtime', 'beat', 'queue', 'ready'}
-local CHECKED = 8  -- HEAD[3..CHECKED] are checked; `queue` and `ready` are read only to drop a queue entry
+local HEAD = {'state', 'token', 'created', 'expires', 'started', 'lease', 'max_runtime', 'beat', 'queue', 'ready',
+  'priority'}
+local CHECKED = 8  -- HEAD[3..CHECKED] are checked; `queue`, `ready` and `priority` are read only to find a queue entry
 local KNOWN = {}
 for _, s in ipairs(STATES) do KNOWN[s] = true end
 
@@ -180,14 +181,18 @@ end
 
 -- The job's HEAD fields, or a reply to return at once (nothing written):
 -- {'corrupt', field} for a malformed record, including one without a
--- state; missing() when there is no record (only if `missing_reply`).
-local function checked_head(missing_reply)
+-- state; missing() when there is no record (only if `missing_reply`);
+-- with `now`, {'expired'} for a record whose `expires` has passed though
+-- its key is still there (a writer that set no PEXPIREAT, or a clock
+-- ahead of it): no move may revive it into an index it would leave at once.
+local function checked_head(missing_reply, now)
   local h = head()
   if not h.state and redis.call('EXISTS', JOB) == 0 then
     return nil, missing_reply and missing() or {'gone'}
   end
   local bad = malformed(h)
   if bad then return nil, corrupt(bad) end
+  if now and tonumber(h.expires) <= now then return nil, {'expired'} end
   return h
 end
 
@@ -204,13 +209,34 @@ end
 
 -- The work queue (docs/data-model.md, "Work queue").
 -- A queued job (pushed by push.lua) has `queue`, `attempt` (1-based),
--- `retries` and `backoff` (ms) fields, and while waiting one entry in the
--- shard's QUEUE zset: every entry scores 0 and the member is
--- queue NUL ready(15 digits, ms) NUL expires(15 digits, ms) NUL id, so
--- ZRANGEBYLEX over [queue NUL, (queue \1 gives that queue's entries, oldest
--- ready time first (ties by expiry, then id).  `ready` is kept on the job.
-local function qmember(queue, ready, expires, id)
-  return queue .. '\0' .. string.format('%015d', ready) .. '\0' .. string.format('%015d', expires) .. '\0' .. id
+-- `retries` and `backoff` (ms) fields, `priority` when it is not 0, and
+-- while waiting one entry in the shard's QUEUE zset: every entry scores 0
+-- and the member is queue NUL level ready(15 digits, ms) NUL expires(15
+-- digits, ms) NUL id, where level is '' for priority 0 (so entries written
+-- before priorities existed read as priority 0), '!' 6 digits (999999 - p)
+-- NUL for a priority p > 0 and '~' 6 digits (-p - 1) NUL for p < 0.  '!'
+-- sorts before the digits and '~' after them, so ZRANGEBYLEX over
+-- [queue NUL, (queue \1 gives that queue's entries highest priority first,
+-- and within a priority oldest ready time first (ties by expiry, then id).
+-- `ready` is kept on the job.
+local PRIORITY_MAX = 999999
+local function qlevel(priority)
+  if priority > 0 then return '!' .. string.format('%06d', PRIORITY_MAX - priority) .. '\0' end
+  if priority < 0 then return '~' .. string.format('%06d', -priority - 1) .. '\0' end
+  return ''
+end
+
+-- The priority a record's `priority` field gives (0 when absent or not an
+-- integer push could have written).
+local function qpriority(v)
+  local p = tonumber(v or '')
+  if p and p == math.floor(p) and p >= -PRIORITY_MAX and p <= PRIORITY_MAX then return p end
+  return 0
+end
+
+local function qmember(queue, ready, expires, id, priority)
+  return queue .. '\0' .. qlevel(priority or 0) .. string.format('%015d', ready) .. '\0'
+    .. string.format('%015d', expires) .. '\0' .. id
 end
 
 -- While a queued job runs, QUEUE also holds its running entry, queue \1
@@ -230,8 +256,8 @@ local function queue_add(member, expires, now)
   if left ~= -1 then keep_until(QUEUE, expires, now) end
 end
 
-local function enqueue(queue, ready, expires, now)
-  queue_add(qmember(queue, ready, expires, ID), expires, now)
+local function enqueue(queue, ready, expires, now, priority)
+  queue_add(qmember(queue, ready, expires, ID, priority), expires, now)
 end
 
 -- Move the job `h` (its HEAD fields, as read by head()) from its state to
@@ -256,7 +282,7 @@ local function move(h, to, now, fields, opt)
   if held == 'due' and (h.lease or h.max_runtime) then
     redis.call('ZREM', DUE, ID)
   elseif held == 'queue' and not opt.dequeued and h.queue and tonumber(h.ready or '') then
-    redis.call('ZREM', QUEUE, qmember(h.queue, tonumber(h.ready), expires, ID))
+    redis.call('ZREM', QUEUE, qmember(h.queue, tonumber(h.ready), expires, ID, qpriority(h.priority)))
     redis.call('HDEL', JOB, 'ready')
   end
   if h.queue then  -- a queued job's running entry comes and goes with `running`
@@ -306,7 +332,7 @@ local function requeue(h, now, err, ended)
   if h.lease or h.max_runtime then redis.call('ZREM', DUE, ID) end
   redis.call('ZREM', QUEUE, rmember(q[1], expires, ID))
   index_move(h.state, REQUEUE_TO, expires, now)
-  enqueue(q[1], ready, expires, now)
+  enqueue(q[1], ready, expires, now, qpriority(h.priority))
   emit(REQUEUE_TO, now, nil, 'error', err)
   h.state, h.ready = REQUEUE_TO, tostring(ready)
   return true
@@ -354,11 +380,12 @@ end
 -- record is gone is dropped.  {'corrupt', field} when a field it relies on
 -- is malformed (malformed() in _lib.lua): nothing written, the job stays
 -- where it is (sweep() logs it and goes on).
-local h, reply = checked_head(false)
+local now = now_ms()
+local h, reply = checked_head(false, now)
 if not h then
   if reply[1] == 'corrupt' then return reply end
   redis.call('ZREM', DUE, ID)
   return 0
 end
-if h.state == SETTLE_FROM and settle(h, now_ms()) == SETTLE_TO then return 1 end
+if h.state == SETTLE_FROM and settle(h, now) == SETTLE_TO then return 1 end
 return 0

@@ -62,7 +62,12 @@ class QueueBase:
         priority: int = 0,
         **more: object,
     ) -> Any:
-        """``name`` and ``more``: the fields set at create (``fields.CREATE_FIELDS``)."""
+        """``name`` and ``more``: the fields set at create (``fields.CREATE_FIELDS``).
+        A job with a priority makes this handler's next pop of ``queue`` look
+        at every shard again rather than at the entries it already saw."""
+        seen = self.__dict__.get("_queue_hints", {}).get(queue) if priority else None
+        if seen is not None:
+            seen.peeked = float("-inf")
         return push_call(
             self._core,
             job.id,

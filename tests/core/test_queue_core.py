@@ -10,7 +10,16 @@ import pytest
 from jobbertrack import JobberTrackError
 from jobbertrack._core import keys
 from jobbertrack._core.calls import Commands
-from jobbertrack._core.queue import Hints, check_queue, entry_id, entry_ready, pop_plan, push_call
+from jobbertrack._core.queue import (
+    Hints,
+    check_queue,
+    entry_id,
+    entry_order,
+    entry_priority,
+    entry_ready,
+    pop_plan,
+    push_call,
+)
 
 
 def member(queue: str, ready: int, expires: int, job_id: str) -> str:
@@ -19,10 +28,27 @@ def member(queue: str, ready: int, expires: int, job_id: str) -> str:
 
 def test_entries_read_back_their_parts() -> None:
     m = member("q", 1_700_000_000_123, 1_700_000_060_000, "a\0b")
-    assert (entry_ready(m, "q"), entry_id(m)) == (1_700_000_000_123, "a\0b")
+    assert (entry_ready(m, "q"), entry_id(m, "q")) == (1_700_000_000_123, "a\0b")
     assert sorted([member("q", 20, 99, "x"), member("q", 3, 99, "y")])[0].endswith(
         "y"
     )  # lex order = time order
+
+
+def test_entries_with_a_priority_read_back_their_parts_and_sort_by_it() -> None:
+    def leveled(priority: int, ready: int, job_id: str) -> str:
+        if priority > 0:
+            level = f"!{999_999 - priority:06d}\0"
+        elif priority < 0:
+            level = f"~{-priority - 1:06d}\0"
+        else:
+            level = ""
+        return f"q\0{level}{ready:015d}\0{99:015d}\0{job_id}"
+
+    entries = {p: leveled(p, 1000 + p, f"id{p}") for p in (999_999, 5, 1, 0, -1, -7, -999_999)}
+    for p, m in entries.items():
+        assert (entry_priority(m, "q"), entry_ready(m, "q"), entry_id(m, "q")) == (p, 1000 + p, f"id{p}")
+    assert sorted(entries.values()) == list(entries.values())  # lex order = priority order
+    assert sorted(entries.values(), key=lambda m: entry_order(m, "q")) == list(entries.values())
 
 
 @pytest.mark.parametrize("bad", ["", "a\0b", "x" * 201, "tab\there", 3, None])

@@ -86,3 +86,10 @@ def test_a_bad_priority_is_refused_and_nothing_is_written(track: Any, client: An
     with pytest.raises(JobberTrackError, match="priority"):
         track.push(1, queue="q", timeout=60, priority=bad)
     assert all_keys(client) == before
+
+
+def test_a_worker_that_pushes_a_higher_priority_takes_it_next(track: Any) -> None:
+    backlog = [track.push(i, queue="q", timeout=60).id for i in range(20)]
+    assert track.pop_and_start("q", lease=30).id == backlog[0]  # its hints now hold the shards' firsts
+    urgent = track.push("urgent", queue="q", timeout=60, priority=1)
+    assert drain(track, "q") == [urgent.id, *backlog[1:]]

@@ -139,17 +139,17 @@ def test_status_of_a_record_that_lost_its_state_is_corrupt_not_expired(track: An
 
 def test_unknown_fields_are_kept_and_shown_under_extra(track: Any, client: Any) -> None:
     job = track.create(600, data=[1])
-    client.hset(job_key(job.id), mapping={"priority": "7", "owner": b"\xffme"})
+    client.hset(job_key(job.id), mapping={"importance": "7", "owner": b"\xffme"})
     found = track.get(job.id)
     assert found.state == "waiting" and found.problems == []  # a newer writer's field is no problem
     value = found.get_value()
-    assert value["extra"] == {"priority": "7", "owner": "\ufffdme"}
+    assert value["extra"] == {"importance": "7", "owner": "\ufffdme"}
     assert "problems" not in value
     found.start()
     found.finish({"done": 1})
-    assert client.hget(job_key(job.id), "priority") == b"7"
+    assert client.hget(job_key(job.id), "importance") == b"7"
     assert client.hget(job_key(job.id), "owner") == b"\xffme"
-    assert track.get(job.id).get_value()["extra"]["priority"] == "7"
+    assert track.get(job.id).get_value()["extra"]["importance"] == "7"
 
 
 def test_a_healthy_record_has_no_problems_and_no_extra(track: Any) -> None:

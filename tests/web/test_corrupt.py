@@ -69,7 +69,7 @@ async def test_unknown_fields_show_under_extra(
     api: httpx.AsyncClient, track: jobbertrack.aio.Handler, admin: Any
 ) -> None:
     job = await track.create(600)
-    admin.hset(KEYS.job_key(job.id), "priority", "high")
+    admin.hset(KEYS.job_key(job.id), "importance", "high")
     body = (await api.get(f"/api/jobs/{job.id}")).json()
     assert body["state"] == "waiting" and body["problems"] == []
-    assert body["extra"] == {"priority": "high"}
+    assert body["extra"] == {"importance": "high"}

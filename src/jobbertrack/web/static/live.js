@@ -113,18 +113,29 @@
     busy = true;
     fetchPage().then(function (r) {
       if (page === "detail" && (r.status === 404 || r.status === 410)) { window.location.reload(); return; }
-      if (r.status !== 200) return;   // the next event or reconnect redraws
+      if (r.status !== 200) { retryLater(ids); return; }   // e.g. 503 while Redis comes back
       if (r.doc.body.dataset.page !== page) { window.location.reload(); return; }   // e.g. a login page: show it
+      failures = 0;
       updateCounts(r.doc);
       if (page === "overview") updateOverview(r.doc);
       else if (page === "list") updateList(r.doc, ids);
       else if (page === "detail") updateDetail(r.doc);
-    }).catch(function () { /* the next event or reconnect redraws */ }).then(function () {
+    }).catch(function () { retryLater(ids); }).then(function () {
       busy = false;
       if (again) { again = false; schedule(); }
     });
   }
   function schedule() { if (!timer) timer = setTimeout(flush, 150); }
+  // A redraw that failed (the server said 503, or could not be reached) is
+  // tried again a little later, a few times; then the next event or
+  // reconnect redraws.
+  var failures = 0;
+  function retryLater(ids) {
+    if (failures >= 5) return;
+    failures += 1;
+    ids.forEach(function (id) { pending.add(id); });
+    setTimeout(schedule, 500 * failures);
+  }
   // The Queues and Workers pages draw themselves (fleet.js polls the API):
   // an event, or a reconnect, only tells them to poll now.
   var fleet = page === "queues" || page === "workers";

@@ -4,20 +4,21 @@ operations (carried out by the twins in ``_sync.py`` and ``aio.py``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ._client_state import check_client, client_state
 from ._core.calls import Call, Commands, error_for
 from ._core.codec import duration_ms
 from ._core.fields import create_fields
+from ._core.idem import MAX_ROUNDS, check_key, claim_call, same_shard, stamp_call, taken_by, with_entry
 from ._core.ids import check_id
 from ._core.keys import Keyspace
 from ._core.listing import JobList, ListPlan
 from ._core.wire import text
 from ._exceptions import InvalidTimeout, JobberTrackError, WrongType
 from ._ops import Plan
-from ._plans import read_records
+from ._plans import read_record, read_records
 from ._resource_base import ResourceBase, ResourceFactoryBase
 
 
@@ -201,9 +202,70 @@ class HandlerBase:
             raise error_for(*refused)
 
     def _create_call(
-        self, resource: ResourceBase, timeout_ms: int, data: Any, name: str | None, **more: object
+        self,
+        resource: ResourceBase,
+        timeout_ms: int,
+        data: Any,
+        name: str | None,
+        key: str | None = None,
+        **more: object,
     ) -> Call:
         """``timeout_ms``: from ``_timeout_ms``; ``name`` and ``more``: the
-        fields set at create (``fields.CREATE_FIELDS``)."""
+        fields set at create (``fields.CREATE_FIELDS``); ``key``: a checked
+        idempotency key (``idem.check_key``), stored as the field ``key``."""
         fields = create_fields({"name": name, **more})
+        if key is not None:
+            fields["key"] = key
         return self._core.create(resource.id, timeout_ms, data, fields)
+
+    def _keyed_create_plan(self, timeout_ms: int, data: Any, name: str | None, key: object) -> Plan[Any]:
+        """``create(..., key=key)``: see ``_keyed_plan``."""
+        checked = check_key(key)
+        return self._keyed_plan(
+            checked, lambda job: self._create_call(job, timeout_ms, data, name, checked), timeout_ms
+        )
+
+    def _keyed_plan(self, key: str, make_call: Callable[[Any], Call], lifetime_ms: int) -> Plan[Any]:
+        """A keyed create or push (``_core/idem.py``): the job the key names
+        while it lives, with ``existed`` True and nothing written; else a new
+        one, made by ``make_call(resource)``.  Every argument is checked by
+        the first ``make_call``, before anything is sent."""
+        core = self._core
+        job = self._adopt(self.resource_factory.create(self.client))
+        call = make_call(job)
+        stale, claim = "", True  # stale: a dead job the entry may still name
+        for _ in range(MAX_ROUNDS):
+            same = same_shard(core, key, job.id)
+            found = None
+            if claim and (stale or not same):
+                found = taken_by((yield claim_call(core, key, job.id, lifetime_ms, stale)))
+            if found is None:
+                reply = yield (with_entry(core, call, key) if same else call)
+                code = text(reply[0])
+                if code == "ok":
+                    job._apply(reply, call.target, call)
+                    if not same:  # the entry expires with the record, not with the claim
+                        yield stamp_call(core, key, job.id, job._fields["expires"])
+                    return job
+                if code in ("expired", "deleted"):  # the id was a job once: a new one
+                    stale, claim = job.id, True
+                    job = self._adopt(self.resource_factory.create(self.client))
+                    call = make_call(job)
+                    continue
+                found = taken_by(reply) or (job.id if code == "exists" else None)
+                if found is None:
+                    job._apply(reply, call.target, call)  # raises what the reply means
+            assert found is not None
+            record = yield from read_record(core, self._cs.clock, found)
+            existing = self._load(found, record)
+            if existing is not None and existing._fields.get("key") == key:
+                existing._existed = True
+                return existing
+            if existing is not None:  # the entry names a job made without this key
+                stale, claim = found, True
+                job = self._adopt(self.resource_factory.create(self.client))
+            else:  # claimed, not made yet (or its claimer died): make that very job
+                stale, claim = "", False
+                job = self._adopt(self._resource_class(self.client, found))
+            call = make_call(job)
+        raise JobberTrackError(f"the key {key!r} changed hands {MAX_ROUNDS} times: gave up")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from ._core.codec import optional_ms
 from ._core.deadlines import block_deadline
 from ._core.fields import create_fields
+from ._core.idem import check_key
 from ._core.queue import (
     IDLE_RESCAN_S,
     Hints,
@@ -48,6 +49,7 @@ class QueueBase:
         def _timeout_ms(self, timeout: float | None) -> int: ...
         def _adopt(self, resource: Any) -> Any: ...
         def _load(self, job_id: str, record: Any) -> Any: ...
+        def _keyed_plan(self, key: str, make_call: Any, lifetime_ms: int) -> Any: ...
 
     def _push_call(
         self,
@@ -60,14 +62,19 @@ class QueueBase:
         retries: int,
         backoff: float | None,
         priority: int = 0,
+        key: str | None = None,
         **more: object,
     ) -> Any:
-        """``name`` and ``more``: the fields set at create (``fields.CREATE_FIELDS``).
-        A job with a priority makes this handler's next pop of ``queue`` look
-        at every shard again rather than at the entries it already saw."""
+        """``name`` and ``more``: the fields set at create (``fields.CREATE_FIELDS``);
+        ``key``: a checked idempotency key, stored as the field ``key``.  A job
+        with a priority makes this handler's next pop of ``queue`` look at
+        every shard again rather than at the entries it already saw."""
         seen = self.__dict__.get("_queue_hints", {}).get(queue) if priority else None
         if seen is not None:
             seen.peeked = float("-inf")
+        fields = create_fields({"name": name, **more})
+        if key is not None:
+            fields["key"] = key
         return push_call(
             self._core,
             job.id,
@@ -77,9 +84,31 @@ class QueueBase:
             check_retries(retries),
             seconds_ms(backoff, "backoff"),
             data,
-            create_fields({"name": name, **more}),
+            fields,
             check_priority(priority),
         )
+
+    def _keyed_push_plan(
+        self,
+        key: object,
+        data: Any,
+        queue: str,
+        timeout: float | None,
+        name: str | None,
+        delay: float | None,
+        retries: int,
+        backoff: float | None,
+        priority: int = 0,
+    ) -> Any:
+        """``push(..., key=key)``: the plan of ``HandlerBase._keyed_plan``."""
+        checked = check_key(key)
+
+        def make_call(job: Any) -> Any:
+            return self._push_call(
+                job, data, queue, timeout, name, delay, retries, backoff, priority, checked
+            )
+
+        return self._keyed_plan(checked, make_call, self._timeout_ms(timeout))
 
     def _push_checks(
         self,

@@ -98,6 +98,16 @@ class ResourceBase:
     def __hash__(self) -> int:
         return hash((self.id, self._core.keys.namespace))
 
+    #: Set on the job a keyed create found (``create(..., key=...)``).
+    _existed = False
+
+    @property
+    def existed(self) -> bool:
+        """True for the job a keyed ``create``/``push`` (``key=...``) found
+        alive under its key, and returned without writing anything; False
+        for a job made by the call, and for any job read or made otherwise."""
+        return self._existed
+
     # -- binding -----------------------------------------------------------
 
     def _bind(self, core: Commands, cs: ClientState) -> None:
@@ -140,6 +150,7 @@ class ResourceBase:
         return {p["field"] for p in self.problems}
 
     name = _Field("name", str, "The job's label, or None.")
+    key = _Field("key", str, "The idempotency key it was made with (``create(..., key=...)``), or None.")
     queue = _Field("queue", str, "The queue the job was pushed on, or None (not a job of a queue).")
 
     def _payload(self, field: str | None) -> Any:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Literal, NamedTuple
 
 from ._core.fields import CREATE_FIELDS
+from ._core.idem import MAX_KEY
 from ._core.transitions import ENDED, MOVES
 
 #: How an input is written and checked: ``seconds`` (a number > 0),
@@ -57,6 +58,17 @@ class Action(NamedTuple):
 CREATE_INPUTS: tuple[Param, ...] = tuple(
     Param(name, field.kind, field.help, max_length=field.max_length)  # type: ignore[arg-type]
     for name, field in CREATE_FIELDS.items()
+)
+
+
+#: ``create``/``push``'s idempotency key (``key=``): a body field of the HTTP
+#: API's create and push, ``--key`` on the command line.  Not a field of
+#: ``CREATE_INPUTS``: a job found by its key is answered, not made.
+KEY_INPUT = Param(
+    "key",
+    "text",
+    "Idempotency key: while a job made with it lives, that job is returned and nothing is written.",
+    max_length=MAX_KEY,
 )
 
 

@@ -351,10 +351,20 @@ class Handler(QueueBase, HandlerBase):
     _asyncio = True
 
     async def create(
-        self, timeout: float | None = None, *, data: Any = UNSET, name: str | None = None
+        self,
+        timeout: float | None = None,
+        *,
+        data: Any = UNSET,
+        name: str | None = None,
+        key: str | None = None,
     ) -> Resource:
-        """A new job in state ``waiting`` whose record lives ``timeout`` seconds."""
+        """A new job in state ``waiting`` whose record lives ``timeout`` seconds.
+        ``key``: an idempotency key; while a job made with it lives, that job
+        is returned (``existed`` True) and nothing is written."""
         timeout_ms = self._timeout_ms(timeout)  # a bad timeout is refused before the factory runs
+        if key is not None:
+            found: Resource = await arun_plan(self._cs, self._keyed_create_plan(timeout_ms, data, name, key))
+            return found
         job: Resource = self._adopt(self.resource_factory.create(self.client))
         call = self._create_call(job, timeout_ms, data, name)
         job._apply(await arun(self._cs, call), call.target, call)
@@ -478,14 +488,23 @@ class Handler(QueueBase, HandlerBase):
         retries: int = 0,
         backoff: float | None = None,
         priority: int = 0,
+        key: str | None = None,
     ) -> Resource:
         """A new ``waiting`` job on ``queue``, made and queued in one atomic
         script.  ``delay``: seconds before it may be popped; ``retries``:
         attempts allowed after a failed one, each ``backoff`` seconds later;
         ``priority`` (-999999 to 999999): a higher one pops first, in push
         order within one.  ``data=None`` stores no data (as ``create``
-        without data)."""
+        without data).  ``key``: an idempotency key, as ``create``'s."""
         self._push_checks(queue, timeout, delay, retries, backoff, priority)
+        if key is not None:
+            plan = self._keyed_push_plan(
+                key, UNSET if data is None else data, queue, timeout, name, delay, retries, backoff, priority
+            )
+            found: Resource = await arun_plan(self._cs, plan)
+            if not found.existed:
+                await notify(self.client, self._core.keys.wake_key(queue))
+            return found
         job: Resource = self._adopt(self.resource_factory.create(self.client))
         call = self._push_call(
             job, UNSET if data is None else data, queue, timeout, name, delay, retries, backoff, priority

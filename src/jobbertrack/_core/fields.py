@@ -93,8 +93,13 @@ def payload_fields(fields: Mapping[str, str]) -> tuple[str | None, str | None]:
     return ("data" if "data" in fields else None), None
 
 
+#: The idempotency key a keyed create stored (``create(..., key=...)``,
+#: ``idem.py``): text, read as it is; absent for a job made without one.
+KEY = "key"
+
+
 #: The fields this version of the library knows; any other is kept as it
 #: is by every script and shown under ``"extra"`` by ``get_value()``.
 KNOWN = frozenset(
-    {"state", "token", *PAYLOADS, *JSON_OBJECTS, *CREATE_FIELDS, *TIMES, *DURATIONS, *QUEUE_FIELDS}
+    {"state", "token", KEY, *PAYLOADS, *JSON_OBJECTS, *CREATE_FIELDS, *TIMES, *DURATIONS, *QUEUE_FIELDS}
 )

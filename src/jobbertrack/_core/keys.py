@@ -13,6 +13,9 @@ share of shards).  A job belongs to shard ``crc32(utf8(id)) % shards``.
     <ns>:{<tag>}:tomb             zset: id -> expiry ms of expired records
     <ns>:{<tag>}:queue            zset: the work queue entries of the shard
     <ns>:{<tag>}:idx:<state>      zset: id -> expiry ms, one per state
+    <ns>:{<tag>}:key:<key>        string: the job id an idempotency key names,
+                                  expiring with that job's record; in the
+                                  shard of crc32(key), not of the id
 
 Every script receives them in that order as KEYS, the state indexes last,
 in the table's order, so a new state appends its index and moves no key
@@ -198,6 +201,16 @@ class Keyspace:
         """The KEYS every job script receives (layout in _lua/_states.lua)."""
         shard = self.shard_of(job_id)
         return (f"{self._prefixes[shard]}job:{job_id}", *self._shard_keys[shard])
+
+    def key_shard(self, key: str) -> int:
+        """The shard of an idempotency key's entry: ``crc32(key) % shards``,
+        as for an id (the key's job may be in another shard)."""
+        return zlib.crc32(key.encode("utf-8")) % self.shards
+
+    def key_entry(self, key: str) -> str:
+        """The entry of an idempotency key: a string holding its job's id,
+        expiring with that job's record (``create(..., key=...)``)."""
+        return f"{self._prefixes[self.key_shard(key)]}key:{key}"
 
     def shard_keys(self, shard: int) -> tuple[str, ...]:
         """KEYS for shard-wide scripts: the job layout with the job key

@@ -16,6 +16,7 @@ from .fields import (
     DURATIONS,
     FINISHED,
     JSON_OBJECTS,
+    KEY,
     KNOWN,
     STORED_ONLY,
     TIMES,
@@ -46,6 +47,8 @@ def to_value(job_id: str, fields: Mapping[str, str]) -> dict[str, Any]:
     for key, field in CREATE_FIELDS.items():
         if key in good:
             out[key] = field.read(good[key])
+    if KEY in good:  # a keyed create's key
+        out[KEY] = good[KEY]
     given, result = payload_fields(fields)
     if given or result:  # the seed's data: the result once there is one, else the input
         out["data"] = read_json(good.get(result or given or ""))
@@ -112,7 +115,7 @@ def _payloads(items: dict[str, Any], state: str | None) -> Fields:
 def _value_fields(items: dict[str, Any], fields: Fields) -> Fields:
     if isinstance(items.get("extra"), Mapping):  # a newer version's fields, kept
         fields.update({text(k): text(v) for k, v in items["extra"].items() if text(k) not in KNOWN})
-    for key in CREATE_FIELDS:
+    for key in (*CREATE_FIELDS, KEY):
         if items.get(key) is not None:
             fields[key] = text(items[key])
     fields.update(_payloads(items, fields.get("state")))

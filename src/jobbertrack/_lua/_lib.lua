@@ -240,6 +240,47 @@ local function new_record(fields, given, expires, now)
   index_move(nil, INITIAL, expires, now)
 end
 
+-- A keyed create (create, push; docs/data-model.md, "Idempotent create"):
+-- the field `key` given at create is the job's idempotency key, and
+-- KEYS[NKEYS + 1], when given, the key's entry `<ns>:{<tag>}:key:<key>` in
+-- this very shard (the key and the id fall in one shard: the script claims
+-- the key and makes the job in one step).  Returns the key (nil: not a keyed
+-- create) and the entry (nil: in another shard, claimed by claim.lua), or
+-- a reply to return at once, nothing written: an error for an entry that
+-- is not the key's in this shard, {'taken', id} when it names another job.
+local function key_entry(given)
+  local key
+  for i = 1, #given.fields, 2 do
+    if given.fields[i] == 'key' then key = given.fields[i + 1] end
+  end
+  local entry = KEYS[NKEYS + 1]
+  if entry == nil then return key, nil end
+  if key == nil or KEYS[NKEYS + 2] ~= nil or entry ~= string.match(JOB, '^(.-}:)job:') .. 'key:' .. key then
+    return nil, nil, redis.error_reply("ERR KEYS[" .. (NKEYS + 1) .. "] must be the entry of the key given, in the job's shard")
+  end
+  local cur = redis.call('GET', entry)
+  if cur and cur ~= ID then return nil, nil, {'taken', cur} end
+  return key, entry
+end
+
+-- Of a keyed create, after the `exists` check: {'expired'} or {'deleted'}
+-- (nothing written) when the id was a job once, so a key never names a dead
+-- id again (the caller points it at a new one); else nil.
+local function key_dead(key)
+  if key == nil then return nil end
+  local found = missing()
+  if found[1] ~= 'gone' then return found end
+  return nil
+end
+
+-- Point the key's entry (in this shard) at the new job, released when the
+-- record expires.
+local function key_point(entry, expires)
+  if entry == nil then return end
+  redis.call('SET', entry, ID)
+  redis.call('PEXPIREAT', entry, expires)
+end
+
 -- The fields a start writes for a lease and a maximum run time (ms, nil
 -- for none), added to `fields`; returns the job's `due` score (the earlier
 -- deadline), or nil when it has neither.

@@ -11,8 +11,8 @@ import click
 from jobbertrack.actions import ACTIONS, Action, Param
 
 from .context import common_options, find, output, settings
-from .params import JSON_HELP, SECONDS, click_param, create_options, json_value
-from .render import print_job
+from .params import JSON_HELP, SECONDS, click_param, create_options, json_value, key_option
+from .render import print_created, print_job
 
 
 def _moved(job_id: str, move: str, *args: Any, **kwargs: Any) -> None:
@@ -27,25 +27,27 @@ def _moved(job_id: str, move: str, *args: Any, **kwargs: Any) -> None:
 )
 @click.option("--data", "data", metavar="JSON", help=f"Data to store with the job: {JSON_HELP}")
 @create_options
+@key_option
 @click.option("-q", "--quiet", is_flag=True, help="Print only the new job's id.")
 @common_options
-def create(timeout: float, data: str | None, quiet: bool, **fields: Any) -> None:
+def create(timeout: float, data: str | None, key: str | None, quiet: bool, **fields: Any) -> None:
     """Create a job, in state waiting.
 
     \b
     Examples:
       jobbertrack create --timeout 3600 --name backup --data '{"host": "db1"}'
       JOB=$(jobbertrack create -q --timeout 600)
+      jobbertrack create --timeout 3600 --key order-42   # the same job each time
     """
     kwargs: dict[str, Any] = dict(fields)  # name, ...: the fields set at create
     # no data given: none stored (not even null)
     if data is not None:
         kwargs["data"] = json_value(data, "--data")
-    job = settings().handler().create(timeout, **kwargs)
+    job = settings().handler().create(timeout, key=key, **kwargs)
     if quiet:
         click.echo(job.id)
     else:
-        print_job(output(), job)
+        print_created(output(), job, keyed=key is not None)
 
 
 def _convert(param: Param, value: Any) -> Any:

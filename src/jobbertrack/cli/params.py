@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
-from jobbertrack.actions import CREATE_INPUTS, Param
+from jobbertrack.actions import CREATE_INPUTS, KEY_INPUT, Param
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -82,6 +82,11 @@ def click_param(param: Param) -> Callable[[F], F]:
         return click.argument(param.name, required=param.required, **settings)
     flag = "--" + param.name.replace("_", "-")
     return click.option(flag, param.name, required=param.required, help=param.help, **settings)
+
+
+def key_option(func: F) -> F:
+    """``--key K``: an idempotent create (``create(..., key=K)``)."""
+    return click.option(f"--{KEY_INPUT.name}", metavar="K", help=KEY_INPUT.help)(func)
 
 
 def create_options(func: F) -> F:

@@ -20,8 +20,8 @@ import jobbertrack
 
 from .context import common_options, output, settings
 from .output import note
-from .params import SECONDS, create_options, json_value
-from .render import print_job
+from .params import SECONDS, create_options, json_value, key_option
+from .render import print_created
 from .run import EXIT_CANCELLED, Reporter, _run_tracked
 
 
@@ -47,6 +47,7 @@ from .run import EXIT_CANCELLED, Reporter, _run_tracked
     help="A higher priority pops first (push order within one).",
 )
 @create_options
+@key_option
 @click.option("-q", "--quiet", is_flag=True, help="Print only the new job's id.")
 @click.argument("data", metavar="[DATA]", required=False)
 @common_options
@@ -57,6 +58,7 @@ def push(
     retries: int,
     backoff: float | None,
     priority: int,
+    key: str | None,
     quiet: bool,
     data: str | None,
     **fields: Any,
@@ -82,13 +84,14 @@ def push(
             retries=retries,
             backoff=backoff,
             priority=priority,
+            key=key,
             **fields,
         )
     )
     if quiet:
         click.echo(job.id)
     else:
-        print_job(output(), job)
+        print_created(output(), job, keyed=key is not None)
 
 
 class _Stop(BaseException):

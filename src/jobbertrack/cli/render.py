@@ -143,6 +143,20 @@ def print_job(out: Output, job: jobbertrack.Resource, *, history: bool = False) 
             out.line(line)
 
 
+def print_created(out: Output, job: jobbertrack.Resource, *, keyed: bool) -> None:
+    """The job a ``create`` or ``push`` returned; a keyed one (``--key``)
+    says whether it existed already (JSON: ``"existed"``)."""
+    if out.json:
+        value = job_value(job)
+        if keyed:
+            value["existed"] = job.existed
+        out.document(value)
+        return
+    print_job(out, job)
+    if keyed and job.existed:
+        out.line(f"existed: made before with key {job.key!r}; nothing written")
+
+
 def job_detail(job: jobbertrack.Resource) -> RenderableType:
     value = job.get_value()
     grid = Table.grid(padding=(0, 2))

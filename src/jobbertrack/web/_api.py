@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 import jobbertrack
-from jobbertrack.actions import ACTIONS, CREATE_INPUTS, Param
+from jobbertrack.actions import ACTIONS, CREATE_INPUTS, KEY_INPUT, Param
 
 from ._backend import history_json, job_json, queue_json, worker_json
 from ._body import read_body
@@ -61,8 +61,17 @@ def parse_limit(value: str | None, default: int = 50) -> int:
 #: The fields each write takes: any other is refused (422), named, rather
 #: than ignored (``{"timeout": 60, "queue": "import"}`` is not a plain job).
 FIELDS: dict[str, tuple[str, ...]] = {
-    "create": ("timeout", "data", *(p.name for p in CREATE_INPUTS)),
-    "push": ("timeout", "data", *(p.name for p in CREATE_INPUTS), "delay", "retries", "backoff", "priority"),
+    "create": ("timeout", "data", *(p.name for p in CREATE_INPUTS), KEY_INPUT.name),
+    "push": (
+        "timeout",
+        "data",
+        *(p.name for p in CREATE_INPUTS),
+        KEY_INPUT.name,
+        "delay",
+        "retries",
+        "backoff",
+        "priority",
+    ),
     "sweep": (),
     "retry_all": ("state", "queue", "limit"),
     "clean": ("state", "older_than", "limit"),
@@ -119,7 +128,7 @@ async def jobs(request: Request, state: AppState) -> Response:
 
 
 def _new_job_options(body: dict[str, Any], state: AppState) -> dict[str, Any]:
-    """timeout, name (and data when given) of a create or a push."""
+    """timeout, name (and data and key when given) of a create or a push."""
     if "timeout" not in body and state.backend.handler.default_timeout is None:
         raise BadRequest("timeout (seconds, > 0) is required")
     options: dict[str, Any] = {"timeout": number(body, "timeout")}
@@ -127,13 +136,21 @@ def _new_job_options(body: dict[str, Any], state: AppState) -> dict[str, Any]:
         options["data"] = body["data"]
     for param in CREATE_INPUTS:  # name, ...: checked by the library
         options[param.argument] = value_of(body, param)
+    if body.get(KEY_INPUT.name) is not None:  # an idempotent create: checked by the library
+        options[KEY_INPUT.argument] = body[KEY_INPUT.name]
     return options
+
+
+def _made(job: Any) -> Response:
+    """A create's or push's answer: 201 with the new job, or 200 with the
+    live job a keyed one found (nothing written)."""
+    return JSONResponse(job_json(job), status_code=200 if job.existed else 201)
 
 
 async def create(request: Request, state: AppState) -> Response:
     options = _new_job_options(await body_of(request, "create"), state)
     job = await state.backend.create(options.pop("timeout"), **options)
-    return JSONResponse(job_json(job), status_code=201)
+    return _made(job)
 
 
 @guard
@@ -154,7 +171,7 @@ async def push(request: Request, state: AppState) -> Response:
         backoff=number(body, "backoff"),
         priority=priority,
     )
-    return JSONResponse(job_json(job), status_code=201)
+    return _made(job)
 
 
 @guard

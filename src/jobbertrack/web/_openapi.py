@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import jobbertrack
-from jobbertrack.actions import ACTIONS, CREATE_INPUTS, ENDED_STATES, RETRY_FROM, Action, Param
+from jobbertrack.actions import ACTIONS, CREATE_INPUTS, ENDED_STATES, KEY_INPUT, RETRY_FROM, Action, Param
 
 from ._backend import QUEUE_KEYS, WORKER_KEYS
 
@@ -145,6 +145,8 @@ def _bulk(summary: str, body: dict[str, Any], counted: str) -> dict[str, Any]:
 def openapi(base: str = "") -> dict[str, Any]:
     seconds = KINDS["seconds"]
     created = {p.name: _input(p) for p in CREATE_INPUTS}  # the fields set at create
+    created[KEY_INPUT.name] = {**_input(KEY_INPUT), "minLength": 1}  # a job found by it: 200
+    found = {"200": _json(_ref("Job"), "the live job made before with this key: nothing written")}
     paths: dict[str, Any] = {
         "/api/counts": {
             "get": {
@@ -186,7 +188,7 @@ def openapi(base: str = "") -> dict[str, Any]:
                         }
                     },
                 },
-                "responses": {"201": _json(_ref("Job"), "the new job"), **WRITE_ERRORS, **ERRORS},
+                "responses": {"201": _json(_ref("Job"), "the new job"), **found, **WRITE_ERRORS, **ERRORS},
             },
         },
         "/api/queues/{name}/jobs": {
@@ -220,7 +222,7 @@ def openapi(base: str = "") -> dict[str, Any]:
                         }
                     },
                 },
-                "responses": {"201": _json(_ref("Job"), "the new job"), **WRITE_ERRORS, **ERRORS},
+                "responses": {"201": _json(_ref("Job"), "the new job"), **found, **WRITE_ERRORS, **ERRORS},
             }
         },
         "/api/queues": {
@@ -382,6 +384,7 @@ def openapi(base: str = "") -> dict[str, Any]:
                 id={"type": "string"},
                 state={"enum": [*STATES, None]},
                 name={"type": ["string", "null"]},
+                key={"type": "string", "description": "the idempotency key it was made with (absent: none)"},
                 data={"description": "the seed's data: the result once there is one, else the input"},
                 input={"description": "what the job was made with; never changed by a move"},
                 result={"description": "what finish stored; null before"},

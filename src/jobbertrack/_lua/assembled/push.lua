@@ -110,6 +110,21 @@ local function index_move(from, to, expires, now)
   keep_until(KEYS[IDX[to]], expires + TOMB_TTL, now)
 end
 
+-- The job as a flat list of field, value; its payloads (`data`, the input,
+-- and `result`) only when asked for.
+-- The reply for an id without a record: {'expired'} while an index entry
+-- or a tombstone still remembers it, else {'gone'} (never existed, or
+-- expired so long ago that nothing remembers it).  Only on the failure path.
+-- A tombstone scored ms + 0.5 remembers a deleted job (delete.lua): {'deleted'}.
+local function missing()
+  for _, state in ipairs(STATES) do
+    if redis.call('ZSCORE', KEYS[IDX[state]], ID) then return {'expired'} end
+  end
+  local tomb = redis.call('ZSCORE', TOMB, ID)
+  if tomb then return {tonumber(tomb) % 1 == 0.5 and 'deleted' or 'expired'} end
+  return {'gone'}
+end
+
 local function snapshot(with_data)
   local all = redis.call('HGETALL', JOB)
   if with_data then return all end
@@ -172,6 +187,47 @@ local function new_record(fields, given, expires, now)
   index_move(nil, INITIAL, expires, now)
 end
 
+-- A keyed create (create, push; docs/data-model.md, "Idempotent create"):
+-- the field `key` given at create is the job's idempotency key, and
+-- KEYS[NKEYS + 1], when given, the key's entry `<ns>:{<tag>}:key:<key>` in
+-- this very shard (the key and the id fall in one shard: the script claims
+-- the key and makes the job in one step).  Returns the key (nil: not a keyed
+-- create) and the entry (nil: in another shard, claimed by claim.lua), or
+-- a reply to return at once, nothing written: an error for an entry that
+-- is not the key's in this shard, {'taken', id} when it names another job.
+local function key_entry(given)
+  local key
+  for i = 1, #given.fields, 2 do
+    if given.fields[i] == 'key' then key = given.fields[i + 1] end
+  end
+  local entry = KEYS[NKEYS + 1]
+  if entry == nil then return key, nil end
+  if key == nil or KEYS[NKEYS + 2] ~= nil or entry ~= string.match(JOB, '^(.-}:)job:') .. 'key:' .. key then
+    return nil, nil, redis.error_reply("ERR KEYS[" .. (NKEYS + 1) .. "] must be the entry of the key given, in the job's shard")
+  end
+  local cur = redis.call('GET', entry)
+  if cur and cur ~= ID then return nil, nil, {'taken', cur} end
+  return key, entry
+end
+
+-- Of a keyed create, after the `exists` check: {'expired'} or {'deleted'}
+-- (nothing written) when the id was a job once, so a key never names a dead
+-- id again (the caller points it at a new one); else nil.
+local function key_dead(key)
+  if key == nil then return nil end
+  local found = missing()
+  if found[1] ~= 'gone' then return found end
+  return nil
+end
+
+-- Point the key's entry (in this shard) at the new job, released when the
+-- record expires.
+local function key_point(entry, expires)
+  if entry == nil then return end
+  redis.call('SET', entry, ID)
+  redis.call('PEXPIREAT', entry, expires)
+end
+
 -- The work queue (docs/data-model.md, "Work queue").
 -- A queued job (pushed by push.lua) has `queue`, `attempt` (1-based),
 -- `retries` and `backoff` (ms) fields, `priority` when it is not 0, and
@@ -225,7 +281,7 @@ end
 
 --! flags:
 --! include: _states _lib
---! keys: layout
+--! keys: layout+
 -- push: make a new job in the state INITIAL ("waiting") and put it on a work
 -- queue, in one step (the "push" change of OUTSIDE in transitions.py).
 -- KEYS: the job layout of _states.lua (1 job, 2 due, 3 events, 4 tomb,
@@ -239,11 +295,18 @@ end
 -- ARGV[10] priority: an integer from -999999 to 999999 (higher pops first;
 --          '' = 0); kept on the job as `priority` when it is not 0
 -- ARGV[11..] the fields set at create, field, value pairs as create.lua
+-- A keyed create gives the field `key` (its idempotency key) and, when the
+-- key's entry is in this shard, that entry as KEYS[NKEYS + 1]: the key is
+-- then claimed in the same step (`key_entry` in _lib.lua).  It also refuses
+-- an id that was a job once ({'expired'} / {'deleted'}), and replies
+-- {'taken', id} when the entry names another job.  Nothing written then.
 -- Returns {'ok', fields, 1}: the fields written (flat, without data), or
 --         {'exists'} when the id is taken, or {'ok', fields} with the whole
 --         record (without data and result) for a replay of this very call.
 local given = create_fields(11, #ARGV)
 if given.err then return given.err end
+local key, entry, refused = key_entry(given)
+if refused then return refused end
 local queue, lifetime, delay = ARGV[6], tonumber(ARGV[5]), tonumber(ARGV[7])
 if queue == '' or string.find(queue, '\0', 1, true) or not lifetime or not delay or delay >= lifetime
   or not tonumber(ARGV[8]) or not tonumber(ARGV[9]) then
@@ -258,6 +321,8 @@ if redis.call('EXISTS', JOB) == 1 then
   if is_replay() then return {'ok', snapshot(false)} end  -- answer as the first call did
   return {'exists'}
 end
+local dead = key_dead(key)
+if dead then return dead end
 local expires = now + lifetime
 local ready = now + delay
 local fields = {'state', INITIAL, 'created', now, 'expires', expires, 'queue', queue, 'attempt', 1,
@@ -267,6 +332,7 @@ if priority ~= 0 then
   fields[#fields + 1] = priority
 end
 new_record(fields, given, expires, now)
+key_point(entry, expires)
 enqueue(queue, ready, expires, now, priority)
 emit(INITIAL, now, expires)
 return {'ok', fields, 1}

@@ -109,7 +109,7 @@ screenshots: $(STAMP)
 	$(BIN)/python docs/screenshots.py
 
 clean:
-	rm -rf $(VENV) .venv-lowest .venv-newest .mypy_cache .pytest_cache .ruff_cache $(NODE_DIR)/node_modules $(NODE_DIR)/lua
+	rm -rf $(VENV) .venv-lowest .venv-newest .venv-arq .mypy_cache .pytest_cache .ruff_cache $(NODE_DIR)/node_modules $(NODE_DIR)/lua
 
 # Benchmarks (never part of `make test`): the bench extra adds RQ, Celery,
 # hiredis and pyinstrument.  bench-observe runs first: the lifecycle report
@@ -140,7 +140,19 @@ bench-server-cost: $(BENCH_STAMP)
 	-@$(MAKE) --no-print-directory bench/bullmq/node_modules/.installed
 	$(BIN)/python bench/server_cost.py
 
+# arq pins redis-py < 6 and Celery (kombu 5.7) needs >= 6.4: arq gets a
+# virtualenv of its own, .venv-arq (the `bench-arq` extra), which
+# bench/workqueue.py runs arq's producer and workers from.
+ARQ_STAMP := .venv-arq/.installed
+
+$(ARQ_STAMP): pyproject.toml
+	$(PY) -m venv .venv-arq
+	.venv-arq/bin/python -m pip install --quiet -e '.[bench-arq]'
+	touch $@
+
 bench-queue: $(BENCH_STAMP)
+	-@$(MAKE) --no-print-directory bench/bullmq/node_modules/.installed
+	-@$(MAKE) --no-print-directory $(ARQ_STAMP)
 	$(BIN)/python bench/workqueue.py
 
 bench: bench-observe bench-server-cost bench-lifecycle bench-web bench-queue

@@ -1,127 +1,280 @@
-"""The work queue (issue 14): push + pop_and_start + finish throughput with
-1, 4 and 16 worker processes, and Redis' in-command time per job
-(``INFO commandstats`` usec), against RQ (``rq worker --burst``) when the
-bench extra is installed.  arq and BullMQ are not measured yet (a note says
-so).  Ratios of one run go in bench/README.md; nothing here is asserted.
+"""The work queue (issue 23): push, then pop + run + finish with 1, 4 and 16
+worker processes, for jobbertrack (``track.work``, sync and asyncio), RQ,
+arq, Celery and BullMQ (Node), with Redis' own cost per job.
 
-    python bench/workqueue.py [-n JOBS] [--workers 1,4,16] [--repeat R]
+    python bench/workqueue.py                      # N = 5,000, workers 1,4,16, median of 3
+    python bench/workqueue.py -n 3000 --repeat 1
+    python bench/workqueue.py --systems jt-sync,bullmq --workers 4
+    python bench/workqueue.py --quick              # tiny: the smoke test
+
+Each cell: N jobs pushed one at a time by one producer (timed apart), then
+K workers started, each waiting until all are ready; the clock runs from
+telling them to go to the last job done.  Redis' counters
+(``queue_run.Meter``) around each phase give in-command µs per job
+(SLOWLOG, scripts counted once), Redis CPU and commands.  The targets are
+ratios of two cells of the same run; the report gives their median over
+the runs.  Results go to ``bench/results/queue-<time>.{json,md}``.
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
+import json
+import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
+
+from lifecycle import server_args
+from queue_peers import BULLMQ, ROUNDS, Round
+from queue_run import RESULTS_NOTE, Meter, Skip, measured, python_worker, run_workers
+from server_cost import RESULTS, git_commit, redis_version
 
 import jobbertrack
 from jobbertrack.testing import RedisServer
 
-JT_WORKER = """
-import sys, jobbertrack
-track = jobbertrack.Handler(jobbertrack.connect(sys.argv[1]))
-while True:
-    job = track.pop_and_start(lease=60)
-    if job is None:
-        if track.queued() == 0:
-            break
-        continue
-    job.finish(job.data)
-"""
+
+def jt_round(system: str) -> Callable[[RedisServer, int, int], Round]:
+    """jobbertrack's round: ``track.push`` here, ``track.work`` in ``queue_worker.py``."""
+
+    def round_(server: RedisServer, n: int, workers: int) -> Round:
+        client = server.client()
+        track = jobbertrack.Handler(client)
+
+        def push() -> None:
+            for i in range(n):
+                track.push({"n": i}, timeout=3600)
+
+        push_s, push_stats = measured(Meter(client, n), push)
+        work_s, work, _ = run_workers(python_worker(system, server.url), workers, Meter(client, n))
+        left = track.queued()
+        client.close()
+        if left:
+            raise RuntimeError(f"{system}: {left} jobs left on the queue")
+        return push_s, push_stats, work_s, work
+
+    return round_
 
 
-def _usec(client: Any) -> float:
-    """Total in-command µs the server has counted since the last reset."""
-    return sum(
-        float(v.get("usec", 0)) for k, v in client.info("commandstats").items() if k.startswith("cmdstat_")
-    )
+SYSTEMS: dict[str, Any] = {"jt-sync": jt_round("jt-sync"), "jt-async": jt_round("jt-async"), **ROUNDS}
+LABELS = {
+    "jt-sync": "jobbertrack `track.work` (sync)",
+    "jt-async": "jobbertrack.aio `track.work`",
+    "rq": "RQ `Worker.work(burst=True)`",
+    "arq": "arq `Worker(burst=True, max_jobs=1)`",
+    "celery": "Celery `--pool solo`",
+    "bullmq": "BullMQ 5 `Worker` (Node)",
+}
+JT = ("jt-sync", "jt-async")
+WHERE = (
+    "Per job, the commands the clients sent (SLOWLOG; calls x, µs in Redis), scripts by name "
+    "(jobbertrack's from its manifest, BullMQ's from its package); then every command the workers "
+    "ran, scripts' inner ones included (commandstats: a script's µs include them)."
+)
 
 
-def _run_workers(argv: list[str], n: int) -> float:
-    began = time.perf_counter()
-    procs = [subprocess.Popen(argv, stdout=subprocess.DEVNULL) for _ in range(n)]
-    for proc in procs:
-        if proc.wait() != 0:
-            raise SystemExit(f"a worker failed: {argv}")
-    return time.perf_counter() - began
+def cell(result: Round, n: int) -> dict[str, Any]:
+    push_s, push, work_s, work = result
+    return {
+        "jobs_per_s": n / work_s,
+        "push_per_s": n / push_s,
+        "push_us": push["us"],
+        "work_us": work["us"],
+        "total_us": push["us"] + work["us"],
+        "cpu_us": push["cpu_us"] + work["cpu_us"],
+        "worker_cpu_us": work["worker_cpu_us"],
+        "sent": push["sent"] + work["sent"],
+        "push_by": push["by_command"],
+        "work_by": work["by_command"],
+        "push_sent_by": push["by_sent"],
+        "work_sent_by": work["by_sent"],
+        "overflow": push["overflow"] or work["overflow"],
+    }
 
 
-def jobbertrack_round(server: RedisServer, jobs: int, workers: int) -> tuple[float, float, float]:
-    """(jobs/s of the workers, push µs/job, pop+finish µs/job in Redis)."""
-    client = server.client()
-    client.flushall()
-    track = jobbertrack.Handler(client)
-    client.config_resetstat()
-    for i in range(jobs):
-        track.push({"n": i}, timeout=3600)
-    push_us = _usec(client) / jobs
-    client.config_resetstat()
-    took = _run_workers([sys.executable, "-c", JT_WORKER, server.url], workers)
-    return jobs / took, push_us, _usec(client) / jobs
+def run_once(keys: list[str], counts: list[int], n: int, order: int) -> dict[str, Any]:
+    """One run: every system with every worker count, on one private
+    redis-server, systems in an order rotated each run."""
+    rows: dict[str, Any] = {}
+    rotated = keys[order % len(keys) :] + keys[: order % len(keys)]
+    with RedisServer(args=server_args()) as server:
+        admin = server.client()
+        for workers in counts:
+            for key in rotated:
+                admin.flushall()
+                try:
+                    rows[f"{key}/{workers}"] = cell(SYSTEMS[key](server, n, workers), n)
+                except Skip as exc:
+                    rows[f"{key}/{workers}"] = {"skipped": str(exc)}
+        admin.close()
+    return rows
 
 
-RQ_TASK = "bench_queue_task"
-TASK_DIR = Path(tempfile.mkdtemp(prefix="jobbertrack-bench-"))
+def _value(run: dict[str, Any], key: str, measure: str) -> float | None:
+    row = run.get(key, {})
+    return row.get(measure) if "skipped" not in row else None
 
 
-def rq_round(server: RedisServer, jobs: int, workers: int) -> tuple[float, float, float] | str:
+def target_specs(counts: list[int]) -> list[tuple[str, str, int, str, str, int, float, str]]:
+    """(label, system a, its workers, measure, system b, its workers, goal, sense): issue 23's targets."""
+    few, many = (4, 16) if {4, 16} <= set(counts) else (counts[0], counts[-1])
+    k = 4 if 4 in counts else counts[-1]
+    specs = []
+    for jt in JT:
+        specs.append(
+            (f"{jt} jobs/s, {many} workers vs {few} (no herd)", jt, many, "jobs_per_s", jt, few, 0.9, ">=")
+        )
+    for jt in JT:
+        label = f"{jt} in-command µs per job (push + work), {k} workers, vs BullMQ"
+        specs.append((label, jt, k, "total_us", "bullmq", k, 1.0, "<="))
+    for jt in JT:
+        label = f"{jt} jobs/s, {k} workers, vs BullMQ's {k} Node workers"
+        specs.append((label, jt, k, "jobs_per_s", "bullmq", k, 0.8, ">="))
+        for peer in ("rq", "arq", "celery"):
+            specs.append((f"{jt} jobs/s, {k} workers, vs {peer}", jt, k, "jobs_per_s", peer, k, 1.0, ">"))
+    return specs
+
+
+def targets(runs: list[dict[str, Any]], counts: list[int]) -> list[dict[str, Any]]:
+    out = []
+    for label, a, ka, measure, b, kb, goal, sense in target_specs(counts):
+        values = []
+        for run in runs:
+            x, y = _value(run, f"{a}/{ka}", measure), _value(run, f"{b}/{kb}", measure)
+            if x is not None and y:
+                values.append(x / y)
+        row: dict[str, Any] = {"target": label, "goal": f"{sense} {goal}"}
+        row.update(ratio=None, verdict="not measured")
+        if values:
+            ratio = statistics.median(values)
+            met = {">=": ratio >= goal, ">": ratio > goal, "<=": ratio <= goal}[sense]
+            row.update(ratio=ratio, range=[min(values), max(values)], verdict="met" if met else "not met")
+        out.append(row)
+    return out
+
+
+def median_table(runs: list[dict[str, Any]], keys: list[str], counts: list[int]) -> dict[str, Any]:
+    table: dict[str, Any] = {}
+    for workers in counts:
+        for key in keys:
+            name = f"{key}/{workers}"
+            done = [run[name] for run in runs if "skipped" not in run[name]]
+            if not done:
+                table[name] = runs[0][name]
+                continue
+            row = {m: statistics.median(r[m] for r in done) for m in done[0] if not m.endswith("_by")}
+            row["overflow"] = any(r["overflow"] for r in done)
+            middle = sorted(done, key=lambda r: r["jobs_per_s"])[len(done) // 2]
+            row.update({m: middle[m] for m in middle if m.endswith("_by")})
+            table[name] = row
+    return table
+
+
+def script_names() -> dict[str, str]:
+    """SHA1 -> script name: jobbertrack's (its manifest), BullMQ's (when node has it)."""
+    from jobbertrack._scripts import manifest
+
+    names = {}
+    for name, script in manifest()["scripts"].items():
+        names[script["sha"]] = names[script["sha_legacy"]] = f"jt:{name}"
     try:
-        import rq
-    except ImportError:
-        return "RQ is not installed (`pip install -e '.[bench]'`)"
-    rq_bin = shutil.which("rq", path=str(Path(sys.executable).parent))
-    if rq_bin is None:
-        return "the `rq` command is not installed"
-    client = server.client()
-    client.flushall()
-    queue = rq.Queue("bench", connection=client)
-    client.config_resetstat()
-    for i in range(jobs):
-        queue.enqueue(f"{RQ_TASK}.echo", {"n": i}, result_ttl=3600)
-    push_us = _usec(client) / jobs
-    client.config_resetstat()
-    argv = [rq_bin, "worker", "--burst", "--url", server.url, "--path", str(TASK_DIR), "bench"]
-    took = _run_workers(argv, workers)
-    return jobs / took, push_us, _usec(client) / jobs
+        out = subprocess.run(
+            ["node", str(BULLMQ / "queue.mjs"), "shas"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=BULLMQ,
+        )
+        names.update({sha: f"bullmq:{name}" for sha, name in json.loads(out.stdout).items()})
+    except (OSError, subprocess.CalledProcessError, ValueError):
+        pass
+    return names
+
+
+def busiest(by: dict[str, Any], names: dict[str, str], top: int = 6) -> str:
+    items = sorted(by.items(), key=lambda kv: -kv[1][1])[:top]
+    named = ((names.get(k.split(" ")[-1], k[:16]) if " " in k else k, c, u) for k, (c, u) in items)
+    return ", ".join(f"{k} {c:.2f}x {u:.1f}" for k, c, u in named)
+
+
+def report(table: dict[str, Any], found: list[dict[str, Any]], meta: dict[str, Any]) -> str:
+    lines = [
+        f"# Work queue ({meta['when']})",
+        "",
+        f"N = {meta['n']:,} jobs per cell, median of {meta['repeat']} run(s); workers {meta['workers']}; "
+        f"Redis {meta['redis']}; jobbertrack {meta['commit']}.",
+        "",
+        "| workers | system | jobs/s | push jobs/s | push µs/job | pop+finish µs/job | total µs/job "
+        "| Redis CPU µs/job | worker CPU µs/job | commands sent/job |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, row in table.items():
+        key, workers = name.split("/")
+        if "skipped" in row:
+            lines.append(f"| {workers} | {key} | skipped: {row['skipped']} | | | | | | | |")
+            continue
+        lines.append(
+            f"| {workers} | {key} | {row['jobs_per_s']:,.0f} | {row['push_per_s']:,.0f} "
+            f"| {row['push_us']:.1f} | {row['work_us']:.1f} | {row['total_us']:.1f} "
+            f"| {row['cpu_us']:.0f} | {row['worker_cpu_us']:.0f} | {row['sent']:.1f} |"
+        )
+    lines += ["", *(f"- `{k}`: {v}" for k, v in LABELS.items()), "", RESULTS_NOTE, "", "## Targets", ""]
+    lines += ["| target | ratio (range) | goal | |", "|---|---:|---|---|"]
+    for t in found:
+        ratio = "-" if t["ratio"] is None else f"{t['ratio']:.2f} ({t['range'][0]:.2f}-{t['range'][1]:.2f})"
+        lines.append(f"| {t['target']} | {ratio} | {t['goal']} | {t['verdict']} |")
+    lines += ["", "## Where Redis' time goes", "", WHERE, ""]
+    names = script_names()
+    for name, row in table.items():
+        if "push_by" in row:
+            lines.append(f"- {name} push: {busiest(row['push_sent_by'], names)}")
+            lines.append(f"- {name} work: {busiest(row['work_sent_by'], names)}")
+            lines.append(f"  - inside, by command: {busiest(row['work_by'], names)}")
+    if any(row.get("overflow") for row in table.values()):
+        lines += ["", "Note: SLOWLOG filled up in a cell: its in-command µs are too low."]
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
+    # A SIGTERM unwinds like Ctrl-C: workers killed, the private redis-server stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", type=int, default=5000, help="jobs per round")
+    parser.add_argument("-n", type=int, default=5000, help="jobs per cell")
     parser.add_argument("--workers", default="1,4,16", help="worker process counts")
-    parser.add_argument("--repeat", type=int, default=3, help="rounds per cell (the median is shown)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs (each cell's median is shown)")
+    parser.add_argument("--systems", help="comma-separated (default: all): " + ",".join(SYSTEMS))
+    parser.add_argument("--quick", action="store_true", help="N = 20, workers 1,2, one run: the smoke test")
+    parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args()
-    (TASK_DIR / f"{RQ_TASK}.py").write_text("def echo(data):\n    return data\n")
-    counts = [int(w) for w in args.workers.split(",")]
-    rows = []
-    with RedisServer() as server:
-        for workers in counts:
-            cells: dict[str, Any] = {}
-            for name, round_ in (("jobbertrack", jobbertrack_round), ("rq", rq_round)):
-                results = [round_(server, args.n, workers) for _ in range(args.repeat)]
-                if isinstance(results[0], str):
-                    cells[name] = results[0]
-                    continue
-                cells[name] = tuple(statistics.median(r[i] for r in results) for i in range(3))  # type: ignore[index]
-            rows.append((workers, cells))
-    print(f"## Work queue: {args.n} jobs, median of {args.repeat} (µs: in Redis, commandstats)\n")
-    print("| workers | system | jobs/s | push µs/job | pop+finish µs/job | jobs/s vs jobbertrack |")
-    print("|---|---|---|---|---|---|")
-    for workers, cells in rows:
-        base = cells["jobbertrack"][0]
-        for name, cell in cells.items():
-            if isinstance(cell, str):
-                print(f"| {workers} | {name} | skipped: {cell} | | | |")
-                continue
-            rate, push_us, work_us = cell
-            print(f"| {workers} | {name} | {rate:,.0f} | {push_us:.1f} | {work_us:.1f} | {rate / base:.2f} |")
-    print("\narq and BullMQ: not measured yet.")
-    shutil.rmtree(TASK_DIR, ignore_errors=True)
+    n, workers, repeat = (20, "1,2", 1) if args.quick else (args.n, args.workers, args.repeat)
+    counts = [int(w) for w in workers.split(",")]
+    keys = args.systems.split(",") if args.systems else list(SYSTEMS)
+    unknown = [k for k in keys if k not in SYSTEMS]
+    if unknown:
+        parser.error(f"unknown systems: {', '.join(unknown)}")
+    runs = [run_once(keys, counts, n, order) for order in range(repeat)]
+    table = median_table(runs, keys, counts)
+    found = targets(runs, counts)
+    meta = {
+        "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "n": n,
+        "repeat": repeat,
+        "workers": counts,
+        "redis": redis_version(),
+        "commit": git_commit(),
+    }
+    text = report(table, found, meta)
+    print(text)
+    if not args.no_save:
+        RESULTS.mkdir(exist_ok=True)
+        stem = RESULTS / time.strftime("queue-%Y%m%d-%H%M%S")
+        stem.with_suffix(".md").write_text(text)
+        stem.with_suffix(".json").write_text(
+            json.dumps({"meta": meta, "table": table, "targets": found, "runs": runs}, indent=1)
+        )
 
 
 if __name__ == "__main__":

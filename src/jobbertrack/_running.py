@@ -27,7 +27,10 @@ heartbeat alone to code that starts and ends the job itself: the CLI's
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import threading
+import time
 from collections.abc import Callable, Generator
 from types import TracebackType
 from typing import Any, NamedTuple
@@ -114,6 +117,84 @@ class HeartbeatThread(threading.Thread):
         self.stopping.set()
         if self.is_alive():
             self.join()
+
+
+class SharedBeats:
+    """One thread that beats many jobs, each every its own interval: what
+    ``Handler.work`` uses in sync code, so a job costs no thread of its own.
+    ``beating(beats)`` is the context manager a job's block runs in (as
+    ``HeartbeatThread``): leaving it stops that job's beats, and waits for a
+    beat in flight, so no beat follows the job's end.  A slow beat (Redis
+    retrying) delays the others' by as long; intervals are a third of a
+    lease, so they keep a margin for it."""
+
+    def __init__(self, name: str = "jobbertrack-heartbeats") -> None:
+        self._name = name
+        self._cond = threading.Condition()
+        self._due: list[tuple[float, int, Heartbeats]] = []
+        self._live: set[int] = set()  # id() of the beats still registered
+        self._seq = itertools.count()
+        self._in_flight: Heartbeats | None = None
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    @contextlib.contextmanager
+    def beating(self, beats: Heartbeats) -> Generator[Heartbeats, None, None]:
+        if beats.interval is None:
+            yield beats
+            return
+        with self._cond:
+            self._live.add(id(beats))
+            heapq.heappush(self._due, (time.monotonic() + beats.interval, next(self._seq), beats))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
+        try:
+            yield beats
+        finally:
+            with self._cond:
+                self._live.discard(id(beats))
+                self._cond.wait_for(lambda: self._in_flight is not beats)
+
+    def close(self) -> None:
+        """Stop the thread once no job is registered (it ends by itself)."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def _next(self) -> Heartbeats | None:
+        """The next beats due, waited for; None once closed and empty."""
+        with self._cond:
+            while True:
+                while self._due and id(self._due[0][2]) not in self._live:
+                    heapq.heappop(self._due)  # a job that ended
+                if not self._due:
+                    if self._closed:
+                        return None
+                    self._cond.wait()
+                    continue
+                wait = self._due[0][0] - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                beats = heapq.heappop(self._due)[2]
+                self._in_flight = beats
+                return beats
+
+    def _run(self) -> None:
+        while (beats := self._next()) is not None:
+            again = True
+            try:
+                beats.job.heartbeat()
+            except JobberTrackError as exc:
+                again = beats.go_on(exc)
+            finally:
+                with self._cond:
+                    self._in_flight = None
+                    if again and beats.interval is not None and id(beats) in self._live:
+                        heapq.heappush(self._due, (time.monotonic() + beats.interval, next(self._seq), beats))
+                    self._cond.notify_all()
 
 
 class Run:

@@ -41,7 +41,7 @@ from ._registry import Registration
 from ._registry import workers as read_workers
 from ._resource_base import ResourceBase, ResourceFactoryBase
 from ._run import await_wake, claim_rescan, notify, read_hash, run, run_many, run_plan
-from ._running import Heartbeats, HeartbeatThread, Run, end_run, ending, heartbeat_interval
+from ._running import Heartbeats, HeartbeatThread, Run, SharedBeats, end_run, ending, heartbeat_interval
 from ._watch import iter_events, last_stream_id, wait_for_final
 from ._work import work as run_work
 from ._work_base import WorkSpec, registration_info
@@ -179,13 +179,17 @@ class Resource(ResourceBase):
             yield handle
 
     @contextlib.contextmanager
-    def _as_started(self, interval: float | None, *, traceback: bool = False) -> Iterator[Run]:
+    def _as_started(
+        self, interval: float | None, *, traceback: bool = False, shared: SharedBeats | None = None
+    ) -> Iterator[Run]:
         """``running()`` of a job started already (``pop_and_start``:
         ``Handler.work``): heartbeats every ``interval`` seconds while the
-        block runs, then its end."""
+        block runs (from ``shared``'s thread if given, else a thread of its
+        own), then its end."""
         beats = Heartbeats(self, interval)
         handle, error = Run(self, beats), None
-        with HeartbeatThread(beats), as_current(self):
+        beating = shared.beating(beats) if shared is not None else HeartbeatThread(beats)
+        with beating, as_current(self):
             try:
                 yield handle
             except BaseException as exc:

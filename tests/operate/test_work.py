@@ -111,6 +111,29 @@ def test_bad_arguments_are_refused_before_a_job_is_taken(client: Any) -> None:
     assert track.get(job.id).state == "waiting"  # type: ignore[union-attr]
 
 
+def test_sync_work_beats_every_running_job_from_one_thread(client: Any) -> None:
+    """Jobs that outlive their lease stay running: the worker's one heartbeat
+    thread renews each; no thread is left once work() returns."""
+    track = jobbertrack.Handler(client)
+    jobs = [track.push({"n": n}, queue="beats", timeout=60) for n in range(3)]
+    before = threading.active_count()
+    all_running = threading.Barrier(3, timeout=30)
+
+    def handle(job: jobbertrack.Resource) -> str:
+        all_running.wait()  # three jobs at once, each in a pool thread
+        first = client.hget(track._core.keys.job_key(job.id), "beat")
+        for _ in range(3000):  # two renewals of a 0.3 s lease: beats every 0.1 s
+            beat = client.hget(track._core.keys.job_key(job.id), "beat")
+            if beat is not None and first is not None and int(beat) >= int(first) + 150:
+                return "beaten"
+            threading.Event().wait(0.01)
+        return "never beaten"
+
+    track.work("beats", handle, concurrency=3, lease=0.3, burst=True)
+    assert [track.get(j.id).result for j in jobs] == ["beaten"] * 3  # type: ignore[union-attr]
+    assert threading.active_count() <= before
+
+
 async def test_asyncio_work_runs_each_job_with_its_heartbeat(aclient: Any) -> None:
     track = jobbertrack.aio.Handler(aclient)
     jobs = [await track.push({"n": n}, queue="aw", timeout=60) for n in range(10)]

@@ -7,6 +7,9 @@ export interface RedisLike {
   get(key: string): Promise<unknown>;
   set(key: string, value: string, options?: { NX?: boolean }): Promise<unknown>;
   hGetAll(key: string): Promise<unknown>;
+  /** The worker registry's reads (workers(), queues(), queueStats()). */
+  sMembers?(key: string): Promise<unknown>;
+  sRem?(key: string, members: string[]): Promise<unknown>;
 }
 
 export type State = 'waiting' | 'running' | 'failed' | 'finished' | 'cancelled';
@@ -160,6 +163,50 @@ export interface JobEvent {
   isFinal: boolean;
 }
 
+/** queueStats(): one queue's numbers, as Python's queue_stats() (snake_case keys). */
+export interface QueueStats {
+  name: string;
+  /** Jobs ready to pop. */
+  waiting: number;
+  /** Jobs waiting whose ready time has not come. */
+  delayed: number;
+  running: number;
+  /** How long the oldest ready job has waited, seconds (0 when none). */
+  oldest_wait_s: number;
+  paused: boolean;
+  /** Live registered workers serving the queue. */
+  workers: number;
+}
+
+/** workers(): a live registered worker's record, as Python's workers() returns it. */
+export interface WorkerInfo {
+  id: string;
+  host: string;
+  pid: number;
+  queues: string[];
+  concurrency: number;
+  started_at: string;
+  last_seen: string;
+  /** The ids of the jobs it runs now. */
+  jobs: string[];
+  processed: number;
+  failed: number;
+}
+
+export interface RetryAllOptions {
+  /** Only the jobs of this queue (null: every job). */
+  queue?: string | null;
+  /** The most jobs retried (1000; at most 1000000). */
+  limit?: number;
+}
+
+export interface CleanOptions {
+  /** Seconds since the job ended (0: any ended job). */
+  olderThan: number;
+  /** The most jobs deleted (1000; at most 1000000). */
+  limit?: number;
+}
+
 export interface HandlerOptions {
   namespace?: string;
   shards?: number;
@@ -222,6 +269,26 @@ export declare class Handler {
   create(timeout?: number | null, options?: CreateOptions): Promise<Resource>;
   get(id: string): Promise<Resource | null>;
   counts(): Promise<Record<State, number>>;
+  /** Live jobs in `state` (several: their sum; null: all states). */
+  count(state?: State | State[] | null): Promise<number>;
+  /** The jobs for `ids`, read at once; null where there is none. */
+  getMany(ids: Iterable<string>): Promise<(Resource | null)[]>;
+  /** Fail the running jobs past their lease or run time, tidy expired index entries; how many it failed. */
+  sweep(): Promise<number>;
+  /** Retry up to `limit` jobs in `state` ('failed' by default, or 'cancelled'), of `queue` only when given; how many. */
+  retryAll(state?: State, options?: RetryAllOptions): Promise<number>;
+  /** Delete up to `limit` jobs in the ended `state` that ended more than `olderThan` seconds ago; how many. */
+  clean(state: State, options: CleanOptions): Promise<number>;
+  /** The queues of the namespace, sorted: with a waiting or running job, paused, or served by a live worker. */
+  queues(): Promise<string[]>;
+  /** One queue's numbers, read from each shard's queue entries (no job is read). */
+  queueStats(queue: string): Promise<QueueStats>;
+  /** Stop the queue's pops (pushes are still taken) until resume(). */
+  pause(queue: string): Promise<void>;
+  /** Let the queue's pops go on, and wake its blocked workers. */
+  resume(queue: string): Promise<void>;
+  /** The live registered workers (of `queue` only, when given), oldest first. */
+  workers(queue?: string | null): Promise<WorkerInfo[]>;
   status(id: string): Promise<Status>;
   /** Cancel the job `id` (see Resource.cancel); the job read back after. */
   cancel(id: string, reason?: string | null): Promise<Resource>;

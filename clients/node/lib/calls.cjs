@@ -234,6 +234,13 @@ class Commands {
     return { script: 'get', keys: this.keys.jobKeys(id), args: this.head(id, ''), id };
   }
 
+  /** One shard's sweep scan (sweep_shard): expired index entries to
+   * tombstones, and up to `limit` due running jobs' ids. */
+  sweepShard(shard, limit) {
+    const args = ['', '', String(this.eventCap), String(this.tombTtlMs), String(this.tombCap), String(this.cleanupBatch), String(limit)];
+    return { script: 'sweep', keys: this.keys.shardKeys(shard), args, id: '' };
+  }
+
   /** The stall rule applied to one job (a peek's due ids). */
   settle(id) {
     return { script: 'settle', keys: this.keys.jobKeys(id), args: this.head(id, ''), id };

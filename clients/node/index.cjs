@@ -11,8 +11,8 @@
 //   // an operator's: track.cancel(id, reason), track.retry(id, {delay}), track.delete(id)
 //   // the work queue: track.push(data, {queue}), track.popAndStart(queue, {block, lease}), track.queued(queue)
 //   // reading: track.list(state, {limit, cursor}), track.events({since, block}), track.wait(id, timeout)
-//   // many jobs: track.getMany(ids), track.count(state), track.sweep(), track.retryAll(state, {queue, limit}),
-//   //   track.clean(state, {olderThan, limit})
+//   // many jobs: track.createMany(n, timeout, {data, name, batch}), track.getMany(ids), track.history(id),
+//   //   track.count(state), track.sweep(), track.retryAll(state, {queue, limit}), track.clean(state, {olderThan, limit})
 //   // the fleet: track.queues(), track.queueStats(queue), track.pause(queue), track.resume(queue), track.workers(queue)
 //
 // The seed's own API, callbacks and promises, is jobbertrack/seed (seed.cjs).
@@ -30,6 +30,7 @@ const {
   progressDetails,
 } = require('./lib/calls.cjs');
 const { checkId } = require('./lib/keys.cjs');
+const { pyRepr } = require('./lib/repr.cjs');
 const { STATES, manifest } = require('./lib/scripts.cjs');
 const { fieldsFromFlat, toValue, fromValue, problems, readJson, payloadFields, PAYLOAD_FIELDS } = require('./lib/record.cjs');
 const { run, checkLayout, notify } = require('./lib/run.cjs');
@@ -41,6 +42,8 @@ const { endsJob } = require('./lib/events.cjs');
 const { iterEvents } = require('./lib/follow.cjs');
 const fleet = require('./lib/fleet.cjs');
 const bulk = require('./lib/bulk.cjs');
+const { createdFields } = bulk;
+const { history } = require('./lib/history.cjs');
 
 const { errorFor, InvalidTimeout, InvalidData, JobberTrackError, WaitTimeout } = errors;
 
@@ -237,11 +240,23 @@ class Resource {
     return toValue(this.id, this._fields);
   }
 
+  /** The transitions recorded in the local copy, oldest first (see
+   * Handler.history): as history() in Python, times as ISO 8601 text. */
+  history() {
+    return history(this._fields);
+  }
+
   /** Replace the local copy with what Redis returned (an HGETALL reply) or
    * with what getValue() returned. */
   setValue(reply) {
     this._fields = fromValue(reply);
     this._known = Object.keys(this._fields).length > 0;
+  }
+
+  /** The local copy of a job create_many made (its reply's fields). */
+  _created(fields) {
+    this._fields = { ...fields };
+    this._known = true;
   }
 
   async _run(call) {
@@ -489,6 +504,47 @@ class Handler {
     else if (code === 'corrupt') record = fieldsFromHash(await this.client.hGetAll(this._commands.keys.jobKey(jobId)));
     if (!record || !Object.keys(record).length) return null;
     return this._adopt(await this.resourceFactory.load(this.client, jobId, record));
+  }
+
+  /** The job's transitions ({from, to, at}, and on the last `message`,
+   * `reason` and `progress` when it has them), oldest first, from one
+   * read; [] when it is unknown or expired. */
+  async history(id) {
+    const job = await this.get(id);
+    return job === null ? [] : job.history();
+  }
+
+  /** `count` new waiting jobs (each a resource of the factory) living
+   * `timeout` seconds (or the default timeout), made with one
+   * `create_many` call per shard per `batch` (1000) jobs, all at once;
+   * options: {data, name, batch}: data and name for every job, as
+   * create's.  An id that exists rejects with JobExists once the others of
+   * its batch round are made (as Python's create_many). */
+  async createMany(count, timeout, { batch = 1000, ...options } = {}) {
+    if (!Number.isInteger(count) || count < 0) {
+      throw new JobberTrackError(`count must be an int >= 0, not ${pyRepr(count)}`);
+    }
+    if (!Number.isInteger(batch) || batch < 1) {
+      throw new JobberTrackError(`batch must be an int >= 1, not ${pyRepr(batch)}`);
+    }
+    const { data, ...given } = options;
+    createFields(given); // a bad field is refused before the timeout, as in Python
+    const timeoutMs = this._timeoutMs(timeout);
+    const jobs = [];
+    for (let i = 0; i < count; i++) jobs.push(this._adopt(await this.resourceFactory.create(this.client)));
+    const ids = jobs.map((job) => job.id);
+    if (new Set(ids).size !== ids.length) {
+      throw new JobberTrackError('the resource factory made the same id twice in one create_many()');
+    }
+    const byId = new Map(jobs.map((job) => [job.id, job]));
+    await checkLayout(this.client, this._commands.keys, true);
+    for (let i = 0; i < ids.length; i += batch) {
+      const batches = this._commands.createBatches(ids.slice(i, i + batch), timeoutMs, options);
+      const replies = await this._exec()(batches.map(([, call]) => call));
+      const refused = createdFields(batches, replies, (id, fields) => byId.get(id)._created(fields));
+      if (refused) throw errorFor(refused[0], refused[1]);
+    }
+    return jobs;
   }
 
   /** The jobs for `ids` (an array or other iterable of ids, not one id),

@@ -193,6 +193,27 @@ export interface WorkerInfo {
   failed: number;
 }
 
+/** One step of history(): a move of the job, oldest first. */
+export interface HistoryStep {
+  /** null for its creation. */
+  from: State | null;
+  to: State;
+  /** When, ISO 8601 UTC to the ms (null when the record does not say). */
+  at: string | null;
+  /** The attempt it belongs to, for the steps of an earlier attempt. */
+  attempt?: number | null;
+  /** A failure's message and reason (an earlier attempt's, or on the last step). */
+  message?: string | null;
+  reason?: string | null;
+  /** The last progress report, on the last step once the worker is done. */
+  progress?: Progress | null;
+}
+
+export interface CreateManyOptions extends CreateOptions {
+  /** Jobs per round of one create_many call per shard (1000). */
+  batch?: number;
+}
+
 export interface RetryAllOptions {
   /** Only the jobs of this queue (null: every job). */
   queue?: string | null;
@@ -252,6 +273,8 @@ export declare class Resource {
   /** The job once it has ended, woken by its shard's events; WaitTimeout after `timeout` seconds (none: for ever). */
   wait(timeout?: number | null): Promise<this>;
   getValue(): JobValue;
+  /** The transitions recorded in the local copy, oldest first. */
+  history(): HistoryStep[];
   setValue(reply: Record<string, unknown> | unknown[] | JobValue): void;
 }
 
@@ -269,6 +292,10 @@ export declare class Handler {
   create(timeout?: number | null, options?: CreateOptions): Promise<Resource>;
   get(id: string): Promise<Resource | null>;
   counts(): Promise<Record<State, number>>;
+  /** `count` new waiting jobs, one create_many call per shard per batch; JobExists when an id is taken. */
+  createMany(count: number, timeout?: number | null, options?: CreateManyOptions): Promise<Resource[]>;
+  /** The job's transitions, oldest first; [] when it is unknown or expired. */
+  history(id: string): Promise<HistoryStep[]>;
   /** Live jobs in `state` (several: their sum; null: all states). */
   count(state?: State | State[] | null): Promise<number>;
   /** The jobs for `ids`, read at once; null where there is none. */

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 import jobbertrack
+from jobbertrack._core.keys import Keyspace
 from tests.node.conftest import NodeDriver, as_json
 
 #: Far below the 5 s rescan that would stand in for a wake-up that never came.
@@ -293,3 +294,91 @@ def test_node_refuses_what_python_refuses(js: NodeDriver, py: jobbertrack.Handle
         js.error("getMany", ids=["ok", ""])["name"] == type(_raised(lambda: py.get_many(["ok", ""]))).__name__
     )
     assert js("queues") == py.queues() == []  # a refused call wrote nothing
+
+
+def _history(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Python's history() as JSON: its datetimes as Node writes times."""
+    return [
+        {k: (v.isoformat(timespec="milliseconds") if hasattr(v, "isoformat") else v) for k, v in step.items()}
+        for step in steps
+    ]
+
+
+def test_history_is_pythons(js: NodeDriver, py: jobbertrack.Handler) -> None:
+    assert js("history", id="never-made") == py.history("never-made") == []
+    only_made = py.create(60)
+    finished = py.create(60).start()
+    finished.set_progress(3, 4, "almost")
+    finished.finish("ok")
+    failed = py.create(60).start().fail("boom")
+    cancelled = py.cancel(py.create(60).id, "not needed")
+    retried = py.push(None, queue="h", timeout=60, retries=1)
+    job = py.pop_and_start("h")
+    assert job is not None
+    job.fail("first")  # back on its queue
+    again = py.pop_and_start("h")
+    assert again is not None
+    again.fail({"message": "second", "reason": "mine"})
+    py.retry(again.id)
+    running = py.pop_and_start("h")
+    assert running is not None
+    running.set_progress(1)
+    by_node = js("push", options={"queue": "n", "timeout": 60})
+    js("pop", queue="n")
+    js("move", id=by_node["id"], move="fail", error="from node")
+    for one in [only_made, finished, failed, cancelled, retried]:
+        steps = js("history", id=one.id)
+        assert steps == _history(py.history(one.id)), one.id
+    assert js("history", id=by_node["id"]) == _history(py.history(by_node["id"]))
+    steps = js("history", id=retried.id)
+    assert [(s["from"], s["to"]) for s in steps] == [
+        (None, "waiting"),
+        ("waiting", "running"),
+        ("running", "waiting"),
+        ("waiting", "running"),
+        ("running", "failed"),
+        ("failed", "waiting"),
+        ("waiting", "running"),
+    ]
+    assert js("history", id=finished.id)[-1]["progress"] == {"current": 3, "total": 4, "message": "almost"}
+
+
+def test_create_many_from_node_is_pythons(js: NodeDriver, py: jobbertrack.Handler) -> None:
+    made = js("createMany", count=40, timeout=60, options={"data": {"n": 1}, "name": "bulk", "batch": 7})
+    assert len(made) == len({m["id"] for m in made}) == 40
+    assert made == [as_json(j.get_value()) for j in py.get_many([m["id"] for m in made])]  # type: ignore[union-attr]
+    assert {(m["state"], m["name"]) for m in made} == {("waiting", "bulk")} and made[0]["input"] == {"n": 1}
+    assert js("count", state="waiting") == py.count("waiting") == 40
+    assert js("createMany", count=0, timeout=60) == py.create_many(0, 60) == []
+    plain = js("createMany", count=2, timeout=60)
+    assert plain == [as_json(py.get(m["id"]).get_value()) for m in plain]  # type: ignore[union-attr]
+    assert "data" not in plain[0] and plain[0]["input"] is None
+
+
+def test_create_many_refuses_what_python_refuses(
+    js: NodeDriver, make_node: Any, py: jobbertrack.Handler
+) -> None:
+    for count, options, python in [
+        (-1, {}, lambda: py.create_many(-1, 60)),
+        (1, {"batch": 0}, lambda: py.create_many(1, 60, batch=0)),
+        (1.5, {}, lambda: py.create_many(1.5, 60)),  # type: ignore[arg-type]
+    ]:
+        refused = js.error("createMany", count=count, timeout=60, options=options)
+        raised = _raised(python)
+        assert (refused["name"], refused["message"]) == (type(raised).__name__, str(raised))
+    assert js.error("createMany", count=1, timeout=-1)["name"] == "InvalidTimeout"
+    assert js.error("createMany", count=1, timeout=60, options={"name": 5})["name"] == "InvalidData"
+
+    # an id that exists: the batches of other shards are made, then JobExists
+    class Taken(jobbertrack.ResourceFactory):
+        def create(self, client: Any) -> jobbertrack.Resource:
+            return jobbertrack.Resource(client, "many-2")
+
+    jobbertrack.Handler(py.client, Taken()).create(60)
+    ordered = make_node(ids="many-")  # a factory of the driver's: many-1, many-2, ...
+    refused = ordered.error("createMany", count=6, timeout=60)
+    assert (refused["name"], refused["jobId"]) == ("JobExists", "many-2")
+    keys = Keyspace()
+    for n in [1, 3, 4, 5, 6]:
+        made = py.get(f"many-{n}") is not None
+        assert made == (keys.shard_of(f"many-{n}") != keys.shard_of("many-2")), n

@@ -148,4 +148,23 @@ async function sweep(commands, exec, page = SWEEP_PAGE) {
   return failed;
 }
 
-module.exports = { PAGE, MAX_LIMIT, checkLimit, retryable, cleanable, retryAll, clean, sweep };
+/** Fill the local copies of a create_many round's jobs (`fill(id,
+ * fields)`); [status, id] of the first refused batch ('exists', the id
+ * taken), or null (_created in _handler_base.py). */
+function createdFields(batches, replies, fill) {
+  let refused = null;
+  batches.forEach(([ids, call], i) => {
+    const reply = replies[i];
+    if (text(reply[0]) !== 'ok') {
+      refused ??= [text(reply[0]), text(reply[1])];
+      return;
+    }
+    const fields = { state: call.target, created: text(reply[1]), expires: text(reply[2]), token: call.token, ...call.sets };
+    if (call.data !== null) fields.data = call.data;
+    for (const id of ids) fill(id, fields);
+  });
+  return refused;
+}
+
+module.exports = {
+  createdFields, PAGE, MAX_LIMIT, checkLimit, retryable, cleanable, retryAll, clean, sweep };

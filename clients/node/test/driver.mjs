@@ -150,6 +150,14 @@ const OPS = {
   async getMany(r) {
     return (await track.getMany(r.ids)).map(value);
   },
+  async history(r) {
+    return track.history(r.id);
+  },
+  async createMany(r) {
+    const made = await track.createMany(r.count, r.timeout, r.options || {});
+    for (const j of made) keep(j);
+    return made.map(value);
+  },
   async count(r) {
     return track.count(r.state ?? null);
   },

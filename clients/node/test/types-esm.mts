@@ -7,6 +7,7 @@ import {
   ResourceFactory,
   Resource,
   WaitTimeout,
+  type HistoryStep,
   type JobValue,
   type QueueStats,
   type State,
@@ -86,5 +87,9 @@ export async function fleetExample(track: Handler): Promise<void> {
   const failed: number = await track.sweep();
   const retried: number = await track.retryAll('failed', { queue: 'mail', limit: 10 });
   const cleaned: number = await track.clean('finished', { olderThan: 3600 });
+  const made: Resource[] = await track.createMany(10, 60, { data: { n: 1 }, name: 'bulk', batch: 5 });
+  const steps: HistoryStep[] = await track.history(made[0]!.id);
+  const local: HistoryStep[] = made[0]!.history();
+  console.log(steps[0]?.to, steps[0]?.at, local.length);
   console.log(names, stats.oldest_wait_s, stats.paused, all[0]?.last_seen, serving.length, jobs, live, failed, retried, cleaned);
 }

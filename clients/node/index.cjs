@@ -537,7 +537,7 @@ class Handler {
       throw new JobberTrackError('the resource factory made the same id twice in one create_many()');
     }
     const byId = new Map(jobs.map((job) => [job.id, job]));
-    await checkLayout(this.client, this._commands.keys, true);
+    if (ids.length) await checkLayout(this.client, this._commands.keys, true); // none made: nothing written
     for (let i = 0; i < ids.length; i += batch) {
       const batches = this._commands.createBatches(ids.slice(i, i + batch), timeoutMs, options);
       const replies = await this._exec()(batches.map(([, call]) => call));
@@ -598,8 +598,9 @@ class Handler {
   async clean(state, { olderThan, limit = 1000 } = {}) {
     const from = bulk.cleanable(state);
     bulk.checkLimit(limit);
+    const olderMs = bulk.olderThanMs(olderThan);
     await checkLayout(this.client, this._commands.keys, false);
-    return bulk.clean(this._commands, this._exec(), from, olderThan, limit);
+    return bulk.clean(this._commands, this._exec(), from, olderMs, limit);
   }
 
   // -- the fleet: queues and workers seen from above (lib/fleet.cjs) --

@@ -287,6 +287,7 @@ def test_node_refuses_what_python_refuses(js: NodeDriver, py: jobbertrack.Handle
         == type(_raised(lambda: py.clean("failed", older_than=-1))).__name__
         == "InvalidTimeout"
     )
+    assert js.error("clean", state="failed")["name"] == "InvalidTimeout"  # olderThan is required
     refused = js.error("getMany", ids="abc")
     raised = _raised(lambda: py.get_many("abc"))
     assert (refused["name"], refused["message"]) == (type(raised).__name__, str(raised))

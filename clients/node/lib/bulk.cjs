@@ -1,6 +1,7 @@
 'use strict';
 // An operator's work on many jobs (src/jobbertrack/_bulk.py and
-// _core/sweeping.py): sweep, retryAll and clean, as Python plans them.
+// _core/sweeping.py): sweep, retryAll and clean, as Python plans them, and
+// the local copies of createMany's jobs (_created in _handler_base.py).
 // I/O is given: `exec(calls)` runs script calls at once, `read(keys)` the
 // records (HGETALL) at those keys.
 //
@@ -10,7 +11,7 @@
 // checks the job again (a retry is the table's compare-and-set; `delete`
 // takes the state and the age it must have): a job that changed meanwhile
 // is passed over, never acted on twice.
-const { JobberTrackError } = require('./errors.cjs');
+const { JobberTrackError, InvalidTimeout } = require('./errors.cjs');
 const { durationMs } = require('./calls.cjs');
 const { MOVES, manifest } = require('./scripts.cjs');
 const { ListPlan, parseCursor } = require('./listing.cjs');
@@ -59,6 +60,14 @@ async function listPage(commands, exec, state, limit, cursor) {
   return plan.result();
 }
 
+/** clean()'s age as ms: 0 for any ended job, else seconds > 0. */
+function olderThanMs(olderThan) {
+  if (olderThan === undefined || olderThan === null) {
+    throw new InvalidTimeout('clean() needs olderThan: the seconds since a job ended (0: any ended job)');
+  }
+  return olderThan === 0 ? 0 : durationMs(olderThan, 'older_than');
+}
+
 /** Retry up to `limit` jobs in `state` (of `queue` only, when given): how
  * many were retried, and the queues they went back on (retry_all). */
 async function retryAll(commands, exec, read, state, queue, limit) {
@@ -87,9 +96,8 @@ async function retryAll(commands, exec, read, state, queue, limit) {
 }
 
 /** Delete up to `limit` jobs in the ended `state` that ended more than
- * `olderThan` seconds ago, by Redis' clock, checked by each delete (clean). */
-async function clean(commands, exec, state, olderThan, limit) {
-  const olderMs = olderThan === 0 ? 0 : durationMs(olderThan, 'older_than');
+ * `olderMs` ms ago, by Redis' clock, checked by each delete (clean). */
+async function clean(commands, exec, state, olderMs, limit) {
   let deleted = 0;
   let cursor = null;
   while (deleted < limit) {
@@ -167,4 +175,14 @@ function createdFields(batches, replies, fill) {
 }
 
 module.exports = {
-  createdFields, PAGE, MAX_LIMIT, checkLimit, retryable, cleanable, retryAll, clean, sweep };
+  PAGE,
+  MAX_LIMIT,
+  checkLimit,
+  retryable,
+  cleanable,
+  olderThanMs,
+  retryAll,
+  clean,
+  sweep,
+  createdFields,
+};

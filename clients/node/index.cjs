@@ -11,6 +11,9 @@
 //   // an operator's: track.cancel(id, reason), track.retry(id, {delay}), track.delete(id)
 //   // the work queue: track.push(data, {queue}), track.popAndStart(queue, {block, lease}), track.queued(queue)
 //   // reading: track.list(state, {limit, cursor}), track.events({since, block}), track.wait(id, timeout)
+//   // many jobs: track.createMany(n, timeout, {data, name, batch}), track.getMany(ids), track.history(id),
+//   //   track.count(state), track.sweep(), track.retryAll(state, {queue, limit}), track.clean(state, {olderThan, limit})
+//   // the fleet: track.queues(), track.queueStats(queue), track.pause(queue), track.resume(queue), track.workers(queue)
 //
 // The seed's own API, callbacks and promises, is jobbertrack/seed (seed.cjs).
 const errors = require('./lib/errors.cjs');
@@ -27,6 +30,7 @@ const {
   progressDetails,
 } = require('./lib/calls.cjs');
 const { checkId } = require('./lib/keys.cjs');
+const { pyRepr } = require('./lib/repr.cjs');
 const { STATES, manifest } = require('./lib/scripts.cjs');
 const { fieldsFromFlat, toValue, fromValue, problems, readJson, payloadFields, PAYLOAD_FIELDS } = require('./lib/record.cjs');
 const { run, checkLayout, notify } = require('./lib/run.cjs');
@@ -36,6 +40,10 @@ const { monotonic, waitDeadline, blockDeadline, wakeAt } = require('./lib/deadli
 const { ListPlan, statesOf, parseCursor } = require('./lib/listing.cjs');
 const { endsJob } = require('./lib/events.cjs');
 const { iterEvents } = require('./lib/follow.cjs');
+const fleet = require('./lib/fleet.cjs');
+const bulk = require('./lib/bulk.cjs');
+const { createdFields } = bulk;
+const { history } = require('./lib/history.cjs');
 
 const { errorFor, InvalidTimeout, InvalidData, JobberTrackError, WaitTimeout } = errors;
 
@@ -232,11 +240,23 @@ class Resource {
     return toValue(this.id, this._fields);
   }
 
+  /** The transitions recorded in the local copy, oldest first (see
+   * Handler.history): as history() in Python, times as ISO 8601 text. */
+  history() {
+    return history(this._fields);
+  }
+
   /** Replace the local copy with what Redis returned (an HGETALL reply) or
    * with what getValue() returned. */
   setValue(reply) {
     this._fields = fromValue(reply);
     this._known = Object.keys(this._fields).length > 0;
+  }
+
+  /** The local copy of a job create_many made (its reply's fields). */
+  _created(fields) {
+    this._fields = { ...fields };
+    this._known = true;
   }
 
   async _run(call) {
@@ -486,6 +506,159 @@ class Handler {
     return this._adopt(await this.resourceFactory.load(this.client, jobId, record));
   }
 
+  /** The job's transitions ({from, to, at}, and on the last `message`,
+   * `reason` and `progress` when it has them), oldest first, from one
+   * read; [] when it is unknown or expired. */
+  async history(id) {
+    const job = await this.get(id);
+    return job === null ? [] : job.history();
+  }
+
+  /** `count` new waiting jobs (each a resource of the factory) living
+   * `timeout` seconds (or the default timeout), made with one
+   * `create_many` call per shard per `batch` (1000) jobs, all at once;
+   * options: {data, name, batch}: data and name for every job, as
+   * create's.  An id that exists rejects with JobExists once the others of
+   * its batch round are made (as Python's create_many). */
+  async createMany(count, timeout, { batch = 1000, ...options } = {}) {
+    if (!Number.isInteger(count) || count < 0) {
+      throw new JobberTrackError(`count must be an int >= 0, not ${pyRepr(count)}`);
+    }
+    if (!Number.isInteger(batch) || batch < 1) {
+      throw new JobberTrackError(`batch must be an int >= 1, not ${pyRepr(batch)}`);
+    }
+    const { data, ...given } = options;
+    createFields(given); // a bad field is refused before the timeout, as in Python
+    const timeoutMs = this._timeoutMs(timeout);
+    const jobs = [];
+    for (let i = 0; i < count; i++) jobs.push(this._adopt(await this.resourceFactory.create(this.client)));
+    const ids = jobs.map((job) => job.id);
+    if (new Set(ids).size !== ids.length) {
+      throw new JobberTrackError('the resource factory made the same id twice in one create_many()');
+    }
+    const byId = new Map(jobs.map((job) => [job.id, job]));
+    if (ids.length) await checkLayout(this.client, this._commands.keys, true); // none made: nothing written
+    for (let i = 0; i < ids.length; i += batch) {
+      const batches = this._commands.createBatches(ids.slice(i, i + batch), timeoutMs, options);
+      const replies = await this._exec()(batches.map(([, call]) => call));
+      const refused = createdFields(batches, replies, (id, fields) => byId.get(id)._created(fields));
+      if (refused) throw errorFor(refused[0], refused[1]);
+    }
+    return jobs;
+  }
+
+  /** The jobs for `ids` (an array or other iterable of ids, not one id),
+   * read at once; null where there is none (as Python's get_many). */
+  async getMany(ids) {
+    if (typeof ids === 'string' || typeof ids?.[Symbol.iterator] !== 'function') {
+      const kind = typeof ids === 'string' ? 'str' : ids === null || ids === undefined ? 'NoneType' : typeof ids;
+      throw new errors.WrongType(`ids must be an iterable of str, not ${kind}`);
+    }
+    const wanted = [...ids].map(checkId);
+    return Promise.all(wanted.map((id) => this.get(id)));
+  }
+
+  /** Live jobs in `state` (several: their sum; null: all states); expired
+   * records are never counted. */
+  async count(state = null) {
+    const wanted = statesOf(state);
+    const counts = await this.counts();
+    return wanted.reduce((sum, s) => sum + counts[s], 0);
+  }
+
+  _exec() {
+    return (calls) => Promise.all(calls.map((call) => run(this.client, call)));
+  }
+
+  /** Fail every running job of the namespace whose lease or maximum run
+   * time has run out, and tidy expired index entries; how many jobs this
+   * call failed (as Python's sweep). */
+  async sweep() {
+    await checkLayout(this.client, this._commands.keys, false);
+    return bulk.sweep(this._commands, this._exec());
+  }
+
+  /** Retry up to `limit` (1000) jobs in `state` ('failed' or 'cancelled'),
+   * of `queue` only when given, page by page over every shard, and wake
+   * the workers of the queues they went back on; how many were retried. */
+  async retryAll(state = 'failed', { queue = null, limit = 1000 } = {}) {
+    const from = bulk.retryable(state);
+    const only = queue === null || queue === undefined ? null : checkQueue(queue);
+    bulk.checkLimit(limit);
+    await checkLayout(this.client, this._commands.keys, false);
+    const read = (keys) => Promise.all(keys.map((key) => this.client.hGetAll(key)));
+    const [retried, queues] = await bulk.retryAll(this._commands, this._exec(), read, from, only, limit);
+    for (const name of [...queues].sort()) await notify(this.client, this._commands.keys.wakeKey(name));
+    return retried;
+  }
+
+  /** Delete up to `limit` (1000) jobs in the ended `state` that ended more
+   * than `olderThan` seconds ago (by Redis' clock), page by page over every
+   * shard; how many were deleted. */
+  async clean(state, { olderThan, limit = 1000 } = {}) {
+    const from = bulk.cleanable(state);
+    bulk.checkLimit(limit);
+    const olderMs = bulk.olderThanMs(olderThan);
+    await checkLayout(this.client, this._commands.keys, false);
+    return bulk.clean(this._commands, this._exec(), from, olderMs, limit);
+  }
+
+  // -- the fleet: queues and workers seen from above (lib/fleet.cjs) --
+
+  /** The queues of the namespace, sorted: those with a waiting or running
+   * job, the paused ones and the ones a live worker serves. */
+  async queues() {
+    const keys = this._commands.keys;
+    await checkLayout(this.client, keys, false);
+    const [replies, live] = await Promise.all([
+      this._exec()(fleet.queuesCalls(keys)),
+      fleet.readRegistry(this.client, keys, null),
+    ]);
+    return fleet.mergeQueues(replies, fleet.servedQueues(live));
+  }
+
+  /** `queue`'s numbers, read from each shard's queue entries (no job is
+   * read): {name, waiting (ready to pop), delayed, running, oldest_wait_s
+   * (how long the oldest ready job has waited; 0 when none), paused,
+   * workers (live ones serving it)}: Python's queue_stats. */
+  async queueStats(queue) {
+    checkQueue(queue);
+    const keys = this._commands.keys;
+    await checkLayout(this.client, keys, false);
+    const [replies, serving] = await Promise.all([
+      this._exec()(fleet.qstatsCalls(keys, queue)),
+      fleet.readRegistry(this.client, keys, queue),
+    ]);
+    return fleet.mergeQstats(queue, replies, serving.length);
+  }
+
+  /** Stop `queue`'s pops: until resume(), popAndStart returns nothing
+   * (blocked workers stay blocked) while pushes are accepted; running jobs
+   * go on.  In effect in every shard when it resolves. */
+  async pause(queue) {
+    checkQueue(queue);
+    await checkLayout(this.client, this._commands.keys, false);
+    await this._exec()(fleet.pauseCalls(this._commands.keys, queue));
+  }
+
+  /** Let `queue`'s pops go on, and wake its blocked workers. */
+  async resume(queue) {
+    checkQueue(queue);
+    await checkLayout(this.client, this._commands.keys, false);
+    await this._exec()(fleet.resumeCalls(this._commands.keys, queue));
+    await notify(this.client, this._commands.keys.wakeKey(queue));
+  }
+
+  /** The live registered workers (Python's work() calls, `jobbertrack
+   * work` processes, register_worker()), of `queue` only when given:
+   * {id, host, pid, queues, concurrency, started_at, last_seen, jobs,
+   * processed, failed}, oldest first.  The ids of workers whose record
+   * expired (killed) are dropped from the registry's set. */
+  async workers(queue = null) {
+    const only = queue === null || queue === undefined ? null : checkQueue(queue);
+    return fleet.readRegistry(this.client, this._commands.keys, only);
+  }
+
   /** Live jobs per state: every state of STATES, one call per shard. */
   async counts() {
     await checkLayout(this.client, this._commands.keys, false);
@@ -548,7 +721,8 @@ module.exports = {
   Resource,
   ResourceFactory,
   STATES,
-  ...Object.fromEntries(Object.entries(errors).filter(([k]) => k !== 'errorFor' && k !== 'translate')),
+  // WrongType stays inside, as in Python: catch JobberTrackError
+  ...Object.fromEntries(Object.entries(errors).filter(([k]) => !['errorFor', 'translate', 'WrongType'].includes(k))),
   Tracker: Handler,
   Job: Resource,
 };

@@ -7,6 +7,9 @@ export interface RedisLike {
   get(key: string): Promise<unknown>;
   set(key: string, value: string, options?: { NX?: boolean }): Promise<unknown>;
   hGetAll(key: string): Promise<unknown>;
+  /** The worker registry's reads (workers(), queues(), queueStats()). */
+  sMembers?(key: string): Promise<unknown>;
+  sRem?(key: string, members: string[]): Promise<unknown>;
 }
 
 export type State = 'waiting' | 'running' | 'failed' | 'finished' | 'cancelled';
@@ -160,6 +163,71 @@ export interface JobEvent {
   isFinal: boolean;
 }
 
+/** queueStats(): one queue's numbers, as Python's queue_stats() (snake_case keys). */
+export interface QueueStats {
+  name: string;
+  /** Jobs ready to pop. */
+  waiting: number;
+  /** Jobs waiting whose ready time has not come. */
+  delayed: number;
+  running: number;
+  /** How long the oldest ready job has waited, seconds (0 when none). */
+  oldest_wait_s: number;
+  paused: boolean;
+  /** Live registered workers serving the queue. */
+  workers: number;
+}
+
+/** workers(): a live registered worker's record, as Python's workers() returns it. */
+export interface WorkerInfo {
+  id: string;
+  host: string;
+  pid: number;
+  queues: string[];
+  concurrency: number;
+  started_at: string;
+  last_seen: string;
+  /** The ids of the jobs it runs now. */
+  jobs: string[];
+  processed: number;
+  failed: number;
+}
+
+/** One step of history(): a move of the job, oldest first. */
+export interface HistoryStep {
+  /** null for its creation. */
+  from: State | null;
+  to: State;
+  /** When, ISO 8601 UTC to the ms (null when the record does not say). */
+  at: string | null;
+  /** The attempt it belongs to, for the steps of an earlier attempt. */
+  attempt?: number | null;
+  /** A failure's message and reason (an earlier attempt's, or on the last step). */
+  message?: string | null;
+  reason?: string | null;
+  /** The last progress report, on the last step once the worker is done. */
+  progress?: Progress | null;
+}
+
+export interface CreateManyOptions extends CreateOptions {
+  /** Jobs per round of one create_many call per shard (1000). */
+  batch?: number;
+}
+
+export interface RetryAllOptions {
+  /** Only the jobs of this queue (null: every job). */
+  queue?: string | null;
+  /** The most jobs retried (1000; at most 1000000). */
+  limit?: number;
+}
+
+export interface CleanOptions {
+  /** Seconds since the job ended (0: any ended job). */
+  olderThan: number;
+  /** The most jobs deleted (1000; at most 1000000). */
+  limit?: number;
+}
+
 export interface HandlerOptions {
   namespace?: string;
   shards?: number;
@@ -205,6 +273,8 @@ export declare class Resource {
   /** The job once it has ended, woken by its shard's events; WaitTimeout after `timeout` seconds (none: for ever). */
   wait(timeout?: number | null): Promise<this>;
   getValue(): JobValue;
+  /** The transitions recorded in the local copy, oldest first. */
+  history(): HistoryStep[];
   setValue(reply: Record<string, unknown> | unknown[] | JobValue): void;
 }
 
@@ -222,6 +292,30 @@ export declare class Handler {
   create(timeout?: number | null, options?: CreateOptions): Promise<Resource>;
   get(id: string): Promise<Resource | null>;
   counts(): Promise<Record<State, number>>;
+  /** `count` new waiting jobs, one create_many call per shard per batch; JobExists when an id is taken. */
+  createMany(count: number, timeout?: number | null, options?: CreateManyOptions): Promise<Resource[]>;
+  /** The job's transitions, oldest first; [] when it is unknown or expired. */
+  history(id: string): Promise<HistoryStep[]>;
+  /** Live jobs in `state` (several: their sum; null: all states). */
+  count(state?: State | State[] | null): Promise<number>;
+  /** The jobs for `ids`, read at once; null where there is none. */
+  getMany(ids: Iterable<string>): Promise<(Resource | null)[]>;
+  /** Fail the running jobs past their lease or run time, tidy expired index entries; how many it failed. */
+  sweep(): Promise<number>;
+  /** Retry up to `limit` jobs in `state` ('failed' by default, or 'cancelled'), of `queue` only when given; how many. */
+  retryAll(state?: State, options?: RetryAllOptions): Promise<number>;
+  /** Delete up to `limit` jobs in the ended `state` that ended more than `olderThan` seconds ago; how many. */
+  clean(state: State, options: CleanOptions): Promise<number>;
+  /** The queues of the namespace, sorted: with a waiting or running job, paused, or served by a live worker. */
+  queues(): Promise<string[]>;
+  /** One queue's numbers, read from each shard's queue entries (no job is read). */
+  queueStats(queue: string): Promise<QueueStats>;
+  /** Stop the queue's pops (pushes are still taken) until resume(). */
+  pause(queue: string): Promise<void>;
+  /** Let the queue's pops go on, and wake its blocked workers. */
+  resume(queue: string): Promise<void>;
+  /** The live registered workers (of `queue` only, when given), oldest first. */
+  workers(queue?: string | null): Promise<WorkerInfo[]>;
   status(id: string): Promise<Status>;
   /** Cancel the job `id` (see Resource.cancel); the job read back after. */
   cancel(id: string, reason?: string | null): Promise<Resource>;

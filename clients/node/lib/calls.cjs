@@ -198,6 +198,28 @@ class Commands {
     return { script: 'create', keys: this.keys.jobKeys(id), args, id, target: 'waiting', data: stored, clears: [] };
   }
 
+  /** One `create_many` call per shard for `ids`: [[the shard's ids, call], ...]
+   * (create_batches in _core/calls.py); ARGV as create's, then the ids. */
+  createBatches(ids, timeoutMs, { data, ...given } = {}) {
+    const stored = data === undefined ? null : this.json(data);
+    const pairs = createFields(given);
+    const byShard = new Map();
+    for (const id of ids) {
+      const shard = this.keys.shardOf(id);
+      if (!byShard.has(shard)) byShard.set(shard, []);
+      byShard.get(shard).push(id);
+    }
+    return [...byShard].map(([shard, shardIds]) => {
+      const token = newToken();
+      const keys = [...this.keys.shardKeys(shard), ...shardIds.map((id) => this.keys.jobKey(id))];
+      const args = [...this.head('', token), String(timeoutMs), String(this.tombCap), String(this.cleanupBatch), ...pairs];
+      if (stored !== null) args.push('data', stored);
+      args.push(...shardIds);
+      const sets = Object.fromEntries(pairs.flatMap((v, i) => (i % 2 ? [] : [[v, pairs[i + 1]]])));
+      return [shardIds, { script: 'create_many', keys, args, id: '', target: 'waiting', token, data: stored, sets }];
+    });
+  }
+
   /** The move of the table into `target`; `delayMs`, of a retry: how long
    * before a job of a queue may be popped again (ARGV 8, as a lease). */
   transition(id, target, { data, error, leaseMs = null, maxRuntimeMs = null, delayMs = null } = {}) {
@@ -232,6 +254,13 @@ class Commands {
 
   get(id) {
     return { script: 'get', keys: this.keys.jobKeys(id), args: this.head(id, ''), id };
+  }
+
+  /** One shard's sweep scan (sweep_shard): expired index entries to
+   * tombstones, and up to `limit` due running jobs' ids. */
+  sweepShard(shard, limit) {
+    const args = ['', '', String(this.eventCap), String(this.tombTtlMs), String(this.tombCap), String(this.cleanupBatch), String(limit)];
+    return { script: 'sweep', keys: this.keys.shardKeys(shard), args, id: '' };
   }
 
   /** The stall rule applied to one job (a peek's due ids). */

@@ -91,6 +91,10 @@ class WaitTimeout extends JobberTrackError {
   }
 }
 
+/** An argument of the wrong type (WrongType in Python, which does not
+ * export it either: catch JobberTrackError). */
+class WrongType extends JobberTrackError {}
+
 class InvalidTimeout extends JobberTrackError {}
 class InvalidJobId extends JobberTrackError {}
 class InvalidData extends JobberTrackError {}
@@ -138,6 +142,7 @@ module.exports = {
   UnknownLayout,
   WaitTimeout,
   InvalidTimeout,
+  WrongType,
   InvalidJobId,
   InvalidData,
   RedisUnavailable,

@@ -132,6 +132,18 @@ class Keyspace {
     return `${this.namespace}:{${this.namespace}.rescan}:${queue}`;
   }
 
+  /** The set of registered worker ids (workers_key in _core/keys.py; the
+   * worker registry of _core/workers.py). */
+  workersKey() {
+    return `${this.namespace}:{${this.namespace}.workers}:ids`;
+  }
+
+  /** A registered worker's record, JSON, expiring two heartbeat periods
+   * after its last beat (worker_key). */
+  workerKey(workerId) {
+    return `${this.namespace}:{${this.namespace}.workers}:w:${workerId}`;
+  }
+
   /** The key holding the namespace's layout version. */
   layoutKey() {
     return `${this.namespace}:{layout}`;

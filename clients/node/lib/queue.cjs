@@ -8,6 +8,7 @@ const { randomInt } = require('node:crypto');
 const { JobberTrackError } = require('./errors.cjs');
 const { durationMs, newToken } = require('./calls.cjs');
 const { checkId } = require('./keys.cjs');
+const { pyRepr } = require('./repr.cjs');
 
 /** Longest queue name (MAX_QUEUE). */
 const MAX_QUEUE = 200;
@@ -23,13 +24,14 @@ const text = (v) => (Buffer.isBuffer(v) ? v.toString('utf8') : String(v));
 function checkQueue(queue) {
   if (typeof queue !== 'string' || !queue || [...queue].length > MAX_QUEUE) {
     throw new JobberTrackError(
-      `queue must be a non-empty str of at most ${MAX_QUEUE} characters, not ${JSON.stringify(queue) ?? String(queue)}`,
+      `queue must be a non-empty str of at most ${MAX_QUEUE} characters, not ${pyRepr(queue)}`,
     );
   }
-  if (!queue.isWellFormed()) throw new JobberTrackError(`queue must be valid unicode text: ${JSON.stringify(queue)}`);
+  // Python names a lone surrogate unprintable before it finds it cannot encode it
   if (/[\p{C}\p{Z}]/u.test(queue.replaceAll(' ', ''))) {
-    throw new JobberTrackError(`queue must be printable text: ${JSON.stringify(queue)}`);
+    throw new JobberTrackError(`queue must be printable text: ${pyRepr(queue)}`);
   }
+  if (!queue.isWellFormed()) throw new JobberTrackError(`queue must be valid unicode text: ${pyRepr(queue)}`);
   return queue;
 }
 

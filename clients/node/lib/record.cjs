@@ -239,4 +239,15 @@ function fromValue(value) {
   return Object.assign(fields, queueFields(items));
 }
 
-module.exports = { fieldsFromFlat, toValue, fromValue, problems, readJson, payloadFields, PAYLOAD_FIELDS: [INPUT, RESULT] };
+module.exports = {
+  fieldsFromFlat,
+  toValue,
+  fromValue,
+  problems,
+  readJson,
+  readMs,
+  isoOf,
+  earlierAttempts,
+  payloadFields,
+  PAYLOAD_FIELDS: [INPUT, RESULT],
+};

@@ -146,6 +146,45 @@ const OPS = {
     }
     return out;
   },
+  // many jobs at once, and the fleet
+  async getMany(r) {
+    return (await track.getMany(r.ids)).map(value);
+  },
+  async history(r) {
+    return track.history(r.id);
+  },
+  async createMany(r) {
+    const made = await track.createMany(r.count, r.timeout, r.options || {});
+    for (const j of made) keep(j);
+    return made.map(value);
+  },
+  async count(r) {
+    return track.count(r.state ?? null);
+  },
+  async sweep() {
+    return track.sweep();
+  },
+  async retryAll(r) {
+    return track.retryAll(r.state, r.options || {});
+  },
+  async clean(r) {
+    return track.clean(r.state, r.options || {});
+  },
+  async queues() {
+    return track.queues();
+  },
+  async queueStats(r) {
+    return track.queueStats(r.queue);
+  },
+  async pause(r) {
+    return track.pause(r.queue);
+  },
+  async resume(r) {
+    return track.resume(r.queue);
+  },
+  async workers(r) {
+    return track.workers(r.queue ?? null);
+  },
   // jobbertrack/seed: {steps: ['create' | 'createAndPush' | 'get' | 'start' | 'finish' | 'fail'], data, result, id}
   async seed(r) {
     let job = null;

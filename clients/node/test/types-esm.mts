@@ -1,6 +1,18 @@
 // Compiled (not run) by `npm run typecheck`: the types an ES module user sees.
 import { createClient, createCluster } from 'redis';
-import { Handler, InvalidTransition, JobCancelled, ResourceFactory, Resource, WaitTimeout, type JobValue, type State } from 'jobbertrack';
+import {
+  Handler,
+  InvalidTransition,
+  JobCancelled,
+  ResourceFactory,
+  Resource,
+  WaitTimeout,
+  type HistoryStep,
+  type JobValue,
+  type QueueStats,
+  type State,
+  type WorkerInfo,
+} from 'jobbertrack';
 
 export async function example(): Promise<void> {
   const client = await createClient().connect();
@@ -61,4 +73,23 @@ export async function queueExample(track: Handler): Promise<void> {
     if (err instanceof WaitTimeout) console.log(err.jobId, err.timeout);
   }
   console.log(waiting, next.length, ended.state);
+}
+
+export async function fleetExample(track: Handler): Promise<void> {
+  const names: string[] = await track.queues();
+  const stats: QueueStats = await track.queueStats('mail');
+  await track.pause('mail');
+  await track.resume('mail');
+  const all: WorkerInfo[] = await track.workers();
+  const serving = await track.workers('mail');
+  const jobs: (Resource | null)[] = await track.getMany(['a', 'b']);
+  const live: number = await track.count(['waiting', 'running']);
+  const failed: number = await track.sweep();
+  const retried: number = await track.retryAll('failed', { queue: 'mail', limit: 10 });
+  const cleaned: number = await track.clean('finished', { olderThan: 3600 });
+  const made: Resource[] = await track.createMany(10, 60, { data: { n: 1 }, name: 'bulk', batch: 5 });
+  const steps: HistoryStep[] = await track.history(made[0]!.id);
+  const local: HistoryStep[] = made[0]!.history();
+  console.log(steps[0]?.to, steps[0]?.at, local.length);
+  console.log(names, stats.oldest_wait_s, stats.paused, all[0]?.last_seen, serving.length, jobs, live, failed, retried, cleaned);
 }

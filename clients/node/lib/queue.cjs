@@ -130,18 +130,24 @@ const CONTENDED_S = 1.0;
 
 /** What one handler saw of one queue: entries ready at its last peek or
  * pop, tried before peeking every shard again (Hints).  `take` gives the
- * oldest (FIFO across shards for one worker), or a random one for a while
- * after a lost race, so that many workers spread over the shards. */
+ * oldest (FIFO across shards for one worker); for a while after a lost
+ * race, the next entry of the shard it popped from last, else a random one,
+ * so that many workers spread over the shards, each draining its own. */
 class Hints {
   constructor() {
     this.ready = [];
     this.peeked = -Infinity; // monotonic seconds of the last peek
     this.contended = -Infinity; // monotonic seconds of the last lost race
+    this.sticky = null; // the next entry of the shard this handler last popped from
   }
 
   take(queue, now) {
     if (!this.ready.length) return null;
-    if (now - this.contended < CONTENDED_S) return this.ready.splice(randomInt(this.ready.length), 1)[0];
+    if (now - this.contended < CONTENDED_S) {
+      // contended: stay on the shard it popped from last, else a random one
+      const at = this.sticky === null ? -1 : this.ready.indexOf(this.sticky);
+      return this.ready.splice(at >= 0 ? at : randomInt(this.ready.length), 1)[0];
+    }
     let first = 0;
     for (let i = 1; i < this.ready.length; i++) {
       if (entryBefore(this.ready[i], this.ready[first], queue)) first = i;
@@ -163,7 +169,11 @@ async function tryPop(commands, exec, queue, leaseMs, maxrtMs, member, hints, mo
       return null;
     }
     if (status === 'popped') {
-      if (next && entryReady(next, queue) <= now) hints.ready.push(next);
+      hints.sticky = null;
+      if (next && entryReady(next, queue) <= now) {
+        hints.ready.push(next);
+        hints.sticky = next;
+      }
       return [entryId(member, queue), reply[1]];
     }
     if (status === 'taken') hints.contended = monoNow; // another worker took it: spread out for a while

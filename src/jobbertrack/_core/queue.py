@@ -181,21 +181,30 @@ class Hints:
     Order: ``take`` gives the oldest known entry (ready time, then id, which
     orders one client's jobs made in one ms), so one worker pops in push
     order across the shards.  Many workers would all race for that one
-    entry: after a lost race (``contended``) a handler takes a random known
-    entry for ``CONTENDED_S``, and the workers spread over the shards."""
+    entry: after a lost race (``contended``) a handler keeps to the shard it
+    last popped from while that shard has ready entries, else takes a random
+    known entry, for ``CONTENDED_S``: the workers spread over the shards, each
+    draining its own, instead of racing for one entry (each lost race costs a
+    whole ``pop`` script)."""
 
-    __slots__ = ("contended", "peeked", "ready")
+    __slots__ = ("contended", "peeked", "ready", "sticky")
 
     def __init__(self) -> None:
         self.ready: list[str] = []
         self.peeked = float("-inf")  # monotonic time of the last peek
         self.contended = float("-inf")  # monotonic time of the last lost race
+        self.sticky: str | None = None  # the next entry of the shard this handler last popped from
 
     def take(self, queue: str, now: float) -> str | None:
         try:
             if not self.ready:
                 return None
             if now - self.contended < CONTENDED_S:
+                # contended: stay on the shard it popped from last (the others
+                # stay on theirs), else a random one, so workers spread out
+                if self.sticky is not None and self.sticky in self.ready:
+                    self.ready.remove(self.sticky)
+                    return self.sticky
                 return self.ready.pop(random.randrange(len(self.ready)))
             first = min(range(len(self.ready)), key=lambda i: entry_order(self.ready[i], queue))
             return self.ready.pop(first)
@@ -228,8 +237,10 @@ def _try(
             hints.ready.clear()
             return None
         if status == "popped":
+            hints.sticky = None
             if nxt and entry_ready(nxt, queue) <= now:
                 hints.ready.append(nxt)
+                hints.sticky = nxt
             return (entry_id(member, queue), reply[1])
         if status == "taken":  # another worker took it: spread out for a while
             hints.contended = mono_now

@@ -6,7 +6,7 @@
 //   const { createClient } = require('redis');
 //   const { Handler } = require('jobbertrack');
 //   const track = new Handler(await createClient().connect());
-//   const job = await track.create(60);
+//   const job = await track.create(60);   // {data, name, key}: a key makes at most one live job (job.existed)
 //   await job.start(); await job.finish({ rows: 3 });
 //   // an operator's: track.cancel(id, reason), track.retry(id, {delay}), track.delete(id)
 //   // the work queue: track.push(data, {queue}), track.popAndStart(queue, {block, lease}), track.queued(queue)
@@ -44,6 +44,7 @@ const fleet = require('./lib/fleet.cjs');
 const bulk = require('./lib/bulk.cjs');
 const { createdFields } = bulk;
 const { history } = require('./lib/history.cjs');
+const idem = require('./lib/idem.cjs');
 
 const { errorFor, InvalidTimeout, InvalidData, JobberTrackError, WaitTimeout } = errors;
 
@@ -66,6 +67,7 @@ class Resource {
     this._commands = DEFAULT();
     this._fields = {};
     this._known = false;
+    this._existed = false;
   }
 
   _bind(commands) {
@@ -127,6 +129,18 @@ class Resource {
   /** The queue the job was pushed on (Python's push()), or null. */
   get queue() {
     return this._fields.queue ?? null;
+  }
+
+  /** The idempotency key it was made with (create(..., {key})), or null. */
+  get key() {
+    return this._fields.key ?? null;
+  }
+
+  /** True for the job a keyed create or push ({key}) found alive under its
+   * key, and returned without writing anything; false for a job made by the
+   * call, and for any job read or made otherwise. */
+  get existed() {
+    return this._existed;
   }
 
   /** Any move of the table Redis holds, by its name (`MOVES` in the
@@ -266,7 +280,11 @@ class Resource {
 
   /** Run a call and take its reply into the local copy; reject with its error. */
   async _do(call) {
-    const reply = await this._run(call);
+    return this._apply(call, await this._run(call));
+  }
+
+  /** Take a call's reply into the local copy; throw its error. */
+  _apply(call, reply) {
     const code = text(reply[0]);
     if (code === 'ok') {
       const fields = fieldsFromFlat(reply[1] || []);
@@ -358,10 +376,31 @@ class Handler {
 
   /** A new job in state 'waiting' whose record lives `timeout` seconds
    * (or the default timeout); options: {data, name}: data, and the fields
-   * set at create (the scripts' manifest, `fields.create`). */
-  async create(timeout, options = {}) {
+   * set at create (the scripts' manifest, `fields.create`); `key`: an
+   * idempotency key: while a job made with it lives, that job is returned
+   * (`existed` true) and nothing is written. */
+  async create(timeout, { key, ...options } = {}) {
     const timeoutMs = this._timeoutMs(timeout);
+    if (key !== undefined && key !== null) {
+      const checked = idem.checkKey(key);
+      const made = (job) => this._commands.create(job.id, timeoutMs, { ...options, key: checked });
+      return this._keyed(checked, made, timeoutMs);
+    }
     return this._create(await this.resourceFactory.create(this.client), timeoutMs, options);
+  }
+
+  /** A keyed create or push (lib/idem.cjs), by `makeCall(job)`. */
+  async _keyed(key, makeCall, lifetimeMs) {
+    const io = {
+      fresh: async () => this._adopt(await this.resourceFactory.create(this.client)),
+      named: (id) => this._adopt(new Resource(this.client, id)),
+      run: async (call) => { // the layout checked once the first call is built: a refused one writes nothing
+        await checkLayout(this.client, this._commands.keys, true);
+        return run(this.client, call);
+      },
+      read: (id) => this.get(id),
+    };
+    return idem.keyedCreate(this._commands, io, key, makeCall, lifetimeMs);
   }
 
   /** Save `resource` (a factory's, not saved yet) as a new waiting job. */
@@ -378,14 +417,25 @@ class Handler {
    * atomic script.  `delay`: seconds before it may be popped; `retries`:
    * attempts allowed after a failed one, each `backoff` seconds later;
    * `priority` (-999999 to 999999, default 0): a higher one pops first, in
-   * push order within one; `name`: as create's.  `data` null stores no data. */
-  async push(data = null, { queue = 'default', timeout, name, delay, retries = 0, backoff, priority = 0 } = {}) {
+   * push order within one; `name`, `key`: as create's.  `data` null stores no data. */
+  async push(data = null, { queue = 'default', timeout, name, delay, retries = 0, backoff, priority = 0, key } = {}) {
     const timeoutMs = this._timeoutMs(timeout);
     checkQueue(queue);
     checkRetries(retries);
     checkPriority(priority);
     if (secondsMs(delay, 'delay') >= timeoutMs) throw new JobberTrackError("delay must be shorter than the job's timeout");
     secondsMs(backoff, 'backoff');
+    if (key !== undefined && key !== null) {
+      const checked = idem.checkKey(key);
+      const given = data === null || data === undefined ? undefined : data;
+      const made = (job) => pushCall(
+        this._commands, job.id, timeoutMs, queue, secondsMs(delay, 'delay'), retries, secondsMs(backoff, 'backoff'), given,
+        [...createFields({ name }), 'key', checked], priority,
+      );
+      const job = await this._keyed(checked, made, timeoutMs);
+      if (!job.existed) await notify(this.client, this._commands.keys.wakeKey(queue));
+      return job;
+    }
     return this._push(await this.resourceFactory.create(this.client), data, { queue, timeoutMs, name, delay, retries, backoff, priority });
   }
 

@@ -39,6 +39,8 @@ export interface JobValue {
   id: string;
   state: State | null;
   name?: string;
+  /** The idempotency key it was made with (create(..., {key})). */
+  key?: string;
   /** The seed's data: the result once there is one, else the input. */
   data?: unknown;
   /** What the job was made with; never changed by a move. */
@@ -105,6 +107,9 @@ export interface StartOptions {
 export interface CreateOptions {
   data?: unknown;
   name?: string | null;
+  /** An idempotency key (1 to 200 printable characters): while a job made
+   * with it lives, that job is returned (existed true) and nothing is written. */
+  key?: string | null;
 }
 
 export interface PushOptions {
@@ -121,6 +126,8 @@ export interface PushOptions {
   backoff?: number | null;
   /** -999999 to 999999 (0): a higher priority pops first, push order within one. */
   priority?: number;
+  /** An idempotency key, as create's (shared with create's keys). */
+  key?: string | null;
 }
 
 export interface PopOptions {
@@ -209,7 +216,7 @@ export interface HistoryStep {
   progress?: Progress | null;
 }
 
-export interface CreateManyOptions extends CreateOptions {
+export interface CreateManyOptions extends Omit<CreateOptions, 'key'> {
   /** Jobs per round of one create_many call per shard (1000). */
   batch?: number;
 }
@@ -256,6 +263,11 @@ export declare class Resource {
   readonly name: string | null;
   /** The queue the job was pushed on (Python's push()), or null. */
   readonly queue: string | null;
+  /** The idempotency key it was made with (create(..., {key})), or null. */
+  readonly key: string | null;
+  /** True for the job a keyed create or push found alive under its key
+   * (nothing written); false for a job made by the call or read otherwise. */
+  readonly existed: boolean;
   /** Any move of the table Redis holds, by its name (`MOVES`): the named
    * methods call it; a move added to the table works with no change here. */
   move(name: string, options?: MoveOptions): Promise<this>;

@@ -188,12 +188,14 @@ class Commands {
   }
 
   /** `options`: data, and the fields set at create (the manifest's
-   * `fields.create`, e.g. name), each checked by its kind. */
-  create(id, timeoutMs, { data, ...given } = {}) {
+   * `fields.create`, e.g. name), each checked by its kind; `key`: an
+   * idempotency key checked by lib/idem.cjs, stored as the field `key`. */
+  create(id, timeoutMs, { data, key, ...given } = {}) {
     const token = newToken();
     const stored = data === undefined ? null : this.json(data);
     const args = [...this.head(id, token), String(timeoutMs), String(this.tombCap), String(this.cleanupBatch)];
     args.push(...createFields(given));
+    if (key !== undefined && key !== null) args.push('key', key);
     if (stored !== null) args.push('data', stored);
     return { script: 'create', keys: this.keys.jobKeys(id), args, id, target: 'waiting', data: stored, clears: [] };
   }

@@ -92,6 +92,18 @@ class Keyspace {
     return crc32(Buffer.from(id, 'utf8')) % this.shards;
   }
 
+  /** The shard of an idempotency key's entry: CRC32(UTF-8 key) mod S, as
+   * for an id (the key's job may be in another shard; key_shard). */
+  keyShard(key) {
+    return crc32(Buffer.from(key, 'utf8')) % this.shards;
+  }
+
+  /** The entry of an idempotency key: a string holding its job's id,
+   * expiring with that job's record (key_entry; lib/idem.cjs). */
+  keyEntry(key) {
+    return `${this.prefixes[this.keyShard(key)]}key:${key}`;
+  }
+
   jobKey(id) {
     return `${this.prefixes[this.shardOf(id)]}job:${id}`;
   }

@@ -13,8 +13,11 @@ const OBJECTS = FIELDS.objects;
 const CREATE = Object.keys(FIELDS.create); // set at create, stored as given text (name)
 /** The fields of a job made by push (QUEUE_FIELDS in _core/attempts.py). */
 const QUEUE_FIELDS = FIELDS.queue;
+/** The idempotency key a keyed create stored (lib/idem.cjs; KEY in
+ * fields.py): text, read as it is; absent for a job made without one. */
+const KEY = 'key';
 const KNOWN = new Set([
-  'state', 'token', 'data', 'result', ...OBJECTS, ...CREATE, ...Object.keys(TIMES), ...Object.keys(DURATIONS), ...QUEUE_FIELDS,
+  'state', 'token', KEY, 'data', 'result', ...OBJECTS, ...CREATE, ...Object.keys(TIMES), ...Object.keys(DURATIONS), ...QUEUE_FIELDS,
 ]);
 const STORED_ONLY = new Set(FIELDS.stored_only);
 // The payloads (any JSON): the input a create stores and the result finish
@@ -178,6 +181,7 @@ function toValue(id, fields) {
   const good = (k) => (bad.has(k) ? undefined : fields[k]);
   const out = { id, state: found.length ? null : fields.state };
   for (const key of CREATE) if (good(key) !== undefined) out[key] = fields[key];
+  if (good(KEY) !== undefined) out[KEY] = fields[KEY]; // a keyed create's key
   const [given, result] = payloadFields(fields);
   const read = (k) => (k === null || good(k) === undefined ? null : JSON.parse(fields[k]));
   if (given !== null || result !== null) out.data = read(result ?? given); // the seed's data
@@ -223,7 +227,7 @@ function fromValue(value) {
   if (isObject(items.extra)) {
     for (const [k, v] of Object.entries(items.extra)) if (!KNOWN.has(k)) fields[k] = String(v);
   }
-  for (const key of CREATE) if (items[key] !== undefined && items[key] !== null) fields[key] = String(items[key]);
+  for (const key of [...CREATE, KEY]) if (items[key] !== undefined && items[key] !== null) fields[key] = String(items[key]);
   if ('input' in items || 'result' in items) { // this version's value: the two payloads
     if (items.input !== undefined && items.input !== null) fields[INPUT] = encodeJson(items.input);
     const finished = fields.state === LEGACY_RESULT_STATE; // a finish stores a result, null too

@@ -117,6 +117,13 @@ const OPS = {
   async push(r) {
     return value(keep(await track.push(r.data ?? null, r.options || {})));
   },
+  // a keyed create or push ({key} in options): the job and whether it existed
+  async keyed(r) {
+    const made = r.via === 'push'
+      ? await track.push(r.data ?? null, r.options || {})
+      : await track.create(r.timeout, r.options || {});
+    return { value: value(keep(made)), existed: made.existed, key: made.key };
+  },
   async pushMany(r) {
     const jobs = await Promise.all(Array.from({ length: r.count }, (_, i) => track.push({ n: i }, r.options || {})));
     return jobs.map((j) => j.id);

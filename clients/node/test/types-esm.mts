@@ -29,6 +29,12 @@ export async function example(): Promise<void> {
   same?.setValue(value);
   const counts: Record<State, number> = await track.counts();
   const status: string = await track.status(job.id);
+  const once = await track.create(60, { key: 'order-42', data: 1 });
+  const existed: boolean = once.existed;
+  const key: string | null = once.key;
+  const keyOfValue: string | undefined = once.getValue().key;
+  await track.push(null, { queue: 'mail', key: 'mail-42' });
+  console.log(existed, key, keyOfValue);
   const other = await track.create(60);
   await other.cancel('not needed');
   await other.retry({ delay: 5 });

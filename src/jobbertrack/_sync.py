@@ -19,7 +19,7 @@ from ._core.codec import optional_ms
 from ._core.deadlines import wait_deadline
 from ._core.events import Event
 from ._core.ids import check_id
-from ._core.listing import JobList, count_calls, merge_counts
+from ._core.listing import JobList
 from ._core.queue import check_queue, queued_calls
 from ._core.queue_view import (
     merge_qstats,
@@ -310,9 +310,10 @@ class Handler(QueueBase, HandlerBase):
         O(1) per shard (its tallies); both, or several tags, a listing."""
         return run_plan(self._cs, self._counts_plan(state, tag, queue))
 
-    def counts(self) -> dict[str, int]:
-        """Live jobs per state: all four states, one pipelined call per shard."""
-        return merge_counts(run_many(self._cs, count_calls(self._core.keys)))
+    def counts(self, *, tag: str | Iterable[str] | None = None, queue: str | None = None) -> dict[str, int]:
+        """Live jobs per state (every state), with ``tag`` and of ``queue``
+        when given (see ``count``): one pipelined call per shard."""
+        return run_plan(self._cs, self._counts_by_state_plan(tag, queue))
 
     def status(self, id: str) -> str:
         """The job's state, ``"expired"`` (tombstone), ``"unknown"``, or

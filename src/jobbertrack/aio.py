@@ -513,36 +513,14 @@ class Handler(QueueBase, HandlerBase):
         order within one.  ``data=None`` stores no data (as ``create``
         without data).  ``key``: an idempotency key, as ``create``'s."""
         self._push_checks(queue, timeout, delay, retries, backoff, priority)
+        given = (UNSET if data is None else data, queue, timeout, name, delay, retries, backoff, priority)
         if key is not None:
-            plan = self._keyed_push_plan(
-                key,
-                UNSET if data is None else data,
-                queue,
-                timeout,
-                name,
-                delay,
-                retries,
-                backoff,
-                priority,
-                tags,
-            )
-            found: Resource = await arun_plan(self._cs, plan)
+            found: Resource = await arun_plan(self._cs, self._keyed_push_plan(key, *given, tags))
             if not found.existed:
                 await notify(self.client, self._core.keys.wake_key(queue))
             return found
         job: Resource = self._adopt(self.resource_factory.create(self.client))
-        call = self._push_call(
-            job,
-            UNSET if data is None else data,
-            queue,
-            timeout,
-            name,
-            delay,
-            retries,
-            backoff,
-            priority,
-            tags=tags,
-        )
+        call = self._push_call(job, *given, tags=tags)
         job._apply(await arun(self._cs, call), call.target, call)
         await notify(self.client, self._core.keys.wake_key(queue))
         return job

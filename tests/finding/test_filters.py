@@ -164,8 +164,10 @@ def test_tags_are_stored_shown_and_checked(track: Any, client: Any) -> None:
     assert {j.id for j in track.list(tag="batch-7")} == {j.id for j in many}
     assert track.count(tag="batch-7") == 3 and track.count("waiting", tag="batch-7") == 3
     many[0].start()
-    assert track.counts(tag="batch-7") == {"waiting": 2, "running": 1, "failed": 0, "finished": 0, "cancelled": 0}
-    assert track.counts(queue="mail")["waiting"] == 1 and track.counts(tag="batch-7", queue="mail")["running"] == 0
+    by_state = {"waiting": 2, "running": 1, "failed": 0, "finished": 0, "cancelled": 0}
+    assert track.counts(tag="batch-7") == by_state
+    assert track.counts(queue="mail")["waiting"] == 1
+    assert track.counts(tag="batch-7", queue="mail")["running"] == 0
 
 
 @pytest.mark.parametrize(

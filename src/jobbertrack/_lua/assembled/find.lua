@@ -96,7 +96,8 @@ local function inqueue_key(queue) return PREFIX .. 'inqueue:' .. queue end
 -- its read says failed, and keeps it when its record is too malformed to
 -- be settled.
 -- Cost: O(log N) per candidate index, then O(entries looked at), at most
--- about the budget; by name, O(jobs whose name has the prefix).
+-- about the budget; by name, O(jobs whose name has the prefix), only when
+-- they are at most the budget.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local wanted, every = {}, ARGV[5] == ''
@@ -208,8 +209,9 @@ for _, c in ipairs(choices) do
   if c.size < best.size then best = c end
 end
 local by_name = prefix and redis.call('ZLEXCOUNT', NAMES, '[' .. prefix, '(' .. prefix .. '\255')
-if by_name and by_name < best.size then
+if by_name and by_name < best.size and by_name <= budget then
   -- every job whose name starts with the prefix, in name order: all of them
+  -- (a prefix of more names than the budget is checked on the other index)
   for _, member in ipairs(redis.call('ZRANGEBYLEX', NAMES, '[' .. prefix, '(' .. prefix .. '\255')) do
     take(string.match(member, '^.*%z(.*)$'))
   end

@@ -137,6 +137,8 @@ if by_created then
   end
   for _, tag in ipairs(tags) do consider({tag_key(tag)}, sized({tag_key(tag)})) end
   if queue then consider({inqueue_key(queue)}, sized({inqueue_key(queue)})) end
+  local segment = prefix and name_segment(prefix)
+  if segment then consider({segment_key(segment)}, sized({segment_key(segment)})) end
 else
   for state in pairs(wanted) do state_keys[#state_keys + 1] = KEYS[IDX[state]] end
 end

@@ -60,6 +60,12 @@ local BY_CREATED, NAMES, META = PREFIX .. 'created', PREFIX .. 'names', PREFIX .
 local function created_key(state) return PREFIX .. 'created:' .. state end
 local function tag_key(tag) return PREFIX .. 'tag:' .. tag end
 local function inqueue_key(queue) return PREFIX .. 'inqueue:' .. queue end
+-- A name's first segment: up to and including its first `-`, `_`, `.`, `:`,
+-- `/` or space (nil for a name without one); `nameseg:<segment>` holds the
+-- jobs whose name starts so, scored by `created`: "nightly-*" is one index.
+local function name_segment(name) return string.match(name, '^[^%-_%.:/ ]*[%-_%.:/ ]') end
+local function segment_key(segment) return PREFIX .. 'nameseg:' .. segment end
+
 
 --! flags: no-writes
 --! include: _states _lib
@@ -200,6 +206,8 @@ if by_created then
   end
   for _, tag in ipairs(tags) do consider({tag_key(tag)}, sized({tag_key(tag)})) end
   if queue then consider({inqueue_key(queue)}, sized({inqueue_key(queue)})) end
+  local segment = prefix and name_segment(prefix)
+  if segment then consider({segment_key(segment)}, sized({segment_key(segment)})) end
 else
   for state in pairs(wanted) do state_keys[#state_keys + 1] = KEYS[IDX[state]] end
 end

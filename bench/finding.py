@@ -294,17 +294,13 @@ def _measure_one(
     return rows
 
 
-def _sample(
-    admins: list[Any], calls: list[Callable[[], Any] | None], repeat: int
-) -> list[dict[str, list[float]]]:
+def _sample(admins: list[Any], calls: list[Callable[[], Any] | None], repeat: int) -> list[dict[str, Any]]:
     """``repeat`` reads of each side's page, the sides alternating (who goes
     first too), each after CONFIG RESETSTAT."""
-    for call in calls:
-        for _ in range(3 if call else 0):  # warm-up: scripts loaded, caches warm
-            call()
-    samples: list[dict[str, list[float]]] = [
-        {"wall": [], "redis": [], "scripts": [], "rows": []} for _ in calls
-    ]
+    for warm in filter(None, calls):
+        for _ in range(3):  # warm-up: scripts loaded, caches warm
+            warm()
+    samples: list[dict[str, Any]] = [{"wall": [], "redis": [], "scripts": [], "rows": []} for _ in calls]
     last: list[dict[str, float]] = [{} for _ in calls]
     began = time.perf_counter()
     for rep in range(repeat):
@@ -325,7 +321,7 @@ def _sample(
             samples[side]["rows"].append(len(result))
             last[side] = {k: v["calls"] for k, v in stats.items() if k not in OURS}
     for side, calls_of in enumerate(last):
-        samples[side]["by_command"] = calls_of  # type: ignore[assignment]
+        samples[side]["by_command"] = calls_of
     return samples
 
 

@@ -172,7 +172,6 @@ class FindPlan:
                 *self.filter.tail(),
             )
             out.append(Call("find", self.keys.shard_keys(shard), args))
-        self.want = self.limit  # later rounds ask for a whole page
         return out
 
     def _wanted_shards(self) -> list[int]:
@@ -180,7 +179,11 @@ class FindPlan:
             return list(self.tops)
         best = sorted(self.found.values(), reverse=True)
         bound = best[self.limit - 1][:2] if len(best) >= self.limit else None
-        return [s for s, (at, _) in self.reached.items() if bound is None or at >= bound]
+        shards = [s for s, (at, _) in self.reached.items() if bound is None or at >= bound]
+        # what the page still lacks, spread over them (twice over: shards differ)
+        missing = self.limit - len(self._final())
+        self.want = min(self.limit, 2 * -(-missing // max(1, len(shards))) + 2)
+        return shards
 
     def take(self, replies: Sequence[Any]) -> None:
         for shard, reply in zip(self.asked, replies, strict=True):

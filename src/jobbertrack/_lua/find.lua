@@ -167,6 +167,16 @@ if wanted[SETTLE_TO] and not wanted[SETTLE_FROM] then
   for _, id in ipairs(redis.call('ZRANGEBYSCORE', DUE, '-inf', now)) do take(id) end
 end
 
+-- Whether string `a` sorts before `b` byte by byte, as Redis orders the
+-- members of one score (Lua's own `<` follows the server's locale).
+local function bytes_less(a, b)
+  for i = 1, math.min(#a, #b) do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
+
 -- Where to start reading `key`: the ZREVRANGEBYSCORE upper bound and how
 -- many entries scoring exactly it to pass over.  Below (top, top id): at the
 -- top id's rank when the key holds it; else every entry scoring the top is
@@ -174,11 +184,21 @@ end
 local function start(key)
   if top and (not max or top <= max) then
     if top_id == '' then return '(' .. ARGV[9], 0 end
+    local above = redis.call('ZCOUNT', key, '(' .. ARGV[9], '+inf')
     local rank = redis.call('ZREVRANK', key, top_id)
-    if rank and tonumber(redis.call('ZSCORE', key, top_id)) == top then
-      return ARGV[9], rank + 1 - redis.call('ZCOUNT', key, '(' .. ARGV[9], '+inf')
+    if rank and tonumber(redis.call('ZSCORE', key, top_id)) == top then return ARGV[9], rank + 1 - above end
+    -- the id is not here: find the first entry of its score after it, by
+    -- halving the entries of that score (they run in descending id bytes)
+    local low, high = 0, redis.call('ZCOUNT', key, ARGV[9], ARGV[9])
+    while low < high do
+      local mid = math.floor((low + high) / 2)
+      if bytes_less(redis.call('ZREVRANGE', key, above + mid, above + mid)[1], top_id) then
+        high = mid
+      else
+        low = mid + 1
+      end
     end
-    return ARGV[9], 0
+    return ARGV[9], low
   end
   return max and string.format('%d', max) or '+inf', 0
 end

@@ -168,9 +168,14 @@ local function index_move(from, to, expires, now, group)
     keep_until(created_key(to), expires + TOMB_TTL, now)
   end
   for _, key in ipairs(tallies(group.queue, group.tags)) do
-    if from then count_down(key, from) end
+    -- one more in `to` before one less in `from`, so a moving job's tally
+    -- never empties (and with it its expiry) on the way; a job counted in
+    -- `from` was counted when it was made, which set the tally's expiry for
+    -- it: only a job that was not (made before tallies) needs it set here
     redis.call('HINCRBY', key, to, 1)
-    keep_until(key, expires + 2 * TOMB_TTL, now)
+    local left = from and redis.call('HINCRBY', key, from, -1)
+    if left and left <= 0 then redis.call('HDEL', key, from) end
+    if not left or left < 0 then keep_until(key, expires + 2 * TOMB_TTL, now) end
   end
 end
 

@@ -166,9 +166,11 @@ local function index_move(from, to, expires, now, group)
     -- never empties (and with it its expiry) on the way; a job counted in
     -- `from` was counted when it was made, which set the tally's expiry for
     -- it: only a job that was not (made before tallies) needs it set here
+    -- (a count that reaches 0 stays: the cleanup that takes a tally's last
+    -- job drops it whole, see count_down)
     redis.call('HINCRBY', key, to, 1)
     local left = from and redis.call('HINCRBY', key, from, -1)
-    if left and left <= 0 then redis.call('HDEL', key, from) end
+    if left and left < 0 then redis.call('HDEL', key, from) end
     if not left or left < 0 then keep_until(key, expires + 2 * TOMB_TTL, now) end
   end
 end

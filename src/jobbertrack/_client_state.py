@@ -62,6 +62,7 @@ class ClientState:
         self.modern = True  # scripts go with the `#!lua` header (Redis >= 7)
         self.checked_policy = False
         self.layouts: dict[str, bool] = {}  # namespace -> its stamp checked (False), or written too (True)
+        self.reindexed: set[str] = set()  # namespaces whose older jobs a sweep put into the finding indexes
         # asyncio: the layout checks in flight, per event loop (``_layout.aensure_layout``)
         self.layout_checks: weakref.WeakKeyDictionary[Any, dict[Any, Any]] = weakref.WeakKeyDictionary()
         self._scripts: dict[str, Script] = {}

@@ -160,9 +160,10 @@ class HandlerBase:
         """``list``'s ids: by the state indexes alone (``order="expires"``
         with no other filter, the order before filters existed), else by
         the finding indexes (``_core/finding.py``)."""
-        wanted = make_filter(states_of(state), state is None, **filters)
+        states = states_of(state)  # read once: `state` may be a one-shot iterator
+        wanted = make_filter(states, state is None, **filters)
         if wanted.order == "expires" and not wanted.narrow:
-            return list_page(self._core, state, limit, cursor)
+            return list_page(self._core, None if state is None else states, limit, cursor)
         return find_page(self._core, wanted, limit, cursor)
 
     def _counts_plan(self, state: Any, tag: object, queue: object) -> Plan[int]:

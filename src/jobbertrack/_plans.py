@@ -128,9 +128,9 @@ def filtered_counts(commands: Commands, wanted: Filter) -> Plan[dict[str, int]]:
     if not wanted.narrow:
         return merge_counts((yield count_calls(commands.keys)))
     if (
-        not wanted.name
-        and not wanted.after
-        and not wanted.before
+        wanted.name is None
+        and wanted.after is None
+        and wanted.before is None
         and len(wanted.tags) + (wanted.queue is not None) == 1
     ):
         kind, value = ("tag", wanted.tags[0]) if wanted.tags else ("queue", str(wanted.queue))
@@ -155,15 +155,16 @@ def filtered_counts(commands: Commands, wanted: Filter) -> Plan[dict[str, int]]:
 REINDEX_BATCH = 1000
 
 
-def sweep(commands: Commands) -> Plan[int]:
+def sweep(commands: Commands, reindexed: set[str]) -> Plan[int]:
     """Put the jobs made before the finding indexes into them (once per
-    shard: ``reindex`` then says done at once), then scan every shard for
-    due running jobs and settle them, page after page; the number of jobs
-    this sweep failed."""
-    shards = list(range(commands.keys.shards))
+    client and namespace, ``reindexed`` remembering it), then scan every
+    shard for due running jobs and settle them, page after page; the number
+    of jobs this sweep failed."""
+    shards = [] if commands.keys.namespace in reindexed else list(range(commands.keys.shards))
     while shards:
         replies = yield [commands.reindex_shard(s, REINDEX_BATCH) for s in shards]
         shards = [s for s, done in zip(shards, replies, strict=True) if int(done) != 1]
+    reindexed.add(commands.keys.namespace)
     plan = SweepPlan(commands)
     calls = plan.scan_calls()
     while calls:

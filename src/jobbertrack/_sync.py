@@ -345,7 +345,7 @@ class Handler(QueueBase, HandlerBase):
         """Fail every running job of the namespace whose lease or maximum run
         time has run out, and tidy expired index entries; return how many
         jobs this call failed."""
-        return run_plan(self._cs, sweep(self._core))
+        return run_plan(self._cs, sweep(self._core, self._cs.reindexed))
 
     def job(
         self, timeout: float | None = None, *, lease: float | None = None, name: str | None = None

@@ -481,7 +481,7 @@ class Handler(QueueBase, HandlerBase):
     async def sweep(self) -> int:
         """Fail every running job whose lease or maximum run time has run
         out, and tidy expired index entries; return how many this call failed."""
-        return await arun_plan(self._cs, sweep(self._core))
+        return await arun_plan(self._cs, sweep(self._core, self._cs.reindexed))
 
     def job(
         self, timeout: float | None = None, *, lease: float | None = None, name: str | None = None

@@ -43,10 +43,12 @@ def _content(client: Any, key: bytes) -> Any:
 
 def shard_snapshot(client: Any, job_id: str, keyspace: Keyspace = KEYS) -> dict[bytes, tuple[Any, int]]:
     """Every key of ``job_id``'s shard (the keys carrying its hash tag):
-    key -> (content, PTTL)."""
+    key -> (content, PTTL).  Not `indexed`, a sweep's own mark of how far it
+    put older jobs into the finding indexes (reindex.lua)."""
     job_key = keyspace.job_key(job_id)
     prefix = job_key[: job_key.index("}") + 1]  # <ns>:{<tag>}
-    return {key: (_content(client, key), client.pttl(key)) for key in sorted(all_keys(client, prefix + ":*"))}
+    keys = sorted(k for k in all_keys(client, prefix + ":*") if not k.endswith(b":indexed"))
+    return {key: (_content(client, key), client.pttl(key)) for key in keys}
 
 
 def assert_unchanged(before: dict[bytes, tuple[Any, int]], after: dict[bytes, tuple[Any, int]]) -> None:

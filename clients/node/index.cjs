@@ -6,13 +6,14 @@
 //   const { createClient } = require('redis');
 //   const { Handler } = require('jobbertrack');
 //   const track = new Handler(await createClient().connect());
-//   const job = await track.create(60);   // {data, name, key}: a key makes at most one live job (job.existed)
+//   const job = await track.create(60);   // {data, name, tags, key}: a key makes at most one live job (job.existed)
 //   await job.start(); await job.finish({ rows: 3 });
 //   // an operator's: track.cancel(id, reason), track.retry(id, {delay}), track.delete(id)
 //   // the work queue: track.push(data, {queue}), track.popAndStart(queue, {block, lease}), track.queued(queue)
-//   // reading: track.list(state, {limit, cursor}), track.events({since, block}), track.wait(id, timeout)
-//   // many jobs: track.createMany(n, timeout, {data, name, batch}), track.getMany(ids), track.history(id),
-//   //   track.count(state), track.sweep(), track.retryAll(state, {queue, limit}), track.clean(state, {olderThan, limit})
+//   // reading: track.list(state, {limit, cursor, tag, queue, name, createdAfter, createdBefore, order}),
+//   //   track.count(state, {tag, queue}), track.counts({tag, queue}), track.events({since, block}), track.wait(id, timeout)
+//   // many jobs: track.createMany(n, timeout, {data, name, tags, batch}), track.getMany(ids), track.history(id),
+//   //   track.sweep(), track.retryAll(state, {queue, limit}), track.clean(state, {olderThan, limit})
 //   // the fleet: track.queues(), track.queueStats(queue), track.pause(queue), track.resume(queue), track.workers(queue)
 //
 // The seed's own API, callbacks and promises, is jobbertrack/seed (seed.cjs).
@@ -539,12 +540,13 @@ class Handler {
   async list(state = null, options = {}) {
     const { limit = 50, cursor = null, ...filters } = listOptions(options);
     const keys = this._commands.keys;
-    const wanted = makeFilter(statesOf(state), state === null || state === undefined, filters);
+    const states = statesOf(state); // read once: `state` may be a one-shot iterator
+    const wanted = makeFilter(states, state === null || state === undefined, filters);
     let plan;
     let ids;
     let next;
     if (wanted.order === 'expires' && !isNarrow(wanted)) {
-      plan = new ListPlan(keys, statesOf(state), limit, parseCursor(cursor));
+      plan = new ListPlan(keys, states, limit, parseCursor(cursor));
       await checkLayout(this.client, keys, false);
       const second = plan.afterFirst(await this._exec()(plan.firstCalls()));
       if (second.length) plan.afterSecond(await this._exec()(second));

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 import jobbertrack
+from tests.helpers import all_keys
 from tests.node.conftest import NodeDriver, app_client, as_json
 
 SPACES = itertools.count()
@@ -24,6 +25,17 @@ NAMES = [None, "a", "ab", "abc", "b", "nightly-1", "nightly-2"]
 TAGS = [[], ["t1"], ["t2"], ["t1", "t2"], ["user:42", "t1"], ["é-ü"]]
 QUEUES = [None, "q1", "q2"]
 ENDS = ["waiting", "running", "finished", "failed", "cancelled"]
+#: The finding indexes' keys (docs/data-model.md, "Finding jobs"), and the reindex mark.
+FINDING_INDEXES = (
+    b":created",
+    b":tag:",
+    b":tally:",
+    b":names",
+    b":nameseg:",
+    b":meta",
+    b":inqueue:",
+    b":indexed",
+)
 
 #: (state, filters as Python takes them): every filter alone and in company.
 QUERIES: list[tuple[Any, dict[str, Any]]] = [
@@ -269,3 +281,25 @@ def test_node_refuses_an_option_list_count_and_counts_do_not_take(js: NodeDriver
     )
     both = js.error("list", options={"createdAfter": 1, "created_after": 2})
     assert both["message"] == "list() takes createdAfter or created_after, not both"
+
+
+def test_a_node_sweep_indexes_the_jobs_made_before_the_indexes(
+    js: NodeDriver, py: jobbertrack.Handler, client: Any
+) -> None:
+    """As Python's sweep: the first step of Node's puts the jobs of an older
+    version's namespace into the finding indexes (the reindex script)."""
+    jobs = [py.push(i, queue="q", timeout=60, name=f"old-{i}", tags=["x"]).id for i in range(12)]
+    jobs += [js("create", timeout=60, options={"name": "plain"})["id"] for _ in range(4)]
+    js("move", id=jobs[0], move="start")
+    for key in all_keys(client, "*"):  # what a namespace written by an older version looks like
+        if any(part in key for part in FINDING_INDEXES):
+            client.delete(key)
+    assert js("list")["ids"] == [] and js("count", options={"tag": "x"}) == 0
+    assert sorted(js("list", options={"order": "expires", "limit": 100})["ids"]) == sorted(jobs)
+    js("sweep")
+    page = js("list", options={"limit": 100})
+    assert sorted(page["ids"]) == sorted(jobs) and page["ids"] == [j.id for j in py.list(limit=100)]
+    assert js("count", state="running", options={"tag": "x"}) == py.count("running", tag="x") == 1
+    assert js("counts", options={"queue": "q"}) == py.counts(queue="q")
+    js("sweep")  # again: nothing counted twice
+    assert js("count", options={"queue": "q"}) == 12

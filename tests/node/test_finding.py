@@ -197,8 +197,8 @@ def test_a_sparse_filter_gives_short_pages_whose_cursors_go_on_as_pythons(
     make_node: Callable[..., NodeDriver], backend: Any, client: Any
 ) -> None:
     """9,000 candidates in the smallest index before the first match: a
-    page is cut after MAX_ROUNDS rounds, short, with a cursor "<score>:"
-    that Node gives and takes as Python does."""
+    page is cut after MAX_ROUNDS rounds, short, with a cursor (the place
+    every shard got to) that Node gives and takes as Python does."""
     py, js = _handlers(make_node, backend, client, 1)
     both = [py.create(60, tags=["A", "B"]).id, js("create", timeout=60, options={"tags": ["B", "A"]})["id"]]
     # one job a round trip (a few to a creation time: a score's ties are read
@@ -210,7 +210,7 @@ def test_a_sparse_filter_gives_short_pages_whose_cursors_go_on_as_pythons(
         listed = _same_pages(py, js, None, {"tag": ["A", "B"]}, {"tag": ["A", "B"]}, limit)
         assert sorted(listed) == sorted(both)
     first = js("list", options={"tag": ["A", "B"], "limit": 5})
-    assert first["ids"] == [] and first["cursor"].endswith(":")  # a short page, its cursor going on
+    assert first["ids"] == [] and first["cursor"] is not None  # a short page, its cursor going on
     assert js("count", options={"tag": ["A", "B"]}) == py.count(tag=["A", "B"]) == 2
     assert js("counts", options={"tag": "A"}) == py.counts(tag="A")
 

@@ -6,12 +6,13 @@
 // script calls at once.
 //
 // Each shard answers with `find.lua`: the live jobs matching the filter,
-// read from the shard's smallest fitting index, down to a score it names
-// (`reached`): every entry scoring at least that has been looked at.  A page
-// is exact once it holds `limit` jobs scoring at least the highest `reached`
+// read from the shard's smallest fitting index, down to a place it names
+// (`reached`, a score and an id per key read that has more): every entry
+// at or before the highest of them, in listing order, has been looked at.
+// A page is exact once it holds `limit` jobs at or before the highest place
 // of the shards that have more: rounds go on until then, or until
 // MAX_ROUNDS rounds were made; a page may then be short, and its cursor
-// ("<score>:", an empty id) goes on from where every shard got to.
+// ("<score>:<id>" of that place) goes on from where every shard got to.
 const { JobberTrackError, InvalidData, WrongType } = require('./errors.cjs');
 const { STATES, FIELDS } = require('./scripts.cjs');
 const { checkQueue } = require('./queue.cjs');
@@ -114,10 +115,10 @@ class FindPlan {
     const share = Math.ceil(limit / keys.shards);
     this.want = Math.min(limit, 2 * share + 2);
     this.found = new Map(); // id -> candidate [score, id bytes, id]
-    // per shard still to read: its top [score, inclusive], null for no bound
+    // per shard still to read: where to go on after [score, id], null from the top
     this.tops = new Map();
-    for (let s = 0; s < keys.shards; s++) this.tops.set(s, cursor === null ? null : [cursor.score, true]);
-    this.reached = new Map();
+    for (let s = 0; s < keys.shards; s++) this.tops.set(s, cursor === null ? null : [cursor.score, cursor.id]);
+    this.reached = new Map(); // shard -> the place of its last look: [score, id bytes, id]
     this.rounds = 0;
     this.asked = [];
   }
@@ -134,7 +135,7 @@ class FindPlan {
       const top = this.tops.get(shard);
       const args = [
         '', '', '', '', ...head, String(this.want), String(budget),
-        top === null ? '' : String(top[0]), top !== null && top[1] ? '1' : '', ...rest,
+        top === null ? '' : String(top[0]), top === null ? '' : top[1], ...rest,
       ];
       return { script: 'find', keys: this.keys.shardKeys(shard), args, id: '' };
     });
@@ -145,8 +146,8 @@ class FindPlan {
   _wantedShards() {
     if (this.rounds === 1) return [...this.tops.keys()];
     const best = [...this.found.values()].sort(compare).reverse();
-    const bound = best.length >= this.limit ? best[this.limit - 1][0] : null;
-    return [...this.reached].filter(([, r]) => bound === null || r >= bound).map(([s]) => s);
+    const bound = best.length >= this.limit ? best[this.limit - 1] : null;
+    return [...this.reached].filter(([, at]) => bound === null || compare(at, bound) >= 0).map(([s]) => s);
   }
 
   /** Take one round's replies (in the order of its calls). */
@@ -157,10 +158,12 @@ class FindPlan {
         const c = candidate(Number(matches[j + 1]), text(matches[j]));
         if (this._afterCursor(c)) this.found.set(c[2], c);
       }
-      const mark = text(reached);
-      if (mark) {
-        this.reached.set(shard, Number(mark));
-        this.tops.set(shard, [Number(mark), false]);
+      const marks = [];
+      for (let j = 0; j + 1 < reached.length; j += 2) marks.push(candidate(Number(reached[j]), text(reached[j + 1])));
+      if (marks.length) { // go on after the highest place a key got to: every key has read that far
+        const at = marks.sort(compare)[marks.length - 1];
+        this.reached.set(shard, at);
+        this.tops.set(shard, [at[0], at[2]]);
       } else {
         this.reached.delete(shard);
       }
@@ -173,13 +176,14 @@ class FindPlan {
     return c[0] < cursor.score || (c[0] === cursor.score && Buffer.compare(c[1], Buffer.from(cursor.id, 'utf8')) < 0);
   }
 
+  /** The highest place a shard that has more got to, or null. */
   _boundary() {
-    return this.reached.size ? Math.max(...this.reached.values()) : null;
+    return this.reached.size ? [...this.reached.values()].sort(compare)[this.reached.size - 1] : null;
   }
 
   _final() {
     const bound = this._boundary();
-    return [...this.found.values()].filter((c) => bound === null || c[0] >= bound).sort(compare).reverse();
+    return [...this.found.values()].filter((c) => bound === null || compare(c, bound) >= 0).sort(compare).reverse();
   }
 
   _settled() {
@@ -195,7 +199,7 @@ class FindPlan {
       return [chosen.map((c) => c[2]), `${last[0]}:${last[2]}`];
     }
     const bound = this._boundary();
-    return [final.map((c) => c[2]), bound === null ? null : `${bound}:`];
+    return [final.map((c) => c[2]), bound === null ? null : `${bound[0]}:${bound[2]}`];
   }
 
   /** The jobs still there and in a listed state, and malformed ones (as

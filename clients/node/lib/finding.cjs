@@ -139,7 +139,6 @@ class FindPlan {
       ];
       return { script: 'find', keys: this.keys.shardKeys(shard), args, id: '' };
     });
-    this.want = this.limit; // later rounds ask for a whole page
     return out;
   }
 
@@ -147,7 +146,11 @@ class FindPlan {
     if (this.rounds === 1) return [...this.tops.keys()];
     const best = [...this.found.values()].sort(compare).reverse();
     const bound = best.length >= this.limit ? best[this.limit - 1] : null;
-    return [...this.reached].filter(([, at]) => bound === null || compare(at, bound) >= 0).map(([s]) => s);
+    const shards = [...this.reached].filter(([, at]) => bound === null || compare(at, bound) >= 0).map(([s]) => s);
+    // what the page still lacks, spread over them (twice over: shards differ); the budget stays the last round's
+    const missing = this.limit - this._final().length;
+    this.want = Math.min(this.limit, 2 * Math.ceil(missing / Math.max(1, shards.length)) + 2);
+    return shards;
   }
 
   /** Take one round's replies (in the order of its calls). */

@@ -6,13 +6,14 @@
 //   const { createClient } = require('redis');
 //   const { Handler } = require('jobbertrack');
 //   const track = new Handler(await createClient().connect());
-//   const job = await track.create(60);   // {data, name, key}: a key makes at most one live job (job.existed)
+//   const job = await track.create(60);   // {data, name, tags, key}: a key makes at most one live job (job.existed)
 //   await job.start(); await job.finish({ rows: 3 });
 //   // an operator's: track.cancel(id, reason), track.retry(id, {delay}), track.delete(id)
 //   // the work queue: track.push(data, {queue}), track.popAndStart(queue, {block, lease}), track.queued(queue)
-//   // reading: track.list(state, {limit, cursor}), track.events({since, block}), track.wait(id, timeout)
-//   // many jobs: track.createMany(n, timeout, {data, name, batch}), track.getMany(ids), track.history(id),
-//   //   track.count(state), track.sweep(), track.retryAll(state, {queue, limit}), track.clean(state, {olderThan, limit})
+//   // reading: track.list(state, {limit, cursor, tag, queue, name, createdAfter, createdBefore, order}),
+//   //   track.count(state, {tag, queue}), track.counts({tag, queue}), track.events({since, block}), track.wait(id, timeout)
+//   // many jobs: track.createMany(n, timeout, {data, name, tags, batch}), track.getMany(ids), track.history(id),
+//   //   track.sweep(), track.retryAll(state, {queue, limit}), track.clean(state, {olderThan, limit})
 //   // the fleet: track.queues(), track.queueStats(queue), track.pause(queue), track.resume(queue), track.workers(queue)
 //
 // The seed's own API, callbacks and promises, is jobbertrack/seed (seed.cjs).
@@ -38,6 +39,7 @@ const { checkQueue, checkRetries, checkPriority, secondsMs, pushCall, queuedCall
 const { lastStreamId, awaitWake, claimRescan, waitForFinal } = require('./lib/blocking.cjs');
 const { monotonic, waitDeadline, blockDeadline, wakeAt } = require('./lib/deadlines.cjs');
 const { ListPlan, statesOf, parseCursor } = require('./lib/listing.cjs');
+const { FindPlan, makeFilter, isNarrow, findPage, filteredCounts } = require('./lib/finding.cjs');
 const { endsJob } = require('./lib/events.cjs');
 const { iterEvents } = require('./lib/follow.cjs');
 const fleet = require('./lib/fleet.cjs');
@@ -309,6 +311,28 @@ class Resource {
   }
 }
 
+/** Refuse the options a call does not take (a misspelt filter would
+ * otherwise widen what it reads). */
+function refuseOthers(what, rest, takes) {
+  const others = Object.keys(rest);
+  if (others.length) throw new JobberTrackError(`${what}() takes ${takes.join(', ')}; not ${others.join(', ')}`);
+}
+
+const LIST_OPTIONS = ['limit', 'cursor', 'tag', 'queue', 'name', 'createdAfter', 'createdBefore', 'order'];
+
+/** list()'s options, `created_after` / `created_before` (Python's spelling)
+ * taken as `createdAfter` / `createdBefore`. */
+function listOptions({ created_after: after, created_before: before, ...options } = {}) {
+  for (const [snake, camel, value] of [['created_after', 'createdAfter', after], ['created_before', 'createdBefore', before]]) {
+    if (value === undefined) continue;
+    if (options[camel] !== undefined) throw new JobberTrackError(`list() takes ${camel} or ${snake}, not both`);
+    options[camel] = value;
+  }
+  const { limit, cursor, tag, queue, name, createdAfter, createdBefore, order, ...rest } = options;
+  refuseOthers('list', rest, LIST_OPTIONS);
+  return options;
+}
+
 function fieldsFromHash(hash) {
   return Object.fromEntries(Object.entries(hash || {}).map(([k, v]) => [k, text(v)]));
 }
@@ -417,8 +441,8 @@ class Handler {
    * atomic script.  `delay`: seconds before it may be popped; `retries`:
    * attempts allowed after a failed one, each `backoff` seconds later;
    * `priority` (-999999 to 999999, default 0): a higher one pops first, in
-   * push order within one; `name`, `key`: as create's.  `data` null stores no data. */
-  async push(data = null, { queue = 'default', timeout, name, delay, retries = 0, backoff, priority = 0, key } = {}) {
+   * push order within one; `name`, `tags`, `key`: as create's.  `data` null stores no data. */
+  async push(data = null, { queue = 'default', timeout, name, tags, delay, retries = 0, backoff, priority = 0, key } = {}) {
     const timeoutMs = this._timeoutMs(timeout);
     checkQueue(queue);
     checkRetries(retries);
@@ -430,18 +454,18 @@ class Handler {
       const given = data === null || data === undefined ? undefined : data;
       const made = (job) => pushCall(
         this._commands, job.id, timeoutMs, queue, secondsMs(delay, 'delay'), retries, secondsMs(backoff, 'backoff'), given,
-        [...createFields({ name }), 'key', checked], priority,
+        [...createFields({ name, tags }), 'key', checked], priority,
       );
       const job = await this._keyed(checked, made, timeoutMs);
       if (!job.existed) await notify(this.client, this._commands.keys.wakeKey(queue));
       return job;
     }
-    return this._push(await this.resourceFactory.create(this.client), data, { queue, timeoutMs, name, delay, retries, backoff, priority });
+    return this._push(await this.resourceFactory.create(this.client), data, { queue, timeoutMs, name, tags, delay, retries, backoff, priority });
   }
 
-  async _push(resource, data, { queue, timeoutMs, name, delay, retries, backoff, priority = 0 }) {
+  async _push(resource, data, { queue, timeoutMs, name, tags, delay, retries, backoff, priority = 0 }) {
     const job = this._adopt(resource);
-    const fields = createFields({ name });
+    const fields = createFields({ name, tags });
     const given = data === null || data === undefined ? undefined : data;
     const call = pushCall(
       this._commands, job.id, timeoutMs, queue, secondsMs(delay, 'delay'), retries, secondsMs(backoff, 'backoff'), given, fields,
@@ -504,17 +528,35 @@ class Handler {
 
   // -- reading many jobs --
 
-  /** One page of live jobs in `state` (null: every state; or several),
-   * latest expiry first (newest first for jobs sharing a timeout), as
+  /** One page of live jobs in `state` (null: every state; or several), as
    * Python's list(): an array whose `cursor` gets the next page (null at
-   * the end). */
-  async list(state = null, { limit = 50, cursor = null } = {}) {
-    const plan = new ListPlan(this._commands.keys, statesOf(state), limit, parseCursor(cursor));
-    await checkLayout(this.client, this._commands.keys, false);
-    const exec = (calls) => Promise.all(calls.map((call) => run(this.client, call)));
-    const second = plan.afterFirst(await exec(plan.firstCalls()));
-    if (second.length) plan.afterSecond(await exec(second));
-    const [ids, next] = plan.result();
+   * the end).  Newest created first (`order: 'expires'`: latest expiry
+   * first).  Filters: `tag` (one, or an array all of which a job has),
+   * `queue`, `name` (a prefix of the job's name), `createdAfter`
+   * (inclusive) and `createdBefore` (exclusive), each a Date or epoch
+   * seconds (`created_after`, `created_before`: the same, as Python
+   * spells them).  A page the filters make sparse may come back short, its
+   * cursor going on; the same pages and cursors as Python's. */
+  async list(state = null, options = {}) {
+    const { limit = 50, cursor = null, ...filters } = listOptions(options);
+    const keys = this._commands.keys;
+    const states = statesOf(state); // read once: `state` may be a one-shot iterator
+    const wanted = makeFilter(states, state === null || state === undefined, filters);
+    let plan;
+    let ids;
+    let next;
+    if (wanted.order === 'expires' && !isNarrow(wanted)) {
+      plan = new ListPlan(keys, states, limit, parseCursor(cursor));
+      await checkLayout(this.client, keys, false);
+      const second = plan.afterFirst(await this._exec()(plan.firstCalls()));
+      if (second.length) plan.afterSecond(await this._exec()(second));
+      [ids, next] = plan.result();
+    } else {
+      const at = parseCursor(cursor);
+      new FindPlan(keys, wanted, limit, at); // a bad limit is refused before any I/O
+      await checkLayout(this.client, keys, false);
+      ({ plan, ids, next } = await findPage(keys, wanted, limit, at, this._exec()));
+    }
     const page = plan.keep(await Promise.all(ids.map((id) => this.get(id))));
     page.cursor = next;
     return page;
@@ -608,12 +650,23 @@ class Handler {
     return Promise.all(wanted.map((id) => this.get(id)));
   }
 
-  /** Live jobs in `state` (several: their sum; null: all states); expired
-   * records are never counted. */
-  async count(state = null) {
-    const wanted = statesOf(state);
-    const counts = await this.counts();
-    return wanted.reduce((sum, s) => sum + counts[s], 0);
+  /** Live jobs in `state` (several: their sum; null: all states), with
+   * `tag` (an array: all of them) and of `queue` when given; expired
+   * records are never counted.  One tag or one queue alone costs O(1) per
+   * shard (its tallies); both, or several tags, a listing. */
+  async count(state = null, { tag, queue, ...rest } = {}) {
+    refuseOthers('count', rest, ['tag', 'queue']);
+    const wanted = makeFilter(statesOf(state), state === null || state === undefined, { tag, queue });
+    const counts = await this._filteredCounts(wanted);
+    return (wanted.states.length ? wanted.states : STATES).reduce((sum, s) => sum + counts[s], 0);
+  }
+
+  /** Per state, the live jobs matching `wanted` (lib/finding.cjs, filteredCounts). */
+  async _filteredCounts(wanted) {
+    const keys = this._commands.keys;
+    await checkLayout(this.client, keys, false);
+    const countCalls = Array.from({ length: keys.shards }, (_, i) => this._commands.count(i));
+    return filteredCounts(keys, wanted, this._exec(), countCalls);
   }
 
   _exec() {
@@ -709,14 +762,11 @@ class Handler {
     return fleet.readRegistry(this.client, this._commands.keys, only);
   }
 
-  /** Live jobs per state: every state of STATES, one call per shard. */
-  async counts() {
-    await checkLayout(this.client, this._commands.keys, false);
-    const shards = Array.from({ length: this._commands.keys.shards }, (_, i) => i);
-    const replies = await Promise.all(shards.map((i) => run(this.client, this._commands.count(i))));
-    const out = Object.fromEntries(STATES.map((s) => [s, 0]));
-    for (const reply of replies) STATES.forEach((s, i) => (out[s] += Number(reply[i])));
-    return out;
+  /** Live jobs per state (every state of STATES), with `tag` and of
+   * `queue` when given (see count): one call per shard. */
+  async counts({ tag, queue, ...rest } = {}) {
+    refuseOthers('counts', rest, ['tag', 'queue']);
+    return this._filteredCounts(makeFilter(STATES, true, { tag, queue }));
   }
 
   /** An operator's move on a job known by id: the move, then the whole

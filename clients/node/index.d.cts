@@ -107,6 +107,8 @@ export interface StartOptions {
 export interface CreateOptions {
   data?: unknown;
   name?: string | null;
+  /** Up to 16 distinct tags, each 1 to 128 printable characters: list({tag}) and count(state, {tag}) find the job by them. */
+  tags?: Iterable<string> | null;
   /** An idempotency key (1 to 200 printable characters): while a job made
    * with it lives, that job is returned (existed true) and nothing is written. */
   key?: string | null;
@@ -118,6 +120,8 @@ export interface PushOptions {
   /** Seconds the record lives (else the default timeout). */
   timeout?: number | null;
   name?: string | null;
+  /** As create's. */
+  tags?: Iterable<string> | null;
   /** Seconds before it may be popped. */
   delay?: number | null;
   /** Attempts allowed after a failed one (0). */
@@ -138,11 +142,37 @@ export interface PopOptions {
   maxRuntime?: number | null;
 }
 
+/** A creation time a filter takes: a Date, or epoch seconds. */
+export type FilterTime = Date | number;
+
 export interface ListOptions {
   /** Jobs per page (50; at most 10000). */
   limit?: number;
   /** The `cursor` of the previous page. */
   cursor?: string | null;
+  /** Only the jobs made with this tag (an array: with every one of them). */
+  tag?: string | Iterable<string> | null;
+  /** Only the jobs of this queue. */
+  queue?: string | null;
+  /** Only the jobs whose name starts with this ('' : any). */
+  name?: string | null;
+  /** Only the jobs created at or after this time. */
+  createdAfter?: FilterTime | null;
+  /** Only the jobs created before this time. */
+  createdBefore?: FilterTime | null;
+  /** createdAfter as Python spells it. */
+  created_after?: FilterTime | null;
+  /** createdBefore as Python spells it. */
+  created_before?: FilterTime | null;
+  /** 'created' (the default): newest created first; 'expires': latest expiry first. */
+  order?: 'created' | 'expires';
+}
+
+export interface CountOptions {
+  /** Only the jobs made with this tag (an array: with every one of them). */
+  tag?: string | Iterable<string> | null;
+  /** Only the jobs of this queue. */
+  queue?: string | null;
 }
 
 /** A page of list(): the jobs, and the next page's cursor (null at the end). */
@@ -303,13 +333,14 @@ export declare class Handler {
   setDefaultTimeout(timeout: number): void;
   create(timeout?: number | null, options?: CreateOptions): Promise<Resource>;
   get(id: string): Promise<Resource | null>;
-  counts(): Promise<Record<State, number>>;
+  /** Live jobs per state, with `tag` and of `queue` when given. */
+  counts(options?: CountOptions): Promise<Record<State, number>>;
   /** `count` new waiting jobs, one create_many call per shard per batch; JobExists when an id is taken. */
   createMany(count: number, timeout?: number | null, options?: CreateManyOptions): Promise<Resource[]>;
   /** The job's transitions, oldest first; [] when it is unknown or expired. */
   history(id: string): Promise<HistoryStep[]>;
-  /** Live jobs in `state` (several: their sum; null: all states). */
-  count(state?: State | State[] | null): Promise<number>;
+  /** Live jobs in `state` (several: their sum; null: all states), with `tag` and of `queue` when given. */
+  count(state?: State | State[] | null, options?: CountOptions): Promise<number>;
   /** The jobs for `ids`, read at once; null where there is none. */
   getMany(ids: Iterable<string>): Promise<(Resource | null)[]>;
   /** Fail the running jobs past their lease or run time, tidy expired index entries; how many it failed. */
@@ -341,7 +372,9 @@ export declare class Handler {
   popAndStart(queue?: string, options?: PopOptions): Promise<Resource | null>;
   /** How many live jobs wait on `queue` (delayed ones included). */
   queued(queue?: string): Promise<number>;
-  /** One page of live jobs in `state` (null: all; or several), latest expiry first. */
+  /** One page of live jobs in `state` (null: all; or several), newest created first
+   * (order 'expires': latest expiry first), filtered by tag, queue, name prefix and
+   * creation time; a sparse page may come back short, its cursor going on. */
   list(state?: State | State[] | null, options?: ListOptions): Promise<JobList>;
   /** The namespace's events, as an async iterator. */
   events(options?: EventsOptions): AsyncGenerator<JobEvent, void, undefined>;

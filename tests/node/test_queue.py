@@ -130,12 +130,13 @@ def test_list_pages_and_cursors_are_pythons(js: NodeDriver, py: jobbertrack.Hand
         (None, {"limit": 4}),
         ("waiting", {"limit": 2}),
         (["running", "waiting"], {"limit": 5}),
+        (None, {"limit": 3, "order": "expires"}),  # the state indexes' own order (the list script)
+        (["running", "waiting"], {"limit": 2, "order": "expires"}),
     ]:
         cursor = None
         while True:
-            # Node lists in expiry order (its creation-order list is to come)
             page = js("list", state=state, options={**options, "cursor": cursor})
-            expected = py.list(state, limit=options["limit"], cursor=cursor, order="expires")
+            expected = py.list(state, cursor=cursor, **options)
             assert page["ids"] == [j.id for j in expected] and page["cursor"] == expected.cursor
             assert page["values"] == [as_json(j.get_value()) for j in expected]
             cursor = page["cursor"]

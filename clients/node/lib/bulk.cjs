@@ -113,7 +113,12 @@ async function clean(commands, exec, state, olderMs, limit) {
   return deleted;
 }
 
-/** Round after round (SweepPlan): scan every shard that may have more to
+/** Jobs a `reindex` call looks at (REINDEX_BATCH in _plans.py). */
+const REINDEX_BATCH = 1000;
+
+/** First the jobs made before the finding indexes are put into them (once
+ * per shard: `reindex` then says done at once), as Python's sweep does;
+ * then, round after round (SweepPlan): scan every shard that may have more to
  * do (`sweep`: expired index entries to tombstones, due running jobs
  * returned), then `settle` each due job; a shard is scanned again only
  * while it returned a full page.  A job whose record is malformed (settle
@@ -121,6 +126,11 @@ async function clean(commands, exec, state, olderMs, limit) {
  * scans of its shard.  The number of jobs this sweep failed. */
 async function sweep(commands, exec, page = SWEEP_PAGE) {
   let shards = [...Array(commands.keys.shards).keys()];
+  while (shards.length) {
+    const done = await exec(shards.map((s) => commands.reindexShard(s, REINDEX_BATCH)));
+    shards = shards.filter((_, i) => Number(done[i]) !== 1);
+  }
+  shards = [...Array(commands.keys.shards).keys()];
   const corrupt = new Map(); // job id -> the malformed field settle named
   const skip = new Map(); // shard -> its corrupt due jobs (ARGV[8] of sweep.lua)
   let failed = 0;

@@ -5,6 +5,7 @@ const { randomInt } = require('node:crypto');
 const { Keyspace } = require('./keys.cjs');
 const { InvalidData, InvalidTimeout, JobberTrackError } = require('./errors.cjs');
 const { MOVES, ALIVE, FIELDS } = require('./scripts.cjs');
+const { checkTags } = require('./tags.cjs');
 
 /** The move into each target state, with its name (ARGV 5 of `transition`;
  * Redis finds the rest of its row in the table it holds, _states.lua). */
@@ -80,26 +81,6 @@ function encodeJson(value, what = 'data', limit = 1024 * 1024) {
 }
 
 /** The stored form of a failure given to fail() (error_details). */
-/** Tags as Python's _core/tags.py takes them: a list of at most 16 strings of
- * 1 to 128 printable characters, duplicates dropped (the first kept). */
-const MAX_TAGS = 16;
-const MAX_TAG = 128;
-function checkTags(value) {
-  if (!Array.isArray(value)) throw new InvalidData(`tags must be a list of strings, not ${typeof value}`);
-  const out = [];
-  for (const tag of value) {
-    if (typeof tag !== 'string') throw new InvalidData(`a tag must be a string, not ${typeof tag}`);
-    const length = [...tag].length;
-    if (length < 1 || length > MAX_TAG) throw new InvalidData(`a tag must be 1 to ${MAX_TAG} characters, not ${length}`);
-    if (!tag.isWellFormed() || /[\p{C}\p{Z}]/u.test(tag.replace(/ /g, 'x'))) {
-      throw new InvalidData(`a tag must be printable characters only: ${JSON.stringify(tag)}`);
-    }
-    if (!out.includes(tag)) out.push(tag);
-  }
-  if (out.length > MAX_TAGS) throw new InvalidData(`a job takes at most ${MAX_TAGS} tags, not ${out.length}`);
-  return out;
-}
-
 /** The fields set at create (the manifest's `fields.create`: name, ...) as
  * field, value ARGV pairs; null and undefined set nothing.  Checked by kind
  * as Python's fields.py does; an option create does not take is refused. */
@@ -288,6 +269,12 @@ class Commands {
   sweepShard(shard, limit) {
     const args = ['', '', String(this.eventCap), String(this.tombTtlMs), String(this.tombCap), String(this.cleanupBatch), String(limit)];
     return { script: 'sweep', keys: this.keys.shardKeys(shard), args, id: '' };
+  }
+
+  /** A batch of the shard's jobs made before the finding indexes put into them (reindex_shard). */
+  reindexShard(shard, batch) {
+    const args = ['', '', String(this.eventCap), String(this.tombTtlMs), String(batch)];
+    return { script: 'reindex', keys: this.keys.shardKeys(shard), args, id: '' };
   }
 
   /** The stall rule applied to one job (a peek's due ids). */

@@ -5,6 +5,7 @@
 // names the last job listed.  Pure: no I/O.
 const { JobberTrackError } = require('./errors.cjs');
 const { STATES } = require('./scripts.cjs');
+const { pyRepr } = require('./repr.cjs');
 
 const MAX_PAGE = 10000;
 const text = (v) => (Buffer.isBuffer(v) ? v.toString('utf8') : String(v));
@@ -43,12 +44,18 @@ function parseCursor(value) {
 const compare = (a, b) => a[0] - b[0] || Buffer.compare(a[1], b[1]);
 const candidate = (score, id) => [score, Buffer.from(id, 'utf8'), id];
 
+/** A page's size: an int from 1 to MAX_PAGE (_check_limit). */
+function checkLimit(limit) {
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
+    throw new JobberTrackError(`limit must be an int from 1 to ${MAX_PAGE}, not ${pyRepr(limit)}`);
+  }
+  return limit;
+}
+
 /** A page in at most two rounds (ListPlan). */
 class ListPlan {
   constructor(keys, states, limit, cursor) {
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
-      throw new JobberTrackError(`limit must be an int from 1 to ${MAX_PAGE}, not ${String(limit)}`);
-    }
+    checkLimit(limit);
     this.keys = keys;
     this.limit = limit;
     this.cursor = cursor;
@@ -116,4 +123,4 @@ class ListPlan {
   }
 }
 
-module.exports = { ListPlan, statesOf, parseCursor, MAX_PAGE };
+module.exports = { ListPlan, statesOf, parseCursor, checkLimit, compare, candidate, MAX_PAGE };

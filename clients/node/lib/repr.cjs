@@ -24,13 +24,45 @@ function reprString(s) {
   return out + quote;
 }
 
+/** repr() of a number: an integral one below 1e16 as Python's int, another
+ * as its float (shortest digits; an exponent below 1e-4 and from 1e16 up). */
+function reprNumber(n) {
+  if (Number.isNaN(n)) return 'nan';
+  if (!Number.isFinite(n)) return n > 0 ? 'inf' : '-inf';
+  if (Number.isInteger(n) && Math.abs(n) < 1e16) return String(n);
+  const exp = Math.floor(Math.log10(Math.abs(n)));
+  if (exp < -4 || exp >= 16) {
+    const [mantissa, power] = n.toExponential().split('e');
+    const p = Number(power);
+    return `${mantissa}e${p < 0 ? '-' : '+'}${String(Math.abs(p)).padStart(2, '0')}`;
+  }
+  return String(n);
+}
+
 /** repr() of a JSON-like value (str, number, bool, None); other values as String() gives them. */
 function pyRepr(value) {
   if (typeof value === 'string') return reprString(value);
+  if (typeof value === 'number') return reprNumber(value);
   if (value === null || value === undefined) return 'None';
   if (typeof value === 'boolean') return value ? 'True' : 'False';
   if (Array.isArray(value)) return `[${value.map(pyRepr).join(', ')}]`;
   return String(value);
 }
 
-module.exports = { pyRepr };
+/** The name Python gives the type of the value JSON or a caller would hand
+ * it (`type(value).__name__`): str, int, float, bool, NoneType, list, dict, bytes. */
+function pyType(value) {
+  if (typeof value === 'string') return 'str';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'int' : 'float';
+  if (typeof value === 'bigint') return 'int';
+  if (typeof value === 'boolean') return 'bool';
+  if (value === null || value === undefined) return 'NoneType';
+  if (Array.isArray(value)) return 'list';
+  if (value instanceof Uint8Array) return 'bytes';
+  if (value instanceof Set) return 'set';
+  if (value instanceof Date) return 'datetime';
+  if (typeof value === 'function') return 'function';
+  return 'dict';
+}
+
+module.exports = { pyRepr, pyType, reprString };

@@ -40,6 +40,11 @@ async function job(id) {
 
 const value = (job) => (job ? job.getValue() : null);
 
+// options as JSON carries them, with {"$date": ms} taken as new Date(ms)
+const dated = (options) => Object.fromEntries(
+  Object.entries(options || {}).map(([k, v]) => [k, v && typeof v === 'object' && '$date' in v ? new Date(v.$date) : v]),
+);
+
 function describe(err) {
   const out = {
     name: err.constructor.name,
@@ -88,8 +93,8 @@ const OPS = {
   async refresh(r) {
     return value(await (await job(r.id)).refresh());
   },
-  async counts() {
-    return track.counts();
+  async counts(r) {
+    return r.options ? track.counts(r.options) : track.counts();
   },
   async status(r) {
     return track.status(r.id);
@@ -135,7 +140,7 @@ const OPS = {
     return track.queued(r.queue);
   },
   async list(r) {
-    const page = await track.list(r.state ?? null, r.options || {});
+    const page = await track.list(r.state ?? null, dated(r.options));
     return { ids: page.map((j) => j.id), values: page.map(value), cursor: page.cursor };
   },
   async wait(r) {
@@ -166,7 +171,7 @@ const OPS = {
     return made.map(value);
   },
   async count(r) {
-    return track.count(r.state ?? null);
+    return r.options ? track.count(r.state ?? null, r.options) : track.count(r.state ?? null);
   },
   async sweep() {
     return track.sweep();

@@ -78,7 +78,14 @@ export async function queueExample(track: Handler): Promise<void> {
   } catch (err) {
     if (err instanceof WaitTimeout) console.log(err.jobId, err.timeout);
   }
-  console.log(waiting, next.length, ended.state);
+  const tagged = await track.list('waiting', { tag: ['mail', 'urgent'], queue: 'mail', name: 'send', limit: 5 });
+  const recent = await track.list(null, { createdAfter: new Date(Date.now() - 3600e3), createdBefore: Date.now() / 1000, order: 'expires' });
+  const snake = await track.list(null, { created_after: 1700000000, cursor: recent.cursor });
+  await track.push(null, { queue: 'mail', tags: ['urgent'] });
+  await track.create(60, { tags: new Set(['a', 'b']) });
+  const byTag: number = await track.count(['waiting', 'running'], { tag: 'urgent' });
+  const perState: Record<State, number> = await track.counts({ queue: 'mail' });
+  console.log(waiting, next.length, ended.state, tagged.cursor, snake.length, byTag, perState.waiting);
 }
 
 export async function fleetExample(track: Handler): Promise<void> {

@@ -42,14 +42,21 @@ class Backend:
             return await result if inspect.isawaitable(result) else result
         return await to_thread.run_sync(lambda: method(*args, **kwargs))
 
-    async def counts(self) -> dict[str, int]:
-        result: dict[str, int] = await self._call(self.handler.counts)
-        return result
+    async def counts(self, **filters: Any) -> dict[str, int]:
+        """Live jobs per state; with ``tag=``/``queue=``, those of the filter
+        (one ``count`` per state, auto-pipelined on an asyncio handler)."""
+        if not filters:
+            result: dict[str, int] = await self._call(self.handler.counts)
+            return result
+        states = [s.value for s in jobbertrack.State]
+        found = await asyncio.gather(*(self._call(self.handler.count, s, **filters) for s in states))
+        return dict(zip(states, found, strict=True))
 
     async def list_jobs(
-        self, states: list[str] | None, limit: int, cursor: str | None
+        self, states: list[str] | None, limit: int, cursor: str | None, **filters: Any
     ) -> tuple[list[Any], str | None]:
-        page = await self._call(self.handler.list, states or None, limit=limit, cursor=cursor)
+        """A page of ``list`` (``filters``: its tag, queue, name, created_after, created_before)."""
+        page = await self._call(self.handler.list, states or None, limit=limit, cursor=cursor, **filters)
         return list(page), page.cursor
 
     async def get(self, job_id: str) -> Any:
@@ -188,6 +195,7 @@ def job_json(job: Any) -> dict[str, Any]:
     for key in JOB_KEYS:
         value.setdefault(key, None)
     value.setdefault("problems", [])
+    value.setdefault("tags", [])
     return value
 
 

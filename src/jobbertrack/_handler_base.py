@@ -11,14 +11,15 @@ from ._client_state import check_client, client_state
 from ._core.calls import Call, Commands, error_for
 from ._core.codec import duration_ms
 from ._core.fields import create_fields
+from ._core.finding import FindPlan, make_filter
 from ._core.idem import MAX_ROUNDS, check_key, claim_call, same_shard, stamp_call, taken_by, with_entry
 from ._core.ids import check_id
 from ._core.keys import Keyspace
-from ._core.listing import JobList, ListPlan
+from ._core.listing import JobList, ListPlan, states_of
 from ._core.wire import text
 from ._exceptions import InvalidTimeout, JobberTrackError, WrongType
 from ._ops import Plan
-from ._plans import read_record, read_records
+from ._plans import filtered_counts, find_page, list_page, read_record, read_records
 from ._resource_base import ResourceBase, ResourceFactoryBase
 
 
@@ -149,8 +150,30 @@ class HandlerBase:
             self._created(by_id, batches, (yield [call for _, call in batches]))
         return jobs
 
+    def _list_plan(
+        self,
+        state: Any,
+        limit: int,
+        cursor: str | None,
+        **filters: object,
+    ) -> Plan[tuple[ListPlan | FindPlan, list[str], str | None]]:
+        """``list``'s ids: by the state indexes alone (``order="expires"``
+        with no other filter, the order before filters existed), else by
+        the finding indexes (``_core/finding.py``)."""
+        wanted = make_filter(states_of(state), state is None, **filters)
+        if wanted.order == "expires" and not wanted.narrow:
+            return list_page(self._core, state, limit, cursor)
+        return find_page(self._core, wanted, limit, cursor)
+
+    def _counts_plan(self, state: Any, tag: object, queue: object) -> Plan[int]:
+        """``count``: the live jobs in ``state`` (None: every state) with ``tag``
+        and of ``queue`` (see ``_plans.filtered_counts``)."""
+        wanted = make_filter(states_of(state), state is None, tag=tag, queue=queue)
+        counts = yield from filtered_counts(self._core, wanted)
+        return sum(counts[s.value] for s in wanted.states or states_of(None))
+
     @staticmethod
-    def _page(plan: ListPlan, cursor: str | None, jobs: list[Any]) -> JobList:
+    def _page(plan: ListPlan | FindPlan, cursor: str | None, jobs: list[Any]) -> JobList:
         """The page of ``list``, from the jobs of its ids (``_plans.list_page``)."""
         page = plan.keep(jobs)
         page.cursor = cursor
@@ -218,11 +241,13 @@ class HandlerBase:
             fields["key"] = key
         return self._core.create(resource.id, timeout_ms, data, fields)
 
-    def _keyed_create_plan(self, timeout_ms: int, data: Any, name: str | None, key: object) -> Plan[Any]:
+    def _keyed_create_plan(
+        self, timeout_ms: int, data: Any, name: str | None, key: object, **more: object
+    ) -> Plan[Any]:
         """``create(..., key=key)``: see ``_keyed_plan``."""
         checked = check_key(key)
         return self._keyed_plan(
-            checked, lambda job: self._create_call(job, timeout_ms, data, name, checked), timeout_ms
+            checked, lambda job: self._create_call(job, timeout_ms, data, name, checked, **more), timeout_ms
         )
 
     def _keyed_plan(self, key: str, make_call: Callable[[Any], Call], lifetime_ms: int) -> Plan[Any]:

@@ -14,7 +14,8 @@ from typing import Any
 
 from ._core.calls import Commands
 from ._core.deadlines import RedisClock, maybe_due
-from ._core.listing import Cursor, ListPlan, states_of
+from ._core.finding import Filter, FindPlan, merge_tallies, tally_calls
+from ._core.listing import Cursor, ListPlan, count_calls, merge_counts, states_of
 from ._core.sweeping import SweepPlan
 from ._core.transitions import State
 from ._core.wire import fields_from_flat, text
@@ -103,6 +104,51 @@ def list_page(
         plan.after_second((yield second))
     ids, nxt = plan.result()
     return plan, ids, None if nxt is None else str(nxt)
+
+
+def find_page(
+    commands: Commands, wanted: Filter, limit: int, cursor: str | None
+) -> Plan[tuple[FindPlan, list[str], str | None]]:
+    """The ids of one page of a filtered ``list`` (or one in creation
+    order), in rounds of one ``find`` call per shard that may hold more of
+    it, and the next page's cursor."""
+    plan = FindPlan(commands.keys, wanted, limit, Cursor.parse(cursor))
+    calls = plan.calls()
+    while calls:
+        plan.take((yield calls))
+        calls = plan.calls()
+    ids, nxt = plan.result()
+    return plan, ids, None if nxt is None else str(nxt)
+
+
+def filtered_counts(commands: Commands, wanted: Filter) -> Plan[dict[str, int]]:
+    """Live jobs per state matching ``wanted`` (every state, or its own): by
+    the tallies for one tag or one queue alone (O(1) per shard), by the
+    counts of the state indexes for no filter, else by listing every match."""
+    if not wanted.narrow:
+        return merge_counts((yield count_calls(commands.keys)))
+    if (
+        not wanted.name
+        and not wanted.after
+        and not wanted.before
+        and len(wanted.tags) + (wanted.queue is not None) == 1
+    ):
+        kind, value = ("tag", wanted.tags[0]) if wanted.tags else ("queue", str(wanted.queue))
+        return merge_tallies((yield tally_calls(commands.keys, kind, value)))
+    totals = {state.value: 0 for state in State}
+    for state in wanted.states or tuple(State):  # each state apart: a listing settles no job
+        cursor: Cursor | None = None
+        while True:
+            plan = FindPlan(commands.keys, wanted._replace(states=(state,), order="count"), 10_000, cursor)
+            calls = plan.calls()
+            while calls:
+                plan.take((yield calls))
+                calls = plan.calls()
+            ids, cursor = plan.result()
+            totals[state.value] += len(ids)
+            if cursor is None:
+                break
+    return totals
 
 
 def sweep(commands: Commands) -> Plan[int]:

@@ -99,13 +99,14 @@ class QueueBase:
         retries: int,
         backoff: float | None,
         priority: int = 0,
+        tags: object = None,
     ) -> Any:
         """``push(..., key=key)``: the plan of ``HandlerBase._keyed_plan``."""
         checked = check_key(key)
 
         def make_call(job: Any) -> Any:
             return self._push_call(
-                job, data, queue, timeout, name, delay, retries, backoff, priority, checked
+                job, data, queue, timeout, name, delay, retries, backoff, priority, checked, tags=tags
             )
 
         return self._keyed_plan(checked, make_call, self._timeout_ms(timeout))

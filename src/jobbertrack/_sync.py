@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 from ._bulk import check_limit, clean, cleanable, retry_all, retryable
@@ -18,7 +19,7 @@ from ._core.codec import optional_ms
 from ._core.deadlines import wait_deadline
 from ._core.events import Event
 from ._core.ids import check_id
-from ._core.listing import JobList, count_calls, merge_counts, states_of
+from ._core.listing import JobList, count_calls, merge_counts
 from ._core.queue import check_queue, queued_calls
 from ._core.queue_view import (
     merge_qstats,
@@ -35,7 +36,7 @@ from ._current import as_current
 from ._decorate import JobDecorator, JobSpec
 from ._exceptions import InvalidTransition, WaitTimeout
 from ._handler_base import HandlerBase
-from ._plans import list_page, needs_settling, settled_record, status, sweep
+from ._plans import needs_settling, settled_record, status, sweep
 from ._queue_base import RESCAN_MS, QueueBase, Waiter, _queue_or_none
 from ._registry import Registration
 from ._registry import workers as read_workers
@@ -216,16 +217,19 @@ class Handler(QueueBase, HandlerBase):
         data: Any = UNSET,
         name: str | None = None,
         key: str | None = None,
+        tags: Iterable[str] | None = None,
     ) -> Resource:
         """A new job in state ``waiting`` whose record lives ``timeout`` seconds.
         ``key``: an idempotency key; while a job made with it lives, that job
         is returned (``existed`` True) and nothing is written."""
         timeout_ms = self._timeout_ms(timeout)  # a bad timeout is refused before the factory runs
         if key is not None:
-            found: Resource = run_plan(self._cs, self._keyed_create_plan(timeout_ms, data, name, key))
+            found: Resource = run_plan(
+                self._cs, self._keyed_create_plan(timeout_ms, data, name, key, tags=tags)
+            )
             return found
         job: Resource = self._adopt(self.resource_factory.create(self.client))
-        call = self._create_call(job, timeout_ms, data, name)
+        call = self._create_call(job, timeout_ms, data, name, tags=tags)
         job._apply(run(self._cs, call), call.target, call)
         return job
 
@@ -245,10 +249,11 @@ class Handler(QueueBase, HandlerBase):
         data: Any = UNSET,
         name: str | None = None,
         batch: int = 1000,
+        tags: Iterable[str] | None = None,
     ) -> list[Resource]:
         """``count`` new jobs in one pipelined round trip (per node).  An id
         that already exists raises JobExists after the others were created."""
-        return run_plan(self._cs, self._create_many_plan(count, timeout, data, name, batch))
+        return run_plan(self._cs, self._create_many_plan(count, timeout, data, name, batch, tags=tags))
 
     def get_many(self, ids: Iterable[str]) -> list[Resource | None]:
         """Jobs for ``ids`` in one pipelined round trip (per node), None where
@@ -292,12 +297,18 @@ class Handler(QueueBase, HandlerBase):
         many were deleted."""
         return run_plan(self._cs, clean(self._core, cleanable(state), older_than, check_limit(limit)))
 
-    def count(self, state: str | State | Iterable[str | State] | None) -> int:
-        """Live jobs in ``state`` (several: their sum; None: all states).
-        Expired records are never counted."""
-        wanted = states_of(state)
-        counts = self.counts()
-        return sum(counts[s.value] for s in wanted)
+    def count(
+        self,
+        state: str | State | Iterable[str | State] | None = None,
+        *,
+        tag: str | Iterable[str] | None = None,
+        queue: str | None = None,
+    ) -> int:
+        """Live jobs in ``state`` (several: their sum; None: all states),
+        with ``tag`` (a list: all of them) and of ``queue`` when given.
+        Expired records are never counted.  One tag or one queue alone costs
+        O(1) per shard (its tallies); both, or several tags, a listing."""
+        return run_plan(self._cs, self._counts_plan(state, tag, queue))
 
     def counts(self) -> dict[str, int]:
         """Live jobs per state: all four states, one pipelined call per shard."""
@@ -358,6 +369,7 @@ class Handler(QueueBase, HandlerBase):
         backoff: float | None = None,
         priority: int = 0,
         key: str | None = None,
+        tags: Iterable[str] | None = None,
     ) -> Resource:
         """A new ``waiting`` job on ``queue``, made and queued in one atomic
         script.  ``delay``: seconds before it may be popped; ``retries``:
@@ -368,7 +380,16 @@ class Handler(QueueBase, HandlerBase):
         self._push_checks(queue, timeout, delay, retries, backoff, priority)
         if key is not None:
             plan = self._keyed_push_plan(
-                key, UNSET if data is None else data, queue, timeout, name, delay, retries, backoff, priority
+                key,
+                UNSET if data is None else data,
+                queue,
+                timeout,
+                name,
+                delay,
+                retries,
+                backoff,
+                priority,
+                tags,
             )
             found: Resource = run_plan(self._cs, plan)
             if not found.existed:
@@ -376,7 +397,16 @@ class Handler(QueueBase, HandlerBase):
             return found
         job: Resource = self._adopt(self.resource_factory.create(self.client))
         call = self._push_call(
-            job, UNSET if data is None else data, queue, timeout, name, delay, retries, backoff, priority
+            job,
+            UNSET if data is None else data,
+            queue,
+            timeout,
+            name,
+            delay,
+            retries,
+            backoff,
+            priority,
+            tags=tags,
         )
         job._apply(run(self._cs, call), call.target, call)
         notify(self.client, self._core.keys.wake_key(queue))
@@ -505,8 +535,29 @@ class Handler(QueueBase, HandlerBase):
         state: str | State | Iterable[str | State] | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        *,
+        tag: str | Iterable[str] | None = None,
+        queue: str | None = None,
+        name: str | None = None,
+        created_after: datetime | float | None = None,
+        created_before: datetime | float | None = None,
+        order: str = "created",
     ) -> JobList:
-        """One page of live jobs, latest expiry first (newest first for jobs
-        sharing a timeout); ``result.cursor`` gets the next page."""
-        plan, ids, nxt = run_plan(self._cs, list_page(self._core, state, limit, cursor))
+        """One page of live jobs, newest created first (``order="expires"``:
+        latest expiry first); ``result.cursor`` gets the next page.  Filters:
+        ``tag`` (one, or a list all of which a job has), ``queue``, ``name``
+        (a prefix of the job's name), ``created_after`` (inclusive) and
+        ``created_before`` (exclusive), datetimes or epoch seconds.  A page
+        costs O(log n + page) per shard when one filter narrows it (the
+        smallest index is read); a page the filters make sparse may come
+        back short, its cursor going on."""
+        filters = dict(
+            tag=tag,
+            queue=queue,
+            name=name,
+            created_after=created_after,
+            created_before=created_before,
+            order=order,
+        )
+        plan, ids, nxt = run_plan(self._cs, self._list_plan(state, limit, cursor, **filters))
         return self._page(plan, nxt, self.get_many(ids))

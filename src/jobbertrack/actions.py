@@ -18,7 +18,8 @@ from ._core.transitions import ENDED, MOVES
 
 #: How an input is written and checked: ``seconds`` (a number > 0),
 #: ``number`` (finite), ``text`` (a string), ``json`` (any JSON value).
-Kind = Literal["seconds", "number", "text", "json"]
+#: ``tags`` (a list of short strings).
+Kind = Literal["seconds", "number", "text", "json", "tags"]
 
 
 class Param(NamedTuple):
@@ -55,10 +56,14 @@ class Action(NamedTuple):
 #: The fields set at create and push besides timeout and data (``name``,
 #: ...), from the library's table of fields: ``create``/``push`` take each
 #: as a keyword, the HTTP API as a body field, the command line as an option.
+#: Tags are the exception: the command line takes them one by one
+#: (``--tag``, repeatable), the HTTP API as a list (``TAGS_INPUT``).
 CREATE_INPUTS: tuple[Param, ...] = tuple(
     Param(name, field.kind, field.help, max_length=field.max_length)  # type: ignore[arg-type]
     for name, field in CREATE_FIELDS.items()
+    if field.kind != "tags"
 )
+TAGS_INPUT = Param("tags", "tags", CREATE_FIELDS["tags"].help)
 
 
 #: ``create``/``push``'s idempotency key (``key=``): a body field of the HTTP

@@ -17,6 +17,7 @@ from collections.abc import (
     Iterable,
     Sequence,
 )
+from datetime import datetime
 from typing import Any
 
 from ._aregistry import AsyncRegistration
@@ -31,7 +32,7 @@ from ._core.codec import optional_ms
 from ._core.deadlines import wait_deadline
 from ._core.events import Event
 from ._core.ids import check_id
-from ._core.listing import JobList, count_calls, merge_counts, states_of
+from ._core.listing import JobList, count_calls, merge_counts
 from ._core.queue import check_queue, queued_calls
 from ._core.queue_view import (
     merge_qstats,
@@ -65,7 +66,7 @@ from ._exceptions import (
 )
 from ._handler_base import HandlerBase
 from ._ops import Read
-from ._plans import list_page, needs_settling, settled_record, status, sweep
+from ._plans import needs_settling, settled_record, status, sweep
 from ._queue_base import RESCAN_MS, QueueBase, Waiter, _queue_or_none
 from ._resource_base import ResourceBase, ResourceFactoryBase
 from ._running import Ending, Heartbeats, Run, ending, heartbeat_interval
@@ -357,16 +358,19 @@ class Handler(QueueBase, HandlerBase):
         data: Any = UNSET,
         name: str | None = None,
         key: str | None = None,
+        tags: Iterable[str] | None = None,
     ) -> Resource:
         """A new job in state ``waiting`` whose record lives ``timeout`` seconds.
         ``key``: an idempotency key; while a job made with it lives, that job
         is returned (``existed`` True) and nothing is written."""
         timeout_ms = self._timeout_ms(timeout)  # a bad timeout is refused before the factory runs
         if key is not None:
-            found: Resource = await arun_plan(self._cs, self._keyed_create_plan(timeout_ms, data, name, key))
+            found: Resource = await arun_plan(
+                self._cs, self._keyed_create_plan(timeout_ms, data, name, key, tags=tags)
+            )
             return found
         job: Resource = self._adopt(self.resource_factory.create(self.client))
-        call = self._create_call(job, timeout_ms, data, name)
+        call = self._create_call(job, timeout_ms, data, name, tags=tags)
         job._apply(await arun(self._cs, call), call.target, call)
         return job
 
@@ -386,9 +390,10 @@ class Handler(QueueBase, HandlerBase):
         data: Any = UNSET,
         name: str | None = None,
         batch: int = 1000,
+        tags: Iterable[str] | None = None,
     ) -> list[Resource]:
         """``count`` new jobs in one pipelined round trip (per node)."""
-        return await arun_plan(self._cs, self._create_many_plan(count, timeout, data, name, batch))
+        return await arun_plan(self._cs, self._create_many_plan(count, timeout, data, name, batch, tags=tags))
 
     async def get_many(self, ids: Iterable[str]) -> list[Resource | None]:
         """Jobs for ``ids`` in one pipelined round trip (per node), None where
@@ -434,11 +439,18 @@ class Handler(QueueBase, HandlerBase):
         many were deleted."""
         return await arun_plan(self._cs, clean(self._core, cleanable(state), older_than, check_limit(limit)))
 
-    async def count(self, state: str | State | Iterable[str | State] | None) -> int:
-        """Live jobs in ``state``; see ``jobbertrack.Handler.count``."""
-        wanted = states_of(state)
-        counts = await self.counts()
-        return sum(counts[s.value] for s in wanted)
+    async def count(
+        self,
+        state: str | State | Iterable[str | State] | None = None,
+        *,
+        tag: str | Iterable[str] | None = None,
+        queue: str | None = None,
+    ) -> int:
+        """Live jobs in ``state`` (several: their sum; None: all states),
+        with ``tag`` (a list: all of them) and of ``queue`` when given.
+        Expired records are never counted.  One tag or one queue alone costs
+        O(1) per shard (its tallies); both, or several tags, a listing."""
+        return await arun_plan(self._cs, self._counts_plan(state, tag, queue))
 
     async def counts(self) -> dict[str, int]:
         """Live jobs per state: all four states, one pipelined call per shard."""
@@ -489,6 +501,7 @@ class Handler(QueueBase, HandlerBase):
         backoff: float | None = None,
         priority: int = 0,
         key: str | None = None,
+        tags: Iterable[str] | None = None,
     ) -> Resource:
         """A new ``waiting`` job on ``queue``, made and queued in one atomic
         script.  ``delay``: seconds before it may be popped; ``retries``:
@@ -499,7 +512,16 @@ class Handler(QueueBase, HandlerBase):
         self._push_checks(queue, timeout, delay, retries, backoff, priority)
         if key is not None:
             plan = self._keyed_push_plan(
-                key, UNSET if data is None else data, queue, timeout, name, delay, retries, backoff, priority
+                key,
+                UNSET if data is None else data,
+                queue,
+                timeout,
+                name,
+                delay,
+                retries,
+                backoff,
+                priority,
+                tags,
             )
             found: Resource = await arun_plan(self._cs, plan)
             if not found.existed:
@@ -507,7 +529,16 @@ class Handler(QueueBase, HandlerBase):
             return found
         job: Resource = self._adopt(self.resource_factory.create(self.client))
         call = self._push_call(
-            job, UNSET if data is None else data, queue, timeout, name, delay, retries, backoff, priority
+            job,
+            UNSET if data is None else data,
+            queue,
+            timeout,
+            name,
+            delay,
+            retries,
+            backoff,
+            priority,
+            tags=tags,
         )
         job._apply(await arun(self._cs, call), call.target, call)
         await notify(self.client, self._core.keys.wake_key(queue))
@@ -630,10 +661,31 @@ class Handler(QueueBase, HandlerBase):
         state: str | State | Iterable[str | State] | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        *,
+        tag: str | Iterable[str] | None = None,
+        queue: str | None = None,
+        name: str | None = None,
+        created_after: datetime | float | None = None,
+        created_before: datetime | float | None = None,
+        order: str = "created",
     ) -> JobList:
-        """One page of live jobs, latest expiry first; ``result.cursor`` gets
-        the next page (see ``jobbertrack.Handler.list``)."""
-        plan, ids, nxt = await arun_plan(self._cs, list_page(self._core, state, limit, cursor))
+        """One page of live jobs, newest created first (``order="expires"``:
+        latest expiry first); ``result.cursor`` gets the next page.  Filters:
+        ``tag`` (one, or a list all of which a job has), ``queue``, ``name``
+        (a prefix of the job's name), ``created_after`` (inclusive) and
+        ``created_before`` (exclusive), datetimes or epoch seconds.  A page
+        costs O(log n + page) per shard when one filter narrows it (the
+        smallest index is read); a page the filters make sparse may come
+        back short, its cursor going on."""
+        filters = dict(
+            tag=tag,
+            queue=queue,
+            name=name,
+            created_after=created_after,
+            created_before=created_before,
+            order=order,
+        )
+        plan, ids, nxt = await arun_plan(self._cs, self._list_plan(state, limit, cursor, **filters))
         return self._page(plan, nxt, await self.get_many(ids))
 
 

@@ -80,6 +80,26 @@ function encodeJson(value, what = 'data', limit = 1024 * 1024) {
 }
 
 /** The stored form of a failure given to fail() (error_details). */
+/** Tags as Python's _core/tags.py takes them: a list of at most 16 strings of
+ * 1 to 128 printable characters, duplicates dropped (the first kept). */
+const MAX_TAGS = 16;
+const MAX_TAG = 128;
+function checkTags(value) {
+  if (!Array.isArray(value)) throw new InvalidData(`tags must be a list of strings, not ${typeof value}`);
+  const out = [];
+  for (const tag of value) {
+    if (typeof tag !== 'string') throw new InvalidData(`a tag must be a string, not ${typeof tag}`);
+    const length = [...tag].length;
+    if (length < 1 || length > MAX_TAG) throw new InvalidData(`a tag must be 1 to ${MAX_TAG} characters, not ${length}`);
+    if (!tag.isWellFormed() || /[\p{C}\p{Z}]/u.test(tag.replace(/ /g, 'x'))) {
+      throw new InvalidData(`a tag must be printable characters only: ${JSON.stringify(tag)}`);
+    }
+    if (!out.includes(tag)) out.push(tag);
+  }
+  if (out.length > MAX_TAGS) throw new InvalidData(`a job takes at most ${MAX_TAGS} tags, not ${out.length}`);
+  return out;
+}
+
 /** The fields set at create (the manifest's `fields.create`: name, ...) as
  * field, value ARGV pairs; null and undefined set nothing.  Checked by kind
  * as Python's fields.py does; an option create does not take is refused. */
@@ -91,6 +111,11 @@ function createFields(given) {
       throw new InvalidData(`create() takes data, ${Object.keys(FIELDS.create).join(', ')}; not ${field}`);
     }
     if (value === undefined || value === null) continue;
+    if (rule.kind === 'tags') {
+      const tags = checkTags(value);
+      if (tags.length > 0) out.push(field, JSON.stringify(tags));
+      continue;
+    }
     if (rule.kind === 'text') {
       if (typeof value !== 'string') throw new InvalidData(`${field} must be a string, not ${typeof value}`);
       if (!value.isWellFormed()) throw new InvalidData(`${field} must be valid unicode text`);

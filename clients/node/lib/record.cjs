@@ -10,7 +10,17 @@ const { encodeJson } = require('./calls.cjs');
 const TIMES = FIELDS.times; // stored name -> get_value() name
 const DURATIONS = FIELDS.durations;
 const OBJECTS = FIELDS.objects;
-const CREATE = Object.keys(FIELDS.create); // set at create, stored as given text (name)
+const CREATE = Object.keys(FIELDS.create); // set at create, stored as given text (name), or as JSON (tags)
+const isTags = (key) => FIELDS.create[key].kind === 'tags';
+/** The tags of a stored `tags` field ([] when it is not a list of strings; read_tags in Python). */
+function readTags(raw) {
+  try {
+    const value = JSON.parse(raw);
+    return Array.isArray(value) ? value.filter((t) => typeof t === 'string') : [];
+  } catch {
+    return [];
+  }
+}
 /** The fields of a job made by push (QUEUE_FIELDS in _core/attempts.py). */
 const QUEUE_FIELDS = FIELDS.queue;
 /** The idempotency key a keyed create stored (lib/idem.cjs; KEY in
@@ -180,7 +190,8 @@ function toValue(id, fields) {
   const bad = new Set(found.map((p) => p.field));
   const good = (k) => (bad.has(k) ? undefined : fields[k]);
   const out = { id, state: found.length ? null : fields.state };
-  for (const key of CREATE) if (good(key) !== undefined) out[key] = fields[key];
+  for (const key of CREATE) if (good(key) !== undefined) out[key] = isTags(key) ? readTags(fields[key]) : fields[key];
+  if (out.tags === undefined) out.tags = []; // a job made without tags has none
   if (good(KEY) !== undefined) out[KEY] = fields[KEY]; // a keyed create's key
   const [given, result] = payloadFields(fields);
   const read = (k) => (k === null || good(k) === undefined ? null : JSON.parse(fields[k]));
@@ -227,7 +238,11 @@ function fromValue(value) {
   if (isObject(items.extra)) {
     for (const [k, v] of Object.entries(items.extra)) if (!KNOWN.has(k)) fields[k] = String(v);
   }
-  for (const key of [...CREATE, KEY]) if (items[key] !== undefined && items[key] !== null) fields[key] = String(items[key]);
+  for (const key of [...CREATE, KEY]) {
+    if (items[key] === undefined || items[key] === null) continue;
+    fields[key] = Array.isArray(items[key]) ? JSON.stringify(items[key]) : String(items[key]);
+  }
+  if (fields.tags === '[]') delete fields.tags;
   if ('input' in items || 'result' in items) { // this version's value: the two payloads
     if (items.input !== undefined && items.input !== null) fields[INPUT] = encodeJson(items.input);
     const finished = fields.state === LEGACY_RESULT_STATE; // a finish stores a result, null too

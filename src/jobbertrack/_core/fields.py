@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 from .._exceptions import InvalidData, WrongType
 from .attempts import QUEUE_FIELDS
 from .codec import require_unicode
+from .tags import MAX_TAGS, read_tags, stored_tags
 from .transitions import State
 
 Fields = dict[str, str]
@@ -50,12 +51,21 @@ class CreateField(NamedTuple):
 #: keyword of ``create``/``push`` in ``_sync.py`` and ``aio.py``.
 CREATE_FIELDS: dict[str, CreateField] = {
     "name": CreateField(check_name, str, "text", "A short label shown in listings.", MAX_NAME),
+    "tags": CreateField(
+        stored_tags,
+        read_tags,
+        "tags",
+        f"Up to {MAX_TAGS} labels to find the job by (each 1-128 printable characters).",
+    ),
 }
 
 
 def create_fields(given: Mapping[str, object]) -> Fields:
-    """The stored text of the fields given to create (None: not set)."""
-    return {name: CREATE_FIELDS[name].check(value) for name, value in given.items() if value is not None}
+    """The stored text of the fields given to create (None, or no tags: not set)."""
+    out = {name: CREATE_FIELDS[name].check(value) for name, value in given.items() if value is not None}
+    if out.get("tags") == "[]":
+        del out["tags"]
+    return out
 
 
 #: Stored time fields (integer ms) and the names ``get_value()`` gives them.

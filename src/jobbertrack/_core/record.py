@@ -24,6 +24,7 @@ from .fields import (
     payload_fields,
 )
 from .problems import extra, problems
+from .tags import stored_tags
 from .transitions import State
 from .wire import (
     datetime_to_ms,
@@ -47,6 +48,7 @@ def to_value(job_id: str, fields: Mapping[str, str]) -> dict[str, Any]:
     for key, field in CREATE_FIELDS.items():
         if key in good:
             out[key] = field.read(good[key])
+    out.setdefault("tags", [])  # a job made without tags has none
     if KEY in good:  # a keyed create's key
         out[KEY] = good[KEY]
     given, result = payload_fields(fields)
@@ -117,7 +119,11 @@ def _value_fields(items: dict[str, Any], fields: Fields) -> Fields:
         fields.update({text(k): text(v) for k, v in items["extra"].items() if text(k) not in KNOWN})
     for key in (*CREATE_FIELDS, KEY):
         if items.get(key) is not None:
-            fields[key] = text(items[key])
+            fields[key] = (
+                text(items[key]) if isinstance(items[key], (str, bytes)) else stored_tags(items[key])
+            )
+    if fields.get("tags") == "[]":
+        del fields["tags"]
     fields.update(_payloads(items, fields.get("state")))
     for key in JSON_OBJECTS:
         if items.get(key) is not None:

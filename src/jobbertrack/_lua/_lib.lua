@@ -86,10 +86,133 @@ local function emit(state, now, expires, extra_k, extra_v)
   if expires then keep_until(EVENTS, expires, now) end
 end
 
-local function index_move(from, to, expires, now)
-  if from then redis.call('ZREM', KEYS[IDX[from]], ID) end
+-- The finding indexes of the shard (docs/data-model.md, "Finding jobs"):
+-- by creation time every job (`created`) and every job of one state
+-- (`created:<state>`), one tag (`tag:<tag>`), one queue (`inqueue:<queue>`);
+-- the names, read by lexical range (`names`, members `<name> NUL <id>`);
+-- per tag and per queue a count of its jobs in each state (`tally:tag:<tag>`,
+-- `tally:queue:<queue>`, hashes of state -> count); and `meta`, id -> what
+-- a job's expired entries must be removed from once its record is gone.
+-- Their names are built from the shard's own prefix: the same hash slot.
+local PREFIX = string.match(JOB, '^(.-}:)')
+local BY_CREATED, NAMES, META = PREFIX .. 'created', PREFIX .. 'names', PREFIX .. 'meta'
+local function created_key(state) return PREFIX .. 'created:' .. state end
+local function tag_key(tag) return PREFIX .. 'tag:' .. tag end
+local function inqueue_key(queue) return PREFIX .. 'inqueue:' .. queue end
+local function tally_key(kind, value) return PREFIX .. 'tally:' .. kind .. ':' .. value end
+
+-- The tags stored on a job (`tags`, a JSON list of strings), as a list.
+local function tags_of(raw)
+  if not raw or raw == '' then return {} end
+  local ok, list = pcall(cjson.decode, raw)
+  local out = {}
+  if ok and type(list) == 'table' then
+    for _, v in ipairs(list) do
+      if type(v) == 'string' then out[#out + 1] = v end
+    end
+  end
+  return out
+end
+
+-- The tally keys of a job of `queue` (or nil) with `tags` (a list).
+local function tallies(queue, tags)
+  local out = {}
+  if queue then out[1] = tally_key('queue', queue) end
+  for _, tag in ipairs(tags) do out[#out + 1] = tally_key('tag', tag) end
+  return out
+end
+
+-- One job less in the tally `key` for `state`: a count that reaches 0 is
+-- dropped (and with the last one the tally), so nothing outlives its jobs.
+local function count_down(key, state)
+  if redis.call('HINCRBY', key, state, -1) <= 0 then redis.call('HDEL', key, state) end
+end
+
+-- A job's move between states in its state index (scored by `expires`),
+-- its created-time index (scored by `created`) and the tallies of its
+-- queue and tags (`group`: {created = ms, queue = name or nil, tags = list}).
+-- A tally outlives the entries it counts by two tombstone lifetimes, so a
+-- late cleanup never counts down a tally made again since.
+local function index_move(from, to, expires, now, group)
+  if from then
+    redis.call('ZREM', KEYS[IDX[from]], ID)
+    redis.call('ZREM', created_key(from), ID)
+  end
   redis.call('ZADD', KEYS[IDX[to]], expires, ID)
   keep_until(KEYS[IDX[to]], expires + TOMB_TTL, now)
+  if group.created then
+    redis.call('ZADD', created_key(to), group.created, ID)
+    keep_until(created_key(to), expires + TOMB_TTL, now)
+  end
+  for _, key in ipairs(tallies(group.queue, group.tags)) do
+    if from then count_down(key, from) end
+    redis.call('HINCRBY', key, to, 1)
+    keep_until(key, expires + 2 * TOMB_TTL, now)
+  end
+end
+
+-- The group of the job whose HEAD fields are `h` (see index_move).
+local function group_of(h)
+  return {created = tonumber(h.created or ''), queue = h.queue, tags = tags_of(h.tags)}
+end
+
+-- A new job in the finding indexes: by creation time, name, queue and tags,
+-- and its `meta` entry, which cleanup reads once the record is gone.
+local function index_new(group, name, expires, now)
+  local created = group.created
+  redis.call('ZADD', BY_CREATED, created, ID)
+  keep_until(BY_CREATED, expires + TOMB_TTL, now)
+  local meta = {}
+  if name then
+    redis.call('ZADD', NAMES, 0, name .. '\0' .. ID)
+    keep_until(NAMES, expires + TOMB_TTL, now)
+    meta.n = name
+  end
+  if group.queue then
+    redis.call('ZADD', inqueue_key(group.queue), created, ID)
+    keep_until(inqueue_key(group.queue), expires + TOMB_TTL, now)
+    meta.q = group.queue
+  end
+  for _, tag in ipairs(group.tags) do
+    redis.call('ZADD', tag_key(tag), created, ID)
+    keep_until(tag_key(tag), expires + TOMB_TTL, now)
+  end
+  if #group.tags > 0 then meta.t = group.tags end
+  if next(meta) then
+    redis.call('HSET', META, ID, cjson.encode(meta))
+    keep_until(META, expires + TOMB_TTL, now)
+  end
+end
+
+-- Remove the job `id`, last in `state` (nil: unknown), from every finding
+-- index, by its `meta` entry (its record may be gone).
+local function unindex(id, state)
+  redis.call('ZREM', BY_CREATED, id)
+  if state then
+    redis.call('ZREM', created_key(state), id)
+  else
+    for _, s in ipairs(STATES) do redis.call('ZREM', created_key(s), id) end
+  end
+  local raw = redis.call('HGET', META, id)
+  if not raw then return end
+  local ok, meta = pcall(cjson.decode, raw)
+  redis.call('HDEL', META, id)
+  if not ok or type(meta) ~= 'table' then return end
+  if type(meta.n) == 'string' then redis.call('ZREM', NAMES, meta.n .. '\0' .. id) end
+  local queue = type(meta.q) == 'string' and meta.q or nil
+  local tags = {}
+  if type(meta.t) == 'table' then
+    for _, tag in ipairs(meta.t) do
+      if type(tag) == 'string' then tags[#tags + 1] = tag end
+    end
+  end
+  if queue then redis.call('ZREM', inqueue_key(queue), id) end
+  for _, tag in ipairs(tags) do redis.call('ZREM', tag_key(tag), id) end
+  if state then
+    for _, key in ipairs(tallies(queue, tags)) do
+      if redis.call('HEXISTS', key, state) == 1 then count_down(key, state) end
+    end
+  end
 end
 
 -- The job as a flat list of field, value; its payloads (`data`, the input,
@@ -129,8 +252,9 @@ end
 -- `progress`, `error`, `ended`, fields of a newer version) are never read
 -- by a script and are kept as they are.
 local HEAD = {'state', 'token', 'created', 'expires', 'started', 'lease', 'max_runtime', 'beat', 'queue', 'ready',
-  'priority'}
-local CHECKED = 8  -- HEAD[3..CHECKED] are checked; `queue`, `ready` and `priority` are read only to find a queue entry
+  'priority', 'tags'}
+local CHECKED = 8  -- HEAD[3..CHECKED] are checked; `queue`, `ready`, `priority` and `tags` are read only to find
+-- a queue entry and the finding indexes a job is in
 local KNOWN = {}
 for _, s in ipairs(STATES) do KNOWN[s] = true end
 
@@ -237,7 +361,11 @@ local function new_record(fields, given, expires, now)
   for _, f in ipairs(given.fields) do fields[#fields + 1] = f end
   redis.call('HSET', JOB, unpack(with_data(fields, given.data ~= nil, given.data, 'data')))
   redis.call('PEXPIREAT', JOB, expires)
-  index_move(nil, INITIAL, expires, now)
+  local named = {}
+  for i = 1, #fields, 2 do named[fields[i]] = fields[i + 1] end
+  local group = {created = now, queue = named.queue, tags = tags_of(named.tags)}
+  index_move(nil, INITIAL, expires, now, group)
+  index_new(group, named.name, expires, now)
 end
 
 -- A keyed create (create, push; docs/data-model.md, "Idempotent create"):
@@ -422,7 +550,7 @@ local function move(h, to, now, fields, opt)
     if from == RUNS then redis.call('ZREM', QUEUE, rmember(h.queue, expires, ID)) end
     if to == RUNS then queue_add(rmember(h.queue, expires, ID), expires, now) end
   end
-  index_move(from, to, expires, now)
+  index_move(from, to, expires, now, group_of(h))
   h.state = to
 end
 
@@ -480,7 +608,7 @@ local function requeue(h, now, err, ended)
   redis.call('HSET', JOB, unpack(fields))
   if h.lease or h.max_runtime then redis.call('ZREM', DUE, ID) end
   redis.call('ZREM', QUEUE, rmember(q[1], expires, ID))
-  index_move(h.state, REQUEUE_TO, expires, now)
+  index_move(h.state, REQUEUE_TO, expires, now, group_of(h))
   enqueue(q[1], ready, expires, now, qpriority(h.priority))
   emit(REQUEUE_TO, now, nil, 'error', err)
   h.state, h.ready = REQUEUE_TO, tostring(ready)
@@ -548,6 +676,7 @@ local function cleanup(now, batch, cap, only)
       end
       redis.call('ZREM', KEYS[i], unpack(ids))
       if HOLDS[state] == 'due' then redis.call('ZREM', DUE, unpack(ids)) end
+      for _, id in ipairs(ids) do unindex(id, state) end
       redis.call('ZADD', TOMB, unpack(pairs_))
       moved = moved + #ids
     end

@@ -30,21 +30,61 @@ cleanup(now, tonumber(ARGV[7]), tonumber(ARGV[6]))
 local fields = {'state', INITIAL, 'created', now, 'expires', expires, 'token', TOKEN}
 for _, f in ipairs(given.fields) do fields[#fields + 1] = f end
 fields = with_data(fields, given.data ~= nil, given.data, 'data')
-local index = KEYS[IDX[INITIAL]]
-local members = {}
+local named = {}
+for i = 1, #given.fields, 2 do named[given.fields[i]] = given.fields[i + 1] end
+local tags = tags_of(named.tags)
+local meta = {}
+if named.name then meta.n = named.name end
+if #tags > 0 then meta.t = tags end
+meta = next(meta) and cjson.encode(meta) or nil
+-- the indexes every job joins (docs/data-model.md, "Finding jobs"): key ->
+-- pending score, member pairs (`meta`: field, value pairs), sent 1000 at a time
+local adds = {[KEYS[IDX[INITIAL]]] = {}, [BY_CREATED] = {}, [created_key(INITIAL)] = {}}
+if named.name then adds[NAMES] = {} end
+for _, tag in ipairs(tags) do adds[tag_key(tag)] = {} end
+local metas = {}
+local function flush(key, list, cmd)
+  if #list > 0 then redis.call(cmd, key, unpack(list)) end
+end
+local function add(key, score, member)
+  local list = adds[key]
+  list[#list + 1] = score
+  list[#list + 1] = member
+  if #list >= 1000 then
+    flush(key, list, 'ZADD')
+    adds[key] = {}
+  end
+end
 for i = 1, n do
   local id = ARGV[#ARGV - n + i]
   redis.call('HSET', KEYS[NKEYS + i], unpack(fields))
   redis.call('PEXPIREAT', KEYS[NKEYS + i], expires)
   xadd(now, 'job', id, 'state', INITIAL)
-  members[#members + 1] = expires
-  members[#members + 1] = id
-  if #members >= 1000 then
-    redis.call('ZADD', index, unpack(members))
-    members = {}
+  add(KEYS[IDX[INITIAL]], expires, id)
+  add(BY_CREATED, now, id)
+  add(created_key(INITIAL), now, id)
+  if named.name then add(NAMES, 0, named.name .. '\0' .. id) end
+  for _, tag in ipairs(tags) do add(tag_key(tag), now, id) end
+  if meta then
+    metas[#metas + 1] = id
+    metas[#metas + 1] = meta
+    if #metas >= 1000 then
+      flush(META, metas, 'HSET')
+      metas = {}
+    end
   end
 end
-if #members > 0 then redis.call('ZADD', index, unpack(members)) end
-keep_until(index, expires + TOMB_TTL, now)
+for key, list in pairs(adds) do
+  flush(key, list, 'ZADD')
+  keep_until(key, expires + TOMB_TTL, now)
+end
+if meta then
+  flush(META, metas, 'HSET')
+  keep_until(META, expires + TOMB_TTL, now)
+end
+for _, key in ipairs(tallies(nil, tags)) do
+  redis.call('HINCRBY', key, INITIAL, n)
+  keep_until(key, expires + 2 * TOMB_TTL, now)
+end
 keep_until(EVENTS, expires, now)
 return {'ok', now, expires}

@@ -35,6 +35,7 @@ if want ~= '' or age then
   end
 end
 for _, state in ipairs(STATES) do redis.call('ZREM', KEYS[IDX[state]], ID) end
+unindex(ID, KNOWN[h.state or ''] and h.state or nil)
 redis.call('ZREM', DUE, ID)
 if h.queue and is_ms(h.ready or '') and is_ms(h.expires or '') then
   redis.call('ZREM', QUEUE, qmember(h.queue, tonumber(h.ready), tonumber(h.expires), ID, qpriority(h.priority)))

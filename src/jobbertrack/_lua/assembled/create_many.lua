@@ -92,6 +92,79 @@ local function xadd(now, ...)
   end
 end
 
+-- The finding indexes of the shard (docs/data-model.md, "Finding jobs"):
+-- by creation time every job (`created`) and every job of one state
+-- (`created:<state>`), one tag (`tag:<tag>`), one queue (`inqueue:<queue>`);
+-- the names, read by lexical range (`names`, members `<name> NUL <id>`);
+-- per tag and per queue a count of its jobs in each state (`tally:tag:<tag>`,
+-- `tally:queue:<queue>`, hashes of state -> count); and `meta`, id -> what
+-- a job's expired entries must be removed from once its record is gone.
+-- Their names are built from the shard's own prefix: the same hash slot.
+local PREFIX = string.match(JOB, '^(.-}:)')
+local BY_CREATED, NAMES, META = PREFIX .. 'created', PREFIX .. 'names', PREFIX .. 'meta'
+local function created_key(state) return PREFIX .. 'created:' .. state end
+local function tag_key(tag) return PREFIX .. 'tag:' .. tag end
+local function inqueue_key(queue) return PREFIX .. 'inqueue:' .. queue end
+local function tally_key(kind, value) return PREFIX .. 'tally:' .. kind .. ':' .. value end
+
+-- The tags stored on a job (`tags`, a JSON list of strings), as a list.
+local function tags_of(raw)
+  if not raw or raw == '' then return {} end
+  local ok, list = pcall(cjson.decode, raw)
+  local out = {}
+  if ok and type(list) == 'table' then
+    for _, v in ipairs(list) do
+      if type(v) == 'string' then out[#out + 1] = v end
+    end
+  end
+  return out
+end
+
+-- The tally keys of a job of `queue` (or nil) with `tags` (a list).
+local function tallies(queue, tags)
+  local out = {}
+  if queue then out[1] = tally_key('queue', queue) end
+  for _, tag in ipairs(tags) do out[#out + 1] = tally_key('tag', tag) end
+  return out
+end
+
+-- One job less in the tally `key` for `state`: a count that reaches 0 is
+-- dropped (and with the last one the tally), so nothing outlives its jobs.
+local function count_down(key, state)
+  if redis.call('HINCRBY', key, state, -1) <= 0 then redis.call('HDEL', key, state) end
+end
+
+-- Remove the job `id`, last in `state` (nil: unknown), from every finding
+-- index, by its `meta` entry (its record may be gone).
+local function unindex(id, state)
+  redis.call('ZREM', BY_CREATED, id)
+  if state then
+    redis.call('ZREM', created_key(state), id)
+  else
+    for _, s in ipairs(STATES) do redis.call('ZREM', created_key(s), id) end
+  end
+  local raw = redis.call('HGET', META, id)
+  if not raw then return end
+  local ok, meta = pcall(cjson.decode, raw)
+  redis.call('HDEL', META, id)
+  if not ok or type(meta) ~= 'table' then return end
+  if type(meta.n) == 'string' then redis.call('ZREM', NAMES, meta.n .. '\0' .. id) end
+  local queue = type(meta.q) == 'string' and meta.q or nil
+  local tags = {}
+  if type(meta.t) == 'table' then
+    for _, tag in ipairs(meta.t) do
+      if type(tag) == 'string' then tags[#tags + 1] = tag end
+    end
+  end
+  if queue then redis.call('ZREM', inqueue_key(queue), id) end
+  for _, tag in ipairs(tags) do redis.call('ZREM', tag_key(tag), id) end
+  if state then
+    for _, key in ipairs(tallies(queue, tags)) do
+      if redis.call('HEXISTS', key, state) == 1 then count_down(key, state) end
+    end
+  end
+end
+
 -- HSET arguments: `fields` plus the payload `field` (`data`, the input a
 -- create stores; `result`, what a move stores) when there is one.  The
 -- reply echoes `fields` only: the caller already has the payload it sent.
@@ -151,6 +224,7 @@ local function cleanup(now, batch, cap, only)
       end
       redis.call('ZREM', KEYS[i], unpack(ids))
       if HOLDS[state] == 'due' then redis.call('ZREM', DUE, unpack(ids)) end
+      for _, id in ipairs(ids) do unindex(id, state) end
       redis.call('ZADD', TOMB, unpack(pairs_))
       moved = moved + #ids
     end
@@ -195,21 +269,61 @@ cleanup(now, tonumber(ARGV[7]), tonumber(ARGV[6]))
 local fields = {'state', INITIAL, 'created', now, 'expires', expires, 'token', TOKEN}
 for _, f in ipairs(given.fields) do fields[#fields + 1] = f end
 fields = with_data(fields, given.data ~= nil, given.data, 'data')
-local index = KEYS[IDX[INITIAL]]
-local members = {}
+local named = {}
+for i = 1, #given.fields, 2 do named[given.fields[i]] = given.fields[i + 1] end
+local tags = tags_of(named.tags)
+local meta = {}
+if named.name then meta.n = named.name end
+if #tags > 0 then meta.t = tags end
+meta = next(meta) and cjson.encode(meta) or nil
+-- the indexes every job joins (docs/data-model.md, "Finding jobs"): key ->
+-- pending score, member pairs (`meta`: field, value pairs), sent 1000 at a time
+local adds = {[KEYS[IDX[INITIAL]]] = {}, [BY_CREATED] = {}, [created_key(INITIAL)] = {}}
+if named.name then adds[NAMES] = {} end
+for _, tag in ipairs(tags) do adds[tag_key(tag)] = {} end
+local metas = {}
+local function flush(key, list, cmd)
+  if #list > 0 then redis.call(cmd, key, unpack(list)) end
+end
+local function add(key, score, member)
+  local list = adds[key]
+  list[#list + 1] = score
+  list[#list + 1] = member
+  if #list >= 1000 then
+    flush(key, list, 'ZADD')
+    adds[key] = {}
+  end
+end
 for i = 1, n do
   local id = ARGV[#ARGV - n + i]
   redis.call('HSET', KEYS[NKEYS + i], unpack(fields))
   redis.call('PEXPIREAT', KEYS[NKEYS + i], expires)
   xadd(now, 'job', id, 'state', INITIAL)
-  members[#members + 1] = expires
-  members[#members + 1] = id
-  if #members >= 1000 then
-    redis.call('ZADD', index, unpack(members))
-    members = {}
+  add(KEYS[IDX[INITIAL]], expires, id)
+  add(BY_CREATED, now, id)
+  add(created_key(INITIAL), now, id)
+  if named.name then add(NAMES, 0, named.name .. '\0' .. id) end
+  for _, tag in ipairs(tags) do add(tag_key(tag), now, id) end
+  if meta then
+    metas[#metas + 1] = id
+    metas[#metas + 1] = meta
+    if #metas >= 1000 then
+      flush(META, metas, 'HSET')
+      metas = {}
+    end
   end
 end
-if #members > 0 then redis.call('ZADD', index, unpack(members)) end
-keep_until(index, expires + TOMB_TTL, now)
+for key, list in pairs(adds) do
+  flush(key, list, 'ZADD')
+  keep_until(key, expires + TOMB_TTL, now)
+end
+if meta then
+  flush(META, metas, 'HSET')
+  keep_until(META, expires + TOMB_TTL, now)
+end
+for _, key in ipairs(tallies(nil, tags)) do
+  redis.call('HINCRBY', key, INITIAL, n)
+  keep_until(key, expires + 2 * TOMB_TTL, now)
+end
 keep_until(EVENTS, expires, now)
 return {'ok', now, expires}

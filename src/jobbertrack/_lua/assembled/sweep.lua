@@ -67,6 +67,66 @@ local function keep_until(key, at_ms, now)
   end
 end
 
+-- The finding indexes of the shard (docs/data-model.md, "Finding jobs"):
+-- by creation time every job (`created`) and every job of one state
+-- (`created:<state>`), one tag (`tag:<tag>`), one queue (`inqueue:<queue>`);
+-- the names, read by lexical range (`names`, members `<name> NUL <id>`);
+-- per tag and per queue a count of its jobs in each state (`tally:tag:<tag>`,
+-- `tally:queue:<queue>`, hashes of state -> count); and `meta`, id -> what
+-- a job's expired entries must be removed from once its record is gone.
+-- Their names are built from the shard's own prefix: the same hash slot.
+local PREFIX = string.match(JOB, '^(.-}:)')
+local BY_CREATED, NAMES, META = PREFIX .. 'created', PREFIX .. 'names', PREFIX .. 'meta'
+local function created_key(state) return PREFIX .. 'created:' .. state end
+local function tag_key(tag) return PREFIX .. 'tag:' .. tag end
+local function inqueue_key(queue) return PREFIX .. 'inqueue:' .. queue end
+local function tally_key(kind, value) return PREFIX .. 'tally:' .. kind .. ':' .. value end
+
+-- The tally keys of a job of `queue` (or nil) with `tags` (a list).
+local function tallies(queue, tags)
+  local out = {}
+  if queue then out[1] = tally_key('queue', queue) end
+  for _, tag in ipairs(tags) do out[#out + 1] = tally_key('tag', tag) end
+  return out
+end
+
+-- One job less in the tally `key` for `state`: a count that reaches 0 is
+-- dropped (and with the last one the tally), so nothing outlives its jobs.
+local function count_down(key, state)
+  if redis.call('HINCRBY', key, state, -1) <= 0 then redis.call('HDEL', key, state) end
+end
+
+-- Remove the job `id`, last in `state` (nil: unknown), from every finding
+-- index, by its `meta` entry (its record may be gone).
+local function unindex(id, state)
+  redis.call('ZREM', BY_CREATED, id)
+  if state then
+    redis.call('ZREM', created_key(state), id)
+  else
+    for _, s in ipairs(STATES) do redis.call('ZREM', created_key(s), id) end
+  end
+  local raw = redis.call('HGET', META, id)
+  if not raw then return end
+  local ok, meta = pcall(cjson.decode, raw)
+  redis.call('HDEL', META, id)
+  if not ok or type(meta) ~= 'table' then return end
+  if type(meta.n) == 'string' then redis.call('ZREM', NAMES, meta.n .. '\0' .. id) end
+  local queue = type(meta.q) == 'string' and meta.q or nil
+  local tags = {}
+  if type(meta.t) == 'table' then
+    for _, tag in ipairs(meta.t) do
+      if type(tag) == 'string' then tags[#tags + 1] = tag end
+    end
+  end
+  if queue then redis.call('ZREM', inqueue_key(queue), id) end
+  for _, tag in ipairs(tags) do redis.call('ZREM', tag_key(tag), id) end
+  if state then
+    for _, key in ipairs(tallies(queue, tags)) do
+      if redis.call('HEXISTS', key, state) == 1 then count_down(key, state) end
+    end
+  end
+end
+
 -- Move index entries of expired records (score < now) into the shard's
 -- tombstones, at most `batch` per state; keep the newest `cap` tombstones,
 -- none older than the tombstone lifetime.  Only entries that can survive
@@ -92,6 +152,7 @@ local function cleanup(now, batch, cap, only)
       end
       redis.call('ZREM', KEYS[i], unpack(ids))
       if HOLDS[state] == 'due' then redis.call('ZREM', DUE, unpack(ids)) end
+      for _, id in ipairs(ids) do unindex(id, state) end
       redis.call('ZADD', TOMB, unpack(pairs_))
       moved = moved + #ids
     end

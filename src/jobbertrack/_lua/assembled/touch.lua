@@ -110,10 +110,71 @@ local function emit(state, now, expires, extra_k, extra_v)
   if expires then keep_until(EVENTS, expires, now) end
 end
 
-local function index_move(from, to, expires, now)
-  if from then redis.call('ZREM', KEYS[IDX[from]], ID) end
+-- The finding indexes of the shard (docs/data-model.md, "Finding jobs"):
+-- by creation time every job (`created`) and every job of one state
+-- (`created:<state>`), one tag (`tag:<tag>`), one queue (`inqueue:<queue>`);
+-- the names, read by lexical range (`names`, members `<name> NUL <id>`);
+-- per tag and per queue a count of its jobs in each state (`tally:tag:<tag>`,
+-- `tally:queue:<queue>`, hashes of state -> count); and `meta`, id -> what
+-- a job's expired entries must be removed from once its record is gone.
+-- Their names are built from the shard's own prefix: the same hash slot.
+local PREFIX = string.match(JOB, '^(.-}:)')
+local function created_key(state) return PREFIX .. 'created:' .. state end
+local function tally_key(kind, value) return PREFIX .. 'tally:' .. kind .. ':' .. value end
+
+-- The tags stored on a job (`tags`, a JSON list of strings), as a list.
+local function tags_of(raw)
+  if not raw or raw == '' then return {} end
+  local ok, list = pcall(cjson.decode, raw)
+  local out = {}
+  if ok and type(list) == 'table' then
+    for _, v in ipairs(list) do
+      if type(v) == 'string' then out[#out + 1] = v end
+    end
+  end
+  return out
+end
+
+-- The tally keys of a job of `queue` (or nil) with `tags` (a list).
+local function tallies(queue, tags)
+  local out = {}
+  if queue then out[1] = tally_key('queue', queue) end
+  for _, tag in ipairs(tags) do out[#out + 1] = tally_key('tag', tag) end
+  return out
+end
+
+-- One job less in the tally `key` for `state`: a count that reaches 0 is
+-- dropped (and with the last one the tally), so nothing outlives its jobs.
+local function count_down(key, state)
+  if redis.call('HINCRBY', key, state, -1) <= 0 then redis.call('HDEL', key, state) end
+end
+
+-- A job's move between states in its state index (scored by `expires`),
+-- its created-time index (scored by `created`) and the tallies of its
+-- queue and tags (`group`: {created = ms, queue = name or nil, tags = list}).
+-- A tally outlives the entries it counts by two tombstone lifetimes, so a
+-- late cleanup never counts down a tally made again since.
+local function index_move(from, to, expires, now, group)
+  if from then
+    redis.call('ZREM', KEYS[IDX[from]], ID)
+    redis.call('ZREM', created_key(from), ID)
+  end
   redis.call('ZADD', KEYS[IDX[to]], expires, ID)
   keep_until(KEYS[IDX[to]], expires + TOMB_TTL, now)
+  if group.created then
+    redis.call('ZADD', created_key(to), group.created, ID)
+    keep_until(created_key(to), expires + TOMB_TTL, now)
+  end
+  for _, key in ipairs(tallies(group.queue, group.tags)) do
+    if from then count_down(key, from) end
+    redis.call('HINCRBY', key, to, 1)
+    keep_until(key, expires + 2 * TOMB_TTL, now)
+  end
+end
+
+-- The group of the job whose HEAD fields are `h` (see index_move).
+local function group_of(h)
+  return {created = tonumber(h.created or ''), queue = h.queue, tags = tags_of(h.tags)}
 end
 
 -- The job as a flat list of field, value; its payloads (`data`, the input,
@@ -153,8 +214,9 @@ end
 -- `progress`, `error`, `ended`, fields of a newer version) are never read
 -- by a script and are kept as they are.
 local HEAD = {'state', 'token', 'created', 'expires', 'started', 'lease', 'max_runtime', 'beat', 'queue', 'ready',
-  'priority'}
-local CHECKED = 8  -- HEAD[3..CHECKED] are checked; `queue`, `ready` and `priority` are read only to find a queue entry
+  'priority', 'tags'}
+local CHECKED = 8  -- HEAD[3..CHECKED] are checked; `queue`, `ready`, `priority` and `tags` are read only to find
+-- a queue entry and the finding indexes a job is in
 local KNOWN = {}
 for _, s in ipairs(STATES) do KNOWN[s] = true end
 
@@ -308,7 +370,7 @@ local function move(h, to, now, fields, opt)
     if from == RUNS then redis.call('ZREM', QUEUE, rmember(h.queue, expires, ID)) end
     if to == RUNS then queue_add(rmember(h.queue, expires, ID), expires, now) end
   end
-  index_move(from, to, expires, now)
+  index_move(from, to, expires, now, group_of(h))
   h.state = to
 end
 
@@ -350,7 +412,7 @@ local function requeue(h, now, err, ended)
   redis.call('HSET', JOB, unpack(fields))
   if h.lease or h.max_runtime then redis.call('ZREM', DUE, ID) end
   redis.call('ZREM', QUEUE, rmember(q[1], expires, ID))
-  index_move(h.state, REQUEUE_TO, expires, now)
+  index_move(h.state, REQUEUE_TO, expires, now, group_of(h))
   enqueue(q[1], ready, expires, now, qpriority(h.priority))
   emit(REQUEUE_TO, now, nil, 'error', err)
   h.state, h.ready = REQUEUE_TO, tostring(ready)

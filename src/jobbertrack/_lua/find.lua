@@ -1,0 +1,200 @@
+--! flags: no-writes
+--! include: _states _lib
+--! keys: layout
+-- find: a shard's live jobs that match a filter, in listing order, read
+-- from the finding index that holds the fewest candidates (docs/data-model.md,
+-- "Finding jobs").
+-- KEYS: the shard layout of _states.lua (1 the shard's job-key prefix,
+--       untouched; 2 due, 3 events, 4 tomb, 5 queue, 6.. the state indexes)
+-- ARGV[1..4]: '', '', '', '' (see _lib.lua; unused)
+-- ARGV[5]  the states, space separated ('' = every state)
+-- ARGV[6]  order: 'created' (score: the creation time) or 'expires' (score:
+--          the record's expiry, the state indexes' own order); 'count':
+--          as 'created', but a running job past its lease or run time is
+--          found failed only, not also running (see below)
+-- ARGV[7]  matches wanted: the scan stops once it has this many
+-- ARGV[8]  budget: the scan stops once it has looked at about this many
+--          entries (always finishing the entries of one score)
+-- ARGV[9]  top: read entries scoring at most this ('' = no bound)
+-- ARGV[10] '1': entries scoring exactly `top` are read too (a caller's
+--          cursor: it keeps those after its id); else they are not
+-- ARGV[11] created from, ms (inclusive; '' = no bound)
+-- ARGV[12] created before, ms (exclusive; '' = no bound)
+-- ARGV[13] queue ('' = any)
+-- ARGV[14] name prefix ('' = any)
+-- ARGV[15..] tags: a job must have every one
+-- Returns {matches, reached}: `matches` a flat id, score list (in no
+-- order); `reached` '' when the shard has nothing more to read, else a score
+-- such that every entry scoring at least it (and at most `top`) has been
+-- looked at: the next call goes on below it.
+-- A running job past its lease or maximum run time is failed for the
+-- filter (count.lua counts it so; the read that follows settles it), and
+-- still running too, as list.lua lists it: the caller drops it there once
+-- its read says failed, and keeps it when its record is too malformed to
+-- be settled.
+-- Cost: O(log N) per candidate index, then O(entries looked at), at most
+-- about the budget; by name, O(jobs whose name has the prefix).
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local wanted, every = {}, ARGV[5] == ''
+for state in string.gmatch(ARGV[5], '%S+') do
+  if not IDX[state] then return redis.error_reply('ERR find: no state ' .. state) end
+  wanted[state] = true
+end
+if every then for _, s in ipairs(STATES) do wanted[s] = true end end
+local by_created, counting = ARGV[6] ~= 'expires', ARGV[6] == 'count'
+if by_created and not counting and ARGV[6] ~= 'created' then return redis.error_reply('ERR find: no order ' .. ARGV[6]) end
+local want, budget = tonumber(ARGV[7]), tonumber(ARGV[8])
+local top, with_top = tonumber(ARGV[9]), ARGV[10] == '1'
+local from, before = tonumber(ARGV[11]), tonumber(ARGV[12])
+local queue, prefix = ARGV[13] ~= '' and ARGV[13] or nil, ARGV[14] ~= '' and ARGV[14] or nil
+local tags = {}
+for i = 15, #ARGV do tags[#tags + 1] = ARGV[i] end
+
+-- the score range every match lies in
+local max, min
+if by_created then
+  max, min = before and before - 1 or nil, from
+else
+  max, min = nil, math.max(now, from or now)  -- created >= from implies expires >= from
+end
+if top and (not max or top < max or (top == max and not with_top)) then
+  max, with_top = top, with_top
+elseif max then
+  with_top = true
+end
+local hi = max and ((with_top and '' or '(') .. string.format('%d', max)) or '+inf'
+local lo = min and string.format('%d', min) or '-inf'
+
+local function overdue(id)
+  local due = redis.call('ZSCORE', DUE, id)
+  return due and tonumber(due) <= now
+end
+
+-- whether job `id` matches; its score in this order when it does
+local function check(id)
+  local f = redis.call('HMGET', PREFIX .. 'job:' .. id, 'state', 'expires', 'created', 'queue', 'name')
+  local expires, created = tonumber(f[2] or ''), tonumber(f[3] or '')
+  if not IDX[f[1] or ''] or not expires or not created then
+    -- a malformed record is listed as broken where its index entries put it
+    -- (the reader shows its problems), as list.lua lists it
+    if redis.call('EXISTS', PREFIX .. 'job:' .. id) == 0 then return nil end
+    local state
+    for _, s in ipairs(STATES) do
+      local at = redis.call('ZSCORE', KEYS[IDX[s]], id)
+      if at then state, expires = s, expires or tonumber(at) end
+    end
+    created = created or tonumber(redis.call('ZSCORE', BY_CREATED, id) or '')
+    if not state or not expires or not created then return nil end
+    f[1] = IDX[f[1] or ''] and f[1] or state
+  end
+  if expires <= now then return nil end
+  if not wanted[f[1]] then
+    if not (f[1] == SETTLE_FROM and wanted[SETTLE_TO] and overdue(id)) then return nil end
+  elseif counting and f[1] == SETTLE_FROM and overdue(id) then
+    return nil  -- counted failed only (a listing keeps it under running too: its read says)
+  end
+  if (from and created < from) or (before and created >= before) then return nil end
+  if queue and f[4] ~= queue then return nil end
+  if prefix and (not f[5] or string.sub(f[5], 1, #prefix) ~= prefix) then return nil end
+  for _, tag in ipairs(tags) do
+    if not redis.call('ZSCORE', tag_key(tag), id) then return nil end
+  end
+  local score = by_created and created or expires
+  if score > (max or score) or (score == max and not with_top) or score < (min or score) then return nil end
+  return score
+end
+
+local matches, seen = {}, {}
+local function take(id)
+  if seen[id] then return end
+  seen[id] = true
+  local score = check(id)
+  if score then
+    matches[#matches + 1] = id
+    matches[#matches + 1] = string.format('%d', score)
+  end
+end
+
+-- The candidate indexes (each a list of keys read together) and how many
+-- entries of the range each holds; the scan reads the smallest.
+local choices = {}
+local function consider(keys, size)
+  choices[#choices + 1] = {keys = keys, size = size}
+end
+local function sized(keys)
+  local n = 0
+  for _, key in ipairs(keys) do n = n + redis.call('ZCOUNT', key, lo, hi) end
+  return n
+end
+local state_keys = {}
+if by_created then
+  if every then
+    state_keys = {BY_CREATED}
+  else
+    for state in pairs(wanted) do state_keys[#state_keys + 1] = created_key(state) end
+  end
+  for _, tag in ipairs(tags) do consider({tag_key(tag)}, sized({tag_key(tag)})) end
+  if queue then consider({inqueue_key(queue)}, sized({inqueue_key(queue)})) end
+else
+  for state in pairs(wanted) do state_keys[#state_keys + 1] = KEYS[IDX[state]] end
+end
+consider(state_keys, sized(state_keys))
+local best = choices[1]
+for _, c in ipairs(choices) do
+  if c.size < best.size then best = c end
+end
+local by_name = prefix and redis.call('ZLEXCOUNT', NAMES, '[' .. prefix, '(' .. prefix .. '\255')
+if by_name and by_name < best.size then
+  -- every job whose name starts with the prefix, in name order: all of them
+  for _, member in ipairs(redis.call('ZRANGEBYLEX', NAMES, '[' .. prefix, '(' .. prefix .. '\255')) do
+    take(string.match(member, '^.*%z(.*)$'))
+  end
+  return {matches, ''}
+end
+
+-- The overdue running jobs listed as failed: few, read whole (count.lua).
+if wanted[SETTLE_TO] and not wanted[SETTLE_FROM] then
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', DUE, '-inf', now)) do take(id) end
+end
+
+-- Read each key of the chosen index from the top down, a score at a time
+-- at the cut: stop at `want` matches or at the budget.
+local reached
+local each = math.max(1, math.floor(budget / #best.keys))
+for _, key in ipairs(best.keys) do
+  local looked, upper, found, low = 0, hi, 0, nil
+  while true do
+    local chunk = redis.call('ZREVRANGEBYSCORE', key, upper, lo, 'WITHSCORES', 'LIMIT', 0, 100)
+    local n = #chunk / 2
+    if n == 0 then low = nil break end
+    local last = chunk[#chunk]
+    local cut = n
+    if n == 100 then  -- the entries scoring `last` may go on past the chunk: read them whole
+      while cut > 0 and chunk[2 * cut] == last do cut = cut - 1 end
+    end
+    local before_found = #matches
+    for i = 1, cut do take(chunk[2 * i - 1]) end
+    if cut < n then
+      for _, id in ipairs(redis.call('ZRANGEBYSCORE', key, last, last)) do take(id) end
+    end
+    found = found + (#matches - before_found) / 2
+    looked = looked + n
+    if n < 100 then low = nil break end
+    low = tonumber(last)
+    upper = '(' .. last
+    if found >= want or looked >= each then break end
+  end
+  if low and (not reached or low > reached) then reached = low end
+end
+if reached then  -- keep what lies in the range every key has read
+  local kept = {}
+  for i = 1, #matches, 2 do
+    if tonumber(matches[i + 1]) >= reached then
+      kept[#kept + 1] = matches[i]
+      kept[#kept + 1] = matches[i + 1]
+    end
+  end
+  matches = kept
+end
+return {matches, reached and string.format('%d', reached) or ''}

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import click
 
 from jobbertrack import InvalidData
-from jobbertrack.actions import CREATE_INPUTS, KEY_INPUT, Param
+from jobbertrack.actions import CREATE_INPUTS, KEY_INPUT, TAGS_INPUT, Param
 from jobbertrack.times import parse_when
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -110,11 +110,7 @@ def key_option(func: F) -> F:
 def tag_option(func: F) -> F:
     """``--tag T``, repeatable: the job's tags (``create(..., tags=[...])``)."""
     return click.option(
-        "--tag",
-        "tags",
-        multiple=True,
-        metavar="T",
-        help="A tag of the job (repeatable; up to 16, each 1-128 printable characters).",
+        "--tag", "tags", multiple=True, metavar="T", help=f"{TAGS_INPUT.help} Repeatable: one tag each."
     )(func)
 
 

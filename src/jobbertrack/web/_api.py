@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 import jobbertrack
-from jobbertrack.actions import ACTIONS, CREATE_INPUTS, KEY_INPUT, Param
+from jobbertrack.actions import ACTIONS, CREATE_INPUTS, KEY_INPUT, TAGS_INPUT, Param
 
 from ._backend import history_json, job_json, queue_json, worker_json
 from ._body import read_body
@@ -59,18 +59,15 @@ def parse_limit(value: str | None, default: int = 50) -> int:
     return int(value)
 
 
-#: A create's or push's list of tags (``create(..., tags=[...])``), checked by the library.
-TAGS = "tags"
-
 #: The fields each write takes: any other is refused (422), named, rather
 #: than ignored (``{"timeout": 60, "queue": "import"}`` is not a plain job).
 FIELDS: dict[str, tuple[str, ...]] = {
-    "create": ("timeout", "data", *(p.name for p in CREATE_INPUTS), TAGS, KEY_INPUT.name),
+    "create": ("timeout", "data", *(p.name for p in CREATE_INPUTS), TAGS_INPUT.name, KEY_INPUT.name),
     "push": (
         "timeout",
         "data",
         *(p.name for p in CREATE_INPUTS),
-        TAGS,
+        TAGS_INPUT.name,
         KEY_INPUT.name,
         "delay",
         "retries",
@@ -147,11 +144,11 @@ def _new_job_options(body: dict[str, Any], state: AppState) -> dict[str, Any]:
         options["data"] = body["data"]
     for param in CREATE_INPUTS:  # name, ...: checked by the library
         options[param.argument] = value_of(body, param)
-    if body.get(TAGS) is not None:
-        tags = body[TAGS]
-        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-            raise BadRequest(f"{TAGS} must be a list of strings")
-        options[TAGS] = tags
+    if body.get(TAGS_INPUT.name) is not None:  # a list: its tags are checked by the library
+        tags = body[TAGS_INPUT.name]
+        if not isinstance(tags, list):
+            raise BadRequest(f"{TAGS_INPUT.name} must be a list of strings")
+        options[TAGS_INPUT.argument] = tags
     if body.get(KEY_INPUT.name) is not None:  # an idempotent create: checked by the library
         options[KEY_INPUT.argument] = body[KEY_INPUT.name]
     return options

@@ -26,10 +26,9 @@ from jobbertrack.times import parse_when
 from ._backend import Backend
 from ._errors import BadFilter, classify
 
-#: The query parameters of a filter, in the order a URL writes them.
+#: The query parameters of a filter, in the order a URL writes them; also
+#: the prefixes of the search box's words (``tag:x``).
 PARAMS = ("tag", "queue", "name", "since", "until")
-#: The search box's prefixed words and the parameter each sets.
-PREFIXES = ("tag", "queue", "name", "since", "until")
 
 
 @dataclass(frozen=True)
@@ -66,9 +65,11 @@ class JobFilter:
     def times(self) -> tuple[datetime | None, datetime | None]:
         """(since, until) as times; BadFilter for a text no form of ``jobbertrack.times`` reads."""
         try:
-            return tuple(parse_when(t) if t else None for t in (self.since, self.until))  # type: ignore[return-value]
+            since = parse_when(self.since) if self.since else None
+            until = parse_when(self.until) if self.until else None
         except jobbertrack.InvalidData as exc:
             raise BadFilter(str(exc)) from None
+        return since, until
 
     def count_kwargs(self) -> dict[str, Any]:
         """``count``'s keywords (tag, queue) for what is given."""
@@ -90,7 +91,8 @@ class JobFilter:
         """This filter less one parameter (one tag, when ``key`` is tag)."""
         if key == "tag":
             return replace(self, tags=tuple(t for t in self.tags if t != value))
-        return JobFilter(**{**self.__dict__, key: ""})
+        rest = {name: getattr(self, name) for name in PARAMS[1:]}
+        return JobFilter(self.tags, **{**rest, key: ""})
 
     def search_text(self) -> str:
         """The filter as the search box writes it (tag, queue and name only:
@@ -113,7 +115,7 @@ def search(text: str, since: str = "", until: str = "") -> JobFilter:
     bare: list[str] = []
     for word in words:
         key, sep, value = word.partition(":")
-        if sep and key.lower() in PREFIXES and value:
+        if sep and key.lower() in PARAMS and value:
             if key.lower() == "tag":
                 tags.append(value)
             else:

@@ -5,7 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import jobbertrack
-from jobbertrack.actions import ACTIONS, CREATE_INPUTS, ENDED_STATES, KEY_INPUT, RETRY_FROM, Action, Param
+from jobbertrack.actions import (
+    ACTIONS,
+    CREATE_INPUTS,
+    ENDED_STATES,
+    KEY_INPUT,
+    RETRY_FROM,
+    TAGS_INPUT,
+    Action,
+    Param,
+)
 from jobbertrack.times import FORMS
 
 from ._backend import QUEUE_KEYS, WORKER_KEYS
@@ -169,14 +178,14 @@ TAGS = {
     "type": "array",
     "maxItems": 16,
     "items": {"type": "string", "minLength": 1, "maxLength": 128},
-    "description": "the job's tags (up to 16, each 1-128 printable characters); listings filter on them",
+    "description": TAGS_INPUT.help,
 }
 
 
 def openapi(base: str = "") -> dict[str, Any]:
     seconds = KINDS["seconds"]
     created = {p.name: _input(p) for p in CREATE_INPUTS}  # the fields set at create
-    created["tags"] = TAGS
+    created[TAGS_INPUT.name] = TAGS
     created[KEY_INPUT.name] = {**_input(KEY_INPUT), "minLength": 1}  # a job found by it: 200
     found = {"200": _json(_ref("Job"), "the live job made before with this key: nothing written")}
     paths: dict[str, Any] = {

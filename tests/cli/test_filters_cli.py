@@ -142,3 +142,19 @@ def test_times_read_every_form() -> None:
             assert "time" in str(exc)
         else:
             raise AssertionError(f"{bad!r} was read as a time")
+
+
+def test_the_table_has_a_tags_column_only_when_a_job_has_tags(handler: jobbertrack.Handler) -> None:
+    from rich.console import Console
+
+    from jobbertrack.cli.render import jobs_table, list_columns
+
+    handler.create(60, name="plain")
+    untagged = list(handler.list())
+    assert "tags" not in list_columns(untagged)
+    handler.create(60, name="tagged", tags=["blue", "[red]x"])
+    jobs = list(handler.list())
+    console = Console(width=160, record=True, force_terminal=False)
+    console.print(jobs_table(((job, None) for job in jobs), list_columns(jobs)))
+    text = console.export_text()
+    assert "tags" in text and "blue, [red]x" in text  # as typed: never markup

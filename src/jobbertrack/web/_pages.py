@@ -118,9 +118,8 @@ async def job_list(request: Request) -> Response:
     if "q" in params:  # the search box: a job's page, or the filter's own URL
         return await _search(request, selected)
     cursor = params.get("cursor") or None
-    job_filter, problem = JobFilter(), ""
+    job_filter, problem = JobFilter.from_query(params), ""
     try:
-        job_filter = JobFilter.from_query(params)
         counts, (page, next_cursor) = await asyncio.gather(  # one round trip for both (auto-pipelined)
             _tab_counts(state.backend, job_filter),
             listed(state.backend, [selected] if selected else [], PAGE, cursor, job_filter),

@@ -30,11 +30,11 @@ def row_ids(page: Page) -> list[str]:
 
 def search_for(page: Page, text: str, since: str = "") -> None:
     """Type ``text`` (and ``since``) into the jobs page's search form and submit it."""
-    form = page.locator("#jt-search")
-    form.locator("input[name=q]").fill(text)
-    form.locator("input[name=since]").fill(since)
+    box = page.get_by_role("searchbox", name="Search jobs")
+    box.fill(text)
+    page.get_by_role("textbox", name="Created since").fill(since)
     with page.expect_navigation():
-        form.locator("input[name=q]").press("Enter")
+        box.press("Enter")
 
 
 def query(page: Page) -> list[tuple[str, str]]:
@@ -51,6 +51,7 @@ def test_search_by_tag_then_name_prefix_with_removable_chips(
     probe = open_page(f"{board.url}/jobs")
     page = probe.page
     expect(page.locator(ROWS)).to_have_count(4)
+    expect(page.get_by_role("searchbox", name="Job id")).to_have_count(1)  # the header's box stays apart
 
     search_for(page, "tag:blue")
     assert query(page) == [("tag", "blue")]

@@ -12,8 +12,9 @@ import httpx
 import pytest
 
 import jobbertrack
+from jobbertrack.testing import RedisServer
 
-from .conftest import writes
+from .conftest import AUTH, TOKEN, MakeApi, writes
 from .test_api import check_error
 
 STATES = [s.value for s in jobbertrack.State]
@@ -214,3 +215,22 @@ async def test_tags_are_escaped_on_the_pages(api: httpx.AsyncClient, track: Any)
         assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in text, path
     detail = (await api.get(f"/jobs/{job.id}")).text
     assert 'href="/jobs?tag=a%26b"' in detail  # a tag links to its jobs
+
+
+async def test_a_sync_handler_filters_and_counts_too(
+    make_api: MakeApi, web_redis: RedisServer, track: Any
+) -> None:
+    blue = await track.create(60, name="nightly", tags=["blue"])
+    await track.create(60, name="daily", tags=["red"])
+    sync_client = web_redis.client()
+    try:
+        api = await make_api(jobbertrack.Handler(sync_client), token=TOKEN, headers=AUTH)
+        assert await _ids(api, tag="blue", name="night", since="1h") == [blue.id]
+        counts = (await api.get("/api/counts", params={"tag": "blue"})).json()
+        assert counts == {**dict.fromkeys(STATES, 0), "waiting": 1}
+        made = await api.post("/api/jobs", json={"timeout": 60, "tags": ["green"]})
+        assert made.status_code == 201 and made.json()["tags"] == ["green"]
+        page = (await api.get("/jobs", params={"tag": "green"})).text
+        assert f'data-job-id="{made.json()["id"]}"' in page and f'data-job-id="{blue.id}"' not in page
+    finally:
+        sync_client.close()

@@ -172,6 +172,10 @@ class HandlerBase:
         counts = yield from filtered_counts(self._core, wanted)
         return sum(counts[s.value] for s in wanted.states or states_of(None))
 
+    def _counts_by_state_plan(self, tag: object, queue: object) -> Plan[dict[str, int]]:
+        """``counts``: every state's live jobs with ``tag`` and of ``queue``."""
+        return filtered_counts(self._core, make_filter(states_of(None), True, tag=tag, queue=queue))
+
     @staticmethod
     def _page(plan: ListPlan | FindPlan, cursor: str | None, jobs: list[Any]) -> JobList:
         """The page of ``list``, from the jobs of its ids (``_plans.list_page``)."""

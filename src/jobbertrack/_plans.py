@@ -151,9 +151,19 @@ def filtered_counts(commands: Commands, wanted: Filter) -> Plan[dict[str, int]]:
     return totals
 
 
+#: Jobs a ``reindex`` call looks at.
+REINDEX_BATCH = 1000
+
+
 def sweep(commands: Commands) -> Plan[int]:
-    """Scan every shard for due running jobs and settle them, page after
-    page; the number of jobs this sweep failed."""
+    """Put the jobs made before the finding indexes into them (once per
+    shard: ``reindex`` then says done at once), then scan every shard for
+    due running jobs and settle them, page after page; the number of jobs
+    this sweep failed."""
+    shards = list(range(commands.keys.shards))
+    while shards:
+        replies = yield [commands.reindex_shard(s, REINDEX_BATCH) for s in shards]
+        shards = [s for s, done in zip(shards, replies, strict=True) if int(done) != 1]
     plan = SweepPlan(commands)
     calls = plan.scan_calls()
     while calls:

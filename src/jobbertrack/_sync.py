@@ -19,7 +19,7 @@ from ._core.codec import optional_ms
 from ._core.deadlines import wait_deadline
 from ._core.events import Event
 from ._core.ids import check_id
-from ._core.listing import JobList, count_calls, merge_counts
+from ._core.listing import JobList
 from ._core.queue import check_queue, queued_calls
 from ._core.queue_view import (
     merge_qstats,
@@ -310,9 +310,10 @@ class Handler(QueueBase, HandlerBase):
         O(1) per shard (its tallies); both, or several tags, a listing."""
         return run_plan(self._cs, self._counts_plan(state, tag, queue))
 
-    def counts(self) -> dict[str, int]:
-        """Live jobs per state: all four states, one pipelined call per shard."""
-        return merge_counts(run_many(self._cs, count_calls(self._core.keys)))
+    def counts(self, *, tag: str | Iterable[str] | None = None, queue: str | None = None) -> dict[str, int]:
+        """Live jobs per state (every state), with ``tag`` and of ``queue``
+        when given (see ``count``): one pipelined call per shard."""
+        return run_plan(self._cs, self._counts_by_state_plan(tag, queue))
 
     def status(self, id: str) -> str:
         """The job's state, ``"expired"`` (tombstone), ``"unknown"``, or
@@ -378,36 +379,14 @@ class Handler(QueueBase, HandlerBase):
         order within one.  ``data=None`` stores no data (as ``create``
         without data).  ``key``: an idempotency key, as ``create``'s."""
         self._push_checks(queue, timeout, delay, retries, backoff, priority)
+        given = (UNSET if data is None else data, queue, timeout, name, delay, retries, backoff, priority)
         if key is not None:
-            plan = self._keyed_push_plan(
-                key,
-                UNSET if data is None else data,
-                queue,
-                timeout,
-                name,
-                delay,
-                retries,
-                backoff,
-                priority,
-                tags,
-            )
-            found: Resource = run_plan(self._cs, plan)
+            found: Resource = run_plan(self._cs, self._keyed_push_plan(key, *given, tags))
             if not found.existed:
                 notify(self.client, self._core.keys.wake_key(queue))
             return found
         job: Resource = self._adopt(self.resource_factory.create(self.client))
-        call = self._push_call(
-            job,
-            UNSET if data is None else data,
-            queue,
-            timeout,
-            name,
-            delay,
-            retries,
-            backoff,
-            priority,
-            tags=tags,
-        )
+        call = self._push_call(job, *given, tags=tags)
         job._apply(run(self._cs, call), call.target, call)
         notify(self.client, self._core.keys.wake_key(queue))
         return job

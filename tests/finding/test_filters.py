@@ -163,6 +163,11 @@ def test_tags_are_stored_shown_and_checked(track: Any, client: Any) -> None:
     many = track.create_many(3, 60, name="bulk", tags=["batch-7"])
     assert {j.id for j in track.list(tag="batch-7")} == {j.id for j in many}
     assert track.count(tag="batch-7") == 3 and track.count("waiting", tag="batch-7") == 3
+    many[0].start()
+    by_state = {"waiting": 2, "running": 1, "failed": 0, "finished": 0, "cancelled": 0}
+    assert track.counts(tag="batch-7") == by_state
+    assert track.counts(queue="mail")["waiting"] == 1
+    assert track.counts(tag="batch-7", queue="mail")["running"] == 0
 
 
 @pytest.mark.parametrize(
@@ -259,3 +264,15 @@ def test_a_deleted_job_leaves_no_index_behind(track: Any, client: Any) -> None:
         if any(p in k for p in (b":tag:", b":tally:", b":names", b":meta", b":inqueue:"))
     ]
     assert left == []
+
+
+def test_a_name_prefix_with_a_segment_reads_its_own_index(track: Any, client: Any) -> None:
+    nightly = [track.create(60, name=f"nightly-{i}") for i in range(5)]
+    others = [track.create(60, name=f"hourly-{i}") for i in range(5)]
+    assert [j.id for j in track.list(name="nightly-")] == [j.id for j in reversed(nightly)]
+    assert [j.id for j in track.list(name="nightly-3")] == [nightly[3].id]
+    assert [j.id for j in track.list(name="h", limit=3)] == [j.id for j in reversed(others)][:3]
+    segments = [k for k in client.keys("*") if b":nameseg:" in k] if hasattr(client, "keys") else []
+    assert {k.rsplit(b":", 1)[1] for k in segments} <= {b"nightly-", b"hourly-"}
+    track.delete(nightly[0].id)
+    assert nightly[0].id not in [j.id for j in track.list(name="nightly-")]

@@ -373,6 +373,10 @@ class Commands:
         args = ("", "", self.event_cap, self.tomb_ttl_ms, self.tomb_cap, self.cleanup_batch, limit)
         return Call("sweep", self.keys.shard_keys(shard), args)
 
+    def reindex_shard(self, shard: int, batch: int) -> Call:
+        """A batch of the shard's jobs made before the finding indexes into them."""
+        return Call("reindex", self.keys.shard_keys(shard), ("", "", self.event_cap, self.tomb_ttl_ms, batch))
+
     def settle(self, job_id: str) -> Call:
         return Call("settle", self.keys.job_keys(job_id), self._head(job_id, ""), None, job_id)
 

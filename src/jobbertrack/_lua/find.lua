@@ -33,7 +33,8 @@
 -- its read says failed, and keeps it when its record is too malformed to
 -- be settled.
 -- Cost: O(log N) per candidate index, then O(entries looked at), at most
--- about the budget; by name, O(jobs whose name has the prefix).
+-- about the budget; by name, O(jobs whose name has the prefix), only when
+-- they are at most the budget.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local wanted, every = {}, ARGV[5] == ''
@@ -136,6 +137,8 @@ if by_created then
   end
   for _, tag in ipairs(tags) do consider({tag_key(tag)}, sized({tag_key(tag)})) end
   if queue then consider({inqueue_key(queue)}, sized({inqueue_key(queue)})) end
+  local segment = prefix and name_segment(prefix)
+  if segment then consider({segment_key(segment)}, sized({segment_key(segment)})) end
 else
   for state in pairs(wanted) do state_keys[#state_keys + 1] = KEYS[IDX[state]] end
 end
@@ -145,8 +148,9 @@ for _, c in ipairs(choices) do
   if c.size < best.size then best = c end
 end
 local by_name = prefix and redis.call('ZLEXCOUNT', NAMES, '[' .. prefix, '(' .. prefix .. '\255')
-if by_name and by_name < best.size then
+if by_name and by_name < best.size and by_name <= budget then
   -- every job whose name starts with the prefix, in name order: all of them
+  -- (a prefix of more names than the budget is checked on the other index)
   for _, member in ipairs(redis.call('ZRANGEBYLEX', NAMES, '[' .. prefix, '(' .. prefix .. '\255')) do
     take(string.match(member, '^.*%z(.*)$'))
   end

@@ -118,6 +118,11 @@ local function created_key(state) return PREFIX .. 'created:' .. state end
 local function tag_key(tag) return PREFIX .. 'tag:' .. tag end
 local function inqueue_key(queue) return PREFIX .. 'inqueue:' .. queue end
 local function tally_key(kind, value) return PREFIX .. 'tally:' .. kind .. ':' .. value end
+-- A name's first segment: up to and including its first `-`, `_`, `.`, `:`,
+-- `/` or space (nil for a name without one); `nameseg:<segment>` holds the
+-- jobs whose name starts so, scored by `created`: "nightly-*" is one index.
+local function name_segment(name) return string.match(name, '^[^%-_%.:/ ]*[%-_%.:/ ]') end
+local function segment_key(segment) return PREFIX .. 'nameseg:' .. segment end
 
 -- The tags stored on a job (`tags`, a JSON list of strings), as a list.
 local function tags_of(raw)
@@ -179,6 +184,11 @@ local function index_new(group, name, expires, now)
   if name then
     redis.call('ZADD', NAMES, 0, name .. '\0' .. ID)
     keep_until(NAMES, expires + TOMB_TTL, now)
+    local segment = name_segment(name)
+    if segment then
+      redis.call('ZADD', segment_key(segment), created, ID)
+      keep_until(segment_key(segment), expires + TOMB_TTL, now)
+    end
     meta.n = name
   end
   if group.queue then
@@ -211,7 +221,11 @@ local function unindex(id, state)
   local ok, meta = pcall(cjson.decode, raw)
   redis.call('HDEL', META, id)
   if not ok or type(meta) ~= 'table' then return end
-  if type(meta.n) == 'string' then redis.call('ZREM', NAMES, meta.n .. '\0' .. id) end
+  if type(meta.n) == 'string' then
+    redis.call('ZREM', NAMES, meta.n .. '\0' .. id)
+    local segment = name_segment(meta.n)
+    if segment then redis.call('ZREM', segment_key(segment), id) end
+  end
   local queue = type(meta.q) == 'string' and meta.q or nil
   local tags = {}
   if type(meta.t) == 'table' then

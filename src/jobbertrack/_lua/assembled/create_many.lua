@@ -106,6 +106,11 @@ local function created_key(state) return PREFIX .. 'created:' .. state end
 local function tag_key(tag) return PREFIX .. 'tag:' .. tag end
 local function inqueue_key(queue) return PREFIX .. 'inqueue:' .. queue end
 local function tally_key(kind, value) return PREFIX .. 'tally:' .. kind .. ':' .. value end
+-- A name's first segment: up to and including its first `-`, `_`, `.`, `:`,
+-- `/` or space (nil for a name without one); `nameseg:<segment>` holds the
+-- jobs whose name starts so, scored by `created`: "nightly-*" is one index.
+local function name_segment(name) return string.match(name, '^[^%-_%.:/ ]*[%-_%.:/ ]') end
+local function segment_key(segment) return PREFIX .. 'nameseg:' .. segment end
 
 -- The tags stored on a job (`tags`, a JSON list of strings), as a list.
 local function tags_of(raw)
@@ -148,7 +153,11 @@ local function unindex(id, state)
   local ok, meta = pcall(cjson.decode, raw)
   redis.call('HDEL', META, id)
   if not ok or type(meta) ~= 'table' then return end
-  if type(meta.n) == 'string' then redis.call('ZREM', NAMES, meta.n .. '\0' .. id) end
+  if type(meta.n) == 'string' then
+    redis.call('ZREM', NAMES, meta.n .. '\0' .. id)
+    local segment = name_segment(meta.n)
+    if segment then redis.call('ZREM', segment_key(segment), id) end
+  end
   local queue = type(meta.q) == 'string' and meta.q or nil
   local tags = {}
   if type(meta.t) == 'table' then
@@ -279,7 +288,9 @@ meta = next(meta) and cjson.encode(meta) or nil
 -- the indexes every job joins (docs/data-model.md, "Finding jobs"): key ->
 -- pending score, member pairs (`meta`: field, value pairs), sent 1000 at a time
 local adds = {[KEYS[IDX[INITIAL]]] = {}, [BY_CREATED] = {}, [created_key(INITIAL)] = {}}
+local segment = named.name and name_segment(named.name)
 if named.name then adds[NAMES] = {} end
+if segment then adds[segment_key(segment)] = {} end
 for _, tag in ipairs(tags) do adds[tag_key(tag)] = {} end
 local metas = {}
 local function flush(key, list, cmd)
@@ -303,6 +314,7 @@ for i = 1, n do
   add(BY_CREATED, now, id)
   add(created_key(INITIAL), now, id)
   if named.name then add(NAMES, 0, named.name .. '\0' .. id) end
+  if segment then add(segment_key(segment), now, id) end
   for _, tag in ipairs(tags) do add(tag_key(tag), now, id) end
   if meta then
     metas[#metas + 1] = id

@@ -115,7 +115,6 @@ end
 local PREFIX = string.match(JOB, '^(.-}:)')
 local function created_key(state) return PREFIX .. 'created:' .. state end
 local function tally_key(kind, value) return PREFIX .. 'tally:' .. kind .. ':' .. value end
-
 -- The tags stored on a job (`tags`, a JSON list of strings), as a list.
 local function tags_of(raw)
   if not raw or raw == '' then return {} end

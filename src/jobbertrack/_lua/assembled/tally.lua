@@ -59,7 +59,6 @@ local PREFIX = string.match(JOB, '^(.-}:)')
 local BY_CREATED, NAMES, META = PREFIX .. 'created', PREFIX .. 'names', PREFIX .. 'meta'
 local function tally_key(kind, value) return PREFIX .. 'tally:' .. kind .. ':' .. value end
 
-
 --! flags: no-writes
 --! include: _states _lib
 --! keys: layout

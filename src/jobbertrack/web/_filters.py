@@ -59,7 +59,7 @@ class JobFilter:
 
     @property
     def countable(self) -> bool:
-        """Whether ``count`` can tell this filter's jobs per state (it takes tag and queue only)."""
+        """Whether ``counts`` can tell this filter's jobs per state (it takes tag and queue only)."""
         return not (self.name or self.since or self.until)
 
     def times(self) -> tuple[datetime | None, datetime | None]:
@@ -72,7 +72,7 @@ class JobFilter:
         return since, until
 
     def count_kwargs(self) -> dict[str, Any]:
-        """``count``'s keywords (tag, queue) for what is given."""
+        """``counts``' keywords (tag, queue) for what is given."""
         given = {"tag": list(self.tags) or None, "queue": self.queue or None}
         return {key: value for key, value in given.items() if value is not None}
 

@@ -147,7 +147,7 @@ async def job_list(request: Request) -> Response:
 
 async def _tab_counts(backend: Backend, job_filter: JobFilter) -> dict[str, int] | None:
     """The state tabs' counts: of the filter's tag and queue; None when the
-    filter has more (a name or a time range), which ``count`` cannot tell."""
+    filter has more (a name or a time range), which ``counts`` cannot tell."""
     return await counted(backend, job_filter) if job_filter.countable else None
 
 

@@ -101,3 +101,13 @@ def test_work_queue_benchmark_runs() -> None:
     for key in ("rq", "arq", "celery", "bullmq"):
         assert f"| 2 | {key} | " in out
     assert "## Targets" in out and "vs BullMQ's 2 Node workers" in out
+
+
+def test_finding_benchmark_runs() -> None:
+    """bench/finding.py (issue 26) at a tiny size (1,000 vs 5,000 jobs, 200
+    lifecycles): every filter has its row, and both targets are judged."""
+    out = bench([sys.executable, str(ROOT / "bench" / "finding.py"), "--quick", "--no-save"], timeout=180)
+    assert "| filter | page | rows small / large |" in out
+    for label in ('state="failed", tag="t3" | first page', 'name="job-7-"', "created_after=middle | page 4"):
+        assert label in out
+    assert "## Targets" in out and "lifecycle with two tags vs none: in-command µs" in out

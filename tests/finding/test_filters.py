@@ -276,3 +276,18 @@ def test_a_name_prefix_with_a_segment_reads_its_own_index(track: Any, client: An
     assert {k.rsplit(b":", 1)[1] for k in segments} <= {b"nightly-", b"hourly-"}
     track.delete(nightly[0].id)
     assert nightly[0].id not in [j.id for j in track.list(name="nightly-")]
+
+
+def test_pages_through_a_batch_made_in_one_millisecond(track: Any, client: Any) -> None:
+    # create_many makes a shard's jobs in one script: one creation time,
+    # ordered by id, which pages must cut through exactly
+    jobs = track.create_many(40, 60, name="batch-x", tags=["batch"])
+    for job in jobs[::3]:
+        job.start()
+    records = _records(client, Keyspace(), [j.id for j in jobs])
+    assert len({r["created"] for r in records}) < len(records)  # ties there are
+    for query in ({"tag": "batch"}, {"state": ["waiting", "running"]}, {"name": "batch-"}, {}):
+        for limit in (1, 3, 7):
+            assert _all_pages(track, limit, query) == _brute(records, query), (query, limit)
+    query = {"state": "running", "tag": "batch"}
+    assert _all_pages(track, 2, query) == _brute(records, query)

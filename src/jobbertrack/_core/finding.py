@@ -127,6 +127,9 @@ def make_filter(
 Candidate = tuple[int, bytes, str]  # (score, id bytes, id): sorts in listing order, reversed
 
 
+Position = tuple[int, bytes]  # (score, id bytes): a place in listing order
+
+
 class FindPlan:
     """One page of a filtered listing, in rounds of one ``find`` call per
     shard that may still hold part of it."""
@@ -137,11 +140,11 @@ class FindPlan:
         share = -(-limit // keys.shards)
         self.want = min(limit, 2 * share + 2)
         self.found: dict[str, Candidate] = {}
-        # per shard still to read: its top (score, inclusive), None for no bound
-        self.tops: dict[int, tuple[int, bool] | None] = {
-            s: None if cursor is None else (cursor.score, True) for s in range(keys.shards)
+        # per shard still to read: where to go on after (score, id), None from the top
+        self.tops: dict[int, tuple[int, str] | None] = {
+            s: None if cursor is None else (cursor.score, cursor.job_id) for s in range(keys.shards)
         }
-        self.reached: dict[int, int] = {}
+        self.reached: dict[int, tuple[Position, str]] = {}  # shard -> (position, id) of its last look
         self.rounds = 0
         self.asked: list[int] = []
 
@@ -165,19 +168,22 @@ class FindPlan:
                 self.want,
                 budget,
                 "" if top is None else top[0],
-                "1" if top is not None and top[1] else "",
+                "" if top is None else top[1],
                 *self.filter.tail(),
             )
             out.append(Call("find", self.keys.shard_keys(shard), args))
-        self.want = self.limit  # later rounds ask for a whole page
         return out
 
     def _wanted_shards(self) -> list[int]:
         if self.rounds == 1:
             return list(self.tops)
         best = sorted(self.found.values(), reverse=True)
-        bound = best[self.limit - 1][0] if len(best) >= self.limit else None
-        return [s for s, r in self.reached.items() if bound is None or r >= bound]
+        bound = best[self.limit - 1][:2] if len(best) >= self.limit else None
+        shards = [s for s, (at, _) in self.reached.items() if bound is None or at >= bound]
+        # what the page still lacks, spread over them (twice over: shards differ)
+        missing = self.limit - len(self._final())
+        self.want = min(self.limit, 2 * -(-missing // max(1, len(shards))) + 2)
+        return shards
 
     def take(self, replies: Sequence[Any]) -> None:
         for shard, reply in zip(self.asked, replies, strict=True):
@@ -187,10 +193,11 @@ class FindPlan:
                 item = (int(matches[i + 1]), job_id.encode("utf-8", "surrogateescape"), job_id)
                 if self._after_cursor(item):
                     self.found[job_id] = item
-            mark = text(reached)
-            if mark:
-                self.reached[shard] = int(mark)
-                self.tops[shard] = (int(mark), False)
+            marks = [(int(reached[i]), text(reached[i + 1])) for i in range(0, len(reached), 2)]
+            if marks:  # go on after the highest place a key got to: every key has read that far
+                score, job_id = max(marks, key=lambda m: (m[0], m[1].encode("utf-8", "surrogateescape")))
+                self.reached[shard] = ((score, job_id.encode("utf-8", "surrogateescape")), job_id)
+                self.tops[shard] = (score, job_id)
             else:
                 self.reached.pop(shard, None)
 
@@ -198,16 +205,15 @@ class FindPlan:
         c = self.cursor
         if c is None:
             return True
-        return item[0] < c.score or (
-            item[0] == c.score and item[1] < c.job_id.encode("utf-8", "surrogateescape")
-        )
+        after = c.job_id.encode("utf-8", "surrogateescape")
+        return item[0] < c.score or (item[0] == c.score and item[1] < after)
 
-    def _boundary(self) -> int | None:
+    def _boundary(self) -> tuple[Position, str] | None:
         return max(self.reached.values()) if self.reached else None
 
     def _final(self) -> list[Candidate]:
         bound = self._boundary()
-        return sorted((c for c in self.found.values() if bound is None or c[0] >= bound), reverse=True)
+        return sorted((c for c in self.found.values() if bound is None or c[:2] >= bound[0]), reverse=True)
 
     def _settled(self) -> bool:
         return self._boundary() is None or len(self._final()) >= self.limit or self.rounds >= MAX_ROUNDS
@@ -219,7 +225,7 @@ class FindPlan:
             chosen = final[: self.limit]
             return [c[2] for c in chosen], Cursor(chosen[-1][0], chosen[-1][2])
         bound = self._boundary()
-        return [c[2] for c in final], None if bound is None else Cursor(bound, "")
+        return [c[2] for c in final], None if bound is None else Cursor(bound[0][0], bound[1])
 
     def keep(self, jobs: Iterable[Any]) -> JobList:
         """The page: the jobs still there and still in a listed state (as

@@ -83,19 +83,21 @@ local function segment_key(segment) return PREFIX .. 'nameseg:' .. segment end
 --          found failed only, not also running (see below)
 -- ARGV[7]  matches wanted: the scan stops once it has this many
 -- ARGV[8]  budget: the scan stops once it has looked at about this many
---          entries (always finishing the entries of one score)
--- ARGV[9]  top: read entries scoring at most this ('' = no bound)
--- ARGV[10] '1': entries scoring exactly `top` are read too (a caller's
---          cursor: it keeps those after its id); else they are not
+--          entries (split between the keys read)
+-- ARGV[9]  top: read entries after (top, top id) in listing order, i.e.
+--          scoring below the top or scoring it with a lower id ('' = from
+--          the first)
+-- ARGV[10] top id ('' = every entry scoring the top is passed over)
 -- ARGV[11] created from, ms (inclusive; '' = no bound)
 -- ARGV[12] created before, ms (exclusive; '' = no bound)
 -- ARGV[13] queue ('' = any)
 -- ARGV[14] name prefix ('' = any)
 -- ARGV[15..] tags: a job must have every one
 -- Returns {matches, reached}: `matches` a flat id, score list (in no
--- order); `reached` '' when the shard has nothing more to read, else a score
--- such that every entry scoring at least it (and at most `top`) has been
--- looked at: the next call goes on below it.
+-- order); `reached` a flat score, id list: for each key read that has more,
+-- the last entry looked at (the caller goes on below the highest of them,
+-- in listing order: score, then id bytes); empty when the shard has nothing
+-- more to read.
 -- A running job past its lease or maximum run time is failed for the
 -- filter (count.lua counts it so; the read that follows settles it), and
 -- still running too, as list.lua lists it: the caller drops it there once
@@ -115,26 +117,24 @@ if every then for _, s in ipairs(STATES) do wanted[s] = true end end
 local by_created, counting = ARGV[6] ~= 'expires', ARGV[6] == 'count'
 if by_created and not counting and ARGV[6] ~= 'created' then return redis.error_reply('ERR find: no order ' .. ARGV[6]) end
 local want, budget = tonumber(ARGV[7]), tonumber(ARGV[8])
-local top, with_top = tonumber(ARGV[9]), ARGV[10] == '1'
+local top = tonumber(ARGV[9])
 local from, before = tonumber(ARGV[11]), tonumber(ARGV[12])
 local queue, prefix = ARGV[13] ~= '' and ARGV[13] or nil, ARGV[14] ~= '' and ARGV[14] or nil
 local tags = {}
 for i = 15, #ARGV do tags[#tags + 1] = ARGV[i] end
 
--- the score range every match lies in
+-- the score range every match lies in: [min, max], below the top
 local max, min
 if by_created then
   max, min = before and before - 1 or nil, from
 else
   max, min = nil, math.max(now, from or now)  -- created >= from implies expires >= from
 end
-if top and (not max or top < max or (top == max and not with_top)) then
-  max, with_top = top, with_top
-elseif max then
-  with_top = true
-end
-local hi = max and ((with_top and '' or '(') .. string.format('%d', max)) or '+inf'
+local top_id = ARGV[10]
 local lo = min and string.format('%d', min) or '-inf'
+local hi = max
+if top and (not hi or top < hi) then hi = top end
+hi = hi and string.format('%d', hi) or '+inf'  -- for counting the candidates
 
 local function overdue(id)
   local due = redis.call('ZSCORE', DUE, id)
@@ -142,7 +142,7 @@ local function overdue(id)
 end
 
 -- whether job `id` matches; its score in this order when it does
-local function check(id)
+local function check(id, skip_tag)
   local f = redis.call('HMGET', PREFIX .. 'job:' .. id, 'state', 'expires', 'created', 'queue', 'name')
   local expires, created = tonumber(f[2] or ''), tonumber(f[3] or '')
   if not IDX[f[1] or ''] or not expires or not created then
@@ -168,22 +168,24 @@ local function check(id)
   if queue and f[4] ~= queue then return nil end
   if prefix and (not f[5] or string.sub(f[5], 1, #prefix) ~= prefix) then return nil end
   for _, tag in ipairs(tags) do
-    if not redis.call('ZSCORE', tag_key(tag), id) then return nil end
+    if tag ~= skip_tag and not redis.call('ZSCORE', tag_key(tag), id) then return nil end
   end
   local score = by_created and created or expires
-  if score > (max or score) or (score == max and not with_top) or score < (min or score) then return nil end
+  if score > (max or score) or score < (min or score) or (top and score > top) then return nil end
   return score
 end
 
+-- Look at job `id` once (`skip_tag`: the tag whose index it was read from);
+-- true when it is a new match.
 local matches, seen = {}, {}
-local function take(id)
-  if seen[id] then return end
+local function take(id, skip_tag)
+  if seen[id] then return false end
   seen[id] = true
-  local score = check(id)
-  if score then
-    matches[#matches + 1] = id
-    matches[#matches + 1] = string.format('%d', score)
-  end
+  local score = check(id, skip_tag)
+  if not score then return false end
+  matches[#matches + 1] = id
+  matches[#matches + 1] = string.format('%d', score)
+  return true
 end
 
 -- The candidate indexes (each a list of keys read together) and how many
@@ -204,7 +206,10 @@ if by_created then
   else
     for state in pairs(wanted) do state_keys[#state_keys + 1] = created_key(state) end
   end
-  for _, tag in ipairs(tags) do consider({tag_key(tag)}, sized({tag_key(tag)})) end
+  for _, tag in ipairs(tags) do
+    consider({tag_key(tag)}, sized({tag_key(tag)}))
+    choices[#choices].tag = tag
+  end
   if queue then consider({inqueue_key(queue)}, sized({inqueue_key(queue)})) end
   local segment = prefix and name_segment(prefix)
   if segment then consider({segment_key(segment)}, sized({segment_key(segment)})) end
@@ -223,7 +228,7 @@ if by_name and by_name < best.size and by_name <= budget then
   for _, member in ipairs(redis.call('ZRANGEBYLEX', NAMES, '[' .. prefix, '(' .. prefix .. '\255')) do
     take(string.match(member, '^.*%z(.*)$'))
   end
-  return {matches, ''}
+  return {matches, {}}
 end
 
 -- The overdue running jobs listed as failed: few, read whole (count.lua).
@@ -231,43 +236,75 @@ if wanted[SETTLE_TO] and not wanted[SETTLE_FROM] then
   for _, id in ipairs(redis.call('ZRANGEBYSCORE', DUE, '-inf', now)) do take(id) end
 end
 
--- Read each key of the chosen index from the top down, a score at a time
--- at the cut: stop at `want` matches or at the budget.
-local reached
+-- Whether string `a` sorts before `b` byte by byte, as Redis orders the
+-- members of one score (Lua's own `<` follows the server's locale).
+local function bytes_less(a, b)
+  for i = 1, math.min(#a, #b) do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
+
+-- Where to start reading `key`: the ZREVRANGEBYSCORE upper bound and how
+-- many entries scoring exactly it to pass over.  Below (top, top id): at the
+-- top id's rank when the key holds it; else every entry scoring the top is
+-- read (the caller keeps those after its id).
+local function start(key)
+  if top and (not max or top <= max) then
+    if top_id == '' then return '(' .. ARGV[9], 0 end
+    local above = redis.call('ZCOUNT', key, '(' .. ARGV[9], '+inf')
+    local rank = redis.call('ZREVRANK', key, top_id)
+    if rank and tonumber(redis.call('ZSCORE', key, top_id)) == top then return ARGV[9], rank + 1 - above end
+    -- the id is not here: find the first entry of its score after it, by
+    -- halving the entries of that score (they run in descending id bytes)
+    local low, high = 0, redis.call('ZCOUNT', key, ARGV[9], ARGV[9])
+    while low < high do
+      local mid = math.floor((low + high) / 2)
+      if bytes_less(redis.call('ZREVRANGE', key, above + mid, above + mid)[1], top_id) then
+        high = mid
+      else
+        low = mid + 1
+      end
+    end
+    return ARGV[9], low
+  end
+  return max and string.format('%d', max) or '+inf', 0
+end
+
+-- Read `key` from the top down, a chunk at a time (sized by the matches
+-- still wanted), until `want` matches or `each` entries looked at; return
+-- the score and id of the last entry looked at, or nil when the key has no
+-- more in the range.
+local function scan(key, each, skip_tag)
+  local upper, skip = start(key)
+  local looked, found = 0, 0
+  while true do
+    local size = math.min(200, math.max(16, 2 * (want - found)))
+    local chunk = redis.call('ZREVRANGEBYSCORE', key, upper, lo, 'WITHSCORES', 'LIMIT', skip, size)
+    local n = #chunk / 2
+    for i = 1, n do
+      if take(chunk[2 * i - 1], skip_tag) then found = found + 1 end
+      looked = looked + 1
+      if found >= want or looked >= each then return chunk[2 * i], chunk[2 * i - 1] end
+    end
+    if n < size then return nil end
+    local last, tail = chunk[2 * n], 0
+    for i = n, 1, -1 do
+      if chunk[2 * i] ~= last then break end
+      tail = tail + 1
+    end
+    if tail == n and upper == last then skip = skip + n else upper, skip = last, tail end
+  end
+end
+
+local reached = {}
 local each = math.max(1, math.floor(budget / #best.keys))
 for _, key in ipairs(best.keys) do
-  local looked, upper, found, low = 0, hi, 0, nil
-  while true do
-    local chunk = redis.call('ZREVRANGEBYSCORE', key, upper, lo, 'WITHSCORES', 'LIMIT', 0, 100)
-    local n = #chunk / 2
-    if n == 0 then low = nil break end
-    local last = chunk[#chunk]
-    local cut = n
-    if n == 100 then  -- the entries scoring `last` may go on past the chunk: read them whole
-      while cut > 0 and chunk[2 * cut] == last do cut = cut - 1 end
-    end
-    local before_found = #matches
-    for i = 1, cut do take(chunk[2 * i - 1]) end
-    if cut < n then
-      for _, id in ipairs(redis.call('ZRANGEBYSCORE', key, last, last)) do take(id) end
-    end
-    found = found + (#matches - before_found) / 2
-    looked = looked + n
-    if n < 100 then low = nil break end
-    low = tonumber(last)
-    upper = '(' .. last
-    if found >= want or looked >= each then break end
+  local score, id = scan(key, each, best.tag)
+  if score then
+    reached[#reached + 1] = score
+    reached[#reached + 1] = id
   end
-  if low and (not reached or low > reached) then reached = low end
 end
-if reached then  -- keep what lies in the range every key has read
-  local kept = {}
-  for i = 1, #matches, 2 do
-    if tonumber(matches[i + 1]) >= reached then
-      kept[#kept + 1] = matches[i]
-      kept[#kept + 1] = matches[i + 1]
-    end
-  end
-  matches = kept
-end
-return {matches, reached and string.format('%d', reached) or ''}
+return {matches, reached}

@@ -154,12 +154,6 @@ local function tallies(queue, tags)
   return out
 end
 
--- One job less in the tally `key` for `state`: a count that reaches 0 is
--- dropped (and with the last one the tally), so nothing outlives its jobs.
-local function count_down(key, state)
-  if redis.call('HINCRBY', key, state, -1) <= 0 then redis.call('HDEL', key, state) end
-end
-
 -- A job's move between states in its state index (scored by `expires`),
 -- its created-time index (scored by `created`) and the tallies of its
 -- queue and tags (`group`: {created = ms, queue = name or nil, tags = list}).
@@ -177,9 +171,16 @@ local function index_move(from, to, expires, now, group)
     keep_until(created_key(to), expires + TOMB_TTL, now)
   end
   for _, key in ipairs(tallies(group.queue, group.tags)) do
-    if from then count_down(key, from) end
+    -- one more in `to` before one less in `from`, so a moving job's tally
+    -- never empties (and with it its expiry) on the way; a job counted in
+    -- `from` was counted when it was made, which set the tally's expiry for
+    -- it: only a job that was not (made before tallies) needs it set here
+    -- (a count that reaches 0 stays: the cleanup that takes a tally's last
+    -- job drops it whole, see count_down)
     redis.call('HINCRBY', key, to, 1)
-    keep_until(key, expires + 2 * TOMB_TTL, now)
+    local left = from and redis.call('HINCRBY', key, from, -1)
+    if left and left < 0 then redis.call('HDEL', key, from) end
+    if not left or left < 0 then keep_until(key, expires + 2 * TOMB_TTL, now) end
   end
 end
 

@@ -95,10 +95,18 @@ local function tallies(queue, tags)
   return out
 end
 
--- One job less in the tally `key` for `state`: a count that reaches 0 is
--- dropped (and with the last one the tally), so nothing outlives its jobs.
+-- One job less in the tally `key` for `state` (a job gone: deleted, or its
+-- record expired): when no count is left above 0 the tally goes whole, so
+-- nothing outlives its jobs.
 local function count_down(key, state)
-  if redis.call('HINCRBY', key, state, -1) <= 0 then redis.call('HDEL', key, state) end
+  if redis.call('HINCRBY', key, state, -1) > 0 then return end
+  for _, n in ipairs(redis.call('HVALS', key)) do
+    if tonumber(n) > 0 then
+      redis.call('HDEL', key, state)
+      return
+    end
+  end
+  redis.call('DEL', key)
 end
 
 -- Remove the job `id`, last in `state` (nil: unknown), from every finding

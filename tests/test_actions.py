@@ -86,21 +86,24 @@ def test_a_new_row_makes_a_command_that_calls_its_method() -> None:
 def test_the_fields_set_at_create_come_from_the_library_s_table() -> None:
     """A new create field is a row of ``fields.CREATE_FIELDS`` (and a
     keyword of create/push): the HTTP bodies, the OpenAPI schemas and the
-    command line's options follow."""
+    command line's options follow.  Tags, a list, are ``TAGS_INPUT`` rather
+    than a row of ``CREATE_INPUTS`` (``--tag`` is given once per tag)."""
     from jobbertrack._core.fields import CREATE_FIELDS
-    from jobbertrack.actions import CREATE_INPUTS
+    from jobbertrack.actions import CREATE_INPUTS, TAGS_INPUT
 
-    assert [p.name for p in CREATE_INPUTS] == list(CREATE_FIELDS)
+    assert [p.name for p in CREATE_INPUTS] + [TAGS_INPUT.name] == list(CREATE_FIELDS)
     paths = openapi()["paths"]
     for route, write in (("/api/jobs", "create"), ("/api/queues/{name}/jobs", "push")):
         schema = paths[route]["post"]["requestBody"]["content"]["application/json"]["schema"]
         for param in CREATE_INPUTS:
             assert param.name in FIELDS[write]
             assert schema["properties"][param.name]["maxLength"] == CREATE_FIELDS[param.name].max_length
+        assert TAGS_INPUT.name in FIELDS[write]
+        assert schema["properties"][TAGS_INPUT.name]["type"] == "array"
     for command in ("create", "push"):
         options = {p.name for p in next(c for c in COMMANDS if c.name == command).params}
-        assert {p.name for p in CREATE_INPUTS} <= options
+        assert {p.name for p in CREATE_INPUTS} | {TAGS_INPUT.name} <= options
     for method in ("create", "push"):
         for handler in (jobbertrack.Handler, jobbertrack.aio.Handler):
             keywords = set(inspect.signature(getattr(handler, method)).parameters)
-            assert {p.argument for p in CREATE_INPUTS} <= keywords
+            assert {p.argument for p in (*CREATE_INPUTS, TAGS_INPUT)} <= keywords

@@ -11,7 +11,7 @@ import click
 from jobbertrack.actions import ACTIONS, Action, Param
 
 from .context import common_options, find, output, settings
-from .params import JSON_HELP, SECONDS, click_param, create_options, json_value, key_option
+from .params import JSON_HELP, SECONDS, click_param, create_options, json_value, key_option, tag_option
 from .render import print_created, print_job
 
 
@@ -27,10 +27,13 @@ def _moved(job_id: str, move: str, *args: Any, **kwargs: Any) -> None:
 )
 @click.option("--data", "data", metavar="JSON", help=f"Data to store with the job: {JSON_HELP}")
 @create_options
+@tag_option
 @key_option
 @click.option("-q", "--quiet", is_flag=True, help="Print only the new job's id.")
 @common_options
-def create(timeout: float, data: str | None, key: str | None, quiet: bool, **fields: Any) -> None:
+def create(
+    timeout: float, data: str | None, tags: tuple[str, ...], key: str | None, quiet: bool, **fields: Any
+) -> None:
     """Create a job, in state waiting.
 
     \b
@@ -38,8 +41,11 @@ def create(timeout: float, data: str | None, key: str | None, quiet: bool, **fie
       jobbertrack create --timeout 3600 --name backup --data '{"host": "db1"}'
       JOB=$(jobbertrack create -q --timeout 600)
       jobbertrack create --timeout 3600 --key order-42   # the same job each time
+      jobbertrack create --timeout 3600 --name import --tag customer-7 --tag nightly
     """
     kwargs: dict[str, Any] = dict(fields)  # name, ...: the fields set at create
+    if tags:
+        kwargs["tags"] = list(tags)
     # no data given: none stored (not even null)
     if data is not None:
         kwargs["data"] = json_value(data, "--data")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 import time
 from collections import deque
+from datetime import datetime
 from typing import Any
 
 import click
@@ -14,7 +15,7 @@ import jobbertrack
 
 from .context import common_options, find, output, settings
 from .output import Output, clock, note, now_utc
-from .params import SECONDS
+from .params import SECONDS, WHEN_HELP, as_when
 from .render import (
     counts_table,
     event_row,
@@ -23,6 +24,7 @@ from .render import (
     job_row,
     job_value,
     jobs_table,
+    list_columns,
     print_job,
 )
 
@@ -50,12 +52,31 @@ def get(job_id: str) -> None:
     "-s", "--state", "states", multiple=True, type=click.Choice(STATES), help="Only this state (repeatable)."
 )
 @click.option(
+    "--tag", "tags", multiple=True, metavar="T", help="Only jobs with this tag (repeatable: all of them)."
+)
+@click.option("--queue", metavar="Q", help="Only jobs pushed on this queue.")
+@click.option("--name", metavar="PREFIX", help="Only jobs whose name starts with PREFIX.")
+@click.option(
+    "--since", callback=as_when, metavar="TIME", help=f"Only jobs created at or after TIME: {WHEN_HELP}"
+)
+@click.option("--until", callback=as_when, metavar="TIME", help="Only jobs created before TIME (as --since).")
+@click.option(
     "-n", "--limit", type=click.IntRange(1, 10_000), default=20, show_default=True, help="Jobs per page."
 )
 @click.option("--cursor", help="Start after the previous page (its cursor is printed after it).")
 @click.option("--all", "every_page", is_flag=True, help="List every page.")
 @common_options
-def ls(states: tuple[str, ...], limit: int, cursor: str | None, every_page: bool) -> None:
+def ls(
+    states: tuple[str, ...],
+    tags: tuple[str, ...],
+    queue: str | None,
+    name: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+    cursor: str | None,
+    every_page: bool,
+) -> None:
     """List live jobs, newest first, a page at a time.
 
     Without a terminal, one tab-separated line per job: id, state,
@@ -65,27 +86,60 @@ def ls(states: tuple[str, ...], limit: int, cursor: str | None, every_page: bool
     Examples:
       jobbertrack ls
       jobbertrack ls --state failed --state running -n 50
+      jobbertrack ls --tag customer-7 --queue import --since 2h
+      jobbertrack ls --name nightly --since 2026-12-01 --until 2026-12-02
       jobbertrack ls --json | jq -r '.jobs[].id'
     """
     track = settings().handler()
+    filters = list_filters(tags, queue, name, since, until)
     jobs: list[jobbertrack.Resource] = []
     while True:
-        page = track.list(list(states) or None, limit=limit, cursor=cursor)
+        page = track.list(list(states) or None, limit=limit, cursor=cursor, **filters)
         jobs.extend(page)
         cursor = page.cursor
         if cursor is None or not every_page:
             break
-    _print_jobs(output(), jobs, cursor)
+    _print_jobs(output(), jobs, cursor, next_page_args(filters))
 
 
-def _print_jobs(out: Output, jobs: list[jobbertrack.Resource], cursor: str | None) -> None:
+def list_filters(
+    tags: tuple[str, ...], queue: str | None, name: str | None, since: datetime | None, until: datetime | None
+) -> dict[str, Any]:
+    """``list``'s filter keywords for the options given (none for one not given)."""
+    given = {
+        "tag": list(tags) or None,
+        "queue": queue,
+        "name": name,
+        "created_after": since,
+        "created_before": until,
+    }
+    return {key: value for key, value in given.items() if value is not None}
+
+
+def next_page_args(filters: dict[str, Any]) -> str:
+    """The filter options the next page's command repeats beside ``--cursor``, quoted for a shell."""
+    words: list[str] = []
+    for tag in filters.get("tag", []):
+        words += ["--tag", tag]
+    for option, key in (("--queue", "queue"), ("--name", "name")):
+        if key in filters:
+            words += [option, filters[key]]
+    for option, key in (("--since", "created_after"), ("--until", "created_before")):
+        if key in filters:
+            words += [option, filters[key].isoformat()]
+    return " ".join(shlex.quote(word) for word in words)
+
+
+def _print_jobs(out: Output, jobs: list[jobbertrack.Resource], cursor: str | None, again: str = "") -> None:
     if out.json:
         out.document({"jobs": [job_value(job) for job in jobs], "cursor": cursor})
         return
     if out.rich:
-        out.show(jobs_table((job, None) for job in jobs) if jobs else Text("no jobs", style="dim"))
+        table = jobs_table(((job, None) for job in jobs), list_columns(jobs))
+        out.show(table if jobs else Text("no jobs", style="dim"))
         if cursor:  # job ids may hold "[": never markup
-            out.show(Text(f"next page: jobbertrack ls --cursor {shlex.quote(cursor)}", style="dim"))
+            more = f" {again}" if again else ""
+            out.show(Text(f"next page: jobbertrack ls{more} --cursor {shlex.quote(cursor)}", style="dim"))
         return
     for job in jobs:
         out.line(job_row(job))

@@ -1,4 +1,5 @@
-"""Argument types: numbers, durations and JSON values (inline, a file or stdin)."""
+"""Argument types: numbers, durations, points in time, tags and JSON values
+(inline, a file or stdin)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import math
 import os
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 import click
 
-from jobbertrack.actions import CREATE_INPUTS, KEY_INPUT, Param
+from jobbertrack import InvalidData
+from jobbertrack.actions import CREATE_INPUTS, KEY_INPUT, TAGS_INPUT, Param
+from jobbertrack.times import parse_when
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,6 +39,20 @@ def as_number(_ctx: click.Context, param: click.Parameter, value: str | None) ->
 
 #: A duration in seconds, > 0 (ints and floats).
 SECONDS = click.FloatRange(min=0, min_open=True)
+
+
+def as_when(_ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    """A point in time (``jobbertrack.times``): ISO 8601 (UTC without an
+    offset), epoch seconds, or that long ago (``2h``, ``30m``, ``1d``)."""
+    if value is None:
+        return None
+    try:
+        return parse_when(value)
+    except InvalidData as exc:
+        raise click.BadParameter(str(exc), param=param) from None
+
+
+WHEN_HELP = "ISO 8601 (UTC unless it says), epoch seconds, or that long ago: 45s, 30m, 2h, 1d, 1w."
 
 JSON_HELP = "JSON text, '-' to read standard input, or '@PATH' (or just PATH) to read a file."
 
@@ -87,6 +105,13 @@ def click_param(param: Param) -> Callable[[F], F]:
 def key_option(func: F) -> F:
     """``--key K``: an idempotent create (``create(..., key=K)``)."""
     return click.option(f"--{KEY_INPUT.name}", metavar="K", help=KEY_INPUT.help)(func)
+
+
+def tag_option(func: F) -> F:
+    """``--tag T``, repeatable: the job's tags (``create(..., tags=[...])``)."""
+    return click.option(
+        "--tag", "tags", multiple=True, metavar="T", help=f"{TAGS_INPUT.help} Repeatable: one tag each."
+    )(func)
 
 
 def create_options(func: F) -> F:

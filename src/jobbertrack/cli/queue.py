@@ -20,7 +20,7 @@ import jobbertrack
 
 from .context import common_options, output, settings
 from .output import note
-from .params import SECONDS, create_options, json_value, key_option
+from .params import SECONDS, create_options, json_value, key_option, tag_option
 from .render import print_created
 from .run import EXIT_CANCELLED, Reporter, _run_tracked
 
@@ -47,6 +47,7 @@ from .run import EXIT_CANCELLED, Reporter, _run_tracked
     help="A higher priority pops first (push order within one).",
 )
 @create_options
+@tag_option
 @key_option
 @click.option("-q", "--quiet", is_flag=True, help="Print only the new job's id.")
 @click.argument("data", metavar="[DATA]", required=False)
@@ -58,6 +59,7 @@ def push(
     retries: int,
     backoff: float | None,
     priority: int,
+    tags: tuple[str, ...],
     key: str | None,
     quiet: bool,
     data: str | None,
@@ -71,8 +73,11 @@ def push(
       jobbertrack push --timeout 3600 '{"file": "a.csv"}'
       jobbertrack push --queue mail --retries 3 --backoff 60 --timeout 86400 '"user@example.com"'
       jobbertrack push --priority 10 --timeout 600 '{"urgent": true}'
+      jobbertrack push --queue import --tag customer-7 --timeout 3600 '{"file": "a.csv"}'
     """
     value = None if data is None else json_value(data, "DATA")
+    if tags:
+        fields["tags"] = list(tags)
     job = (
         settings()
         .handler()

@@ -75,6 +75,7 @@ WIDTHS: dict[str, tuple[int | None, int | None]] = {
     "id": (21, None),
     "state": (8, None),
     "name": (8, 30),
+    "tags": (4, 24),
     "progress": (8, 30),
     "created": (10, None),
     "updated": (10, None),
@@ -91,6 +92,21 @@ def queue_text(value: dict[str, Any]) -> str | None:
     priority = value.get("priority")
     said = f", priority {priority}" if isinstance(priority, int) and priority else ""
     return f"{value['queue']}, attempt {value.get('attempt')}" + (f" of {total}" if total else "") + said
+
+
+def tags_text(tags: list[str]) -> Text:
+    """A job's tags on one line, each as written (never markup), comma-separated."""
+    return Text(", ").join(Text(tag, style="cyan") for tag in tags)
+
+
+def labels(value: dict[str, Any]) -> list[tuple[str, Text]]:
+    """The rows of a job's detail that say what it is: name, queue, tags (those it has)."""
+    rows = [] if value.get("name") is None else [("name", Text(value["name"]))]
+    if queue_text(value):
+        rows.append(("queue", Text(queue_text(value) or "")))
+    if value.get("tags"):
+        rows.append(("tags", tags_text(value["tags"])))
+    return rows
 
 
 def payloads(job: jobbertrack.Resource, value: dict[str, Any]) -> list[str]:
@@ -166,10 +182,8 @@ def job_detail(job: jobbertrack.Resource) -> RenderableType:
     grid.add_row("state", state_text(job_state(job)))
     for problem in job.problems:
         grid.add_row("problem", Text(f"{problem['field']}: {problem['problem']}", style="red"))
-    if job.name is not None:
-        grid.add_row("name", Text(job.name))
-    if queue_text(value):
-        grid.add_row("queue", Text(queue_text(value) or ""))
+    for label, text in labels(value):
+        grid.add_row(label, text)
     if job.progress:
         grid.add_row("progress", progress_cell(job.progress, width=20))
     if job.error:
@@ -220,6 +234,8 @@ def job_lines(job: jobbertrack.Resource) -> list[str]:
         lines.append(f"name: {job.name}")
     if queue_text(value):
         lines.append(f"queue: {queue_text(value)}")
+    if value.get("tags"):
+        lines.append(f"tags: {to_json(value['tags'])}")
     if job.progress:
         lines.append(f"progress: {progress_text(job.progress)}")
     if job.error:
@@ -239,9 +255,9 @@ def job_lines(job: jobbertrack.Resource) -> list[str]:
 
 
 #: The columns a narrow terminal drops first (first listed, first dropped),
-#: so that names stay readable: the detail, then the times.  ``id``,
+#: so that names stay readable: the tags, the detail, then the times.  ``id``,
 #: ``name``, ``state`` and ``progress`` always stay.
-DROP_ORDER = ("detail", "created", "updated")
+DROP_ORDER = ("tags", "detail", "created", "updated")
 #: The width a name is given before any droppable column is kept.
 NAME_ROOM = 22
 #: Below this width the progress bar goes, its numbers (and message) stay,
@@ -254,9 +270,18 @@ NARROW_PROGRESS = 5
 Row = tuple[jobbertrack.Resource, datetime | None]
 
 
+#: The columns of ``jobbertrack ls``; with ``tags`` after the name when a listed job has tags.
+LIST_COLUMNS = ("id", "state", "name", "progress", "created", "detail")
+TAGGED_COLUMNS = ("id", "state", "name", "tags", "progress", "created", "detail")
+
+
+def list_columns(jobs: list[jobbertrack.Resource]) -> tuple[str, ...]:
+    return TAGGED_COLUMNS if any(job.get_value().get("tags") for job in jobs) else LIST_COLUMNS
+
+
 def jobs_table(
     rows: Iterable[Row],
-    columns: tuple[str, ...] = ("id", "state", "name", "progress", "created", "detail"),
+    columns: tuple[str, ...] = LIST_COLUMNS,
     now: datetime | None = None,
 ) -> JobsTable:
     """A table of jobs; each row is a job and when it last changed (None:
@@ -299,6 +324,7 @@ class JobsTable:
                 "id": Text(job.id),
                 "state": state_text(job_state(job)),
                 "name": Text(job.name or ""),
+                "tags": tags_text(job.get_value().get("tags") or []),
                 "progress": progress_cell(job.progress, bar),
                 "created": Text(ago(job.created_at, self.now)),
                 "updated": Text(ago(updated, self.now)),

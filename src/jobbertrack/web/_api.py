@@ -15,11 +15,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 import jobbertrack
-from jobbertrack.actions import ACTIONS, CREATE_INPUTS, KEY_INPUT, Param
+from jobbertrack.actions import ACTIONS, CREATE_INPUTS, KEY_INPUT, TAGS_INPUT, Param
 
 from ._backend import history_json, job_json, queue_json, worker_json
 from ._body import read_body
-from ._errors import BadRequest, NotJSON, classify, error_json, error_response
+from ._errors import BadFilter, BadRequest, NotJSON, classify, error_json, error_response
+from ._filters import JobFilter, counted, listed
 from ._metrics import CONTENT_TYPE
 from ._paths import job_path
 from ._state import AppState, app_state
@@ -61,11 +62,12 @@ def parse_limit(value: str | None, default: int = 50) -> int:
 #: The fields each write takes: any other is refused (422), named, rather
 #: than ignored (``{"timeout": 60, "queue": "import"}`` is not a plain job).
 FIELDS: dict[str, tuple[str, ...]] = {
-    "create": ("timeout", "data", *(p.name for p in CREATE_INPUTS), KEY_INPUT.name),
+    "create": ("timeout", "data", *(p.name for p in CREATE_INPUTS), TAGS_INPUT.name, KEY_INPUT.name),
     "push": (
         "timeout",
         "data",
         *(p.name for p in CREATE_INPUTS),
+        TAGS_INPUT.name,
         KEY_INPUT.name,
         "delay",
         "retries",
@@ -114,7 +116,11 @@ def number(body: dict[str, Any], key: str) -> Any:
 
 @guard
 async def counts(request: Request, state: AppState) -> Response:
-    return JSONResponse(await state.backend.counts())
+    """``GET /api/counts?tag=&queue=``: live jobs per state (of the filter, when given)."""
+    job_filter = JobFilter.from_query(request.query_params)
+    if not job_filter.countable:
+        raise BadFilter("counts take tag and queue only (name, since and until are filters of /api/jobs)")
+    return JSONResponse(await counted(state.backend, job_filter))
 
 
 @guard
@@ -123,12 +129,14 @@ async def jobs(request: Request, state: AppState) -> Response:
         return await create(request, state)
     states = parse_states(request.query_params.getlist("state"))
     limit = parse_limit(request.query_params.get("limit"))
-    page, cursor = await state.backend.list_jobs(states, limit, request.query_params.get("cursor") or None)
-    return JSONResponse({"jobs": [job_json(j) for j in page], "cursor": cursor})
+    job_filter = JobFilter.from_query(request.query_params)
+    cursor = request.query_params.get("cursor") or None
+    page, next_cursor = await listed(state.backend, states, limit, cursor, job_filter)
+    return JSONResponse({"jobs": [job_json(j) for j in page], "cursor": next_cursor})
 
 
 def _new_job_options(body: dict[str, Any], state: AppState) -> dict[str, Any]:
-    """timeout, name (and data and key when given) of a create or a push."""
+    """timeout, name (and data, tags and key when given) of a create or a push."""
     if "timeout" not in body and state.backend.handler.default_timeout is None:
         raise BadRequest("timeout (seconds, > 0) is required")
     options: dict[str, Any] = {"timeout": number(body, "timeout")}
@@ -136,6 +144,11 @@ def _new_job_options(body: dict[str, Any], state: AppState) -> dict[str, Any]:
         options["data"] = body["data"]
     for param in CREATE_INPUTS:  # name, ...: checked by the library
         options[param.argument] = value_of(body, param)
+    if body.get(TAGS_INPUT.name) is not None:  # a list: its tags are checked by the library
+        tags = body[TAGS_INPUT.name]
+        if not isinstance(tags, list):
+            raise BadRequest(f"{TAGS_INPUT.name} must be a list of strings")
+        options[TAGS_INPUT.argument] = tags
     if body.get(KEY_INPUT.name) is not None:  # an idempotent create: checked by the library
         options[KEY_INPUT.argument] = body[KEY_INPUT.name]
     return options

@@ -42,14 +42,16 @@ class Backend:
             return await result if inspect.isawaitable(result) else result
         return await to_thread.run_sync(lambda: method(*args, **kwargs))
 
-    async def counts(self) -> dict[str, int]:
-        result: dict[str, int] = await self._call(self.handler.counts)
+    async def counts(self, **filters: Any) -> dict[str, int]:
+        """Live jobs per state; with ``tag=``/``queue=``, those of the filter."""
+        result: dict[str, int] = await self._call(self.handler.counts, **filters)
         return result
 
     async def list_jobs(
-        self, states: list[str] | None, limit: int, cursor: str | None
+        self, states: list[str] | None, limit: int, cursor: str | None, **filters: Any
     ) -> tuple[list[Any], str | None]:
-        page = await self._call(self.handler.list, states or None, limit=limit, cursor=cursor)
+        """A page of ``list`` (``filters``: its tag, queue, name, created_after, created_before)."""
+        page = await self._call(self.handler.list, states or None, limit=limit, cursor=cursor, **filters)
         return list(page), page.cursor
 
     async def get(self, job_id: str) -> Any:
@@ -188,6 +190,7 @@ def job_json(job: Any) -> dict[str, Any]:
     for key in JOB_KEYS:
         value.setdefault(key, None)
     value.setdefault("problems", [])
+    value.setdefault("tags", [])
     return value
 
 

@@ -19,6 +19,11 @@ class NotJSON(BadRequest):
     another site can send a form or text/plain without asking first."""
 
 
+class BadFilter(BadRequest):
+    """A listing's filter (``tag``, ``queue``, ``name``, ``since``, ``until``
+    of the query string) that no listing can use: 400, a bad URL."""
+
+
 class TooLarge(BadRequest):
     """A request body over the app's cap (413), refused before it is read whole."""
 
@@ -26,6 +31,7 @@ class TooLarge(BadRequest):
 #: (exception class, status, code), the first match wins: subclasses first.
 TABLE: list[tuple[type[BaseException], int, str]] = [
     (NotJSON, 415, "unsupported_media_type"),
+    (BadFilter, 400, "invalid"),
     (TooLarge, 413, "too_large"),
     (jobbertrack.JobExpired, 410, "expired"),
     (jobbertrack.JobNotFound, 404, "unknown"),

@@ -5,7 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import jobbertrack
-from jobbertrack.actions import ACTIONS, CREATE_INPUTS, ENDED_STATES, KEY_INPUT, RETRY_FROM, Action, Param
+from jobbertrack.actions import (
+    ACTIONS,
+    CREATE_INPUTS,
+    ENDED_STATES,
+    KEY_INPUT,
+    RETRY_FROM,
+    TAGS_INPUT,
+    Action,
+    Param,
+)
+from jobbertrack.times import FORMS
 
 from ._backend import QUEUE_KEYS, WORKER_KEYS
 
@@ -142,21 +152,53 @@ def _bulk(summary: str, body: dict[str, Any], counted: str) -> dict[str, Any]:
     }
 
 
+WHEN = {"type": "string", "description": f"{FORMS}; a time without an offset is UTC"}
+#: The filters of a listing (``_filters.JobFilter``): the first two count too.
+FILTERS: list[dict[str, Any]] = [
+    {
+        "name": "tag",
+        "in": "query",
+        "description": "only jobs with this tag; repeated, jobs with every one of them",
+        "schema": {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 128}},
+        "style": "form",
+        "explode": True,
+    },
+    *(
+        {"name": name, "in": "query", "description": description, "schema": schema}
+        for name, description, schema in (
+            ("queue", "only jobs pushed on this queue", {"type": "string"}),
+            ("name", "only jobs whose name starts with this", {"type": "string"}),
+            ("since", "only jobs created at or after this time", WHEN),
+            ("until", "only jobs created before this time", WHEN),
+        )
+    ),
+]
+BAD_FILTER = {"400": _json(_ref("Error"), "invalid: a filter no listing can use (a bad time, tag or queue)")}
+TAGS = {
+    "type": "array",
+    "maxItems": 16,
+    "items": {"type": "string", "minLength": 1, "maxLength": 128},
+    "description": TAGS_INPUT.help,
+}
+
+
 def openapi(base: str = "") -> dict[str, Any]:
     seconds = KINDS["seconds"]
     created = {p.name: _input(p) for p in CREATE_INPUTS}  # the fields set at create
+    created[TAGS_INPUT.name] = TAGS
     created[KEY_INPUT.name] = {**_input(KEY_INPUT), "minLength": 1}  # a job found by it: 200
     found = {"200": _json(_ref("Job"), "the live job made before with this key: nothing written")}
     paths: dict[str, Any] = {
         "/api/counts": {
             "get": {
-                "summary": "Live jobs per state",
-                "responses": {"200": _json(_ref("Counts"), "each state's count"), **ERRORS},
+                "summary": "Live jobs per state (of a tag and queue, when given)",
+                "parameters": FILTERS[:2],
+                "responses": {"200": _json(_ref("Counts"), "each state's count"), **BAD_FILTER, **ERRORS},
             }
         },
         "/api/jobs": {
             "get": {
-                "summary": "Live jobs, newest first, a page at a time",
+                "summary": "Live jobs, newest created first, a page at a time (filtered)",
                 "parameters": [
                     {
                         "name": "state",
@@ -171,8 +213,9 @@ def openapi(base: str = "") -> dict[str, Any]:
                         "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50},
                     },
                     {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                    *FILTERS,
                 ],
-                "responses": {"200": _json(_ref("JobPage"), "one page"), **ERRORS},
+                "responses": {"200": _json(_ref("JobPage"), "one page"), **BAD_FILTER, **ERRORS},
             },
             "post": {
                 "summary": "Create a job (waiting)",
@@ -385,6 +428,7 @@ def openapi(base: str = "") -> dict[str, Any]:
                 state={"enum": [*STATES, None]},
                 name={"type": ["string", "null"]},
                 key={"type": "string", "description": "the idempotency key it was made with (absent: none)"},
+                tags={**TAGS, "description": "the job's tags ([] when none)"},
                 data={"description": "the seed's data: the result once there is one, else the input"},
                 input={"description": "what the job was made with; never changed by a move"},
                 result={"description": "what finish stored; null before"},

@@ -18,9 +18,11 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 import jobbertrack
 from jobbertrack.actions import ENDED_STATES, RETRY_FROM
 
-from ._backend import history_json, job_json, queue_json, worker_json
+from ._backend import Backend, history_json, job_json, queue_json, worker_json
 from ._body import read_body
-from ._errors import TooLarge, classify
+from ._errors import BadFilter, TooLarge, classify
+from ._filter_links import page_links
+from ._filters import JobFilter, counted, listed, query_string, search
 from ._format import FILTERS, FOLD_BYTES, absolute, pretty
 from ._paths import job_href, job_path, queue_api
 from ._security import COOKIE
@@ -106,29 +108,65 @@ async def overview(request: Request) -> Response:
 async def job_list(request: Request) -> Response:
     state = app_state(request)
     state.follower.ensure_started()
-    wanted = request.query_params.get("id", "").strip()
+    params = request.query_params
+    wanted = params.get("id", "").strip()
     if wanted:
         return RedirectResponse(job_href(base_path(request), wanted), status_code=303)
-    selected = request.query_params.get("state") or ""
+    selected = params.get("state") or ""
     if selected and selected not in STATES:
         selected = ""
-    cursor = request.query_params.get("cursor") or None
+    if "q" in params:  # the search box: a job's page, or the filter's own URL
+        return await _search(request, selected)
+    cursor = params.get("cursor") or None
+    job_filter, problem = JobFilter.from_query(params), ""
     try:
         counts, (page, next_cursor) = await asyncio.gather(  # one round trip for both (auto-pipelined)
-            state.backend.counts(), state.backend.list_jobs([selected] if selected else None, PAGE, cursor)
+            _tab_counts(state.backend, job_filter),
+            listed(state.backend, [selected] if selected else [], PAGE, cursor, job_filter),
         )
+    except BadFilter as exc:  # the page still shows the filter, to be mended
+        counts, page, next_cursor, problem = None, [], None, str(exc)
     except jobbertrack.JobberTrackError as exc:
         return error_page(request, exc)
     return render(
         request,
         "list.html",
+        status=400 if problem else 200,
         counts=counts,
-        total=sum(counts.values()),
+        total=sum(counts.values()) if counts else 0,
         selected=selected,
         jobs=[job_json(j) for j in page],
         first_page=cursor is None,
         next_cursor=next_cursor,
+        job_filter=job_filter,
+        search_text=job_filter.search_text(),
+        links=page_links(base_path(request), STATES, selected, job_filter, next_cursor),
+        problem=problem,
     )
+
+
+async def _tab_counts(backend: Backend, job_filter: JobFilter) -> dict[str, int] | None:
+    """The state tabs' counts: of the filter's tag and queue; None when the
+    filter has more (a name or a time range), which ``counts`` cannot tell."""
+    return await counted(backend, job_filter) if job_filter.countable else None
+
+
+async def _search(request: Request, selected: str) -> Response:
+    """``/jobs?q=TEXT&since=&until=``: the page of the job whose id TEXT is,
+    if it lives; else the jobs page of the filter TEXT writes (``tag:x
+    queue:y name-prefix``), at its own URL."""
+    params, base = request.query_params, base_path(request)
+    text = params.get("q", "").strip()
+    if text and not any(c.isspace() for c in text):
+        try:
+            await app_state(request).backend.get(text)
+            return RedirectResponse(job_href(base, text), status_code=303)
+        except jobbertrack.JobberTrackError as exc:
+            if classify(exc)[0] not in (404, 410, 422):  # not a live job's id: a search
+                return error_page(request, exc)
+    job_filter = search(text, params.get("since", ""), params.get("until", ""))
+    target = f"{base}/jobs" + query_string([selected] if selected else [], job_filter)
+    return RedirectResponse(target, status_code=303)
 
 
 async def job_detail(request: Request) -> Response:

@@ -22,6 +22,7 @@ from jobbertrack._core.deadlines import (
     run_deadlines,
     wait_deadline,
     wake_at,
+    wake_chunk_s,
 )
 from jobbertrack._core.events import Event
 from jobbertrack._core.keys import Keyspace
@@ -90,6 +91,18 @@ def test_wait_and_block_deadlines() -> None:
     assert (
         chunk_ms(float("inf"), 0) == CHUNK_MS and chunk_ms(10.0, 9.9995) == 1 and chunk_ms(10.0, 9.5) == 500
     )
+
+
+def test_a_wake_up_read_never_asks_redis_for_under_ten_ms() -> None:
+    # Redis 6.2 truncates BLPOP's 0.001 s to 0 ms, its "block for ever"
+    assert [wake_chunk_s(5000, 10.0 + left, 10.0) for left in (0.0, 0.0009, 0.001, 0.0101)] == [
+        0.01,
+        0.01,
+        0.01,
+        0.01,
+    ]
+    assert wake_chunk_s(5000, 10.5, 10.0) == 0.5
+    assert wake_chunk_s(5000, float("inf"), 10.0) == wake_chunk_s(5000, 99.0, 10.0) == 5.0
 
 
 def _drive(plan: Any, replies: list[Any]) -> tuple[list[Any], Any]:

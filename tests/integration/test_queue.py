@@ -4,6 +4,7 @@ and expiry, through both layers (``track``) on every backend."""
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime
 from typing import Any
 
@@ -280,3 +281,23 @@ async def test_a_blocked_asyncio_worker_wakes_on_a_push(
     got = await asyncio.wait_for(task, 30)
     assert got is not None and got.id == job.id and got.state == "running"
     assert "could not wake" not in caplog.text
+
+
+def test_a_wait_ending_within_a_millisecond_never_blocks_for_ever(backend: Any, loop: Any) -> None:
+    """Redis 6.2 reads ``BLPOP key 0.001`` as 0 ms, that is *for ever*: a
+    pop whose deadline was a millisecond away hung until the socket timed
+    out.  Every wait whose end is that close returns, in both layers."""
+    from jobbertrack._arun import await_wake as await_wake_async
+    from jobbertrack._run import await_wake
+
+    sync_client = backend.client(socket_timeout=3)
+    async_client = backend.async_client(socket_timeout=3)
+    key = "jt:{jt.wakeup}:never-pushed"
+    try:
+        for left in (0.0005, 0.001, 0.0015, 0.002):
+            assert await_wake(sync_client, key, time.monotonic() + left) is False
+            woken = loop.run_until_complete(await_wake_async(async_client, key, time.monotonic() + left))
+            assert woken is False
+    finally:
+        sync_client.close()
+        loop.run_until_complete(async_client.aclose())

@@ -156,6 +156,15 @@ def test_a_blocked_node_pop_is_woken_by_a_python_push(js: NodeDriver, py: jobber
     assert 0.3 <= time.monotonic() - started < 0.3 + WOKEN_S
 
 
+def test_a_node_pop_whose_wait_ends_within_milliseconds_returns(js: NodeDriver) -> None:
+    # Redis 6.2 reads BLPOP's 0.001 s as 0 ms, "for ever": a Node pop whose
+    # last wait was a millisecond long hung (node-redis has no read timeout)
+    for ms in range(1, 25):
+        started = time.monotonic()
+        assert js("pop", queue="never-pushed", options={"block": ms / 1000}) is None
+        assert time.monotonic() - started < WOKEN_S
+
+
 def test_node_wait_and_events_are_woken_by_a_python_worker(js: NodeDriver, py: jobbertrack.Handler) -> None:
     job = py.push({"n": 1}, queue="work", timeout=60)
     js.send("wait", id=job.id, timeout=10)

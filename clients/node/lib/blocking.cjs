@@ -105,6 +105,10 @@ async function lastStreamId(client, key) {
 /** Longest single BLPOP of a wake-up list (WAKE_BLOCK_MS in _run.py), ms. */
 const WAKE_BLOCK_MS = 5000;
 
+/** Shortest BLPOP timeout sent, ms (MIN_WAKE_MS in _core/deadlines.py):
+ * Redis 6.2 truncates 0.001 s to 0 ms, which means block for ever. */
+const MIN_WAKE_MS = 10;
+
 /** Block on a queue's wake-up list until a token comes (true: taken, so no
  * other worker wakes for it) or `deadline` (monotonic) passes (await_wake). */
 async function awaitWake(client, key, deadline) {
@@ -112,7 +116,7 @@ async function awaitWake(client, key, deadline) {
   return withBlocker(client, async (dup) => {
     for (let now = monotonic(); now < deadline; now = monotonic()) {
       const left = deadline === Infinity ? WAKE_BLOCK_MS : Math.floor((deadline - now) * 1000);
-      const reply = await dup.blPop(key, Math.max(1, Math.min(WAKE_BLOCK_MS, left)) / 1000);
+      const reply = await dup.blPop(key, Math.max(MIN_WAKE_MS, Math.min(WAKE_BLOCK_MS, left)) / 1000);
       if (reply) return true;
     }
     return false;

@@ -119,9 +119,17 @@ def chunk_ms(deadline: float, mono_now: float) -> int:
     return max(1, min(CHUNK_MS, int(left * 1000))) if left != float("inf") else CHUNK_MS
 
 
+#: The shortest ``BLPOP`` timeout sent (ms).  Redis 6.2 turns a timeout of
+#: seconds into ms as ``(long long)(seconds * 1000.0)``: ``0.001`` comes out
+#: as 0, which means *block for ever*.  10 ms is far above that truncation
+#: and below the server's own timeout granularity (its 100 ms cron).
+MIN_WAKE_MS = 10
+
+
 def wake_chunk_s(cap_ms: int, deadline: float, mono_now: float) -> float:
     """One blocking read of a queue's wake-up list (``BLPOP``, in seconds):
     up to ``cap_ms`` (longer than ``CHUNK_MS``: an idle worker's cost), not
-    past ``deadline``."""
+    past ``deadline``, never under ``MIN_WAKE_MS``."""
     left = deadline - mono_now
-    return max(1, min(cap_ms, int(left * 1000) if left != float("inf") else cap_ms)) / 1000
+    ms = int(left * 1000) if left != float("inf") else cap_ms
+    return max(MIN_WAKE_MS, min(cap_ms, ms)) / 1000

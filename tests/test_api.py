@@ -12,6 +12,9 @@ import jobbertrack.aio
 
 EXPECTED = {
     "CorruptRecord",
+    "Group",
+    "GroupClosed",
+    "GroupNotFound",
     "Event",
     "Handler",
     "Resource",
@@ -62,7 +65,7 @@ def _public_methods(cls: type) -> dict[str, inspect.Signature]:
 
 
 def test_sync_and_async_layers_have_the_same_names_and_signatures() -> None:
-    for name in ("Handler", "Resource", "ResourceFactory"):
+    for name in ("Handler", "Resource", "ResourceFactory", "Group"):
         sync_cls, async_cls = getattr(jobbertrack, name), getattr(jobbertrack.aio, name)
         sync_m, async_m = _public_methods(sync_cls), _public_methods(async_cls)
         assert sync_m.keys() == async_m.keys(), name

@@ -18,6 +18,8 @@ from ._core.transitions import State
 from ._current import current
 from ._exceptions import (
     CorruptRecord,
+    GroupClosed,
+    GroupNotFound,
     InvalidData,
     InvalidJobId,
     InvalidTimeout,
@@ -33,7 +35,7 @@ from ._exceptions import (
     UnknownLayout,
     WaitTimeout,
 )
-from ._sync import Handler, Resource, ResourceFactory
+from ._sync import Group, Handler, Resource, ResourceFactory
 
 if TYPE_CHECKING:
     from . import aio as aio
@@ -82,6 +84,9 @@ __all__ = [
     "InvalidTransition",
     "Job",
     "JobCancelled",
+    "Group",
+    "GroupClosed",
+    "GroupNotFound",
     "JobExists",
     "JobExpired",
     "JobNotFound",

@@ -50,6 +50,9 @@ WHOLE = frozenset({"_states"})  # included whole; other included files are cut t
 
 _HEADER = re.compile(r"^--!\s*(\w+):[ \t]*(.*?)[ \t]*$")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: A top-level ``TABLE.field = ...``: the part holding it fills a table that
+#: an earlier part defines (``GROUP`` in _lib.lua, filled in _groups.lua).
+_FILLS = re.compile(r"^([A-Za-z_]\w*)\.[A-Za-z_]\w*\s*=", re.M)
 _DEFINES = re.compile(r"^local\s+(?:function\s+([A-Za-z_]\w*)|([A-Za-z_][\w\s,]*?)\s*=)", re.M)
 
 
@@ -87,25 +90,29 @@ def blocks(lib: str) -> list[tuple[set[str], str]]:
         names = {found.group(1)} if found and found.group(1) else set()
         if found and found.group(2):
             names = {n.strip() for n in found.group(2).split(",")}
+        names |= set(_FILLS.findall(text))  # it fills a table: it comes with the table
         out.append((names, text))
     return out
 
 
-def used_parts(lib: str, body: str) -> str:
-    """The parts of helper file ``lib`` that ``body`` uses, directly or
-    through another part, in the file's order."""
-    parts = blocks(lib)
+def used_parts(libs: list[str], body: str) -> list[str]:
+    """The parts of each helper file of ``libs`` that ``body`` uses,
+    directly or through another part (of any of them), in each file's order."""
+    parts = [(n, names, text) for n, lib in enumerate(libs) for names, text in blocks(lib)]
     wanted = words(body)
     keep: set[int] = set()
     grew = True
     while grew:
         grew = False
-        for i, (names, text) in enumerate(parts):
+        for i, (_, names, text) in enumerate(parts):
             if i not in keep and names & wanted:
                 keep.add(i)
                 wanted |= words(text)
                 grew = True
-    return "".join(text for i, (_, text) in enumerate(parts) if i in keep)
+    return [
+        "".join(text for i, (n, _, text) in enumerate(parts) if n == k and i in keep)
+        for k in range(len(libs))
+    ]
 
 
 def script_text(name: str, sources: Mapping[str, str]) -> str:
@@ -113,11 +120,13 @@ def script_text(name: str, sources: Mapping[str, str]) -> str:
     files it includes, its own source; joined by newlines."""
     own = sources[name]
     head = header(own)
-    parts = []
-    for included in head["include"].split():
-        if included not in sources:
-            raise ValueError(f"{name}.lua includes {included}.lua, which does not exist")
-        parts.append(sources[included] if included in WHOLE else used_parts(sources[included], own))
+    included = head["include"].split()
+    for lib in included:
+        if lib not in sources:
+            raise ValueError(f"{name}.lua includes {lib}.lua, which does not exist")
+    helpers = [lib for lib in included if lib not in WHOLE]
+    cut = dict(zip(helpers, used_parts([sources[lib] for lib in helpers], own), strict=True))
+    parts = [sources[lib] if lib in WHOLE else cut[lib] for lib in included]
     flags = head["flags"]
     return (f"#!lua flags={flags}\n" if flags else "#!lua\n") + "\n".join([*parts, own])
 

@@ -72,6 +72,23 @@ class JobExpired(JobNotFound):
         super().__init__(job_id, f"job {job_id!r} has expired (its record outlived its timeout)")
 
 
+class GroupNotFound(JobNotFound):
+    """No group has this id: never made, gone, or a job that is not a group
+    (a child joins a group by its id; a group lives in its children's shard)."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(job_id, f"no group {job_id!r}: it was never made, has expired, or is not a group")
+
+
+class GroupClosed(JobberTrackError):
+    """The group was closed (``close()``, or made with its children): no
+    child may join it; nothing was written."""
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        super().__init__(f"group {job_id!r} is closed: no child may join it")
+
+
 class JobExists(JobberTrackError):
     """create() was given an id that already has a record; nothing changed."""
 

@@ -18,6 +18,7 @@ from ._core.keys import Keyspace
 from ._core.listing import JobList, ListPlan, states_of
 from ._core.wire import text
 from ._exceptions import InvalidTimeout, JobberTrackError, WrongType
+from ._group_base import GroupsBase
 from ._ops import Plan
 from ._plans import filtered_counts, find_page, list_page, read_record, read_records
 from ._resource_base import ResourceBase, ResourceFactoryBase
@@ -29,7 +30,7 @@ def check_ids(ids: object) -> None:
         raise WrongType(f"ids must be an iterable of str, not {type(ids).__name__}")
 
 
-class HandlerBase:
+class HandlerBase(GroupsBase):
     """The pure half of a handler: configuration, argument checks, plans."""
 
     #: This layer's ResourceFactory and Resource; whether its client
@@ -117,6 +118,8 @@ class HandlerBase:
         """The factory's resource for a record read, None if it is empty."""
         if not record:
             return None
+        if isinstance(record, dict) and record.get(b"kind", record.get("kind")) in (b"group", "group"):
+            return self._group_class._read(self.client, job_id, record, self._core, self._cs)
         factory, wanted = self.resource_factory, self._resource_class
         if (
             type(factory).load is ResourceFactoryBase.load
@@ -142,9 +145,16 @@ class HandlerBase:
         return [self._load(i, record) for i, record in zip(wanted, records, strict=True)]
 
     def _create_many_plan(
-        self, count: int, timeout: float | None, data: Any, name: str | None, batch: int, **more: object
+        self,
+        count: int,
+        timeout: float | None,
+        data: Any,
+        name: str | None,
+        batch: int,
+        group: str | None = None,
+        **more: object,
     ) -> Plan[list[Any]]:
-        jobs, rounds = self._create_rounds(count, timeout, data, name, batch, **more)
+        jobs, rounds = self._create_rounds(count, timeout, data, name, batch, group, **more)
         by_id = {job.id: job for job in jobs}
         for batches in rounds:
             self._created(by_id, batches, (yield [call for _, call in batches]))
@@ -187,18 +197,28 @@ class HandlerBase:
     # -- creating ----------------------------------------------------------
 
     def _create_rounds(
-        self, count: int, timeout: float | None, data: Any, name: str | None, batch: int, **more: object
+        self,
+        count: int,
+        timeout: float | None,
+        data: Any,
+        name: str | None,
+        batch: int,
+        group: str | None = None,
+        **more: object,
     ) -> tuple[list[Any], list[list[tuple[list[str], Call]]]]:
         """New (unsaved) jobs from the factory, and per round of ``batch``
         jobs the ``create_many`` calls: one per shard.  ``name`` and ``more``:
-        the fields set at create (``fields.CREATE_FIELDS``)."""
+        the fields set at create (``fields.CREATE_FIELDS``); ``group``: the
+        group they join (their ids in its shard)."""
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
             raise JobberTrackError(f"count must be an int >= 0, not {count!r}")
         if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
             raise JobberTrackError(f"batch must be an int >= 1, not {batch!r}")
         fields = create_fields({"name": name, **more})
+        if group is not None:
+            fields["group"] = check_id(group)
         timeout_ms = self._timeout_ms(timeout)
-        jobs = [self._adopt(self.resource_factory.create(self.client)) for _ in range(count)]
+        jobs = [self._new_job(group) for _ in range(count)]
         ids = [job.id for job in jobs]
         if len(set(ids)) != len(ids):
             raise JobberTrackError("the resource factory made the same id twice in one create_many()")
@@ -236,18 +256,22 @@ class HandlerBase:
         data: Any,
         name: str | None,
         key: str | None = None,
+        group: str | None = None,
         **more: object,
     ) -> Call:
         """``timeout_ms``: from ``_timeout_ms``; ``name`` and ``more``: the
         fields set at create (``fields.CREATE_FIELDS``); ``key``: a checked
-        idempotency key (``idem.check_key``), stored as the field ``key``."""
+        idempotency key (``idem.check_key``), stored as the field ``key``;
+        ``group``: the group the job joins (its id is in the group's shard)."""
         fields = create_fields({"name": name, **more})
         if key is not None:
             fields["key"] = key
+        if group is not None:
+            fields["group"] = check_id(group)
         return self._core.create(resource.id, timeout_ms, data, fields)
 
     def _keyed_create_plan(
-        self, timeout_ms: int, data: Any, name: str | None, key: object, **more: object
+        self, timeout_ms: int, data: Any, name: str | None, key: object, **more: Any
     ) -> Plan[Any]:
         """``create(..., key=key)``: see ``_keyed_plan``."""
         checked = check_key(key)

@@ -14,6 +14,7 @@ from ._core.codec import optional_ms
 from ._core.deadlines import block_deadline
 from ._core.fields import create_fields
 from ._core.idem import check_key
+from ._core.ids import check_id
 from ._core.queue import (
     IDLE_RESCAN_S,
     Hints,
@@ -63,10 +64,12 @@ class QueueBase:
         backoff: float | None,
         priority: int = 0,
         key: str | None = None,
+        group: str | None = None,
         **more: object,
     ) -> Any:
         """``name`` and ``more``: the fields set at create (``fields.CREATE_FIELDS``);
-        ``key``: a checked idempotency key, stored as the field ``key``.  A job
+        ``key``: a checked idempotency key, stored as the field ``key``;
+        ``group``: the group the job joins (its id is in the group's shard).  A job
         with a priority makes this handler's next pop of ``queue`` look at
         every shard again rather than at the entries it already saw."""
         seen = self.__dict__.get("_queue_hints", {}).get(queue) if priority else None
@@ -75,6 +78,8 @@ class QueueBase:
         fields = create_fields({"name": name, **more})
         if key is not None:
             fields["key"] = key
+        if group is not None:
+            fields["group"] = check_id(group)
         return push_call(
             self._core,
             job.id,

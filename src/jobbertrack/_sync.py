@@ -35,6 +35,7 @@ from ._core.wire import text
 from ._current import as_current
 from ._decorate import JobDecorator, JobSpec
 from ._exceptions import InvalidTransition, WaitTimeout
+from ._group_base import GroupBase, no_key_with_group
 from ._handler_base import HandlerBase
 from ._plans import needs_settling, settled_record, status, sweep
 from ._queue_base import RESCAN_MS, QueueBase, Waiter, _queue_or_none
@@ -198,6 +199,63 @@ class Resource(ResourceBase):
         end_run(self, ending(handle, error, traceback))
 
 
+class Group(GroupBase, Resource):
+    """A job that tracks a batch of children (``Handler.create_group``):
+    its state follows theirs, its counts change in the same step as each
+    child's move.  Read it with ``track.get(id)`` or ``track.group(id)``."""
+
+    def counts(self) -> dict[str, int]:
+        """The children per state (every state), exact, read in O(1);
+        children that expired before they ended count as failed."""
+        return run_plan(self._client_state, self._counts_plan())
+
+    @property
+    def progress(self) -> dict[str, int]:  # type: ignore[override]  # a group's progress is its children's
+        """``{"current": ended children, "total": children}``, read now."""
+        return run_plan(self._client_state, self._progress_plan())
+
+    def close(self) -> Group:
+        """No child may join from now on; once every child has ended, the
+        group ends (at once when they all have)."""
+        run_plan(self._client_state, self._group_plan(close=True))
+        return self
+
+    def children(
+        self, state: str | State | None = None, *, limit: int = 50, cursor: str | None = None
+    ) -> JobList:
+        """A page of the group's live children (in ``state``: one state
+        name, None for all), newest first; ``result.cursor`` gets the next."""
+        ids, nxt, records = run_plan(self._client_state, self._children_plan(state, limit, cursor))
+        cs = self._client_state
+        found = zip(ids, records, strict=True)
+        page = JobList(Resource._read(self.client, i, r, self._core, cs) for i, r in found if r)
+        page.cursor = nxt
+        return page
+
+    def cancel(self, reason: str | None = None) -> Group:
+        """Close the group, cancel its waiting children and ask its running
+        ones to stop (their workers' next call raises ``JobCancelled``); it
+        then ends ``failed`` with the cancelled counted in its error."""
+        cs = self._client_state
+        run_plan(cs, self._group_plan(close=True))
+        for state in (State.WAITING, State.RUNNING):
+            run_plan(cs, self._act_on_children_plan(state.value, lambda i: self._core.cancel(i, reason)))
+        run_plan(cs, self._group_plan())
+        return self
+
+    def retry_failed(self, *, delay: float | None = None) -> int:
+        """Retry every failed child (see ``Resource.retry``): the group runs
+        again until they end.  How many were retried."""
+        cs = self._client_state
+        done, queues = run_plan(
+            cs, self._act_on_children_plan("failed", lambda i: self._core.retry(i, delay))
+        )
+        for queue in queues:
+            notify(self.client, self._core.keys.wake_key(queue))
+        run_plan(cs, self._group_plan())
+        return done
+
+
 class ResourceFactory(ResourceFactoryBase[Resource]):
     """Makes resources.  Override ``create`` to choose your own ids."""
 
@@ -209,6 +267,7 @@ class Handler(QueueBase, HandlerBase):
 
     _factory_class = ResourceFactory
     _resource_class = Resource
+    _group_class = Group
 
     def create(
         self,
@@ -218,18 +277,22 @@ class Handler(QueueBase, HandlerBase):
         name: str | None = None,
         key: str | None = None,
         tags: Iterable[str] | None = None,
+        group: str | None = None,
     ) -> Resource:
         """A new job in state ``waiting`` whose record lives ``timeout`` seconds.
         ``key``: an idempotency key; while a job made with it lives, that job
-        is returned (``existed`` True) and nothing is written."""
+        is returned (``existed`` True) and nothing is written.  ``group``: the
+        id of an open group the job joins as a child (it lives no longer
+        than its group)."""
         timeout_ms = self._timeout_ms(timeout)  # a bad timeout is refused before the factory runs
         if key is not None:
+            no_key_with_group(group)
             found: Resource = run_plan(
                 self._cs, self._keyed_create_plan(timeout_ms, data, name, key, tags=tags)
             )
             return found
-        job: Resource = self._adopt(self.resource_factory.create(self.client))
-        call = self._create_call(job, timeout_ms, data, name, tags=tags)
+        job: Resource = self._new_job(group)
+        call = self._create_call(job, timeout_ms, data, name, tags=tags, group=group)
         job._apply(run(self._cs, call), call.target, call)
         return job
 
@@ -250,10 +313,42 @@ class Handler(QueueBase, HandlerBase):
         name: str | None = None,
         batch: int = 1000,
         tags: Iterable[str] | None = None,
+        group: str | None = None,
     ) -> list[Resource]:
         """``count`` new jobs in one pipelined round trip (per node).  An id
-        that already exists raises JobExists after the others were created."""
-        return run_plan(self._cs, self._create_many_plan(count, timeout, data, name, batch, tags=tags))
+        that already exists raises JobExists after the others were created.
+        ``group``: the open group they join (see ``create``)."""
+        return run_plan(self._cs, self._create_many_plan(count, timeout, data, name, batch, group, tags=tags))
+
+    def create_group(
+        self,
+        timeout: float | None = None,
+        *,
+        name: str | None = None,
+        data: Any = UNSET,
+        then: dict[str, Any] | None = None,
+        children: Iterable[dict[str, Any]] | None = None,
+    ) -> Group:
+        """A new group: a job whose children join it with ``create``/``push``/
+        ``create_many(..., group=group.id)`` until ``group.close()``.  Its
+        state follows its children's; it ends once closed with every child
+        ended.  ``then={"queue": q, "data": ..., "name": ...}``: when it ends,
+        one follow-up job is pushed on ``q`` in the same step, its data
+        ``{"group": id, "counts": {...}, "data": ...}``.  ``children``: specs
+        (``data``, ``name``, ``queue`` to push it, ``tags``, ``timeout``,
+        ``retries``, ``backoff``, ``priority``, ``delay``) made with the group,
+        which is then closed."""
+        group, queues = run_plan(self._cs, self._create_group_plan(timeout, name, data, then, children))
+        for queue in queues:
+            notify(self.client, self._core.keys.wake_key(queue))
+        made: Group = group
+        return made
+
+    def group(self, id: str) -> Group:
+        """The group with this id, read now; ``GroupNotFound`` if there is none."""
+        found: Group = self._adopt(Group(self.client, id))
+        run_plan(self._cs, found._group_plan())
+        return found
 
     def get_many(self, ids: Iterable[str]) -> list[Resource | None]:
         """Jobs for ``ids`` in one pipelined round trip (per node), None where
@@ -371,22 +466,25 @@ class Handler(QueueBase, HandlerBase):
         priority: int = 0,
         key: str | None = None,
         tags: Iterable[str] | None = None,
+        group: str | None = None,
     ) -> Resource:
         """A new ``waiting`` job on ``queue``, made and queued in one atomic
         script.  ``delay``: seconds before it may be popped; ``retries``:
         attempts allowed after a failed one, each ``backoff`` seconds later;
         ``priority`` (-999999 to 999999): a higher one pops first, in push
         order within one.  ``data=None`` stores no data (as ``create``
-        without data).  ``key``: an idempotency key, as ``create``'s."""
+        without data).  ``key``: an idempotency key, as ``create``'s.
+        ``group``: the id of an open group the job joins (see ``create``)."""
         self._push_checks(queue, timeout, delay, retries, backoff, priority)
         given = (UNSET if data is None else data, queue, timeout, name, delay, retries, backoff, priority)
         if key is not None:
+            no_key_with_group(group)
             found: Resource = run_plan(self._cs, self._keyed_push_plan(key, *given, tags))
             if not found.existed:
                 notify(self.client, self._core.keys.wake_key(queue))
             return found
-        job: Resource = self._adopt(self.resource_factory.create(self.client))
-        call = self._push_call(job, *given, tags=tags)
+        job: Resource = self._new_job(group)
+        call = self._push_call(job, *given, tags=tags, group=group)
         job._apply(run(self._cs, call), call.target, call)
         notify(self.client, self._core.keys.wake_key(queue))
         return job

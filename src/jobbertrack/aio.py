@@ -18,7 +18,7 @@ from collections.abc import (
     Sequence,
 )
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from ._aregistry import AsyncRegistration
 from ._aregistry import aworkers as aread_workers
@@ -49,6 +49,8 @@ from ._current import as_current, current
 from ._decorate import AsyncJobDecorator, JobSpec
 from ._exceptions import (
     CorruptRecord,
+    GroupClosed,
+    GroupNotFound,
     InvalidData,
     InvalidJobId,
     InvalidTimeout,
@@ -64,6 +66,7 @@ from ._exceptions import (
     UnknownLayout,
     WaitTimeout,
 )
+from ._group_base import GroupBase, no_key_with_group
 from ._handler_base import HandlerBase
 from ._ops import Read
 from ._plans import needs_settling, settled_record, status, sweep
@@ -71,6 +74,8 @@ from ._queue_base import RESCAN_MS, QueueBase, Waiter, _queue_or_none
 from ._resource_base import ResourceBase, ResourceFactoryBase
 from ._running import Ending, Heartbeats, Run, ending, heartbeat_interval
 from ._work_base import WorkSpec, registration_info
+
+T = TypeVar("T")
 
 
 class Resource(ResourceBase):
@@ -240,20 +245,20 @@ class Resource(ResourceBase):
             raise beats.lost from None
 
 
-class _AwaitedRead:
+class _AwaitedRead(Generic[T]):
     """A read of Redis made when awaited (never a coroutine left unawaited
     by code that only looks at the attribute)."""
 
-    __slots__ = ("_read",)
+    __slots__ = ("_name", "_read")
 
-    def __init__(self, read: Callable[[], Coroutine[Any, Any, bool]]) -> None:
-        self._read = read
+    def __init__(self, read: Callable[[], Coroutine[Any, Any, T]], name: str = "job.cancelled") -> None:
+        self._read, self._name = read, name
 
-    def __await__(self) -> Generator[Any, None, bool]:
+    def __await__(self) -> Generator[Any, None, T]:
         return self._read().__await__()
 
     def __bool__(self) -> bool:
-        raise TypeError("a read of Redis: use 'await job.cancelled'")
+        raise TypeError(f"a read of Redis: use 'await {self._name}'")
 
 
 def _hub(job: ResourceBase) -> WaitHub:
@@ -338,6 +343,67 @@ async def _end_run(job: Resource, plan: Generator[Ending, None, None]) -> None:
             step = next(plan, None)
 
 
+class Group(GroupBase, Resource):
+    """A job that tracks a batch of children (``Handler.create_group``):
+    its state follows theirs, its counts change in the same step as each
+    child's move.  Read it with ``await track.get(id)`` or ``await track.group(id)``."""
+
+    async def counts(self) -> dict[str, int]:
+        """The children per state (every state), exact, read in O(1);
+        children that expired before they ended count as failed."""
+        return await arun_plan(self._client_state, self._counts_plan())
+
+    @property
+    def progress(self) -> Awaitable[dict[str, int]]:  # type: ignore[override]  # a group's progress is its children's
+        """``await group.progress``: ``{"current": ended children, "total": children}``, read now."""
+        return _AwaitedRead(self._read_progress, "group.progress")
+
+    async def _read_progress(self) -> dict[str, int]:
+        return await arun_plan(self._client_state, self._progress_plan())
+
+    async def close(self) -> Group:
+        """No child may join from now on; once every child has ended, the
+        group ends (at once when they all have)."""
+        await arun_plan(self._client_state, self._group_plan(close=True))
+        return self
+
+    async def children(
+        self, state: str | State | None = None, *, limit: int = 50, cursor: str | None = None
+    ) -> JobList:
+        """A page of the group's live children (in ``state``: one state
+        name, None for all), newest first; ``result.cursor`` gets the next."""
+        cs = self._client_state
+        ids, nxt, records = await arun_plan(cs, self._children_plan(state, limit, cursor))
+        found = zip(ids, records, strict=True)
+        page = JobList(Resource._read(self.client, i, r, self._core, cs) for i, r in found if r)
+        page.cursor = nxt
+        return page
+
+    async def cancel(self, reason: str | None = None) -> Group:
+        """Close the group, cancel its waiting children and ask its running
+        ones to stop (their workers' next call raises ``JobCancelled``); it
+        then ends ``failed`` with the cancelled counted in its error."""
+        cs = self._client_state
+        await arun_plan(cs, self._group_plan(close=True))
+        for state in (State.WAITING, State.RUNNING):
+            await arun_plan(
+                cs, self._act_on_children_plan(state.value, lambda i: self._core.cancel(i, reason))
+            )
+        await arun_plan(cs, self._group_plan())
+        return self
+
+    async def retry_failed(self, *, delay: float | None = None) -> int:
+        """Retry every failed child (see ``Resource.retry``): the group runs
+        again until they end.  How many were retried."""
+        cs = self._client_state
+        plan = self._act_on_children_plan("failed", lambda i: self._core.retry(i, delay))
+        done, queues = await arun_plan(cs, plan)
+        for queue in queues:
+            await notify(self.client, self._core.keys.wake_key(queue))
+        await arun_plan(cs, self._group_plan())
+        return done
+
+
 class ResourceFactory(ResourceFactoryBase[Resource]):
     """Makes resources.  Override ``create`` to choose your own ids."""
 
@@ -349,6 +415,7 @@ class Handler(QueueBase, HandlerBase):
 
     _factory_class = ResourceFactory
     _resource_class = Resource
+    _group_class = Group
     _asyncio = True
 
     async def create(
@@ -359,18 +426,22 @@ class Handler(QueueBase, HandlerBase):
         name: str | None = None,
         key: str | None = None,
         tags: Iterable[str] | None = None,
+        group: str | None = None,
     ) -> Resource:
         """A new job in state ``waiting`` whose record lives ``timeout`` seconds.
         ``key``: an idempotency key; while a job made with it lives, that job
-        is returned (``existed`` True) and nothing is written."""
+        is returned (``existed`` True) and nothing is written.  ``group``: the
+        id of an open group the job joins as a child (it lives no longer
+        than its group)."""
         timeout_ms = self._timeout_ms(timeout)  # a bad timeout is refused before the factory runs
         if key is not None:
+            no_key_with_group(group)
             found: Resource = await arun_plan(
                 self._cs, self._keyed_create_plan(timeout_ms, data, name, key, tags=tags)
             )
             return found
-        job: Resource = self._adopt(self.resource_factory.create(self.client))
-        call = self._create_call(job, timeout_ms, data, name, tags=tags)
+        job: Resource = self._new_job(group)
+        call = self._create_call(job, timeout_ms, data, name, tags=tags, group=group)
         job._apply(await arun(self._cs, call), call.target, call)
         return job
 
@@ -391,9 +462,35 @@ class Handler(QueueBase, HandlerBase):
         name: str | None = None,
         batch: int = 1000,
         tags: Iterable[str] | None = None,
+        group: str | None = None,
     ) -> list[Resource]:
-        """``count`` new jobs in one pipelined round trip (per node)."""
-        return await arun_plan(self._cs, self._create_many_plan(count, timeout, data, name, batch, tags=tags))
+        """``count`` new jobs in one pipelined round trip (per node).
+        ``group``: the open group they join (see ``create``)."""
+        plan = self._create_many_plan(count, timeout, data, name, batch, group, tags=tags)
+        return await arun_plan(self._cs, plan)
+
+    async def create_group(
+        self,
+        timeout: float | None = None,
+        *,
+        name: str | None = None,
+        data: Any = UNSET,
+        then: dict[str, Any] | None = None,
+        children: Iterable[dict[str, Any]] | None = None,
+    ) -> Group:
+        """A new group (see the sync ``Handler.create_group``)."""
+        plan = self._create_group_plan(timeout, name, data, then, children)
+        group, queues = await arun_plan(self._cs, plan)
+        for queue in queues:
+            await notify(self.client, self._core.keys.wake_key(queue))
+        made: Group = group
+        return made
+
+    async def group(self, id: str) -> Group:
+        """The group with this id, read now; ``GroupNotFound`` if there is none."""
+        found: Group = self._adopt(Group(self.client, id))
+        await arun_plan(self._cs, found._group_plan())
+        return found
 
     async def get_many(self, ids: Iterable[str]) -> list[Resource | None]:
         """Jobs for ``ids`` in one pipelined round trip (per node), None where
@@ -505,22 +602,25 @@ class Handler(QueueBase, HandlerBase):
         priority: int = 0,
         key: str | None = None,
         tags: Iterable[str] | None = None,
+        group: str | None = None,
     ) -> Resource:
         """A new ``waiting`` job on ``queue``, made and queued in one atomic
         script.  ``delay``: seconds before it may be popped; ``retries``:
         attempts allowed after a failed one, each ``backoff`` seconds later;
         ``priority`` (-999999 to 999999): a higher one pops first, in push
         order within one.  ``data=None`` stores no data (as ``create``
-        without data).  ``key``: an idempotency key, as ``create``'s."""
+        without data).  ``key``: an idempotency key, as ``create``'s.
+        ``group``: the id of an open group the job joins (see ``create``)."""
         self._push_checks(queue, timeout, delay, retries, backoff, priority)
         given = (UNSET if data is None else data, queue, timeout, name, delay, retries, backoff, priority)
         if key is not None:
+            no_key_with_group(group)
             found: Resource = await arun_plan(self._cs, self._keyed_push_plan(key, *given, tags))
             if not found.existed:
                 await notify(self.client, self._core.keys.wake_key(queue))
             return found
-        job: Resource = self._adopt(self.resource_factory.create(self.client))
-        call = self._push_call(job, *given, tags=tags)
+        job: Resource = self._new_job(group)
+        call = self._push_call(job, *given, tags=tags, group=group)
         job._apply(await arun(self._cs, call), call.target, call)
         await notify(self.client, self._core.keys.wake_key(queue))
         return job
@@ -692,6 +792,9 @@ def current_job() -> Resource | None:
 __all__ = [
     "CorruptRecord",
     "Event",
+    "Group",
+    "GroupClosed",
+    "GroupNotFound",
     "Handler",
     "InvalidData",
     "InvalidJobId",

@@ -16,6 +16,8 @@ from typing import Any, NamedTuple
 
 from .._exceptions import (
     CorruptRecord,
+    GroupClosed,
+    GroupNotFound,
     InvalidData,
     InvalidTransition,
     JobberTrackError,
@@ -85,9 +87,11 @@ def error_for(
         return JobExpired(job_id) if known else JobNotFound(job_id)
     if status == "deleted":  # a tombstone of delete.lua
         return JobNotFound(job_id, f"job {job_id!r} was deleted")
-    simple = {"expired": JobExpired, "exists": JobExists}  # expired: Redis still remembers the id
+    # expired: Redis still remembers the id; {'nogroup', id}: no group of the
+    # id a create named (or read as one); {'closed', id}: it takes no more children
+    simple = {"expired": JobExpired, "exists": JobExists, "nogroup": GroupNotFound, "closed": GroupClosed}
     if status in simple:
-        return simple[status](job_id)
+        return simple[status](field if status in ("nogroup", "closed") and field != "?" else job_id)
     return JobberTrackError(f"unexpected reply from Redis: {status!r}")
 
 
@@ -137,7 +141,7 @@ def _int_option(name: str, value: object, low: int, high: int) -> None:
 
 def outcome(reply: Any) -> Outcome:
     code = text(reply[0])
-    if code == "corrupt":  # {'corrupt', field}: refused, nothing written
+    if code in ("corrupt", "nogroup", "closed"):  # {code, field or group id}: refused, nothing written
         return Outcome(code, None, False, text(reply[1]) if len(reply) > 1 else "?")
     return Outcome(code, fields_from_flat(reply[1]) if len(reply) > 1 else None, len(reply) > 2)
 
@@ -379,6 +383,18 @@ class Commands:
 
     def settle(self, job_id: str) -> Call:
         return Call("settle", self.keys.job_keys(job_id), self._head(job_id, ""), None, job_id)
+
+    def group(self, job_id: str, close: bool = False) -> Call:
+        """Read a group (its expired children counted first); ``close``:
+        close it first, so no child may join."""
+        args = (*self._head(check_id(job_id), ""), "close" if close else "")
+        return Call("group", self.keys.job_keys(job_id), args, None, job_id)
+
+    def children(self, group_id: str, state: str, want: int, after: str, budget: int) -> Call:
+        """Up to ``want`` ids of the group's live children (in ``state``, ''
+        = any), newest first, after the ``ingroup`` entry ``after``."""
+        args = (*self._head(check_id(group_id), ""), state, want, after, budget)
+        return Call("children", self.keys.job_keys(group_id), args, None, group_id)
 
     def status(self, job_id: str) -> Call:
         return Call("status", self.keys.job_keys(check_id(job_id)), self._head(job_id, ""), None, job_id)

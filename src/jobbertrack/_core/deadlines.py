@@ -71,6 +71,8 @@ def maybe_due(record: Mapping[Any, Any], clock: RedisClock, host_ms: float) -> b
     or str) might be past its lease or run time (then it is read again
     through the settling ``get``)."""
     state = record.get(b"state", record.get("state"))
+    if record.get(b"kind", record.get("kind")) in (b"group", "group"):  # its expired children count at a read
+        return state in (b"waiting", "waiting", b"running", "running")
     if state not in (b"running", "running"):
         return False
     fields = {text(k): text(v) for k, v in record.items()}

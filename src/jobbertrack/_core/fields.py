@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 from .._exceptions import InvalidData, WrongType
 from .attempts import QUEUE_FIELDS
 from .codec import require_unicode
+from .group_fields import GROUP_FIELDS
 from .tags import MAX_TAGS, read_tags, stored_tags
 from .transitions import State
 
@@ -111,5 +112,16 @@ KEY = "key"
 #: The fields this version of the library knows; any other is kept as it
 #: is by every script and shown under ``"extra"`` by ``get_value()``.
 KNOWN = frozenset(
-    {"state", "token", KEY, *PAYLOADS, *JSON_OBJECTS, *CREATE_FIELDS, *TIMES, *DURATIONS, *QUEUE_FIELDS}
+    {
+        "state",
+        "token",
+        KEY,
+        *PAYLOADS,
+        *JSON_OBJECTS,
+        *CREATE_FIELDS,
+        *TIMES,
+        *DURATIONS,
+        *QUEUE_FIELDS,
+        *GROUP_FIELDS,
+    }
 )

@@ -23,6 +23,7 @@ from .fields import (
     Fields,
     payload_fields,
 )
+from .groups import group_value
 from .problems import extra, problems
 from .tags import stored_tags
 from .transitions import State
@@ -64,6 +65,7 @@ def to_value(job_id: str, fields: Mapping[str, str]) -> dict[str, Any]:
     for raw, name in DURATIONS.items():
         out[name] = read_seconds(good.get(raw))
     out.update(queue_value(good))  # a pushed job's queue and attempts
+    out.update(group_value(good))  # a child's group_id; a group's counts
     if found:
         out["problems"] = found
     unknown = extra(fields)

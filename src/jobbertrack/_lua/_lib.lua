@@ -141,9 +141,16 @@ local function count_down(key, state)
   redis.call('DEL', key)
 end
 
+-- The hooks of groups (_groups.lua fills it): `moved(gid, from, to,
+-- expires, now)` after a child's move (from nil: a new child), `gone(gid,
+-- id, state, now, deleted)` when a child's record is deleted or expired.
+-- A table, so the parts that use it come before the parts that define it.
+local GROUP = {}
+
 -- A job's move between states in its state index (scored by `expires`),
--- its created-time index (scored by `created`) and the tallies of its
--- queue and tags (`group`: {created = ms, queue = name or nil, tags = list}).
+-- its created-time index (scored by `created`), the tallies of its
+-- queue and tags and the counts of its group (`group`: {created = ms,
+-- queue = name or nil, tags = list, g = its group's id or nil}).
 -- A tally outlives the entries it counts by two tombstone lifetimes, so a
 -- late cleanup never counts down a tally made again since.
 local function index_move(from, to, expires, now, group)
@@ -169,11 +176,12 @@ local function index_move(from, to, expires, now, group)
     if left and left < 0 then redis.call('HDEL', key, from) end
     if not left or left < 0 then keep_until(key, expires + 2 * TOMB_TTL, now) end
   end
+  if group.g then GROUP.moved(group.g, from, to, expires, now) end
 end
 
 -- The group of the job whose HEAD fields are `h` (see index_move).
 local function group_of(h)
-  return {created = tonumber(h.created or ''), queue = h.queue, tags = tags_of(h.tags)}
+  return {created = tonumber(h.created or ''), queue = h.queue, tags = tags_of(h.tags), g = h.group}
 end
 
 -- A new job in the finding indexes: by creation time, name, queue and tags,
@@ -203,6 +211,7 @@ local function index_new(group, name, expires, now)
     keep_until(tag_key(tag), expires + TOMB_TTL, now)
   end
   if #group.tags > 0 then meta.t = group.tags end
+  if group.g then meta.g = group.g end
   if next(meta) then
     redis.call('HSET', META, ID, cjson.encode(meta))
     keep_until(META, expires + TOMB_TTL, now)
@@ -210,8 +219,9 @@ local function index_new(group, name, expires, now)
 end
 
 -- Remove the job `id`, last in `state` (nil: unknown), from every finding
--- index, by its `meta` entry (its record may be gone).
-local function unindex(id, state)
+-- index, by its `meta` entry (its record may be gone), and tell its group
+-- (`deleted`: by delete.lua; else its record expired).
+local function unindex(id, state, now, deleted)
   redis.call('ZREM', BY_CREATED, id)
   if state then
     redis.call('ZREM', created_key(state), id)
@@ -237,6 +247,7 @@ local function unindex(id, state)
   end
   if queue then redis.call('ZREM', inqueue_key(queue), id) end
   for _, tag in ipairs(tags) do redis.call('ZREM', tag_key(tag), id) end
+  if type(meta.g) == 'string' then GROUP.gone(meta.g, id, state, now, deleted) end
   if state then
     for _, key in ipairs(tallies(queue, tags)) do
       if redis.call('HEXISTS', key, state) == 1 then count_down(key, state) end
@@ -281,9 +292,10 @@ end
 -- `progress`, `error`, `ended`, fields of a newer version) are never read
 -- by a script and are kept as they are.
 local HEAD = {'state', 'token', 'created', 'expires', 'started', 'lease', 'max_runtime', 'beat', 'queue', 'ready',
-  'priority', 'tags'}
+  'priority', 'tags', 'group', 'kind'}
 local CHECKED = 8  -- HEAD[3..CHECKED] are checked; `queue`, `ready`, `priority` and `tags` are read only to find
--- a queue entry and the finding indexes a job is in
+-- a queue entry and the finding indexes a job is in, `group` (a child's group id) and `kind` ('group' for a
+-- group) to keep a group's counts (_groups.lua)
 local KNOWN = {}
 for _, s in ipairs(STATES) do KNOWN[s] = true end
 
@@ -392,7 +404,7 @@ local function new_record(fields, given, expires, now)
   redis.call('PEXPIREAT', JOB, expires)
   local named = {}
   for i = 1, #fields, 2 do named[fields[i]] = fields[i + 1] end
-  local group = {created = now, queue = named.queue, tags = tags_of(named.tags)}
+  local group = {created = now, queue = named.queue, tags = tags_of(named.tags), g = named.group}
   index_move(nil, INITIAL, expires, now, group)
   index_new(group, named.name, expires, now)
 end
@@ -705,7 +717,7 @@ local function cleanup(now, batch, cap, only)
       end
       redis.call('ZREM', KEYS[i], unpack(ids))
       if HOLDS[state] == 'due' then redis.call('ZREM', DUE, unpack(ids)) end
-      for _, id in ipairs(ids) do unindex(id, state) end
+      for _, id in ipairs(ids) do unindex(id, state, now) end
       redis.call('ZADD', TOMB, unpack(pairs_))
       moved = moved + #ids
     end

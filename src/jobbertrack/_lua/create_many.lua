@@ -1,5 +1,5 @@
 --! flags:
---! include: _states _lib
+--! include: _states _lib _groups
 --! keys: layout+
 -- create_many: make several new jobs of one shard in the state INITIAL
 -- ("waiting"), in one call (Handler.create_many sends one such call per
@@ -26,6 +26,12 @@ for i = 1, n do
   end
 end
 local expires = now + tonumber(ARGV[5])
+local gid = group_given(given)
+if gid then  -- children live no longer than their group
+  local capped, refused_by = group_admit(gid, expires)
+  if not capped then return refused_by end
+  expires = capped
+end
 cleanup(now, tonumber(ARGV[7]), tonumber(ARGV[6]))
 local fields = {'state', INITIAL, 'created', now, 'expires', expires, 'token', TOKEN}
 for _, f in ipairs(given.fields) do fields[#fields + 1] = f end
@@ -36,6 +42,7 @@ local tags = tags_of(named.tags)
 local meta = {}
 if named.name then meta.n = named.name end
 if #tags > 0 then meta.t = tags end
+if gid then meta.g = gid end
 meta = next(meta) and cjson.encode(meta) or nil
 -- the indexes every job joins (docs/data-model.md, "Finding jobs"): key ->
 -- pending score, member pairs (`meta`: field, value pairs), sent 1000 at a time
@@ -44,6 +51,10 @@ local segment = named.name and name_segment(named.name)
 if named.name then adds[NAMES] = {} end
 if segment then adds[segment_key(segment)] = {} end
 for _, tag in ipairs(tags) do adds[tag_key(tag)] = {} end
+if gid then
+  adds[open_key(gid)] = {}
+  adds[ingroup_key(gid)] = {}
+end
 local metas = {}
 local function flush(key, list, cmd)
   if #list > 0 then redis.call(cmd, key, unpack(list)) end
@@ -68,6 +79,10 @@ for i = 1, n do
   if named.name then add(NAMES, 0, named.name .. '\0' .. id) end
   if segment then add(segment_key(segment), now, id) end
   for _, tag in ipairs(tags) do add(tag_key(tag), now, id) end
+  if gid then
+    add(open_key(gid), expires, id)
+    add(ingroup_key(gid), 0, ingroup_entry(now, id))
+  end
   if meta then
     metas[#metas + 1] = id
     metas[#metas + 1] = meta
@@ -88,6 +103,10 @@ end
 for _, key in ipairs(tallies(nil, tags)) do
   redis.call('HINCRBY', key, INITIAL, n)
   keep_until(key, expires + 2 * TOMB_TTL, now)
+end
+if gid then
+  redis.call('HINCRBY', group_key(gid), 'n:total', n)
+  redis.call('HINCRBY', group_key(gid), 'n:' .. INITIAL, n)
 end
 keep_until(EVENTS, expires, now)
 return {'ok', now, expires}

@@ -1,5 +1,5 @@
 --! flags:
---! include: _states _lib
+--! include: _states _lib _groups
 --! keys: layout
 -- delete: remove one job for good, in one step: its record, its state
 -- index entry, its `due` entry and its queue entry.  A tombstone remembers
@@ -35,7 +35,8 @@ if want ~= '' or age then
   end
 end
 for _, state in ipairs(STATES) do redis.call('ZREM', KEYS[IDX[state]], ID) end
-unindex(ID, KNOWN[h.state or ''] and h.state or nil)
+unindex(ID, KNOWN[h.state or ''] and h.state or nil, now, true)
+if h.kind == GROUP_KIND then group_drop(ID) end
 redis.call('ZREM', DUE, ID)
 if h.queue and is_ms(h.ready or '') and is_ms(h.expires or '') then
   redis.call('ZREM', QUEUE, qmember(h.queue, tonumber(h.ready), tonumber(h.expires), ID, qpriority(h.priority)))

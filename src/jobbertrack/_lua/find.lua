@@ -1,5 +1,5 @@
 --! flags: no-writes
---! include: _states _lib
+--! include: _states _lib _groups
 --! keys: layout
 -- find: a shard's live jobs that match a filter, in listing order, read
 -- from the finding index that holds the fewest candidates (docs/data-model.md,

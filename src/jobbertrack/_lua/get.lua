@@ -1,5 +1,5 @@
 --! flags: allow-oom
---! include: _states _lib
+--! include: _states _lib _groups
 --! keys: layout
 -- get: read one job, first failing it if its lease or maximum run time has
 -- run out (so a reader never sees a dead worker's job as running).
@@ -11,5 +11,7 @@
 --         malformed() in _lib.lua); nothing read further, nothing written
 local h, reply = checked_head(false)
 if not h then return reply end
-settle(h, now_ms())
+local now = now_ms()
+settle(h, now)
+if h.kind == GROUP_KIND then group_settle(ID, now, 1000) end
 return {'ok', snapshot(true)}

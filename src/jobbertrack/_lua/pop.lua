@@ -1,5 +1,5 @@
 --! flags:
---! include: _states _lib
+--! include: _states _lib _groups
 --! keys: layout
 -- pop: take one entry of a work queue and start its job, in one step (issue
 -- 14).  The caller read the entry first (peek.lua): a script may touch only

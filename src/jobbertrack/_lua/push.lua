@@ -1,5 +1,5 @@
 --! flags:
---! include: _states _lib
+--! include: _states _lib _groups
 --! keys: layout+
 -- push: make a new job in the state INITIAL ("waiting") and put it on a work
 -- queue, in one step (the "push" change of OUTSIDE in transitions.py).
@@ -43,6 +43,12 @@ end
 local dead = key_dead(key)
 if dead then return dead end
 local expires = now + lifetime
+local gid = group_given(given)
+if gid then  -- a child lives no longer than its group
+  local capped, refused_by = group_admit(gid, expires)
+  if not capped then return refused_by end
+  expires = capped
+end
 local ready = now + delay
 local fields = {'state', INITIAL, 'created', now, 'expires', expires, 'queue', queue, 'attempt', 1,
   'retries', ARGV[8], 'backoff', ARGV[9], 'ready', ready}

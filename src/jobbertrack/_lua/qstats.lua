@@ -1,5 +1,5 @@
 --! flags: no-writes
---! include: _states _lib
+--! include: _states _lib _groups
 --! keys: layout
 -- qstats: one queue's numbers in one shard, without reading a job (issue 23).
 -- Read-only; O(log n) in the shard's entries.

@@ -1,5 +1,5 @@
 --! flags: no-writes
---! include: _states _lib
+--! include: _states _lib _groups
 --! keys: layout
 -- queued: how many live jobs wait on a queue in one shard.
 -- Read-only; O(entries of the queue in the shard).

@@ -1,5 +1,5 @@
 --! flags:
---! include: _states _lib
+--! include: _states _lib _groups
 --! keys: layout
 -- reindex: put one shard's jobs made before the finding indexes existed
 -- (before 2026-12-05) into them, a batch at a time (docs/data-model.md,

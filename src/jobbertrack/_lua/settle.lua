@@ -1,5 +1,5 @@
 --! flags:
---! include: _states _lib
+--! include: _states _lib _groups
 --! keys: layout
 -- settle: apply the stall and maximum-run-time rules to one job.
 -- KEYS: the job layout of _states.lua (1 job, 2 due, 3 events, 4 tomb,

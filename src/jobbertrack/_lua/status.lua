@@ -1,5 +1,5 @@
 --! flags: allow-oom
---! include: _states _lib
+--! include: _states _lib _groups
 --! keys: layout
 -- status: a job's state, or 'expired' (a tombstone or a stale index entry
 -- remembers it), 'deleted' (a tombstone of delete.lua), or 'unknown'.  A running job past its lease or maximum

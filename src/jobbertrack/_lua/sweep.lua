@@ -1,5 +1,5 @@
 --! flags:
---! include: _states _lib
+--! include: _states _lib _groups
 --! keys: layout
 -- sweep: one shard's housekeeping, the first half of Handler.sweep().
 -- KEYS: the shard layout of _states.lua (1 the shard's job-key prefix,

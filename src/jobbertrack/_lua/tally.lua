@@ -1,5 +1,5 @@
 --! flags: no-writes
---! include: _states _lib
+--! include: _states _lib _groups
 --! keys: layout
 -- tally: how many live jobs of one shard with one tag, or of one queue, are
 -- in each state (docs/data-model.md, "Finding jobs").

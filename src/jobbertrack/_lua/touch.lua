@@ -1,5 +1,5 @@
 --! flags:
---! include: _states _lib
+--! include: _states _lib _groups
 --! keys: layout
 -- touch: a worker's sign of life: a heartbeat, or a progress report (which
 -- also counts as a heartbeat).  Not a state change.

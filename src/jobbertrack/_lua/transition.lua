@@ -1,5 +1,5 @@
 --! flags:
---! include: _states _lib
+--! include: _states _lib _groups
 --! keys: layout
 -- transition: one compare-and-set move of a job's state, a move of the
 -- table (MOVES in _states.lua, generated from jobbertrack/_core/transitions.py):
@@ -46,6 +46,7 @@ local now = now_ms()
 local h, reply = checked_head(true, now)
 if not h then return reply end
 if TOKEN ~= '' and h.token == TOKEN then return {'ok', snapshot(false)} end  -- a replay
+if h.kind == GROUP_KIND then return {'bad', snapshot(true)} end  -- a group moves with its children only
 local state = settle(h, now)
 if not in_set(sources, state) then
   return {'bad', snapshot(true)}

@@ -67,8 +67,9 @@ local function name_segment(name) return string.match(name, '^[^%-_%.:/ ]*[%-_%.
 local function segment_key(segment) return PREFIX .. 'nameseg:' .. segment end
 
 
+
 --! flags: no-writes
---! include: _states _lib
+--! include: _states _lib _groups
 --! keys: layout
 -- find: a shard's live jobs that match a filter, in listing order, read
 -- from the finding index that holds the fewest candidates (docs/data-model.md,

@@ -52,6 +52,24 @@ local EVENT_CAP, TOMB_TTL = tonumber(ARGV[3]), tonumber(ARGV[4])
 
 local NOW_US = 0  -- the microseconds of the last TIME (a clock-driven turn that no caller's period aligns with)
 
+-- Whether `state` is in `set`, a set of states as _states.lua writes them
+-- (space separated, a space at each end).
+local function in_set(set, state)
+  return state ~= nil and string.find(set, ' ' .. state .. ' ', 1, true) ~= nil
+end
+
+-- The row of MOVES named `name`: its target, the states it leaves (a set
+-- for in_set) and the fields it deletes (a list); nil for a name the table
+-- lacks.
+local function move_row(name)
+  local row = MOVES[name]
+  if not row then return nil end
+  local target, sources, clears = string.match(row, '^([^|]*)|([^|]*)|(.*)$')
+  local gone = {}
+  for field in string.gmatch(clears, '%S+') do gone[#gone + 1] = field end
+  return target, sources, gone
+end
+
 local function now_ms()
   local t = redis.call('TIME')
   NOW_US = tonumber(t[2])
@@ -113,8 +131,17 @@ end
 -- a job's expired entries must be removed from once its record is gone.
 -- Their names are built from the shard's own prefix: the same hash slot.
 local PREFIX = string.match(JOB, '^(.-}:)')
+local BY_CREATED, NAMES, META = PREFIX .. 'created', PREFIX .. 'names', PREFIX .. 'meta'
 local function created_key(state) return PREFIX .. 'created:' .. state end
+local function tag_key(tag) return PREFIX .. 'tag:' .. tag end
+local function inqueue_key(queue) return PREFIX .. 'inqueue:' .. queue end
 local function tally_key(kind, value) return PREFIX .. 'tally:' .. kind .. ':' .. value end
+-- A name's first segment: up to and including its first `-`, `_`, `.`, `:`,
+-- `/` or space (nil for a name without one); `nameseg:<segment>` holds the
+-- jobs whose name starts so, scored by `created`: "nightly-*" is one index.
+local function name_segment(name) return string.match(name, '^[^%-_%.:/ ]*[%-_%.:/ ]') end
+local function segment_key(segment) return PREFIX .. 'nameseg:' .. segment end
+
 -- The tags stored on a job (`tags`, a JSON list of strings), as a list.
 local function tags_of(raw)
   if not raw or raw == '' then return {} end
@@ -136,9 +163,16 @@ local function tallies(queue, tags)
   return out
 end
 
+-- The hooks of groups (_groups.lua fills it): `moved(gid, from, to,
+-- expires, now)` after a child's move (from nil: a new child), `gone(gid,
+-- id, state, now, deleted)` when a child's record is deleted or expired.
+-- A table, so the parts that use it come before the parts that define it.
+local GROUP = {}
+
 -- A job's move between states in its state index (scored by `expires`),
--- its created-time index (scored by `created`) and the tallies of its
--- queue and tags (`group`: {created = ms, queue = name or nil, tags = list}).
+-- its created-time index (scored by `created`), the tallies of its
+-- queue and tags and the counts of its group (`group`: {created = ms,
+-- queue = name or nil, tags = list, g = its group's id or nil}).
 -- A tally outlives the entries it counts by two tombstone lifetimes, so a
 -- late cleanup never counts down a tally made again since.
 local function index_move(from, to, expires, now, group)
@@ -164,11 +198,46 @@ local function index_move(from, to, expires, now, group)
     if left and left < 0 then redis.call('HDEL', key, from) end
     if not left or left < 0 then keep_until(key, expires + 2 * TOMB_TTL, now) end
   end
+  if group.g then GROUP.moved(group.g, from, to, expires, now) end
 end
 
 -- The group of the job whose HEAD fields are `h` (see index_move).
 local function group_of(h)
-  return {created = tonumber(h.created or ''), queue = h.queue, tags = tags_of(h.tags)}
+  return {created = tonumber(h.created or ''), queue = h.queue, tags = tags_of(h.tags), g = h.group}
+end
+
+-- A new job in the finding indexes: by creation time, name, queue and tags,
+-- and its `meta` entry, which cleanup reads once the record is gone.
+local function index_new(group, name, expires, now)
+  local created = group.created
+  redis.call('ZADD', BY_CREATED, created, ID)
+  keep_until(BY_CREATED, expires + TOMB_TTL, now)
+  local meta = {}
+  if name then
+    redis.call('ZADD', NAMES, 0, name .. '\0' .. ID)
+    keep_until(NAMES, expires + TOMB_TTL, now)
+    local segment = name_segment(name)
+    if segment then
+      redis.call('ZADD', segment_key(segment), created, ID)
+      keep_until(segment_key(segment), expires + TOMB_TTL, now)
+    end
+    meta.n = name
+  end
+  if group.queue then
+    redis.call('ZADD', inqueue_key(group.queue), created, ID)
+    keep_until(inqueue_key(group.queue), expires + TOMB_TTL, now)
+    meta.q = group.queue
+  end
+  for _, tag in ipairs(group.tags) do
+    redis.call('ZADD', tag_key(tag), created, ID)
+    keep_until(tag_key(tag), expires + TOMB_TTL, now)
+  end
+  if #group.tags > 0 then meta.t = group.tags end
+  if group.g then meta.g = group.g end
+  if next(meta) then
+    redis.call('HSET', META, ID, cjson.encode(meta))
+    keep_until(META, expires + TOMB_TTL, now)
+  end
 end
 
 -- The job as a flat list of field, value; its payloads (`data`, the input,
@@ -208,9 +277,10 @@ end
 -- `progress`, `error`, `ended`, fields of a newer version) are never read
 -- by a script and are kept as they are.
 local HEAD = {'state', 'token', 'created', 'expires', 'started', 'lease', 'max_runtime', 'beat', 'queue', 'ready',
-  'priority', 'tags'}
+  'priority', 'tags', 'group', 'kind'}
 local CHECKED = 8  -- HEAD[3..CHECKED] are checked; `queue`, `ready`, `priority` and `tags` are read only to find
--- a queue entry and the finding indexes a job is in
+-- a queue entry and the finding indexes a job is in, `group` (a child's group id) and `kind` ('group' for a
+-- group) to keep a group's counts (_groups.lua)
 local KNOWN = {}
 for _, s in ipairs(STATES) do KNOWN[s] = true end
 
@@ -280,6 +350,25 @@ local function with_data(fields, has_data, data, field)
   args[#args + 1] = field
   args[#args + 1] = data
   return args
+end
+
+-- A new record: `fields` (state, created, expires and what the caller
+-- sets) plus this call's token and the fields set at create (`given`, from
+-- create_fields), written with its data, living until `expires`, and in
+-- the index of INITIAL.  The caller then queues it (push) and emits.
+local function new_record(fields, given, expires, now)
+  if TOKEN ~= '' then
+    fields[#fields + 1] = 'token'
+    fields[#fields + 1] = TOKEN
+  end
+  for _, f in ipairs(given.fields) do fields[#fields + 1] = f end
+  redis.call('HSET', JOB, unpack(with_data(fields, given.data ~= nil, given.data, 'data')))
+  redis.call('PEXPIREAT', JOB, expires)
+  local named = {}
+  for i = 1, #fields, 2 do named[fields[i]] = fields[i + 1] end
+  local group = {created = now, queue = named.queue, tags = tags_of(named.tags), g = named.group}
+  index_move(nil, INITIAL, expires, now, group)
+  index_new(group, named.name, expires, now)
 end
 
 -- The work queue (docs/data-model.md, "Work queue").
@@ -444,8 +533,163 @@ local function settle(h, now)
 end
 
 
+local GROUP_KIND = 'group'
+local G_RUNNING = move_row('start')
+local G_FINISHED = move_row('finish')
+local G_CANCELLED = move_row('cancel')
+
+local function group_key(gid) return PREFIX .. 'job:' .. gid end
+local function open_key(gid) return PREFIX .. 'open:' .. gid end
+local function ingroup_key(gid) return PREFIX .. 'ingroup:' .. gid end
+local function ingroup_entry(created, id) return string.format('%015d', created) .. '\0' .. id end
+
+-- Run `fn` as a script of the job `id` (JOB and ID are its own meanwhile):
+-- a move of a group, or the follow-up job it makes, in a child's script.
+local function as_job(id, fn)
+  local job, was = JOB, ID
+  JOB, ID = PREFIX .. 'job:' .. id, id
+  fn()
+  JOB, ID = job, was
+end
+
+-- The child counts of the group whose record is JOB: state -> n, and
+-- `total`, `expired`.
+local function group_counts()
+  local names = {}
+  for i, state in ipairs(STATES) do names[i] = 'n:' .. state end
+  names[#names + 1] = 'n:total'
+  names[#names + 1] = 'n:expired'
+  local got = redis.call('HMGET', JOB, unpack(names))
+  local c = {}
+  for i, state in ipairs(STATES) do c[state] = tonumber(got[i] or '') or 0 end
+  c.total = tonumber(got[#STATES + 1] or '') or 0
+  c.expired = tonumber(got[#STATES + 2] or '') or 0
+  return c
+end
+
+-- The counts as the JSON object the follow-up job's data holds.
+local function counts_json(c)
+  local parts = {}
+  for _, state in ipairs(STATES) do parts[#parts + 1] = '"' .. state .. '":' .. c[state] end
+  parts[#parts + 1] = '"total":' .. c.total
+  return '{' .. table.concat(parts, ',') .. '}'
+end
+
+-- The follow-up job of the ended group JOB (`h`, its HEAD fields; `c`,
+-- its counts), pushed once: on `then_queue`, with data {"group": id,
+-- "counts": {...}, "data": then_data}, living as long as the group was made to.
+local function group_then(h, c, now)
+  local t = redis.call('HMGET', JOB, 'then_queue', 'then_id', 'then_done', 'then_name', 'then_data')
+  if not t[1] or not t[2] or t[3] then return end
+  redis.call('HSET', JOB, 'then_done', now)
+  if redis.call('EXISTS', PREFIX .. 'job:' .. t[2]) == 1 then return end
+  local data = '{"group":' .. cjson.encode(ID) .. ',"counts":' .. counts_json(c) .. ',"data":' .. (t[5] or 'null')
+    .. '}'
+  local life = tonumber(h.expires) - tonumber(h.created)
+  as_job(t[2], function()
+    local expires = now + life
+    local fields = {'state', INITIAL, 'created', now, 'expires', expires, 'queue', t[1], 'attempt', 1,
+      'retries', 0, 'backoff', 0, 'ready', now}
+    local given = {fields = {}, data = data}
+    if t[4] then given.fields = {'name', t[4]} end
+    new_record(fields, given, expires, now)
+    enqueue(t[1], now, expires, now, 0)
+    emit(INITIAL, now, expires)
+  end)
+end
+
+-- Move the group `gid` to the state its counts call for (see the top).
+local function group_step(gid, now)
+  as_job(gid, function()
+    local h = head()
+    if h.kind ~= GROUP_KIND or malformed(h) then return end
+    local c = group_counts()
+    local ended = 0
+    for _, state in ipairs(STATES) do
+      if in_set(ENDED, state) then ended = ended + c[state] end
+    end
+    local target
+    if redis.call('HEXISTS', JOB, 'closed') == 1 and ended >= c.total then
+      target = c[G_FINISHED] >= c.total and G_FINISHED or SETTLE_TO
+    elseif ended > 0 or c[G_RUNNING] > 0 then
+      target = G_RUNNING
+    end
+    if not target or target == h.state or (in_set(ENDED, h.state) and in_set(ENDED, target)) then return end
+    local fields, err = {}, nil
+    if in_set(ENDED, h.state) then redis.call('HDEL', JOB, 'ended', 'error') end  -- a retried child reopens it
+    if target == SETTLE_TO then
+      err = '{"reason":"children_failed","failed":' .. c[SETTLE_TO] .. ',"cancelled":' .. (c[G_CANCELLED] or 0)
+        .. ',"expired":' .. c.expired .. '}'
+      fields = {'error', err}
+    end
+    move(h, target, now, fields, {})
+    emit(target, now, nil, err and 'error', err)
+    if in_set(ENDED, target) then group_then(h, c, now) end
+  end)
+end
+
+-- The child ID of group `gid` moved from `from` (nil: it is new) to `to`.
+local function group_moved(gid, from, to, expires, now)
+  local gjob = group_key(gid)
+  local gexpires = tonumber(redis.call('HGET', gjob, 'expires') or '')
+  if not gexpires then return end  -- its group is gone: nothing left to count
+  if from then
+    redis.call('HINCRBY', gjob, 'n:' .. from, -1)
+  else
+    redis.call('HINCRBY', gjob, 'n:total', 1)
+    redis.call('ZADD', ingroup_key(gid), 0, ingroup_entry(now, ID))
+    keep_until(ingroup_key(gid), gexpires + TOMB_TTL, now)
+  end
+  redis.call('HINCRBY', gjob, 'n:' .. to, 1)
+  if in_set(ENDED, to) then
+    redis.call('ZREM', open_key(gid), ID)
+  else
+    redis.call('ZADD', open_key(gid), expires, ID)
+    keep_until(open_key(gid), gexpires + TOMB_TTL, now)
+  end
+  group_step(gid, now)
+end
+GROUP.moved = group_moved
+
+-- The child `id` of group `gid`, last in `state`, is gone: deleted (it
+-- leaves the counts) or expired (not ended: it counts as failed).
+local function group_gone(gid, id, state, now, deleted)
+  local gjob = group_key(gid)
+  if redis.call('EXISTS', gjob) == 0 then return end
+  local open = redis.call('ZREM', open_key(gid), id) == 1
+  if deleted then
+    if state then redis.call('HINCRBY', gjob, 'n:' .. state, -1) end
+    redis.call('HINCRBY', gjob, 'n:total', -1)
+    redis.call('ZREM', ingroup_key(gid), id)
+  elseif open then
+    if state then redis.call('HINCRBY', gjob, 'n:' .. state, -1) end
+    redis.call('HINCRBY', gjob, 'n:' .. SETTLE_TO, 1)
+    redis.call('HINCRBY', gjob, 'n:expired', 1)
+  else
+    return
+  end
+  group_step(gid, now)
+end
+GROUP.gone = group_gone
+
+-- Count the children of group `gid` that expired before they ended and
+-- that no cleanup has counted yet (at most `batch`), then move the group
+-- as its counts call for: what a read of a group does first.
+local function group_settle(gid, now, batch)
+  local late = redis.call('ZRANGEBYSCORE', open_key(gid), '-inf', now, 'LIMIT', 0, batch)
+  for _, id in ipairs(late) do
+    local state
+    for _, s in ipairs(STATES) do
+      if not in_set(ENDED, s) and redis.call('ZSCORE', KEYS[IDX[s]], id) then state = s end
+    end
+    group_gone(gid, id, state, now, false)
+  end
+  group_step(gid, now)
+end
+
+
 --! flags: allow-oom
---! include: _states _lib
+--! include: _states _lib _groups
 --! keys: layout
 -- get: read one job, first failing it if its lease or maximum run time has
 -- run out (so a reader never sees a dead worker's job as running).
@@ -457,5 +701,7 @@ end
 --         malformed() in _lib.lua); nothing read further, nothing written
 local h, reply = checked_head(false)
 if not h then return reply end
-settle(h, now_ms())
+local now = now_ms()
+settle(h, now)
+if h.kind == GROUP_KIND then group_settle(ID, now, 1000) end
 return {'ok', snapshot(true)}

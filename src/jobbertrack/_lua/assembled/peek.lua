@@ -80,8 +80,9 @@ local function qfirst(queue, now)
 end
 
 
+
 --! flags: no-writes
---! include: _states _lib
+--! include: _states _lib _groups
 --! keys: layout
 -- peek: what a worker needs to know of one shard before it pops.
 -- Read-only.

@@ -52,6 +52,24 @@ local EVENT_CAP, TOMB_TTL = tonumber(ARGV[3]), tonumber(ARGV[4])
 
 local NOW_US = 0  -- the microseconds of the last TIME (a clock-driven turn that no caller's period aligns with)
 
+-- Whether `state` is in `set`, a set of states as _states.lua writes them
+-- (space separated, a space at each end).
+local function in_set(set, state)
+  return state ~= nil and string.find(set, ' ' .. state .. ' ', 1, true) ~= nil
+end
+
+-- The row of MOVES named `name`: its target, the states it leaves (a set
+-- for in_set) and the fields it deletes (a list); nil for a name the table
+-- lacks.
+local function move_row(name)
+  local row = MOVES[name]
+  if not row then return nil end
+  local target, sources, clears = string.match(row, '^([^|]*)|([^|]*)|(.*)$')
+  local gone = {}
+  for field in string.gmatch(clears, '%S+') do gone[#gone + 1] = field end
+  return target, sources, gone
+end
+
 local function now_ms()
   local t = redis.call('TIME')
   NOW_US = tonumber(t[2])
@@ -66,6 +84,42 @@ local function keep_until(key, at_ms, now)
   if left < 0 or now + left < at_ms then
     redis.call('PEXPIREAT', key, at_ms + math.min(math.floor((at_ms - now) / 4), 3600000))
   end
+end
+
+-- Append an event to the shard's stream, which never holds more than
+-- EVENT_CAP entries.  A cap of more than 2 * TRIM_NODE is kept in whole
+-- stream nodes (`MAXLEN ~ EVENT_CAP - TRIM_NODE`: between EVENT_CAP -
+-- TRIM_NODE and EVENT_CAP entries), which costs a third of trimming one
+-- entry off the oldest node on every append; a smaller cap is kept
+-- exactly.  TRIM_NODE is Redis' default stream-node-max-entries (a server
+-- with a larger one may keep up to the difference more).  Its id is `<ms>-<µs within the ms × 1000 + n>` (n counts this
+-- call's events), so merging the shards' streams by (ms, seq, shard)
+-- follows the server's clock rather than the shard number.  When the
+-- stream already holds a later id (another call in the same microsecond,
+-- or the clock stepped back) Redis picks the id instead.
+local EVENT_N = 0
+local TRIM_NODE = 100
+local TRIM_HOW, TRIM_AT = '=', EVENT_CAP
+if EVENT_CAP > 2 * TRIM_NODE then TRIM_HOW, TRIM_AT = '~', EVENT_CAP - TRIM_NODE end
+local function xadd(now, ...)
+  local id = string.format('%d-%d', now, (NOW_US % 1000) * 1000 + EVENT_N)
+  EVENT_N = EVENT_N + 1
+  local added = redis.pcall('XADD', EVENTS, 'MAXLEN', TRIM_HOW, TRIM_AT, id, ...)
+  if type(added) == 'table' and added.err then
+    redis.call('XADD', EVENTS, 'MAXLEN', TRIM_HOW, TRIM_AT, '*', ...)
+  end
+end
+
+-- One event of this job.  The stream lives as long as the longest-lived
+-- job that wrote to it: `create` extends its expiry (pass `expires`);
+-- later events of a live job need not.
+local function emit(state, now, expires, extra_k, extra_v)
+  if extra_k then
+    xadd(now, 'job', ID, 'state', state, extra_k, extra_v)
+  else
+    xadd(now, 'job', ID, 'state', state)
+  end
+  if expires then keep_until(EVENTS, expires, now) end
 end
 
 -- The finding indexes of the shard (docs/data-model.md, "Finding jobs"):
@@ -109,9 +163,16 @@ local function tallies(queue, tags)
   return out
 end
 
+-- The hooks of groups (_groups.lua fills it): `moved(gid, from, to,
+-- expires, now)` after a child's move (from nil: a new child), `gone(gid,
+-- id, state, now, deleted)` when a child's record is deleted or expired.
+-- A table, so the parts that use it come before the parts that define it.
+local GROUP = {}
+
 -- A job's move between states in its state index (scored by `expires`),
--- its created-time index (scored by `created`) and the tallies of its
--- queue and tags (`group`: {created = ms, queue = name or nil, tags = list}).
+-- its created-time index (scored by `created`), the tallies of its
+-- queue and tags and the counts of its group (`group`: {created = ms,
+-- queue = name or nil, tags = list, g = its group's id or nil}).
 -- A tally outlives the entries it counts by two tombstone lifetimes, so a
 -- late cleanup never counts down a tally made again since.
 local function index_move(from, to, expires, now, group)
@@ -137,6 +198,12 @@ local function index_move(from, to, expires, now, group)
     if left and left < 0 then redis.call('HDEL', key, from) end
     if not left or left < 0 then keep_until(key, expires + 2 * TOMB_TTL, now) end
   end
+  if group.g then GROUP.moved(group.g, from, to, expires, now) end
+end
+
+-- The group of the job whose HEAD fields are `h` (see index_move).
+local function group_of(h)
+  return {created = tonumber(h.created or ''), queue = h.queue, tags = tags_of(h.tags), g = h.group}
 end
 
 -- A new job in the finding indexes: by creation time, name, queue and tags,
@@ -166,15 +233,323 @@ local function index_new(group, name, expires, now)
     keep_until(tag_key(tag), expires + TOMB_TTL, now)
   end
   if #group.tags > 0 then meta.t = group.tags end
+  if group.g then meta.g = group.g end
   if next(meta) then
     redis.call('HSET', META, ID, cjson.encode(meta))
     keep_until(META, expires + TOMB_TTL, now)
   end
 end
 
+-- The fields scripts rely on, read in one HMGET by `head()`; `malformed()`
+-- checks them before a script writes anything.  `state` must be one of
+-- STATES; `created` and `expires` integer ms; `started`, `lease`,
+-- `max_runtime` and `beat` integer ms when present (a running job with a
+-- maximum run time needs `started`, with a lease `beat`).  `token` is
+-- opaque text: any value is valid.  Other fields (`name`, `data`,
+-- `progress`, `error`, `ended`, fields of a newer version) are never read
+-- by a script and are kept as they are.
+local HEAD = {'state', 'token', 'created', 'expires', 'started', 'lease', 'max_runtime', 'beat', 'queue', 'ready',
+  'priority', 'tags', 'group', 'kind'}
+local CHECKED = 8  -- HEAD[3..CHECKED] are checked; `queue`, `ready`, `priority` and `tags` are read only to find
+-- a queue entry and the finding indexes a job is in, `group` (a child's group id) and `kind` ('group' for a
+-- group) to keep a group's counts (_groups.lua)
+local KNOWN = {}
+for _, s in ipairs(STATES) do KNOWN[s] = true end
+
+-- The job's HEAD fields by name (absent: nil).
+local function head()
+  local f = redis.call('HMGET', JOB, unpack(HEAD))
+  local h = {}
+  for i, name in ipairs(HEAD) do
+    if f[i] then h[name] = f[i] end
+  end
+  return h
+end
+
+-- Integer milliseconds: at most 15 digits, so exact in Lua's numbers.
+local function is_ms(v)
+  local digits = string.match(v, '^%-?(%d+)$')
+  return digits ~= nil and #digits <= 15
+end
+
+-- The name of the first malformed field of `h` (see HEAD), or nil.
+local function malformed(h)
+  if not KNOWN[h.state or ''] then return 'state' end
+  for i = 3, CHECKED do
+    local name = HEAD[i]
+    local v = h[name]
+    if v == nil then
+      if i <= 4 then return name end  -- created, expires: always present
+    elseif not is_ms(v) then
+      return name
+    end
+  end
+  if HOLDS[h.state] == 'due' then  -- a running job's deadlines need their start
+    if h.max_runtime and not h.started then return 'started' end
+    if h.lease and not h.beat then return 'beat' end
+  end
+  return nil
+end
+
+-- HSET arguments: `fields` plus the payload `field` (`data`, the input a
+-- create stores; `result`, what a move stores) when there is one.  The
+-- reply echoes `fields` only: the caller already has the payload it sent.
+local function with_data(fields, has_data, data, field)
+  if not has_data then return fields end
+  local args = {unpack(fields)}
+  args[#args + 1] = field
+  args[#args + 1] = data
+  return args
+end
+
+-- A new record: `fields` (state, created, expires and what the caller
+-- sets) plus this call's token and the fields set at create (`given`, from
+-- create_fields), written with its data, living until `expires`, and in
+-- the index of INITIAL.  The caller then queues it (push) and emits.
+local function new_record(fields, given, expires, now)
+  if TOKEN ~= '' then
+    fields[#fields + 1] = 'token'
+    fields[#fields + 1] = TOKEN
+  end
+  for _, f in ipairs(given.fields) do fields[#fields + 1] = f end
+  redis.call('HSET', JOB, unpack(with_data(fields, given.data ~= nil, given.data, 'data')))
+  redis.call('PEXPIREAT', JOB, expires)
+  local named = {}
+  for i = 1, #fields, 2 do named[fields[i]] = fields[i + 1] end
+  local group = {created = now, queue = named.queue, tags = tags_of(named.tags), g = named.group}
+  index_move(nil, INITIAL, expires, now, group)
+  index_new(group, named.name, expires, now)
+end
+
+-- The work queue (docs/data-model.md, "Work queue").
+-- A queued job (pushed by push.lua) has `queue`, `attempt` (1-based),
+-- `retries` and `backoff` (ms) fields, `priority` when it is not 0, and
+-- while waiting one entry in the shard's QUEUE zset: every entry scores 0
+-- and the member is queue NUL level ready(15 digits, ms) NUL expires(15
+-- digits, ms) NUL id, where level is '' for priority 0 (so entries written
+-- before priorities existed read as priority 0), '!' 6 digits (999999 - p)
+-- NUL for a priority p > 0 and '~' 6 digits (-p - 1) NUL for p < 0.  '!'
+-- sorts before the digits and '~' after them, so ZRANGEBYLEX over
+-- [queue NUL, (queue \1 gives that queue's entries highest priority first,
+-- and within a priority oldest ready time first (ties by expiry, then id).
+-- `ready` is kept on the job.
+local PRIORITY_MAX = 999999
+local function qlevel(priority)
+  if priority > 0 then return '!' .. string.format('%06d', PRIORITY_MAX - priority) .. '\0' end
+  if priority < 0 then return '~' .. string.format('%06d', -priority - 1) .. '\0' end
+  return ''
+end
+
+-- The priority a record's `priority` field gives (0 when absent or not an
+-- integer push could have written).
+local function qpriority(v)
+  local p = tonumber(v or '')
+  if p and p == math.floor(p) and p >= -PRIORITY_MAX and p <= PRIORITY_MAX then return p end
+  return 0
+end
+
+local function qmember(queue, ready, expires, id, priority)
+  return queue .. '\0' .. qlevel(priority or 0) .. string.format('%015d', ready) .. '\0'
+    .. string.format('%015d', expires) .. '\0' .. id
+end
+
+-- While a queued job runs, QUEUE also holds its running entry, queue \1
+-- expires(15 digits, ms) NUL id, so a queue's running jobs are counted
+-- without reading one (qstats.lua: from [queue \1 <now + 1> to (queue \2,
+-- which leaves out the expired).  RUNS is the state that holds it.
+local RUNS = SETTLE_FROM
+local function rmember(queue, expires, id)
+  return queue .. '\1' .. string.format('%015d', expires) .. '\0' .. id
+end
+
+-- Add `member` to QUEUE, which lives at least until `expires`; a QUEUE
+-- without an expiry holds a pause marker and is left so.
+local function queue_add(member, expires, now)
+  local left = redis.call('PTTL', QUEUE)
+  redis.call('ZADD', QUEUE, 0, member)
+  if left ~= -1 then keep_until(QUEUE, expires, now) end
+end
+
+local function enqueue(queue, ready, expires, now, priority)
+  queue_add(qmember(queue, ready, expires, ID, priority), expires, now)
+end
+
+-- Move the job `h` (its HEAD fields, as read by head()) from its state to
+-- `to`: `fields` (written as given) plus the state and the time stamp of
+-- `to`, indexes, and what leaving its state drops (HOLDS in _states.lua):
+-- its `due` entry, or its queue entry.  `opt` (all optional): `result`,
+-- the JSON text to store as the job's result (its input, `data`, is never
+-- changed by a move); `stamped`, the time stamp of `to` when it is not
+-- `now` (a stalled or timed-out job ended at its deadline, not when a
+-- reader noticed); `dequeued`, true when the caller removed the queue
+-- entry itself.
+local function move(h, to, now, fields, opt)
+  local from, expires = h.state, tonumber(h.expires)
+  fields[#fields + 1] = 'state'
+  fields[#fields + 1] = to
+  if STAMP[to] then
+    fields[#fields + 1] = STAMP[to]
+    fields[#fields + 1] = opt.stamped or now
+  end
+  redis.call('HSET', JOB, unpack(with_data(fields, opt.result ~= nil, opt.result, 'result')))
+  local held = HOLDS[from]
+  if held == 'due' and (h.lease or h.max_runtime) then
+    redis.call('ZREM', DUE, ID)
+  elseif held == 'queue' and not opt.dequeued and h.queue and tonumber(h.ready or '') then
+    redis.call('ZREM', QUEUE, qmember(h.queue, tonumber(h.ready), expires, ID, qpriority(h.priority)))
+    redis.call('HDEL', JOB, 'ready')
+  end
+  if h.queue then  -- a queued job's running entry comes and goes with `running`
+    if from == RUNS then redis.call('ZREM', QUEUE, rmember(h.queue, expires, ID)) end
+    if to == RUNS then queue_add(rmember(h.queue, expires, ID), expires, now) end
+  end
+  index_move(from, to, expires, now, group_of(h))
+  h.state = to
+end
+
+
+local GROUP_KIND = 'group'
+local G_RUNNING = move_row('start')
+local G_FINISHED = move_row('finish')
+local G_CANCELLED = move_row('cancel')
+
+local function group_key(gid) return PREFIX .. 'job:' .. gid end
+local function open_key(gid) return PREFIX .. 'open:' .. gid end
+local function ingroup_key(gid) return PREFIX .. 'ingroup:' .. gid end
+local function ingroup_entry(created, id) return string.format('%015d', created) .. '\0' .. id end
+
+-- Run `fn` as a script of the job `id` (JOB and ID are its own meanwhile):
+-- a move of a group, or the follow-up job it makes, in a child's script.
+local function as_job(id, fn)
+  local job, was = JOB, ID
+  JOB, ID = PREFIX .. 'job:' .. id, id
+  fn()
+  JOB, ID = job, was
+end
+
+-- The child counts of the group whose record is JOB: state -> n, and
+-- `total`, `expired`.
+local function group_counts()
+  local names = {}
+  for i, state in ipairs(STATES) do names[i] = 'n:' .. state end
+  names[#names + 1] = 'n:total'
+  names[#names + 1] = 'n:expired'
+  local got = redis.call('HMGET', JOB, unpack(names))
+  local c = {}
+  for i, state in ipairs(STATES) do c[state] = tonumber(got[i] or '') or 0 end
+  c.total = tonumber(got[#STATES + 1] or '') or 0
+  c.expired = tonumber(got[#STATES + 2] or '') or 0
+  return c
+end
+
+-- The counts as the JSON object the follow-up job's data holds.
+local function counts_json(c)
+  local parts = {}
+  for _, state in ipairs(STATES) do parts[#parts + 1] = '"' .. state .. '":' .. c[state] end
+  parts[#parts + 1] = '"total":' .. c.total
+  return '{' .. table.concat(parts, ',') .. '}'
+end
+
+-- The follow-up job of the ended group JOB (`h`, its HEAD fields; `c`,
+-- its counts), pushed once: on `then_queue`, with data {"group": id,
+-- "counts": {...}, "data": then_data}, living as long as the group was made to.
+local function group_then(h, c, now)
+  local t = redis.call('HMGET', JOB, 'then_queue', 'then_id', 'then_done', 'then_name', 'then_data')
+  if not t[1] or not t[2] or t[3] then return end
+  redis.call('HSET', JOB, 'then_done', now)
+  if redis.call('EXISTS', PREFIX .. 'job:' .. t[2]) == 1 then return end
+  local data = '{"group":' .. cjson.encode(ID) .. ',"counts":' .. counts_json(c) .. ',"data":' .. (t[5] or 'null')
+    .. '}'
+  local life = tonumber(h.expires) - tonumber(h.created)
+  as_job(t[2], function()
+    local expires = now + life
+    local fields = {'state', INITIAL, 'created', now, 'expires', expires, 'queue', t[1], 'attempt', 1,
+      'retries', 0, 'backoff', 0, 'ready', now}
+    local given = {fields = {}, data = data}
+    if t[4] then given.fields = {'name', t[4]} end
+    new_record(fields, given, expires, now)
+    enqueue(t[1], now, expires, now, 0)
+    emit(INITIAL, now, expires)
+  end)
+end
+
+-- Move the group `gid` to the state its counts call for (see the top).
+local function group_step(gid, now)
+  as_job(gid, function()
+    local h = head()
+    if h.kind ~= GROUP_KIND or malformed(h) then return end
+    local c = group_counts()
+    local ended = 0
+    for _, state in ipairs(STATES) do
+      if in_set(ENDED, state) then ended = ended + c[state] end
+    end
+    local target
+    if redis.call('HEXISTS', JOB, 'closed') == 1 and ended >= c.total then
+      target = c[G_FINISHED] >= c.total and G_FINISHED or SETTLE_TO
+    elseif ended > 0 or c[G_RUNNING] > 0 then
+      target = G_RUNNING
+    end
+    if not target or target == h.state or (in_set(ENDED, h.state) and in_set(ENDED, target)) then return end
+    local fields, err = {}, nil
+    if in_set(ENDED, h.state) then redis.call('HDEL', JOB, 'ended', 'error') end  -- a retried child reopens it
+    if target == SETTLE_TO then
+      err = '{"reason":"children_failed","failed":' .. c[SETTLE_TO] .. ',"cancelled":' .. (c[G_CANCELLED] or 0)
+        .. ',"expired":' .. c.expired .. '}'
+      fields = {'error', err}
+    end
+    move(h, target, now, fields, {})
+    emit(target, now, nil, err and 'error', err)
+    if in_set(ENDED, target) then group_then(h, c, now) end
+  end)
+end
+
+-- The child ID of group `gid` moved from `from` (nil: it is new) to `to`.
+local function group_moved(gid, from, to, expires, now)
+  local gjob = group_key(gid)
+  local gexpires = tonumber(redis.call('HGET', gjob, 'expires') or '')
+  if not gexpires then return end  -- its group is gone: nothing left to count
+  if from then
+    redis.call('HINCRBY', gjob, 'n:' .. from, -1)
+  else
+    redis.call('HINCRBY', gjob, 'n:total', 1)
+    redis.call('ZADD', ingroup_key(gid), 0, ingroup_entry(now, ID))
+    keep_until(ingroup_key(gid), gexpires + TOMB_TTL, now)
+  end
+  redis.call('HINCRBY', gjob, 'n:' .. to, 1)
+  if in_set(ENDED, to) then
+    redis.call('ZREM', open_key(gid), ID)
+  else
+    redis.call('ZADD', open_key(gid), expires, ID)
+    keep_until(open_key(gid), gexpires + TOMB_TTL, now)
+  end
+  group_step(gid, now)
+end
+GROUP.moved = group_moved
+
+-- The child `id` of group `gid`, last in `state`, is gone: deleted (it
+-- leaves the counts) or expired (not ended: it counts as failed).
+local function group_gone(gid, id, state, now, deleted)
+  local gjob = group_key(gid)
+  if redis.call('EXISTS', gjob) == 0 then return end
+  local open = redis.call('ZREM', open_key(gid), id) == 1
+  if deleted then
+    if state then redis.call('HINCRBY', gjob, 'n:' .. state, -1) end
+    redis.call('HINCRBY', gjob, 'n:total', -1)
+    redis.call('ZREM', ingroup_key(gid), id)
+  elseif open then
+    if state then redis.call('HINCRBY', gjob, 'n:' .. state, -1) end
+    redis.call('HINCRBY', gjob, 'n:' .. SETTLE_TO, 1)
+    redis.call('HINCRBY', gjob, 'n:expired', 1)
+  else
+    return
+  end
+  group_step(gid, now)
+end
+GROUP.gone = group_gone
+
 
 --! flags:
---! include: _states _lib
+--! include: _states _lib _groups
 --! keys: layout
 -- reindex: put one shard's jobs made before the finding indexes existed
 -- (before 2026-12-05) into them, a batch at a time (docs/data-model.md,

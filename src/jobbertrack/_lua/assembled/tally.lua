@@ -59,8 +59,9 @@ local PREFIX = string.match(JOB, '^(.-}:)')
 local BY_CREATED, NAMES, META = PREFIX .. 'created', PREFIX .. 'names', PREFIX .. 'meta'
 local function tally_key(kind, value) return PREFIX .. 'tally:' .. kind .. ':' .. value end
 
+
 --! flags: no-writes
---! include: _states _lib
+--! include: _states _lib _groups
 --! keys: layout
 -- tally: how many live jobs of one shard with one tag, or of one queue, are
 -- in each state (docs/data-model.md, "Finding jobs").

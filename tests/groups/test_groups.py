@@ -39,13 +39,17 @@ def test_a_group_counts_its_children_as_they_move(track: Any) -> None:
     job.finish("ok")
     track.pop_and_start("g").fail("no")
     made.start()
-    assert group.counts() == recount(track, ids) == {
-        **dict.fromkeys(STATES, 0),
-        "waiting": 3,
-        "running": 1,
-        "failed": 1,
-        "finished": 1,
-    }
+    assert (
+        group.counts()
+        == recount(track, ids)
+        == {
+            **dict.fromkeys(STATES, 0),
+            "waiting": 3,
+            "running": 1,
+            "failed": 1,
+            "finished": 1,
+        }
+    )
     assert group.progress == {"current": 2, "total": 6}
 
 

@@ -1,6 +1,7 @@
 """The work queue (issue 23): push, then pop + run + finish with 1, 4 and 16
-worker processes, for jobbertrack (``track.work``, sync and asyncio), RQ,
-arq, Celery and BullMQ (Node), with Redis' own cost per job.
+worker processes, for jobbertrack (``track.work``, sync and asyncio; and
+its Node client's ``popAndStart`` + ``finish``, issue 25), RQ, arq, Celery
+and BullMQ (Node), with Redis' own cost per job.
 
     python bench/workqueue.py                      # N = 5,000, workers 1,4,16, median of 3
     python bench/workqueue.py -n 3000 --repeat 1
@@ -13,13 +14,16 @@ telling them to go to the last job done.  Redis' counters
 (``queue_run.Meter``) around each phase give in-command µs per job
 (SLOWLOG, scripts counted once), Redis CPU and commands.  The targets are
 ratios of two cells of the same run; the report gives their median over
-the runs.  Results go to ``bench/results/queue-<time>.{json,md}``.
+the runs; ``jt-node`` against ``bullmq`` (jobs/s, in-command µs, worker
+CPU) per worker count, the same way, with no goal.  Results go to
+``bench/results/queue-<time>.{json,md}``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import signal
 import statistics
 import subprocess
@@ -29,8 +33,8 @@ from collections.abc import Callable
 from typing import Any
 
 from lifecycle import server_args
-from queue_peers import BULLMQ, ROUNDS, Round
-from queue_run import RESULTS_NOTE, Meter, Skip, measured, python_worker, run_workers
+from queue_peers import BULLMQ, ROOT, ROUNDS, Round
+from queue_run import HERE, RESULTS_NOTE, Meter, Skip, measured, python_worker, run_workers
 from server_cost import RESULTS, git_commit, redis_version
 
 import jobbertrack
@@ -38,9 +42,12 @@ from jobbertrack.testing import RedisServer
 
 
 def jt_round(system: str) -> Callable[[RedisServer, int, int], Round]:
-    """jobbertrack's round: ``track.push`` here, ``track.work`` in ``queue_worker.py``."""
+    """jobbertrack's round: ``track.push`` here, then the workers:
+    ``track.work`` in ``queue_worker.py``, or for ``jt-node`` the Node
+    client's ``popAndStart`` + ``finish`` in ``node/queue_worker.mjs``."""
 
     def round_(server: RedisServer, n: int, workers: int) -> Round:
+        argv = node_worker(server.url) if system == "jt-node" else python_worker(system, server.url)
         client = server.client()
         track = jobbertrack.Handler(client)
 
@@ -49,26 +56,57 @@ def jt_round(system: str) -> Callable[[RedisServer, int, int], Round]:
                 track.push({"n": i}, timeout=3600)
 
         push_s, push_stats = measured(Meter(client, n), push)
-        work_s, work, _ = run_workers(python_worker(system, server.url), workers, Meter(client, n))
-        left = track.queued()
+        work_s, work, outputs = run_workers(argv, workers, Meter(client, n))
+        left, finished = track.queued(), track.counts()["finished"]
         client.close()
         if left:
             raise RuntimeError(f"{system}: {left} jobs left on the queue")
+        if finished != n:
+            raise RuntimeError(f"{system}: {finished} of {n} jobs finished")
+        if system == "jt-node":
+            done = sum(json.loads(line)["done"] for line in outputs)
+            if done != n:  # each worker's own count: no job finished twice, none lost
+                raise RuntimeError(f"jt-node: the workers finished {done} jobs, not {n}")
         return push_s, push_stats, work_s, work
 
     return round_
 
 
-SYSTEMS: dict[str, Any] = {"jt-sync": jt_round("jt-sync"), "jt-async": jt_round("jt-async"), **ROUNDS}
+def node_worker(url: str) -> list[str]:
+    """``node bench/node/queue_worker.mjs URL``: the Node client from
+    ``clients/node`` (its node-redis and its copy of the scripts)."""
+    node = shutil.which("node")
+    if node is None:
+        raise Skip("node is not installed")
+    if not (NODE_CLIENT / "node_modules" / "redis").exists():
+        raise Skip("clients/node/node_modules missing: `make node`")
+    if not (NODE_CLIENT / "lua" / "manifest.json").exists():
+        raise Skip("clients/node/lua missing (the scripts' copy): `make node`")
+    return [node, str(HERE / "node" / "queue_worker.mjs"), url]
+
+
+SYSTEMS: dict[str, Any] = {
+    "jt-sync": jt_round("jt-sync"),
+    "jt-async": jt_round("jt-async"),
+    "jt-node": jt_round("jt-node"),
+    **ROUNDS,
+}
 LABELS = {
     "jt-sync": "jobbertrack `track.work` (sync)",
     "jt-async": "jobbertrack.aio `track.work`",
+    "jt-node": "jobbertrack's Node client, `popAndStart` + `finish` (pushed from Python)",
     "rq": "RQ `Worker.work(burst=True)`",
     "arq": "arq `Worker(burst=True, max_jobs=1)`",
     "celery": "Celery `--pool solo`",
     "bullmq": "BullMQ 5 `Worker` (Node)",
 }
 JT = ("jt-sync", "jt-async")
+NODE_CLIENT = ROOT / "clients" / "node"
+NODE_NOTE = (
+    "The jobbertrack Node client's workers against BullMQ's, the same worker count: each ratio "
+    "taken within one run, median (range) over the runs; jobs/s above 1 and µs below 1 favour "
+    "jt-node. jt-node's pushes are jt-sync's (Python `track.push`), BullMQ's its own `queue.add`."
+)
 WHERE = (
     "Per job, the commands the clients sent (SLOWLOG; calls x, µs in Redis), scripts by name "
     "(jobbertrack's from its manifest, BullMQ's from its package); then every command the workers "
@@ -141,19 +179,51 @@ def target_specs(counts: list[int]) -> list[tuple[str, str, int, str, str, int, 
 def targets(runs: list[dict[str, Any]], counts: list[int]) -> list[dict[str, Any]]:
     out = []
     for label, a, ka, measure, b, kb, goal, sense in target_specs(counts):
-        values = []
-        for run in runs:
-            x, y = _value(run, f"{a}/{ka}", measure), _value(run, f"{b}/{kb}", measure)
-            if x is not None and y:
-                values.append(x / y)
+        found = ratio_over_runs(runs, f"{a}/{ka}", f"{b}/{kb}", measure)
         row: dict[str, Any] = {"target": label, "goal": f"{sense} {goal}"}
         row.update(ratio=None, verdict="not measured")
-        if values:
-            ratio = statistics.median(values)
+        if found:
+            ratio = found["ratio"]
             met = {">=": ratio >= goal, ">": ratio > goal, "<=": ratio <= goal}[sense]
-            row.update(ratio=ratio, range=[min(values), max(values)], verdict="met" if met else "not met")
+            row.update(ratio=ratio, range=found["range"], verdict="met" if met else "not met")
         out.append(row)
     return out
+
+
+#: Issue 25: the Node client against BullMQ's Node worker, per worker count
+#: (no goal: the ratios are reported).  (label, measure)
+NODE_RATIOS = (
+    ("jobs/s", "jobs_per_s"),
+    ("in-command µs/job, push + work", "total_us"),
+    ("in-command µs/job, pop + finish", "work_us"),
+    ("worker CPU µs/job", "worker_cpu_us"),
+)
+
+
+def ratio_over_runs(runs: list[dict[str, Any]], a: str, b: str, measure: str) -> dict[str, Any] | None:
+    """Median and range over the runs of cell ``a``'s ``measure`` / cell ``b``'s, each run's own."""
+    values = []
+    for run in runs:
+        x, y = _value(run, a, measure), _value(run, b, measure)
+        if x is not None and y:
+            values.append(x / y)
+    if not values:
+        return None
+    return {"ratio": statistics.median(values), "range": [min(values), max(values)], "runs": values}
+
+
+def node_vs_bullmq(runs: list[dict[str, Any]], counts: list[int]) -> list[dict[str, Any]]:
+    """Per worker count, ``jt-node`` ÷ ``bullmq`` (each ratio within one run)."""
+    return [
+        {
+            "workers": workers,
+            **{
+                measure: ratio_over_runs(runs, f"jt-node/{workers}", f"bullmq/{workers}", measure)
+                for _, measure in NODE_RATIOS
+            },
+        }
+        for workers in counts
+    ]
 
 
 def median_table(runs: list[dict[str, Any]], keys: list[str], counts: list[int]) -> dict[str, Any]:
@@ -200,7 +270,13 @@ def busiest(by: dict[str, Any], names: dict[str, str], top: int = 6) -> str:
     return ", ".join(f"{k} {c:.2f}x {u:.1f}" for k, c, u in named)
 
 
-def report(table: dict[str, Any], found: list[dict[str, Any]], meta: dict[str, Any]) -> str:
+def _ratio_text(found: dict[str, Any] | None) -> str:
+    return "-" if found is None else f"{found['ratio']:.2f} ({found['range'][0]:.2f}-{found['range'][1]:.2f})"
+
+
+def report(
+    table: dict[str, Any], found: list[dict[str, Any]], node: list[dict[str, Any]], meta: dict[str, Any]
+) -> str:
     lines = [
         f"# Work queue ({meta['when']})",
         "",
@@ -226,6 +302,12 @@ def report(table: dict[str, Any], found: list[dict[str, Any]], meta: dict[str, A
     for t in found:
         ratio = "-" if t["ratio"] is None else f"{t['ratio']:.2f} ({t['range'][0]:.2f}-{t['range'][1]:.2f})"
         lines.append(f"| {t['target']} | {ratio} | {t['goal']} | {t['verdict']} |")
+    lines += ["", "## jt-node ÷ bullmq (issue 25)", "", NODE_NOTE, ""]
+    lines += ["| workers | " + " | ".join(label for label, _ in NODE_RATIOS) + " |"]
+    lines += ["|---:|" + "---:|" * len(NODE_RATIOS)]
+    for row in node:
+        cells = " | ".join(_ratio_text(row[measure]) for _, measure in NODE_RATIOS)
+        lines.append(f"| {row['workers']} | {cells} |")
     lines += ["", "## Where Redis' time goes", "", WHERE, ""]
     names = script_names()
     for name, row in table.items():
@@ -258,6 +340,7 @@ def main() -> None:
     runs = [run_once(keys, counts, n, order) for order in range(repeat)]
     table = median_table(runs, keys, counts)
     found = targets(runs, counts)
+    node = node_vs_bullmq(runs, counts)
     meta = {
         "when": time.strftime("%Y-%m-%d %H:%M:%S"),
         "n": n,
@@ -266,14 +349,17 @@ def main() -> None:
         "redis": redis_version(),
         "commit": git_commit(),
     }
-    text = report(table, found, meta)
+    text = report(table, found, node, meta)
     print(text)
     if not args.no_save:
         RESULTS.mkdir(exist_ok=True)
         stem = RESULTS / time.strftime("queue-%Y%m%d-%H%M%S")
         stem.with_suffix(".md").write_text(text)
         stem.with_suffix(".json").write_text(
-            json.dumps({"meta": meta, "table": table, "targets": found, "runs": runs}, indent=1)
+            json.dumps(
+                {"meta": meta, "table": table, "targets": found, "node_vs_bullmq": node, "runs": runs},
+                indent=1,
+            )
         )
 
 

@@ -89,8 +89,8 @@ def test_web_benchmark_runs() -> None:
 def test_work_queue_benchmark_runs() -> None:
     """bench/workqueue.py (issue 23) at a tiny size (N = 20, 1 and 2 workers):
     every system has its rows (measured, or skipped with the reason: RQ,
-    Celery, arq without their installs, BullMQ without node or npm's), and
-    the targets are judged."""
+    Celery, arq without their installs, BullMQ and jt-node without node or
+    npm's), the targets are judged and jt-node is set against BullMQ."""
     out = bench(
         [sys.executable, str(ROOT / "bench" / "workqueue.py"), "--quick", "--no-save"],
         timeout=120,
@@ -98,9 +98,10 @@ def test_work_queue_benchmark_runs() -> None:
     )
     for key in ("jt-sync", "jt-async"):
         assert f"| 2 | {key} | " in out and f"| 1 | {key} | " in out and f"| 1 | {key} | skipped" not in out
-    for key in ("rq", "arq", "celery", "bullmq"):
+    for key in ("jt-node", "rq", "arq", "celery", "bullmq"):
         assert f"| 2 | {key} | " in out
     assert "## Targets" in out and "vs BullMQ's 2 Node workers" in out
+    assert "## jt-node ÷ bullmq" in out
 
 
 def test_finding_benchmark_runs() -> None:

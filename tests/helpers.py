@@ -45,6 +45,15 @@ def all_keys(client: Any, pattern: str = "*") -> list[bytes]:
     return found
 
 
+def expire_together(client: Any, a: str, b: str, within_ms: int = 5) -> bool:
+    """Whether keys ``a`` and ``b`` expire within ``within_ms`` of each
+    other.  Their PTTLs are read one after the other (they may be on two
+    cluster nodes): the time that passes between reads, seen on ``a``
+    read again, is allowed on top, so a loaded host is no false alarm."""
+    first, other, again = client.pttl(a), client.pttl(b), client.pttl(a)
+    return min(first, other, again) > 0 and abs(other - again) <= within_ms + (first - again)
+
+
 def command_calls(client: Any, command: str) -> int:
     """Calls of ``command`` (lower case) counted by the server(s) so far."""
     nodes = [n.redis_connection for n in client.get_primaries()] if is_cluster(client) else [client]

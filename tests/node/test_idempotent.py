@@ -11,7 +11,7 @@ import pytest
 
 import jobbertrack
 from jobbertrack._core.keys import Keyspace
-from tests.helpers import all_keys
+from tests.helpers import all_keys, expire_together
 from tests.node.conftest import NodeDriver, as_json
 
 KEYS = Keyspace()
@@ -61,7 +61,7 @@ def _entry_follows(client: Any, key: str, job_id: str) -> None:
     """The key's entry names the job and expires with its record."""
     entry = KEYS.key_entry(key)
     assert client.get(entry) == job_id.encode()
-    assert abs(client.pttl(entry) - client.pttl(KEYS.job_key(job_id))) <= 5
+    assert expire_together(client, entry, KEYS.job_key(job_id))
 
 
 PATHS = pytest.mark.parametrize("same_shard", [True, False], ids=["one-script", "claim-then-create"])

@@ -20,9 +20,9 @@
 -- once.
 
 local GROUP_KIND = 'group'
-local G_RUNNING = move_row('start')
-local G_FINISHED = move_row('finish')
-local G_CANCELLED = move_row('cancel')
+local G_RUNNING = string.match(MOVES.start, '^[^|]*')
+local G_FINISHED = string.match(MOVES.finish, '^[^|]*')
+local G_CANCELLED = string.match(MOVES.cancel, '^[^|]*')
 
 local function group_key(gid) return PREFIX .. 'job:' .. gid end
 local function open_key(gid) return PREFIX .. 'open:' .. gid end
@@ -38,19 +38,41 @@ local function as_job(id, fn)
   JOB, ID = job, was
 end
 
--- The child counts of the group whose record is JOB: state -> n, and
--- `total`, `expired`.
-local function group_counts()
-  local names = {}
-  for i, state in ipairs(STATES) do names[i] = 'n:' .. state end
-  names[#names + 1] = 'n:total'
-  names[#names + 1] = 'n:expired'
-  local got = redis.call('HMGET', JOB, unpack(names))
-  local c = {}
-  for i, state in ipairs(STATES) do c[state] = tonumber(got[i] or '') or 0 end
-  c.total = tonumber(got[#STATES + 1] or '') or 0
-  c.expired = tonumber(got[#STATES + 2] or '') or 0
-  return c
+-- The group whose record is `gjob`, read in one HMGET: {kind, state,
+-- expires, closed, c = {state -> children, total, expired}}.
+local G_READ = {'kind', 'state', 'expires', 'closed', 'n:total', 'n:expired'}
+for _, state in ipairs(STATES) do G_READ[#G_READ + 1] = 'n:' .. state end
+local function group_read(gjob)
+  local got = redis.call('HMGET', gjob, unpack(G_READ))
+  local c = {total = tonumber(got[5] or '') or 0, expired = tonumber(got[6] or '') or 0}
+  for i, state in ipairs(STATES) do c[state] = tonumber(got[6 + i] or '') or 0 end
+  return {kind = got[1], state = got[2], expires = tonumber(got[3] or ''), closed = got[4] ~= false, c = c}
+end
+
+-- Write the counts of group `g` named in `changed` (a list of count names).
+local function group_write(gjob, g, changed)
+  local sets = {}
+  for _, name in ipairs(changed) do
+    sets[#sets + 1] = 'n:' .. name
+    sets[#sets + 1] = g.c[name]
+  end
+  redis.call('HSET', gjob, unpack(sets))
+end
+
+-- The state group `g`'s counts call for (see the top), or nil for no move.
+local function group_target(g)
+  local c, ended = g.c, 0
+  for _, state in ipairs(STATES) do
+    if in_set(ENDED, state) then ended = ended + c[state] end
+  end
+  local target
+  if g.closed and ended >= c.total then
+    target = c[G_FINISHED] >= c.total and G_FINISHED or SETTLE_TO
+  elseif ended > 0 or c[G_RUNNING] > 0 then
+    target = G_RUNNING
+  end
+  if not target or target == g.state or (in_set(ENDED, g.state) and in_set(ENDED, target)) then return nil end
+  return target
 end
 
 -- The counts as the JSON object the follow-up job's data holds.
@@ -84,34 +106,31 @@ local function group_then(h, c, now)
   end)
 end
 
--- Move the group `gid` to the state its counts call for (see the top).
-local function group_step(gid, now)
+-- Move the group `gid` (read as `g`) to `target`.
+local function group_move(gid, g, target, now)
   as_job(gid, function()
     local h = head()
-    if h.kind ~= GROUP_KIND or malformed(h) then return end
-    local c = group_counts()
-    local ended = 0
-    for _, state in ipairs(STATES) do
-      if in_set(ENDED, state) then ended = ended + c[state] end
-    end
-    local target
-    if redis.call('HEXISTS', JOB, 'closed') == 1 and ended >= c.total then
-      target = c[G_FINISHED] >= c.total and G_FINISHED or SETTLE_TO
-    elseif ended > 0 or c[G_RUNNING] > 0 then
-      target = G_RUNNING
-    end
-    if not target or target == h.state or (in_set(ENDED, h.state) and in_set(ENDED, target)) then return end
+    if malformed(h) then return end
     local fields, err = {}, nil
     if in_set(ENDED, h.state) then redis.call('HDEL', JOB, 'ended', 'error') end  -- a retried child reopens it
     if target == SETTLE_TO then
-      err = '{"reason":"children_failed","failed":' .. c[SETTLE_TO] .. ',"cancelled":' .. (c[G_CANCELLED] or 0)
-        .. ',"expired":' .. c.expired .. '}'
+      err = '{"reason":"children_failed","failed":' .. g.c[SETTLE_TO] .. ',"cancelled":' .. (g.c[G_CANCELLED] or 0)
+        .. ',"expired":' .. g.c.expired .. '}'
       fields = {'error', err}
     end
     move(h, target, now, fields, {})
     emit(target, now, nil, err and 'error', err)
-    if in_set(ENDED, target) then group_then(h, c, now) end
+    if in_set(ENDED, target) then group_then(h, g.c, now) end
   end)
+end
+
+-- Move the group `gid` (read as `g`; nil: read it now) to the state its
+-- counts call for, if that is a move.
+local function group_step(gid, now, g)
+  g = g or group_read(group_key(gid))
+  if g.kind ~= GROUP_KIND then return end
+  local target = group_target(g)
+  if target then group_move(gid, g, target, now) end
 end
 
 -- The group a create names (its field `group`), or nil.
@@ -126,56 +145,83 @@ end
 -- live: `expires` capped at the group's own expiry; or nil and the reply
 -- refusing it (nothing written): {'nogroup', gid} when there is no such
 -- group in this shard, {'closed', gid} when it takes no more children.
+-- The group it read is kept for the child's first move in this script
+-- (ADMITTED: nothing writes the group in between).
+local ADMITTED = {}
 local function group_admit(gid, expires)
-  local g = redis.call('HMGET', group_key(gid), 'kind', 'closed', 'expires')
-  if g[1] ~= GROUP_KIND then return nil, {'nogroup', gid} end
-  if g[2] then return nil, {'closed', gid} end
-  local until_ = tonumber(g[3] or '')
-  if until_ and until_ < expires then return until_ end
+  local g = group_read(group_key(gid))
+  if g.kind ~= GROUP_KIND then return nil, {'nogroup', gid} end
+  if g.closed then return nil, {'closed', gid} end
+  ADMITTED.gid, ADMITTED.g = gid, g
+  if g.expires and g.expires < expires then return g.expires end
   return expires
 end
 
--- The child ID of group `gid` moved from `from` (nil: it is new) to `to`.
+-- The child ID of group `gid` moved from `from` (nil: it is new) to `to`:
+-- one HMGET and one HSET of the group's record, the `open` entry when it
+-- ends or comes back, and the group's own move when its counts call for one.
 local function group_moved(gid, from, to, expires, now)
   local gjob = group_key(gid)
-  local gexpires = tonumber(redis.call('HGET', gjob, 'expires') or '')
-  if not gexpires then return end  -- its group is gone: nothing left to count
+  local g = ADMITTED.gid == gid and ADMITTED.g or group_read(gjob)
+  ADMITTED.gid = nil
+  if g.kind ~= GROUP_KIND or not g.expires then return end  -- its group is gone: nothing left to count
+  local ended_before = 0
+  for _, state in ipairs(STATES) do
+    if in_set(ENDED, state) then ended_before = ended_before + g.c[state] end
+  end
+  local open_before = g.c.total - ended_before  -- children in `open` (or expired, not yet counted)
+  local changed = {to}
+  g.c[to] = g.c[to] + 1
   if from then
-    redis.call('HINCRBY', gjob, 'n:' .. from, -1)
+    g.c[from] = g.c[from] - 1
+    changed[2] = from
   else
-    redis.call('HINCRBY', gjob, 'n:total', 1)
+    g.c.total = g.c.total + 1
+    changed[2] = 'total'
     redis.call('ZADD', ingroup_key(gid), 0, ingroup_entry(now, ID))
-    keep_until(ingroup_key(gid), gexpires + TOMB_TTL, now)
+    -- no child outlives its group: the index lives until the group's end
+    -- plus a tombstone lifetime, set with its first child
+    if g.c.total == 1 then redis.call('PEXPIREAT', ingroup_key(gid), g.expires + TOMB_TTL) end
   end
-  redis.call('HINCRBY', gjob, 'n:' .. to, 1)
-  if in_set(ENDED, to) then
+  group_write(gjob, g, changed)
+  local ends, was_ended = in_set(ENDED, to), from ~= nil and in_set(ENDED, from)
+  if ends and not was_ended then
     redis.call('ZREM', open_key(gid), ID)
-  else
+  elseif not ends and (from == nil or was_ended) then  -- new, or retried: open until it ends
     redis.call('ZADD', open_key(gid), expires, ID)
-    keep_until(open_key(gid), gexpires + TOMB_TTL, now)
+    -- an empty zset is no key: the first entry since it emptied sets its expiry
+    if open_before <= 0 then redis.call('PEXPIREAT', open_key(gid), g.expires + TOMB_TTL) end
   end
-  group_step(gid, now)
+  group_step(gid, now, g)
 end
 GROUP.moved = group_moved
 
 -- The child `id` of group `gid`, last in `state`, is gone: deleted (it
 -- leaves the counts) or expired (not ended: it counts as failed).
 local function group_gone(gid, id, state, now, deleted)
+  ADMITTED.gid = nil  -- a cleanup between a child's admission and its first move changes its group
   local gjob = group_key(gid)
-  if redis.call('EXISTS', gjob) == 0 then return end
+  local g = group_read(gjob)
+  if g.kind ~= GROUP_KIND then return end
   local open = redis.call('ZREM', open_key(gid), id) == 1
-  if deleted then
-    if state then redis.call('HINCRBY', gjob, 'n:' .. state, -1) end
-    redis.call('HINCRBY', gjob, 'n:total', -1)
-    redis.call('ZREM', ingroup_key(gid), id)
-  elseif open then
-    if state then redis.call('HINCRBY', gjob, 'n:' .. state, -1) end
-    redis.call('HINCRBY', gjob, 'n:' .. SETTLE_TO, 1)
-    redis.call('HINCRBY', gjob, 'n:expired', 1)
-  else
-    return
+  local changed = {}
+  if state then
+    g.c[state] = g.c[state] - 1
+    changed[1] = state
   end
-  group_step(gid, now)
+  if deleted then
+    g.c.total = g.c.total - 1
+    changed[#changed + 1] = 'total'
+  elseif open then
+    g.c[SETTLE_TO] = g.c[SETTLE_TO] + 1
+    g.c.expired = g.c.expired + 1
+    changed[#changed + 1] = SETTLE_TO
+    changed[#changed + 1] = 'expired'
+  else
+    return  -- an ended child's record expired: it stays counted where it ended
+  end
+  group_write(gjob, g, changed)
+  group_step(gid, now, g)
 end
 GROUP.gone = group_gone
 

@@ -12,6 +12,7 @@ import jobbertrack
 
 from . import (
     commands_fleet,
+    commands_groups,
     commands_jobs,
     commands_operate,
     commands_read,
@@ -25,6 +26,7 @@ from .context import EXIT_ERROR, EXIT_JOB_NOT_FOUND, EXIT_REDIS, Failure, Settin
 
 COMMANDS: list[click.Command] = [
     commands_jobs.create,
+    commands_groups.group,
     *commands_jobs.ACTION_COMMANDS,
     commands_operate.retry,
     commands_operate.delete,

@@ -62,8 +62,22 @@ class Board:
                 ids.pop(event.job_id, None)
                 ids[event.job_id] = event.at  # keeps the order of the last change
         self.events += len(events)
+        read = dict(zip(ids, self.track.get_many(list(ids)), strict=True))
+        # A child's move changes its group's counts with no event of the
+        # group's own: read those groups too, as changed last (at their
+        # child's move), so a group stays above its busy children.
+        groups: dict[str, datetime] = {}
+        for job_id, job in read.items():
+            parent = None if job is None else job.get_value().get("group_id")
+            if isinstance(parent, str) and (self.only is None or parent in self.jobs):
+                groups[parent] = max(ids[job_id], groups.get(parent, ids[job_id]))
+        unread = [group_id for group_id in groups if group_id not in read]
+        if unread:
+            read.update(zip(unread, self.track.get_many(unread), strict=True))
+        for group_id, at in groups.items():
+            ids[group_id] = max(at, ids.pop(group_id, at))
         self.changed.update(ids)
-        found = self.track.get_many(list(ids))
+        found = [read[job_id] for job_id in ids]
         for job_id, job in zip(ids, found, strict=True):
             self.jobs.pop(job_id, None)
             if job is None:  # expired meanwhile

@@ -11,7 +11,17 @@ import click
 from jobbertrack.actions import ACTIONS, Action, Param
 
 from .context import common_options, find, output, settings
-from .params import JSON_HELP, SECONDS, click_param, create_options, json_value, key_option, tag_option
+from .params import (
+    JSON_HELP,
+    SECONDS,
+    click_param,
+    create_options,
+    group_option,
+    json_value,
+    key_option,
+    no_key_with_group,
+    tag_option,
+)
 from .render import print_created, print_job
 
 
@@ -29,10 +39,17 @@ def _moved(job_id: str, move: str, *args: Any, **kwargs: Any) -> None:
 @create_options
 @tag_option
 @key_option
+@group_option
 @click.option("-q", "--quiet", is_flag=True, help="Print only the new job's id.")
 @common_options
 def create(
-    timeout: float, data: str | None, tags: tuple[str, ...], key: str | None, quiet: bool, **fields: Any
+    timeout: float,
+    data: str | None,
+    tags: tuple[str, ...],
+    key: str | None,
+    group: str | None,
+    quiet: bool,
+    **fields: Any,
 ) -> None:
     """Create a job, in state waiting.
 
@@ -42,13 +59,17 @@ def create(
       JOB=$(jobbertrack create -q --timeout 600)
       jobbertrack create --timeout 3600 --key order-42   # the same job each time
       jobbertrack create --timeout 3600 --name import --tag customer-7 --tag nightly
+      jobbertrack create --timeout 3600 --group 01J2M3K4ZQ8XW5RB7T6YV   # a child of that group
     """
+    no_key_with_group(key, group)
     kwargs: dict[str, Any] = dict(fields)  # name, ...: the fields set at create
     if tags:
         kwargs["tags"] = list(tags)
     # no data given: none stored (not even null)
     if data is not None:
         kwargs["data"] = json_value(data, "--data")
+    if group is not None:
+        kwargs["group"] = group
     job = settings().handler().create(timeout, key=key, **kwargs)
     if quiet:
         click.echo(job.id)

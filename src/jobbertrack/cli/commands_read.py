@@ -13,7 +13,7 @@ from rich.text import Text
 
 import jobbertrack
 
-from .context import common_options, find, output, settings
+from .context import common_options, find, find_group, output, settings
 from .output import Output, clock, note, now_utc
 from .params import SECONDS, WHEN_HELP, as_when
 from .render import (
@@ -65,6 +65,12 @@ def get(job_id: str) -> None:
 )
 @click.option("--cursor", help="Start after the previous page (its cursor is printed after it).")
 @click.option("--all", "every_page", is_flag=True, help="List every page.")
+@click.option(
+    "--group",
+    "group_id",
+    metavar="ID",
+    help="List this group's children instead (with at most one --state; no other filter).",
+)
 @common_options
 def ls(
     states: tuple[str, ...],
@@ -76,11 +82,13 @@ def ls(
     limit: int,
     cursor: str | None,
     every_page: bool,
+    group_id: str | None,
 ) -> None:
     """List live jobs, newest first, a page at a time.
 
     Without a terminal, one tab-separated line per job: id, state,
-    created_at, name.
+    created_at, name; a group has a fifth, "group ENDED/TOTAL N failed".
+    In a table, a group's progress column says "group".
 
     \b
     Examples:
@@ -89,9 +97,13 @@ def ls(
       jobbertrack ls --tag customer-7 --queue import --since 2h
       jobbertrack ls --name nightly --since 2026-12-01 --until 2026-12-02
       jobbertrack ls --json | jq -r '.jobs[].id'
+      jobbertrack ls --group 01J2M3K4ZQ8XW5RB7T6YV --state failed
     """
     track = settings().handler()
     filters = list_filters(tags, queue, name, since, until)
+    if group_id is not None:
+        _ls_group(track, group_id, states, filters, limit, cursor, every_page)
+        return
     jobs: list[jobbertrack.Resource] = []
     while True:
         page = track.list(list(states) or None, limit=limit, cursor=cursor, **filters)
@@ -100,6 +112,33 @@ def ls(
         if cursor is None or not every_page:
             break
     _print_jobs(output(), jobs, cursor, next_page_args(filters))
+
+
+def _ls_group(
+    track: jobbertrack.Handler,
+    group_id: str,
+    states: tuple[str, ...],
+    filters: dict[str, Any],
+    limit: int,
+    cursor: str | None,
+    every_page: bool,
+) -> None:
+    """``ls --group ID``: a page of the group's live children, newest first."""
+    if len(states) > 1:
+        raise click.UsageError("--group lists one state at a time: give --state at most once")
+    if filters:
+        raise click.UsageError("--group takes no --tag, --queue, --name, --since or --until")
+    state = states[0] if states else None
+    group = find_group(track, group_id)
+    jobs: list[jobbertrack.Resource] = []
+    while True:
+        page = group.children(state, limit=limit, cursor=cursor)
+        jobs.extend(page)
+        cursor = page.cursor
+        if cursor is None or not every_page:
+            break
+    again = ["--group", group_id, *(["--state", state] if state else [])]
+    _print_jobs(output(), jobs, cursor, " ".join(shlex.quote(word) for word in again))
 
 
 def list_filters(

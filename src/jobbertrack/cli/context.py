@@ -77,6 +77,19 @@ def find(track: jobbertrack.Handler, job_id: str) -> jobbertrack.Resource:
     return job
 
 
+def find_group(track: jobbertrack.Handler, group_id: str) -> jobbertrack.Group:
+    """``track.group(id)``, or JobExpired / JobNotFound for an expired or
+    deleted job (as ``find``), else GroupNotFound (no job, or not a group)."""
+    try:
+        return track.group(group_id)
+    except jobbertrack.GroupNotFound:
+        raise
+    except jobbertrack.JobNotFound:
+        if track.status(group_id) in ("expired", "deleted"):
+            find(track, group_id)  # raises, saying which
+        raise jobbertrack.GroupNotFound(group_id) from None
+
+
 def _set_url(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
     if value:
         ctx.ensure_object(Settings).url = value

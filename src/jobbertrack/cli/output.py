@@ -122,4 +122,6 @@ def error_text(error: dict[str, Any] | None) -> str:
         return ""
     message = error.get("message") or ""
     reason = error.get("reason")
-    return f"{reason}: {message}" if reason and reason != "error" else str(message)
+    if reason and reason != "error":
+        return f"{reason}: {message}" if message else str(reason)
+    return str(message)

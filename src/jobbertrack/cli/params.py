@@ -114,6 +114,22 @@ def tag_option(func: F) -> F:
     )(func)
 
 
+def group_option(func: F) -> F:
+    """``--group ID``: the job joins that open group as a child (``create(..., group=ID)``)."""
+    return click.option(
+        "--group",
+        metavar="ID",
+        help="Join this open group as a child (`jobbertrack group create`); "
+        "the job lives no longer than the group.",
+    )(func)
+
+
+def no_key_with_group(key: str | None, group: str | None) -> None:
+    """A child joins its group without an idempotency key (the library refuses both)."""
+    if key is not None and group is not None:
+        raise click.UsageError("--key and --group cannot be given together: make the child without --key")
+
+
 def create_options(func: F) -> F:
     """``--name`` and every other field set at create (``jobbertrack.actions.CREATE_INPUTS``)."""
     for param in reversed(CREATE_INPUTS):

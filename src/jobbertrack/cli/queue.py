@@ -20,7 +20,15 @@ import jobbertrack
 
 from .context import common_options, output, settings
 from .output import note
-from .params import SECONDS, create_options, json_value, key_option, tag_option
+from .params import (
+    SECONDS,
+    create_options,
+    group_option,
+    json_value,
+    key_option,
+    no_key_with_group,
+    tag_option,
+)
 from .render import print_created
 from .run import EXIT_CANCELLED, Reporter, _run_tracked
 
@@ -49,6 +57,7 @@ from .run import EXIT_CANCELLED, Reporter, _run_tracked
 @create_options
 @tag_option
 @key_option
+@group_option
 @click.option("-q", "--quiet", is_flag=True, help="Print only the new job's id.")
 @click.argument("data", metavar="[DATA]", required=False)
 @common_options
@@ -61,6 +70,7 @@ def push(
     priority: int,
     tags: tuple[str, ...],
     key: str | None,
+    group: str | None,
     quiet: bool,
     data: str | None,
     **fields: Any,
@@ -74,10 +84,14 @@ def push(
       jobbertrack push --queue mail --retries 3 --backoff 60 --timeout 86400 '"user@example.com"'
       jobbertrack push --priority 10 --timeout 600 '{"urgent": true}'
       jobbertrack push --queue import --tag customer-7 --timeout 3600 '{"file": "a.csv"}'
+      jobbertrack push --group 01J2M3K4ZQ8XW5RB7T6YV --timeout 3600 '{"file": "b.csv"}'
     """
+    no_key_with_group(key, group)
     value = None if data is None else json_value(data, "DATA")
     if tags:
         fields["tags"] = list(tags)
+    if group is not None:
+        fields["group"] = group
     job = (
         settings()
         .handler()

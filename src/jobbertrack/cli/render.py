@@ -32,6 +32,9 @@ from .output import (
     to_json,
 )
 
+#: The states of an ended job.
+ENDED_STATES = ("failed", "finished", "cancelled")
+
 TIMES = ("created_at", "started_at", "heartbeat_at", "ended_at", "expires_at")
 
 
@@ -69,6 +72,76 @@ def progress_cell(progress: dict[str, Any] | None, width: int = 8) -> Text:
     return text
 
 
+def group_of(job: jobbertrack.Resource) -> dict[str, Any] | None:
+    """A group's ``get_value()["group"]`` (counts, total, closed, then), as
+    last read; None for any other job.  Read from the record, never again
+    from Redis (a ``Group``'s ``progress`` property would read it)."""
+    if not isinstance(job, jobbertrack.Group):
+        return None
+    info = job.get_value().get("group")
+    return info if isinstance(info, dict) else None
+
+
+def group_progress(info: dict[str, Any]) -> dict[str, Any]:
+    """``{"current": ended children, "total": children}`` of a group's counts."""
+    counts = info.get("counts") or {}
+    ended = sum(int(counts.get(state) or 0) for state in ENDED_STATES)
+    return {"current": ended, "total": int(info.get("total") or 0)}
+
+
+def group_failed(info: dict[str, Any]) -> int:
+    """A group's failed children (those that expired before they ended included)."""
+    return int((info.get("counts") or {}).get("failed") or 0)
+
+
+def group_cell(info: dict[str, Any], width: int = 8, *, marker: bool = True) -> Text:
+    """``3/10 ███░░░░░ group · 1 failed``: a group's ended children of its
+    total, as a bar, marked as a group, with its failed count when any."""
+    text = progress_cell(group_progress(info), width)
+    if not info.get("total"):
+        text = Text("0/0")
+    if marker:
+        text.append(" group", style="bold blue")
+    failed = group_failed(info)
+    if failed:
+        text.append(" · " if marker else " ").append(f"{failed} failed", style=STATE_STYLES["failed"])
+    return text
+
+
+def group_counts_text(info: dict[str, Any], *, every: bool = False) -> Text:
+    """The children per state: ``2 waiting · 1 running · 1 failed`` (with
+    ``every``, states with none too, then the total)."""
+    counts = info.get("counts") or {}
+    text = Text()
+    for state, n in counts.items():
+        if n or every:
+            if text:
+                text.append(" · ", style="dim")
+            text.append(f"{n} ").append(state, style=STATE_STYLES.get(state, "dim"))
+    if not every:
+        return text if text else Text("no children", style="dim")
+    return text.append(" · ", style="dim").append(f"{int(info.get('total') or 0)} total", style="dim")
+
+
+def group_lines(info: dict[str, Any]) -> list[tuple[str, Text]]:
+    """The rows of a group's detail: its children's counts and progress, whether
+    it is open, and its follow-up job."""
+    rows = [
+        ("children", group_counts_text(info, every=True)),
+        ("progress", group_cell(info, 20, marker=False)),
+        ("closed", Text("yes" if info.get("closed") else "no: children may still join")),
+    ]
+    if info.get("expired"):
+        rows.append(("expired", Text(f"{info['expired']} children expired before they ended")))
+    then = info.get("then")
+    if isinstance(then, dict):
+        said = f"push {then.get('id')} on queue {then.get('queue')}"
+        if then.get("name") is not None:
+            said += f" (name {then['name']!r})"
+        rows.append(("then", Text(said + (": pushed" if then.get("pushed") else ": when the group ends"))))
+    return rows
+
+
 #: Column widths of job tables, (min, max).  The fixed columns never wrap;
 #: the others shrink to fit the terminal, cutting their text with "…".
 WIDTHS: dict[str, tuple[int | None, int | None]] = {
@@ -82,6 +155,8 @@ WIDTHS: dict[str, tuple[int | None, int | None]] = {
     "detail": (10, 50),
 }
 FIXED = ("id", "state", "created", "updated")
+#: The progress column's widest when a group shows in it (``12/12 ████████ group · 2 failed``).
+GROUP_PROGRESS = 34
 
 
 def queue_text(value: dict[str, Any]) -> str | None:
@@ -106,6 +181,8 @@ def labels(value: dict[str, Any]) -> list[tuple[str, Text]]:
         rows.append(("queue", Text(queue_text(value) or "")))
     if value.get("tags"):
         rows.append(("tags", tags_text(value["tags"])))
+    if value.get("group_id"):
+        rows.append(("group", Text(str(value["group_id"]))))
     return rows
 
 
@@ -132,6 +209,15 @@ def detail(job: jobbertrack.Resource) -> str:
     if isinstance(data, dict) and "exit_code" in data and "duration" in data:
         return f"exit status {data['exit_code']} after {number(data['duration'])} s"
     return compact(data)
+
+
+def job_error(job: jobbertrack.Resource) -> str:
+    """A job's error as one line; a failed group's says how many children failed."""
+    error = job.error
+    if error and error.get("reason") == "children_failed" and not error.get("message"):
+        said = ", ".join(f"{error[k]} {k}" for k in ("failed", "cancelled", "expired") if error.get(k))
+        return f"children_failed: {said}" if said else "children_failed"
+    return error_text(error)
 
 
 def job_value(job: jobbertrack.Resource, *, history: bool = False) -> dict[str, Any]:
@@ -184,10 +270,10 @@ def job_detail(job: jobbertrack.Resource) -> RenderableType:
         grid.add_row("problem", Text(f"{problem['field']}: {problem['problem']}", style="red"))
     for label, text in labels(value):
         grid.add_row(label, text)
-    if job.progress:
-        grid.add_row("progress", progress_cell(job.progress, width=20))
+    for label, text in progress_rows(job):
+        grid.add_row(label, text)
     if job.error:
-        grid.add_row("error", Text(error_text(job.error), style="red"))
+        grid.add_row("error", Text(job_error(job), style="red"))
         if job.error.get("traceback"):
             grid.add_row("", Text(str(job.error["traceback"]).rstrip(), style="dim"))
     for key in payloads(job, value):
@@ -200,6 +286,14 @@ def job_detail(job: jobbertrack.Resource) -> RenderableType:
         if value.get(field) is not None:
             grid.add_row(field.replace("_", " "), Text(f"{number(value[field])} s"))
     return Group(grid, Text(""), timeline(job.history()))
+
+
+def progress_rows(job: jobbertrack.Resource) -> list[tuple[str, Text]]:
+    """A job's progress as rows of its detail; a group's children's counts and progress."""
+    info = group_of(job)
+    if info is not None:
+        return group_lines(info)
+    return [("progress", progress_cell(job.progress, width=20))] if job.progress else []
 
 
 def step_note(step: dict[str, Any]) -> str:
@@ -216,7 +310,7 @@ def timeline(history: list[dict[str, Any]]) -> Table:
     for step in history:
         note = step_note(step)
         if step.get("reason") and step["reason"] != "error":
-            note = f"{step['reason']}: {note}"
+            note = f"{step['reason']}: {note}" if note else str(step["reason"])
         table.add_row(
             Text(f"{clock(step['at'])} ({ago(step['at'])})" if step["at"] else "-"),
             state_text(step["from"]) if step["from"] else Text("-"),
@@ -236,7 +330,12 @@ def job_lines(job: jobbertrack.Resource) -> list[str]:
         lines.append(f"queue: {queue_text(value)}")
     if value.get("tags"):
         lines.append(f"tags: {to_json(value['tags'])}")
-    if job.progress:
+    if value.get("group_id"):
+        lines.append(f"group: {value['group_id']}")
+    info = group_of(job)
+    if info is not None:
+        lines.extend(f"{label}: {text.plain}" for label, text in group_lines(info))
+    elif job.progress:
         lines.append(f"progress: {progress_text(job.progress)}")
     if job.error:
         lines.append(f"error: {to_json(job.error)}")
@@ -303,6 +402,9 @@ class JobsTable:
         least = {name: low or 0 for name, (low, _) in WIDTHS.items()}
         if not bar:
             least["progress"] = NARROW_PROGRESS
+        # a group's progress keeps its marker and failed count (up to GROUP_PROGRESS)
+        groups = [group_cell(info, bar).cell_len for job, _ in self.rows if (info := group_of(job))]
+        least["progress"] = max(least["progress"], min(max(groups, default=0), GROUP_PROGRESS))
         columns = list(self.columns)
         for name in DROP_ORDER:
             if name in columns and needed(columns, least) > width:
@@ -316,19 +418,23 @@ class JobsTable:
     def table(self, columns: tuple[str, ...], bar: int = 8, least: dict[str, int] | None = None) -> Table:
         table = Table(box=box.SIMPLE_HEAD)
         least = least or {}
+        has_group = any(group_of(job) is not None for job, _ in self.rows)
         for name in columns:
             low, high = WIDTHS[name]
+            if name == "progress" and has_group:
+                high = GROUP_PROGRESS
             table.add_column(name, no_wrap=name in FIXED, min_width=least.get(name, low), max_width=high)
         for job, updated in self.rows:
+            info = group_of(job)
             cells = {
                 "id": Text(job.id),
                 "state": state_text(job_state(job)),
                 "name": Text(job.name or ""),
                 "tags": tags_text(job.get_value().get("tags") or []),
-                "progress": progress_cell(job.progress, bar),
+                "progress": progress_cell(job.progress, bar) if info is None else group_cell(info, bar),
                 "created": Text(ago(job.created_at, self.now)),
                 "updated": Text(ago(updated, self.now)),
-                "detail": Text(detail(job), style="red" if job.state == "failed" or job.problems else ""),
+                "detail": detail_cell(job, info),
             }
             for cell in cells.values():
                 cell.no_wrap, cell.overflow = True, "ellipsis"
@@ -337,6 +443,13 @@ class JobsTable:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         yield self.fitted(options.max_width)
+
+
+def detail_cell(job: jobbertrack.Resource, info: dict[str, Any] | None) -> Text:
+    """The detail column: a group's children per state, else ``detail``."""
+    if info is not None and not job.problems:
+        return group_counts_text(info)
+    return Text(detail(job), style="red" if job.state == "failed" or job.problems else "")
 
 
 def needed(columns: list[str], least: dict[str, int]) -> int:
@@ -348,9 +461,22 @@ def needed(columns: list[str], least: dict[str, int]) -> int:
 
 def job_row(job: jobbertrack.Resource) -> str:
     """A plain, tab-separated listing line: id, state, created_at, name;
-    for a malformed record, state ``broken`` and a fifth column, its problems."""
+    for a malformed record, state ``broken`` and a fifth column, its problems;
+    for a group, a fifth column ``group 3/10 1 failed`` (ended/total children,
+    failed ones)."""
     cells = (job.id, job_state(job), iso(job.created_at), job.name or "-")
-    return "\t".join((*cells, problems_text(job)) if job.problems else cells)
+    if job.problems:
+        return "\t".join((*cells, problems_text(job)))
+    info = group_of(job)
+    if info is not None:
+        return "\t".join((*cells, group_summary(info)))
+    return "\t".join(cells)
+
+
+def group_summary(info: dict[str, Any]) -> str:
+    """``group 3/10 1 failed``: a group's ended children of its total, and its failed ones."""
+    done = group_progress(info)
+    return f"group {done['current']}/{done['total']} {group_failed(info)} failed"
 
 
 def counts_table(counts: dict[str, int]) -> Table:

@@ -25,7 +25,7 @@ from ._core.ids import check_id
 from ._core.listing import states_of
 from ._core.transitions import State
 from ._core.wire import text
-from ._exceptions import JobberTrackError
+from ._exceptions import GroupNotFound, JobberTrackError
 from ._ops import Plan
 from ._plans import read_records
 
@@ -145,7 +145,10 @@ class GroupBase:
         """Read the group (its expired children counted first), closing it
         first with ``close``."""
         call = self._core.group(self.id, close)  # type: ignore[attr-defined]
-        self._apply((yield call), "")  # type: ignore[attr-defined]
+        reply = yield call
+        if text(reply[0]) in ("gone", "expired"):  # (a deleted one says so)
+            raise GroupNotFound(self.id)
+        self._apply(reply, "")  # type: ignore[attr-defined]
         return self
 
     def _counts_plan(self) -> Plan[dict[str, int]]:

@@ -8,7 +8,7 @@
 --       3 events, 4 tomb, 5 queue, 6.. the state indexes)
 -- ARGV[1..4]: id, token (unused), event cap, tombstone lifetime ms
 -- ARGV[5]  'close': no child may join from now on; '' = read only
--- Returns {'ok', fields...}   the group's record, data and result left out
+-- Returns {'ok', fields...}   the group's record (flat HGETALL, data included)
 --         {'nogroup', id}     the record is not a group's; nothing written
 --         {'expired'} | {'gone'} | {'deleted'}: no record (see missing())
 --         {'corrupt', field}  a field it relies on is malformed
@@ -23,4 +23,4 @@ if ARGV[5] == 'close' and redis.call('HEXISTS', JOB, 'closed') == 0 then
   redis.call('HSET', JOB, 'closed', now)
 end
 group_settle(ID, now, 1000)
-return {'ok', snapshot(false)}
+return {'ok', snapshot(true)}

@@ -123,7 +123,7 @@ class Outcome(NamedTuple):
         """Raise the error this outcome means (nothing for "ok")."""
         if self.code != "ok":
             current = (self.fields or {}).get("state", "?")
-            raise error_for(
+            error = error_for(
                 self.code,
                 job_id,
                 target=target,
@@ -132,6 +132,9 @@ class Outcome(NamedTuple):
                 field=self.field,
                 action=action,
             )
+            if self.code == "bad" and (self.fields or {}).get("kind") == "group":
+                error.args = (f"job {job_id!r} is a group: it moves with its children, not by {target!r}",)
+            raise error
 
 
 def _int_option(name: str, value: object, low: int, high: int) -> None:

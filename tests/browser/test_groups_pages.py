@@ -16,6 +16,7 @@ import jobbertrack
 from jobbertrack.testing import RedisServer, free_port
 
 from .conftest import SETTLE_MS, Probe, Served, dashboard, wait_live, wait_until, widget_host
+from .writer import TOKEN, buttons, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -168,3 +169,34 @@ def test_the_element_of_a_group_counts_its_children_live(
             assert probe.errors == []
         finally:
             page.close()  # before the servers stop: no stream left open
+
+
+# --- the buttons of a group's page -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def writable(redis_server: RedisServer) -> Iterator[Served]:
+    with dashboard(redis_server, token=TOKEN) as served:
+        yield served
+
+
+def test_cancelling_a_group_from_its_page_cancels_its_children_and_it_is_never_retried(
+    writable: Served, track: jobbertrack.Handler, context: BrowserContext, open_page: Callable[..., Probe]
+) -> None:
+    group = track.create_group(600, name="cancel me", children=[{"name": f"c{i}"} for i in range(3)])
+    login = context.new_page()
+    log_in(login, writable.url)
+    login.close()
+    probe = open_page(f"{writable.url}/jobs/{group.id}")
+    page = probe.page
+    page.on("dialog", lambda dialog: dialog.accept("not needed"))
+    wait_live(page)
+    probe.mark()
+    assert buttons(page) == ["cancel"]
+    page.locator("[data-action=cancel]").click()
+    expect(page.locator("h1 [data-field=state]")).to_have_text("failed", timeout=LIVE_MS * 5)
+    expect(page.locator("#jt-group-summary")).to_have_text("3 / 3 done · 3 cancelled")
+    assert buttons(page) == ["delete"]  # a group moves with its children: no Retry of its own
+    assert {c.state for c in track.group(group.id).children()} == {"cancelled"}
+    probe.assert_not_reloaded()
+    probe.assert_clean()

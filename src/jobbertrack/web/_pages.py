@@ -231,7 +231,9 @@ def buttons(job: dict[str, Any]) -> list[tuple[str, str]]:
     record is offered Delete only: deleting is how an operator gets rid of one."""
     if job.get("problems"):
         return [("delete", "Delete")]
-    return [(action, label) for action, label, states in BUTTONS if job["state"] in states]
+    # a group moves with its children: cancelling it cancels them, but it is never retried itself
+    offered = [b for b in BUTTONS if not ("group" in job and b[0] == "retry")]
+    return [(action, label) for action, label, states in offered if job["state"] in states]
 
 
 def activity_caption(activity: dict[str, Any]) -> str:

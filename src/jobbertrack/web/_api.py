@@ -22,7 +22,7 @@ from ._body import read_body
 from ._errors import BadFilter, BadRequest, NotJSON, classify, error_json, error_response
 from ._filters import JobFilter, counted, listed
 from ._metrics import CONTENT_TYPE
-from ._paths import job_path
+from ._paths import READS, job_path
 from ._state import AppState, app_state
 
 STATES = tuple(s.value for s in jobbertrack.State)  # the table's order
@@ -62,18 +62,20 @@ def parse_limit(value: str | None, default: int = 50) -> int:
 #: The fields each write takes: any other is refused (422), named, rather
 #: than ignored (``{"timeout": 60, "queue": "import"}`` is not a plain job).
 FIELDS: dict[str, tuple[str, ...]] = {
-    "create": ("timeout", "data", *(p.name for p in CREATE_INPUTS), TAGS_INPUT.name, KEY_INPUT.name),
+    "create": ("timeout", "data", *(p.name for p in CREATE_INPUTS), TAGS_INPUT.name, KEY_INPUT.name, "group"),
     "push": (
         "timeout",
         "data",
         *(p.name for p in CREATE_INPUTS),
         TAGS_INPUT.name,
         KEY_INPUT.name,
+        "group",
         "delay",
         "retries",
         "backoff",
         "priority",
     ),
+    "group": ("timeout", "data", *(p.name for p in CREATE_INPUTS), "then", "children"),  # POST /api/groups
     "sweep": (),
     "retry_all": ("state", "queue", "limit"),
     "clean": ("state", "older_than", "limit"),
@@ -136,7 +138,7 @@ async def jobs(request: Request, state: AppState) -> Response:
 
 
 def _new_job_options(body: dict[str, Any], state: AppState) -> dict[str, Any]:
-    """timeout, name (and data, tags and key when given) of a create or a push."""
+    """timeout, name (and data, tags, key and group when given) of a create or a push."""
     if "timeout" not in body and state.backend.handler.default_timeout is None:
         raise BadRequest("timeout (seconds, > 0) is required")
     options: dict[str, Any] = {"timeout": number(body, "timeout")}
@@ -151,6 +153,10 @@ def _new_job_options(body: dict[str, Any], state: AppState) -> dict[str, Any]:
         options[TAGS_INPUT.argument] = tags
     if body.get(KEY_INPUT.name) is not None:  # an idempotent create: checked by the library
         options[KEY_INPUT.argument] = body[KEY_INPUT.name]
+    if body.get("group") is not None:  # a child of this open group: checked by the library
+        if not isinstance(body["group"], str):
+            raise BadRequest("group must be a group's id (a string)")
+        options["group"] = body["group"]
     return options
 
 
@@ -191,12 +197,13 @@ async def push(request: Request, state: AppState) -> Response:
 async def job_route(request: Request, state: AppState) -> Response:
     """``/api/jobs/{id}`` and ``/api/jobs/{id}/{action}``, ids cut from the raw path."""
     found = job_path(request)
-    if found is None:
+    # a GET of a group's children is _groups_api's route, routed before this one
+    if found is None or (found[1] == "children" and request.method == "GET"):
         return error_json(404, "not_found", "no such route")
     job_id, action = found
     if request.method == "DELETE":
         return await delete(state, job_id, action)
-    is_read = action in (None, "history")
+    is_read = action in (None, *READS)
     if (request.method == "POST") == is_read:  # a write of a read's route, or a read of a write's
         return error_json(405, "method_not_allowed", "use GET" if is_read else "use POST")
     if action is not None and not is_read:

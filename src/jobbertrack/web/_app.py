@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 import jobbertrack
 import jobbertrack.aio
 
-from . import _api, _pages, _sse
+from . import _api, _groups_api, _pages, _sse
 from ._backend import Backend
 from ._body import DEFAULT_CAP
 from ._follower import Follower
@@ -168,7 +168,10 @@ ROUTES = [
     Route("/logout", _pages.logout, methods=["GET", "POST"]),
     Route("/api/counts", _api.counts),
     Route("/api/jobs", _api.jobs, methods=["GET", "POST"]),
+    # before the job's routes: a group's children (an id's encoded "/children" goes on to those)
+    Route(f"/api/jobs/{{rest:{PATH_CONVERTOR}}}/children", _groups_api.children),
     Route(f"/api/jobs/{{rest:{PATH_CONVERTOR}}}", _api.job_route, methods=["GET", "POST", "DELETE"]),
+    Route("/api/groups", _groups_api.create_group, methods=["POST"]),
     Route("/api/sweep", _api.sweep, methods=["POST"]),
     Route("/api/retry", _api.retry_all, methods=["POST"]),
     Route("/api/clean", _api.clean, methods=["POST"]),

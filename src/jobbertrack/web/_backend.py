@@ -66,6 +66,16 @@ class Backend:
             )
         return job
 
+    async def create_group(self, timeout: Any, **kwargs: Any) -> Any:
+        return await self._call(self.handler.create_group, timeout, **kwargs)
+
+    async def children(
+        self, group: Any, state: str | None, limit: int, cursor: str | None
+    ) -> tuple[list[Any], str | None]:
+        """A page of a group's children, newest first, and the next page's cursor."""
+        page = await self._call(group.children, state, limit=limit, cursor=cursor)
+        return list(page), page.cursor
+
     async def get_many(self, ids: list[str]) -> list[Any]:
         result: list[Any] = await self._call(self.handler.get_many, ids)
         return result
@@ -161,6 +171,11 @@ class Backend:
             result = closer()
             if inspect.isawaitable(result):
                 await result
+
+
+def is_group(job: Any) -> bool:
+    """Whether ``job`` (of either layer) is a group (``Handler.create_group``)."""
+    return isinstance(job, (jobbertrack.Group, jobbertrack.aio.Group))
 
 
 #: Keys every job answer carries (None when the job has no such value yet),

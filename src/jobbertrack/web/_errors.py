@@ -37,6 +37,8 @@ TABLE: list[tuple[type[BaseException], int, str]] = [
     (jobbertrack.JobNotFound, 404, "unknown"),
     (jobbertrack.InvalidTransition, 409, "invalid_transition"),
     (jobbertrack.JobExists, 409, "exists"),
+    # a child for a closed group; an unknown group is a JobNotFound (404 "unknown", above)
+    (jobbertrack.GroupClosed, 409, "group_closed"),
     (jobbertrack.RedisUnavailable, 503, "redis_unavailable"),
     (jobbertrack.RedisCommandError, 503, "redis_error"),
     (jobbertrack.JobberTrackError, 422, "invalid"),

@@ -13,50 +13,25 @@ from jobbertrack.actions import (
     RETRY_FROM,
     TAGS_INPUT,
     Action,
-    Param,
 )
 from jobbertrack.times import FORMS
 
 from ._backend import QUEUE_KEYS, WORKER_KEYS
-
-STATES = [s.value for s in jobbertrack.State]  # the table's order
-TIME = {"type": ["string", "null"], "format": "date-time"}
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-ERRORS = {
-    "401": _json(_ref("Error"), "unauthorized: a token is configured and missing or wrong"),
-    "403": _json(
-        _ref("Error"),
-        "writes_disabled: no token is configured; csrf: a write with the session cookie lacks the "
-        "page's X-CSRF-Token or comes from another site or origin",
-    ),
-    "422": _json(_ref("Error"), "invalid: bad input"),
-    "503": _json(_ref("Error"), "redis_unavailable"),
-}
-#: every write: a body must come as application/json (no body at all stands for {})
-WRITE_ERRORS = {
-    "413": _json(_ref("Error"), "too_large: a body over the app's cap, refused before it is read whole"),
-    "415": _json(_ref("Error"), "unsupported_media_type: a body not sent as application/json"),
-}
-JOB_ERRORS = {
-    "404": _json(_ref("Error"), "unknown: no such job"),
-    "410": _json(_ref("Error"), "expired: the job's record has expired"),
-}
-ID_PARAM = {
-    "name": "id",
-    "in": "path",
-    "required": True,
-    "description": "the job id, percent-encoded as one path segment",
-    "schema": {"type": "string"},
-}
+from ._openapi_groups import with_groups
+from ._openapi_parts import (
+    ERRORS,
+    ID_PARAM,
+    JOB_ERRORS,
+    KINDS,
+    STATES,
+    TIME,
+    WRITE_ERRORS,
+    _body,
+    _input,
+    _json,
+    _object,
+    _ref,
+)
 
 
 def _move(summary: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -77,32 +52,9 @@ def _move(summary: str, body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-#: The JSON schema of each kind of input of ``jobbertrack.actions``.
-KINDS: dict[str, dict[str, Any]] = {
-    "seconds": {"type": "number", "exclusiveMinimum": 0},
-    "number": {"type": "number"},
-    "text": {"type": "string"},
-    "json": {},
-}
-
-
-def _input(param: Param) -> dict[str, Any]:
-    limit = {} if param.max_length is None else {"maxLength": param.max_length}
-    return {**KINDS[param.kind], **limit, "description": param.help}
-
-
 def _action_body(action: Action) -> dict[str, Any]:
     body = _body(**{p.name: _input(p) for p in action.params})
     return {**body, "required": list(action.required)} if action.required else body
-
-
-def _object(**props: Any) -> dict[str, Any]:
-    return {"type": "object", "properties": props}
-
-
-def _body(**props: Any) -> dict[str, Any]:
-    """A request body of these fields: any other is refused (422)."""
-    return {**_object(**props), "additionalProperties": False}
 
 
 QUEUE_PARAM = {
@@ -535,13 +487,15 @@ def openapi(base: str = "") -> dict[str, Any]:
             "required": ["error", "message"],
         },
     }
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": "jobbertrack", "version": jobbertrack.__version__},
-        "servers": [{"url": base or "/"}],
-        "paths": paths,
-        "components": {
-            "schemas": schemas,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-        },
-    }
+    return with_groups(
+        {
+            "openapi": "3.1.0",
+            "info": {"title": "jobbertrack", "version": jobbertrack.__version__},
+            "servers": [{"url": base or "/"}],
+            "paths": paths,
+            "components": {
+                "schemas": schemas,
+                "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            },
+        }
+    )

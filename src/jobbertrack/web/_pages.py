@@ -18,7 +18,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 import jobbertrack
 from jobbertrack.actions import ENDED_STATES, RETRY_FROM
 
-from ._backend import Backend, history_json, job_json, queue_json, worker_json
+from . import _group_view
+from ._backend import Backend, history_json, is_group, job_json, queue_json, worker_json
 from ._body import read_body
 from ._errors import BadFilter, TooLarge, classify
 from ._filter_links import page_links
@@ -45,6 +46,7 @@ _env = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
 )
 _env.filters.update(FILTERS)
+_env.filters.update(_group_view.FILTERS)
 _env.filters["href"] = job_href
 _env.filters["queue_api"] = queue_api
 
@@ -177,6 +179,8 @@ async def job_detail(request: Request) -> Response:
         if found is None or found[1] is not None:
             raise jobbertrack.JobNotFound(request.url.path, "no such page")
         job = await state.backend.get(found[0])
+        cursor = request.query_params.get("cursor") or None
+        group = await _group_view.group_context(state.backend, job, cursor) if is_group(job) else None
     except jobbertrack.JobberTrackError as exc:
         return error_page(request, exc)
     value = job_json(job)
@@ -190,6 +194,7 @@ async def job_detail(request: Request) -> Response:
         history=history_json(job.history()),
         payloads=payloads,
         fold_bytes=FOLD_BYTES,
+        group=group,  # a group's counts and page of children (_group_view), else None
     )
 
 
@@ -226,7 +231,9 @@ def buttons(job: dict[str, Any]) -> list[tuple[str, str]]:
     record is offered Delete only: deleting is how an operator gets rid of one."""
     if job.get("problems"):
         return [("delete", "Delete")]
-    return [(action, label) for action, label, states in BUTTONS if job["state"] in states]
+    # a group moves with its children: cancelling it cancels them, but it is never retried itself
+    offered = [b for b in BUTTONS if not ("group" in job and b[0] == "retry")]
+    return [(action, label) for action, label, states in offered if job["state"] in states]
 
 
 def activity_caption(activity: dict[str, Any]) -> str:

@@ -19,7 +19,8 @@ from jobbertrack.actions import ACTIONS as MOVES
 
 from ._errors import BadRequest
 
-ACTIONS = ("history", *MOVES)  # a GET, then the writes of jobbertrack.actions
+READS = ("history", "children")  # the GETs under a job's path
+ACTIONS = (*READS, *MOVES)  # then the writes of jobbertrack.actions
 _TAIL = r"/jobs/([^/]+)(?:/(" + "|".join(ACTIONS) + r"))?/?$"
 _JOB = re.compile(_TAIL)
 _ROUTE = re.compile(r"^(?:/api)?" + _TAIL)

@@ -16,6 +16,11 @@
   var lastId = body.dataset.cursor || "";
   var source = null, retries = 0, down = false, timer = null, busy = false, again = false;
   var pending = new Set();   // the jobs the gathered events named
+  // A group's page: a child's move emits the child's event only (no group
+  // event), so the page follows every event, as the jobs list does, and
+  // redraws its counts at most every GROUP_GAP ms.
+  var isGroup = page === "detail" && !!document.getElementById("jt-group");
+  var GROUP_GAP = 500, lastFetch = 0;
 
   function relative(iso) {   // as `relative` in web/_format.py: the 10 s ticker's text
     if (!iso) return "";
@@ -92,6 +97,8 @@
     if (panel && !mine) document.getElementById("jt-detail").after(document.adoptNode(panel)); else swap(fresh, "jt-problems-panel");
     swap(fresh, "jt-error-panel");
     swap(fresh, "jt-timeline");
+    swap(fresh, "jt-group");
+    swap(fresh, "jt-children-panel");
     ["input", "result"].forEach(function (key) {
       var mine = document.getElementById("jt-" + key), theirs = fresh.getElementById("jt-" + key);
       if (!mine || !theirs) { swap(fresh, "jt-" + key + "-panel"); return; }   // none yet, or now some
@@ -111,6 +118,7 @@
       if (!Array.from(ids).some(function (id) { return rows.has(id); })) return;
     }
     busy = true;
+    lastFetch = Date.now();
     fetchPage().then(function (r) {
       if (page === "detail" && (r.status === 404 || r.status === 410)) { window.location.reload(); return; }
       if (r.status !== 200) { retryLater(ids); return; }   // e.g. 503 while Redis comes back
@@ -125,7 +133,9 @@
       if (again) { again = false; schedule(); }
     });
   }
-  function schedule() { if (!timer) timer = setTimeout(flush, 150); }
+  function schedule() {
+    if (!timer) timer = setTimeout(flush, isGroup ? Math.max(150, lastFetch + GROUP_GAP - Date.now()) : 150);
+  }
   // A redraw that failed (the server said 503, or could not be reached) is
   // tried again a little later, a few times; then the next event or
   // reconnect redraws.
@@ -152,7 +162,7 @@
     if (fleet) { document.dispatchEvent(new CustomEvent("jt:fleet")); return; }
     // The overview shows no progress: a progress report of a running job changes nothing there.
     if (page === "overview" && event.progress && event.state === "running") return;
-    pending.add(event.job_id);
+    pending.add(isGroup ? jobId : event.job_id);   // any event may be a child's
     schedule();
   }
 
@@ -165,7 +175,7 @@
   function connect() {
     var params = new URLSearchParams();
     if (lastId) params.set("since", lastId);
-    if (page === "detail") params.set("job", jobId);
+    if (page === "detail" && !isGroup) params.set("job", jobId);
     source = new EventSource(base + "/api/events?" + params.toString());
     source.addEventListener("status", function (e) {
       var status = JSON.parse(e.data).status;

@@ -10,6 +10,13 @@
 // written with textContent only.  The host element carries `state` (a job
 // state, or "loading", "unknown", "expired", "refused", "error") for styling
 // and tests.  All the elements of a page share one event stream per dashboard.
+//
+// A group (job-id of a group) shows "37 / 100 done · 2 failed": its children
+// ended, of those made so far.  A child's move emits the child's event only,
+// never one of its group, and the stream names no job's group; so while a
+// group has not ended its element reads it again every GROUP_POLL_MS (one
+// small GET), rather than take every job's events.  Its own events (it
+// starts, ends, runs again after a retry) are followed as any job's.
 (function () {
   "use strict";
   if (window.customElements.get("jobbertrack-job")) return;
@@ -28,6 +35,9 @@
     ".fill{height:100%;width:0;background:#2563eb;transition:width .3s}" +
     ".s-finished~.fill,.done .fill{background:#12b76a}.failed .fill{background:#d92d20}" +
     ".msg{color:#616e7c;font-size:12px;margin-top:4px;min-height:1em;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}";
+
+  var GROUP_POLL_MS = 500;
+  var ENDED = { finished: true, failed: true, cancelled: true };
 
   function make(tag, cls) { var n = document.createElement(tag); if (cls) n.className = cls; return n; }
 
@@ -136,6 +146,8 @@
       this.box.appendChild(this.msgEl);
       root.appendChild(this.box);
       this.joined = null;   // {hub, id} while the element follows a job
+      this.poll = null;     // a group's timer while it has not ended
+      this.isGroup = false;
     }
 
     connectedCallback() { this.start(); }
@@ -145,6 +157,8 @@
     get base() { return (this.getAttribute("dashboard") || defaultBase).replace(/\/$/, ""); }
 
     stop() {
+      this.follow(false);
+      this.isGroup = false;
       if (this.joined) { this.joined.hub.remove(this.joined.id, this); this.joined = null; }
     }
 
@@ -162,6 +176,7 @@
     note(text) { this.msgEl.textContent = text; }
 
     onEvent(ev) {
+      if (this.isGroup) { this.load(false); return; }   // its counts are read, not in the event
       this.setState(ev.state);
       if (ev.progress) this.setProgress(ev.progress, ev.state);
       if (ev.error) this.msgEl.textContent = ev.error.message || ev.error.reason || "failed";
@@ -171,6 +186,12 @@
     load(refusedIfFails) {
       var self = this, joined = this.joined;
       if (!joined) return;
+      if (this.loading) { this.again = true; return; }   // one read at a time: the next one follows it
+      this.loading = true;
+      function done() {
+        self.loading = false;
+        if (self.again) { self.again = false; self.load(false); }
+      }
       fetch(joined.hub.base + "/api/jobs/" + encodeURIComponent(joined.id), { headers: { Accept: "application/json" } })
         .then(function (r) {
           return r.json().then(function (body) {
@@ -185,17 +206,44 @@
           if (self.joined !== joined) return;
           if (refusedIfFails) self.show("refused", "the dashboard refused this page");
           else self.show("error", "dashboard unreachable");
-        });
+        })
+        .then(done, done);
     }
 
     render(job) {
       this.nameEl.textContent = job.name || job.id;
       this.setState(job.state);
+      if (job.group) { this.renderGroup(job); return; }
       if (job.progress) this.setProgress(job.progress, job.state);
       else this.setBar(job.state === "finished" ? 100 : 0);
       if (job.error) this.msgEl.textContent = job.error.message || job.error.reason || "failed";
       else if (job.state === "finished") this.msgEl.textContent = "done";
       else if (!job.progress) this.msgEl.textContent = "";
+    }
+
+    renderGroup(job) {
+      var counts = job.group.counts || {}, total = job.group.total || 0;
+      var ended = (counts.finished || 0) + (counts.failed || 0) + (counts.cancelled || 0);
+      var text = ended + " / " + total + " done";
+      if (counts.failed) text += " · " + counts.failed + " failed";
+      if (counts.cancelled) text += " · " + counts.cancelled + " cancelled";
+      this.isGroup = true;
+      this.setAttribute("group", "");
+      this.setBar(total > 0 ? (100 * ended) / total : job.state === "finished" ? 100 : 0);
+      this.msgEl.textContent = text;
+      this.follow(!ENDED[job.state]);
+    }
+
+    follow(on) {   // a group that has not ended is read again every GROUP_POLL_MS, while the stream is live
+      var self = this;
+      if (on && !this.poll) {
+        this.poll = setInterval(function () {
+          if (self.joined && self.joined.hub.live) self.load(false);
+        }, GROUP_POLL_MS);
+      } else if (!on && this.poll) {
+        clearInterval(this.poll);
+        this.poll = null;
+      }
     }
 
     setState(state) {
@@ -221,6 +269,7 @@
     }
 
     show(state, message) {
+      this.follow(false);
       this.setAttribute("state", state);
       this.stateEl.className = "state s-" + state;
       this.stateEl.textContent = state;

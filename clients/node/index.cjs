@@ -15,6 +15,8 @@
 //   // many jobs: track.createMany(n, timeout, {data, name, tags, batch}), track.getMany(ids), track.history(id),
 //   //   track.sweep(), track.retryAll(state, {queue, limit}), track.clean(state, {olderThan, limit})
 //   // the fleet: track.queues(), track.queueStats(queue), track.pause(queue), track.resume(queue), track.workers(queue)
+//   // groups: track.createGroup(timeout, {name, data, then, children}), track.group(id), {group} on create/push/createMany;
+//   //   group.counts(), group.progress(), group.close(), group.children({state, limit, cursor}), group.cancel(), group.retryFailed()
 //
 // The seed's own API, callbacks and promises, is jobbertrack/seed (seed.cjs).
 const errors = require('./lib/errors.cjs');
@@ -47,6 +49,7 @@ const bulk = require('./lib/bulk.cjs');
 const { createdFields } = bulk;
 const { history } = require('./lib/history.cjs');
 const idem = require('./lib/idem.cjs');
+const groups = require('./lib/groups.cjs');
 
 const { errorFor, InvalidTimeout, InvalidData, JobberTrackError, WaitTimeout } = errors;
 
@@ -304,10 +307,142 @@ class Resource {
     }
     if (code === 'bad') this._fields = fieldsFromFlat(reply[1] || []); // the whole record, data included
     const current = code === 'bad' ? this._fields.state ?? '?' : '?';
-    const field = code === 'corrupt' ? text(reply[1]) : '?';
+    // {'corrupt', field}; {'nogroup', group id} / {'closed', group id}: a child refused, or a read of a non-group
+    const field = ['corrupt', 'nogroup', 'closed'].includes(code) && reply.length > 1 ? text(reply[1]) : '?';
     const error = errorFor(code, this.id, { target: call.target, current, known: this._known, field, action: call.action });
     if (code === 'bad') this._known = true;
     throw error;
+  }
+}
+
+/** A job that tracks a batch of children (Handler.createGroup): its state
+ * follows theirs, its counts change in the same script as each child's
+ * move (docs/data-model.md, "Groups").  Read it with handler.get(id) or
+ * handler.group(id).  Its own start, finish and fail are refused
+ * (InvalidTransition): it moves with its children. */
+class Group extends Resource {
+  /** Whether no child may join any more (as last read). */
+  get closed() {
+    return 'closed' in this._fields;
+  }
+
+  /** Read the group (its expired children counted first), closing it
+   * first with `close`. */
+  async _group(close = false) {
+    return this._do(this._commands.group(this.id, close));
+  }
+
+  /** The children per state (every state), exact, read in O(1); children
+   * that expired before they ended count as failed. */
+  async counts() {
+    await this._group();
+    return groups.countsOf(this._fields);
+  }
+
+  /** {current: ended children, total: children}, read now (a method, not
+   * Resource's `progress` of a worker's report: a group has none). */
+  async progress() {
+    await this._group();
+    return groups.progressOf(this._fields);
+  }
+
+  /** No child may join from now on; once every child has ended, the group
+   * ends (at once when they all have). */
+  async close() {
+    return this._group(true);
+  }
+
+  /** A page of the group's live children (in `state`: one state name, null
+   * for all), newest first; `page.cursor` gets the next (null at the end).
+   * Takes {state, limit, cursor}, or (state, {limit, cursor}) as Python. */
+  async children(state = null, options = {}) {
+    if (state !== null && typeof state === 'object' && !Array.isArray(state)) [state, options] = [state.state ?? null, state];
+    const { limit = 50, cursor = null } = options;
+    const { ids, next, records } = await this._childrenPage(state, limit, cursor);
+    const page = [];
+    ids.forEach((id, i) => {
+      if (records[i] !== null) page.push(records[i]);
+    });
+    page.cursor = next;
+    return page;
+  }
+
+  /** {ids, next cursor, records (a Resource or null per id)} of one page
+   * of children (the `children` script, then each one read). */
+  async _childrenPage(state, limit, cursor) {
+    if (state !== null && state !== undefined && typeof state !== 'string') {
+      throw new JobberTrackError(`state must be one state name, not ${pyRepr(state)}`);
+    }
+    const wanted = state === null || state === undefined ? '' : statesOf(state)[0];
+    bulk.checkLimit(limit);
+    const after = groups.childrenAfter(cursor);
+    const reply = await this._run(this._commands.children(this.id, wanted, limit, after, groups.CHILDREN_BUDGET));
+    const ids = (reply[0] || []).map(text);
+    const last = text(reply[1] ?? '');
+    const records = await Promise.all(ids.map((id) => this._readChild(id)));
+    return { ids, next: last ? groups.childrenCursor(last) : null, records };
+  }
+
+  /** A child read now, or null when it is gone (as Python reads it: a Resource, not the factory's). */
+  async _readChild(id) {
+    const reply = await run(this.client, this._commands.get(id));
+    const code = text(reply[0]);
+    let fields;
+    if (code === 'ok') fields = fieldsFromFlat(reply[1]);
+    else if (code === 'corrupt') fields = fieldsFromHash(await this.client.hGetAll(this._commands.keys.jobKey(id)));
+    if (!fields || !Object.keys(fields).length) return null;
+    const child = new Resource(this.client, id)._bind(this._commands);
+    child._created(fields);
+    return child;
+  }
+
+  /** `make(child id)`'s call for every live child in `state`, a page at a
+   * time: how many took effect, and the queues of those. */
+  async _actOnChildren(state, make) {
+    let done = 0;
+    let cursor = null;
+    const queues = new Set();
+    do {
+      const page = await this._childrenPage(state, groups.ACT_BATCH, cursor);
+      cursor = page.next;
+      const replies = await Promise.all(page.ids.map((id) => run(this.client, make(id))));
+      replies.forEach((reply, i) => {
+        if (text(reply[0]) !== 'ok') return;
+        done += 1;
+        const queue = page.records[i]?.queue;
+        if (queue !== null && queue !== undefined) queues.add(queue);
+      });
+    } while (cursor !== null);
+    return { done, queues };
+  }
+
+  /** Close the group, cancel its waiting children and ask its running ones
+   * to stop (their workers' next call rejects with JobCancelled); it then
+   * ends 'failed' with the cancelled counted in its error. */
+  async cancel(reason = null) {
+    const error = cancelDetails(reason);
+    await this._group(true);
+    for (const state of ['waiting', 'running']) {
+      await this._actOnChildren(state, (id) => this._commands.transition(id, MOVES.cancel.target, { error }));
+    }
+    return this._group();
+  }
+
+  /** Retry every failed child (see Resource.retry): the group runs again
+   * until they end.  How many were retried. */
+  async retryFailed({ delay } = {}) {
+    const ms = delayMs(delay);
+    const { done, queues } = await this._actOnChildren('failed', (id) => this._commands.transition(id, MOVES.retry.target, { delayMs: ms }));
+    for (const queue of [...queues].sort()) await notify(this.client, this._commands.keys.wakeKey(queue));
+    await this._group();
+    return done;
+  }
+}
+
+/** A keyed create cannot join a group yet (its id is the key's claim). */
+function noKeyWithGroup(group) {
+  if (group !== undefined && group !== null) {
+    throw new JobberTrackError('key and group cannot be given together (yet): make the child without a key');
   }
 }
 
@@ -403,14 +538,87 @@ class Handler {
    * set at create (the scripts' manifest, `fields.create`); `key`: an
    * idempotency key: while a job made with it lives, that job is returned
    * (`existed` true) and nothing is written. */
-  async create(timeout, { key, ...options } = {}) {
+  async create(timeout, { key, group, ...options } = {}) {
     const timeoutMs = this._timeoutMs(timeout);
     if (key !== undefined && key !== null) {
+      noKeyWithGroup(group);
       const checked = idem.checkKey(key);
       const made = (job) => this._commands.create(job.id, timeoutMs, { ...options, key: checked });
       return this._keyed(checked, made, timeoutMs);
     }
-    return this._create(await this.resourceFactory.create(this.client), timeoutMs, options);
+    const withGroup = group === undefined || group === null ? options : { ...options, group: checkId(group) };
+    return this._create(await this._newJob(group), timeoutMs, withGroup);
+  }
+
+  /** A new (unsaved) resource of the factory; a child of `group` gets an id
+   * in its group's shard (drawn from the factory until one falls there,
+   * 64 x shards tries at most; in_shard in _core/groups.py). */
+  async _newJob(group = null) {
+    if (group === undefined || group === null) return this._adopt(await this.resourceFactory.create(this.client));
+    const keys = this._commands.keys;
+    const shard = keys.shardOf(checkId(group));
+    const made = await groups.inShard(() => this.resourceFactory.create(this.client), shard, (id) => keys.shardOf(id), keys.shards);
+    return this._adopt(made);
+  }
+
+  /** A new group: a job whose children join it with create / push /
+   * createMany(..., {group: group.id}) until group.close().  Its state
+   * follows its children's; it ends once closed with every child ended.
+   * `then` = {queue, data, name}: when it ends, one follow-up job is pushed
+   * on `queue` in the same step, its data {group: id, counts: {...}, data}.
+   * `children`: specs ({data, name, queue (to push it), tags, timeout,
+   * retries, backoff, priority, delay}) made with the group, which is then
+   * closed.  Every argument is checked before anything is written. */
+  async createGroup(timeout, { name, data, then, children, ...rest } = {}) {
+    refuseOthers('createGroup', rest, ['name', 'data', 'then', 'children']);
+    const timeoutMs = this._timeoutMs(timeout);
+    const thenPairs = groups.thenFields(then, (value, what) => this._commands.json(value, what));
+    const specs = children === undefined || children === null ? null : groups.checkChildren(children);
+    const made = await this.resourceFactory.create(this.client);
+    const group = this._adopt(new Group(this.client, made.id));
+    const thenId = thenPairs.length ? (await this._newJob(group.id)).id : null;
+    const call = this._commands.create(group.id, timeoutMs, { data, name, groupPairs: groups.groupFields(thenPairs, thenId) });
+    const kids = [];
+    for (const spec of specs || []) kids.push(await this._childCall(spec, group.id, timeout));
+    await checkLayout(this.client, this._commands.keys, true);
+    await group._do(call);
+    if (specs === null) return group;
+    const replies = await this._exec()(kids.map(([, c]) => c));
+    kids.forEach(([job, c], i) => job._apply(c, replies[i]));
+    await group._group(true);
+    const queues = new Set(kids.map(([job]) => job.queue).filter((q) => q !== null));
+    for (const queue of [...queues].sort()) await notify(this.client, this._commands.keys.wakeKey(queue));
+    return group;
+  }
+
+  /** [job, call] of a child of createGroup({children}): pushed when its
+   * spec has a queue, else created; its timeout is the group's unless given. */
+  async _childCall(spec, groupId, timeout) {
+    const job = await this._newJob(groupId);
+    const given = 'timeout' in spec ? spec.timeout : timeout;
+    const timeoutMs = this._timeoutMs(given);
+    if ('queue' in spec) {
+      const { queue, delay, retries = 0, backoff, priority = 0 } = spec;
+      checkQueue(queue);
+      checkRetries(retries);
+      checkPriority(priority);
+      if (secondsMs(delay, 'delay') >= timeoutMs) throw new JobberTrackError("delay must be shorter than the job's timeout");
+      const fields = [...createFields({ name: spec.name, tags: spec.tags }), 'group', groupId];
+      const stored = spec.data === null || spec.data === undefined ? undefined : spec.data;
+      const call = pushCall(
+        this._commands, job.id, timeoutMs, queue, secondsMs(delay, 'delay'), retries, secondsMs(backoff, 'backoff'), stored, fields, priority,
+      );
+      return [job, call];
+    }
+    return [job, this._commands.create(job.id, timeoutMs, { data: spec.data, name: spec.name, tags: spec.tags, group: groupId })];
+  }
+
+  /** The group with this id, read now (its expired children counted
+   * first); GroupNotFound when the job is not a group, JobNotFound when
+   * there is no such job. */
+  async group(id) {
+    const group = this._adopt(new Group(this.client, checkId(id)));
+    return group._group();
   }
 
   /** A keyed create or push (lib/idem.cjs), by `makeCall(job)`. */
@@ -442,7 +650,7 @@ class Handler {
    * attempts allowed after a failed one, each `backoff` seconds later;
    * `priority` (-999999 to 999999, default 0): a higher one pops first, in
    * push order within one; `name`, `tags`, `key`: as create's.  `data` null stores no data. */
-  async push(data = null, { queue = 'default', timeout, name, tags, delay, retries = 0, backoff, priority = 0, key } = {}) {
+  async push(data = null, { queue = 'default', timeout, name, tags, delay, retries = 0, backoff, priority = 0, key, group } = {}) {
     const timeoutMs = this._timeoutMs(timeout);
     checkQueue(queue);
     checkRetries(retries);
@@ -450,6 +658,7 @@ class Handler {
     if (secondsMs(delay, 'delay') >= timeoutMs) throw new JobberTrackError("delay must be shorter than the job's timeout");
     secondsMs(backoff, 'backoff');
     if (key !== undefined && key !== null) {
+      noKeyWithGroup(group);
       const checked = idem.checkKey(key);
       const given = data === null || data === undefined ? undefined : data;
       const made = (job) => pushCall(
@@ -460,12 +669,14 @@ class Handler {
       if (!job.existed) await notify(this.client, this._commands.keys.wakeKey(queue));
       return job;
     }
-    return this._push(await this.resourceFactory.create(this.client), data, { queue, timeoutMs, name, tags, delay, retries, backoff, priority });
+    const options = { queue, timeoutMs, name, tags, delay, retries, backoff, priority, group };
+    return this._push(await this._newJob(group), data, options);
   }
 
-  async _push(resource, data, { queue, timeoutMs, name, tags, delay, retries, backoff, priority = 0 }) {
+  async _push(resource, data, { queue, timeoutMs, name, tags, delay, retries, backoff, priority = 0, group = null }) {
     const job = this._adopt(resource);
     const fields = createFields({ name, tags });
+    if (group !== null && group !== undefined) fields.push('group', checkId(group)); // the group it joins
     const given = data === null || data === undefined ? undefined : data;
     const call = pushCall(
       this._commands, job.id, timeoutMs, queue, secondsMs(delay, 'delay'), retries, secondsMs(backoff, 'backoff'), given, fields,
@@ -595,6 +806,11 @@ class Handler {
     if (code === 'ok') record = fieldsFromFlat(reply[1]);
     else if (code === 'corrupt') record = fieldsFromHash(await this.client.hGetAll(this._commands.keys.jobKey(jobId)));
     if (!record || !Object.keys(record).length) return null;
+    if (groups.isGroup(record)) { // a group is a Group, whatever the factory (as Python reads it)
+      const group = this._adopt(new Group(this.client, jobId));
+      group.setValue(record);
+      return group;
+    }
     return this._adopt(await this.resourceFactory.load(this.client, jobId, record));
   }
 
@@ -612,7 +828,7 @@ class Handler {
    * options: {data, name, batch}: data and name for every job, as
    * create's.  An id that exists rejects with JobExists once the others of
    * its batch round are made (as Python's create_many). */
-  async createMany(count, timeout, { batch = 1000, ...options } = {}) {
+  async createMany(count, timeout, { batch = 1000, group, ...options } = {}) {
     if (!Number.isInteger(count) || count < 0) {
       throw new JobberTrackError(`count must be an int >= 0, not ${pyRepr(count)}`);
     }
@@ -621,9 +837,13 @@ class Handler {
     }
     const { data, ...given } = options;
     createFields(given); // a bad field is refused before the timeout, as in Python
+    if (group !== undefined && group !== null) {
+      checkId(group);
+      options.group = group; // the group they join (their ids in its shard)
+    }
     const timeoutMs = this._timeoutMs(timeout);
     const jobs = [];
-    for (let i = 0; i < count; i++) jobs.push(this._adopt(await this.resourceFactory.create(this.client)));
+    for (let i = 0; i < count; i++) jobs.push(await this._newJob(group));
     const ids = jobs.map((job) => job.id);
     if (new Set(ids).size !== ids.length) {
       throw new JobberTrackError('the resource factory made the same id twice in one create_many()');
@@ -819,6 +1039,7 @@ class Handler {
 module.exports = {
   Handler,
   Resource,
+  Group,
   ResourceFactory,
   STATES,
   // WrongType stays inside, as in Python: catch JobberTrackError

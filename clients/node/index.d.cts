@@ -70,8 +70,72 @@ export interface JobValue {
   /** The ended attempts before the current one, oldest first (also on a
    * job not pushed once it was retried). */
   attempts?: Attempt[];
+  /** A child's group (create / push / createMany with {group}). */
+  group_id?: string;
+  /** A group's children and follow-up job (createGroup). */
+  group?: GroupInfo;
   problems?: Problem[];
   extra?: Record<string, string>;
+}
+
+/** A group's children per state (every state). */
+export type GroupCounts = Record<State, number>;
+
+/** A group's progress(): ended children out of all. */
+export interface GroupProgress {
+  current: number;
+  total: number;
+}
+
+/** getValue().group of a group: as get_value()["group"] in Python. */
+export interface GroupInfo {
+  counts: GroupCounts;
+  total: number;
+  /** No child may join (close(), or made with its children). */
+  closed: boolean;
+  /** Children that expired before they ended (counted as failed). */
+  expired: number;
+  /** The follow-up job (createGroup({then})), null when none. */
+  then: { queue: string; name: string | null; id: string | null; pushed: boolean } | null;
+}
+
+/** createGroup({then}): the job pushed once when the group ends, its data
+ * {group: id, counts: {...states, total}, data}. */
+export interface ThenSpec {
+  queue: string;
+  data?: unknown;
+  name?: string | null;
+}
+
+/** createGroup({children}): one child, pushed on `queue` when given, else created. */
+export interface ChildSpec {
+  data?: unknown;
+  name?: string | null;
+  queue?: string;
+  tags?: Iterable<string> | null;
+  /** Seconds the child lives (the group's timeout when not given); never longer than its group. */
+  timeout?: number | null;
+  retries?: number;
+  backoff?: number | null;
+  priority?: number;
+  delay?: number | null;
+}
+
+export interface CreateGroupOptions {
+  name?: string | null;
+  data?: unknown;
+  then?: ThenSpec | null;
+  /** Children made with the group, which is then closed. */
+  children?: Iterable<ChildSpec> | null;
+}
+
+export interface ChildrenOptions {
+  /** Only the children in this state (null: all). */
+  state?: State | null;
+  /** Children per page (50). */
+  limit?: number;
+  /** The `cursor` of the previous page. */
+  cursor?: string | null;
 }
 
 /** One ended attempt of a job: a failed attempt of a pushed job, or one
@@ -112,6 +176,9 @@ export interface CreateOptions {
   /** An idempotency key (1 to 200 printable characters): while a job made
    * with it lives, that job is returned (existed true) and nothing is written. */
   key?: string | null;
+  /** The id of an open group the job joins as a child (its id is drawn in
+   * the group's shard; it lives no longer than its group). Not with `key`. */
+  group?: string | null;
 }
 
 export interface PushOptions {
@@ -132,6 +199,8 @@ export interface PushOptions {
   priority?: number;
   /** An idempotency key, as create's (shared with create's keys). */
   key?: string | null;
+  /** The group the job joins, as create's. */
+  group?: string | null;
 }
 
 export interface PopOptions {
@@ -320,6 +389,33 @@ export declare class Resource {
   setValue(reply: Record<string, unknown> | unknown[] | JobValue): void;
 }
 
+/** A Resource but for `progress` (a group's is a method) and `cancel`. */
+export interface GroupResource extends Omit<Resource, 'progress' | 'cancel'> {}
+declare const GroupResource: new (client: RedisLike | null, id: string) => GroupResource;
+
+/** A job that tracks a batch of children (Handler.createGroup): its state
+ * follows theirs, its counts change in the same step as each child's move.
+ * At run time a Resource (handler.get(id) of a group gives a Group); its own
+ * start, finish and fail are refused. */
+export declare class Group extends GroupResource {
+  constructor(client: RedisLike | null, id: string);
+  /** Whether no child may join any more (as last read). */
+  readonly closed: boolean;
+  /** The children per state, read now (expired ones count as failed). */
+  counts(): Promise<GroupCounts>;
+  /** {current: ended children, total: children}, read now. */
+  progress(): Promise<GroupProgress>;
+  /** No child may join from now on; the group ends once every child has. */
+  close(): Promise<this>;
+  /** A page of the live children, newest first; `cursor` gets the next. */
+  children(options?: ChildrenOptions): Promise<JobList>;
+  children(state: State | null, options?: Omit<ChildrenOptions, 'state'>): Promise<JobList>;
+  /** Close the group, cancel its waiting children and ask its running ones to stop. */
+  cancel(reason?: string | null): Promise<this>;
+  /** Retry every failed child; how many were retried. */
+  retryFailed(options?: RetryOptions): Promise<number>;
+}
+
 export declare class ResourceFactory {
   create(client: RedisLike): Resource | Promise<Resource>;
   load(client: RedisLike, id: string, reply: Record<string, string>): Resource | Promise<Resource>;
@@ -332,6 +428,11 @@ export declare class Handler {
   readonly namespace: string;
   setDefaultTimeout(timeout: number): void;
   create(timeout?: number | null, options?: CreateOptions): Promise<Resource>;
+  /** A new group (see Group); `then` and `children` as Python's create_group. */
+  createGroup(timeout?: number | null, options?: CreateGroupOptions): Promise<Group>;
+  /** The group with this id, read now; GroupNotFound when the job is not a group. */
+  group(id: string): Promise<Group>;
+  /** The job, or null; a group comes back as a Group (test with `instanceof Group`). */
   get(id: string): Promise<Resource | null>;
   /** Live jobs per state, with `tag` and of `queue` when given. */
   counts(options?: CountOptions): Promise<Record<State, number>>;
@@ -404,6 +505,12 @@ export declare class JobNotFound extends JobberTrackError {
   readonly jobId: string;
 }
 export declare class JobExpired extends JobNotFound {}
+/** No group has this id (never made, gone, or a job that is not a group). */
+export declare class GroupNotFound extends JobNotFound {}
+/** The group takes no more children; nothing was written. */
+export declare class GroupClosed extends JobberTrackError {
+  readonly jobId: string;
+}
 export declare class JobExists extends JobberTrackError {
   readonly jobId: string;
 }

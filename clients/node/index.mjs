@@ -4,6 +4,7 @@ import cjs from './index.cjs';
 export const {
   Handler,
   Resource,
+  Group,
   ResourceFactory,
   STATES,
   Tracker,
@@ -14,6 +15,8 @@ export const {
   JobNotFound,
   JobExpired,
   JobExists,
+  GroupNotFound,
+  GroupClosed,
   CorruptRecord,
   UnknownLayout,
   WaitTimeout,

@@ -2,7 +2,7 @@
 // Building script calls (docs/data-model.md, "Scripts"; the Python twin is
 // Commands in src/jobbertrack/_core/calls.py).  Pure: no I/O.
 const { randomInt } = require('node:crypto');
-const { Keyspace } = require('./keys.cjs');
+const { Keyspace, checkId } = require('./keys.cjs');
 const { InvalidData, InvalidTimeout, JobberTrackError } = require('./errors.cjs');
 const { MOVES, ALIVE, FIELDS } = require('./scripts.cjs');
 const { checkTags } = require('./tags.cjs');
@@ -196,21 +196,24 @@ class Commands {
   /** `options`: data, and the fields set at create (the manifest's
    * `fields.create`, e.g. name), each checked by its kind; `key`: an
    * idempotency key checked by lib/idem.cjs, stored as the field `key`. */
-  create(id, timeoutMs, { data, key, ...given } = {}) {
+  create(id, timeoutMs, { data, key, group, groupPairs, ...given } = {}) {
     const token = newToken();
     const stored = data === undefined ? null : this.json(data);
     const args = [...this.head(id, token), String(timeoutMs), String(this.tombCap), String(this.cleanupBatch)];
     args.push(...createFields(given));
+    if (groupPairs) args.push(...groupPairs); // a group's own fields (lib/groups.cjs, groupFields)
     if (key !== undefined && key !== null) args.push('key', key);
+    if (group !== undefined && group !== null) args.push('group', checkId(group)); // the group it joins
     if (stored !== null) args.push('data', stored);
     return { script: 'create', keys: this.keys.jobKeys(id), args, id, target: 'waiting', data: stored, clears: [] };
   }
 
   /** One `create_many` call per shard for `ids`: [[the shard's ids, call], ...]
    * (create_batches in _core/calls.py); ARGV as create's, then the ids. */
-  createBatches(ids, timeoutMs, { data, ...given } = {}) {
+  createBatches(ids, timeoutMs, { data, group, ...given } = {}) {
     const stored = data === undefined ? null : this.json(data);
     const pairs = createFields(given);
+    if (group !== undefined && group !== null) pairs.push('group', checkId(group)); // the group they join
     const byShard = new Map();
     for (const id of ids) {
       const shard = this.keys.shardOf(id);
@@ -280,6 +283,20 @@ class Commands {
   /** The stall rule applied to one job (a peek's due ids). */
   settle(id) {
     return { script: 'settle', keys: this.keys.jobKeys(id), args: this.head(id, ''), id };
+  }
+
+  /** Read a group (its expired children counted first); `close`: close it
+   * first, so no child may join (group in _core/calls.py). */
+  group(id, close = false) {
+    const args = [...this.head(checkId(id), ''), close ? 'close' : ''];
+    return { script: 'group', keys: this.keys.jobKeys(id), args, id, target: '' };
+  }
+
+  /** Up to `want` ids of the group's live children (in `state`, '' = any),
+   * newest first, after the `ingroup` entry `after`. */
+  children(groupId, state, want, after, budget) {
+    const args = [...this.head(checkId(groupId), ''), state, String(want), after, String(budget)];
+    return { script: 'children', keys: this.keys.jobKeys(groupId), args, id: groupId };
   }
 
   status(id) {

@@ -53,6 +53,24 @@ class JobExpired extends JobNotFound {
   }
 }
 
+/** No group has this id: never made, gone, or a job that is not a group
+ * (a child joins a group by its id; a group lives in its children's shard).
+ * A JobNotFound, as in Python. */
+class GroupNotFound extends JobNotFound {
+  constructor(jobId) {
+    super(jobId, `no group ${q(jobId)}: it was never made, has expired, or is not a group`);
+  }
+}
+
+/** The group was closed (close(), or made with its children): no child
+ * may join it; nothing was written. */
+class GroupClosed extends JobberTrackError {
+  constructor(jobId) {
+    super(`group ${q(jobId)} is closed: no child may join it`);
+    this.jobId = jobId;
+  }
+}
+
 /** create() was given an id that already has a record; nothing changed. */
 class JobExists extends JobberTrackError {
   constructor(jobId) {
@@ -114,6 +132,10 @@ function errorFor(status, jobId, { target = '?', current = '?', known = false, f
   if (status === 'gone' || status === 'unknown') return known ? new JobExpired(jobId) : new JobNotFound(jobId);
   if (status === 'deleted') return new JobNotFound(jobId, `job ${q(jobId)} was deleted`); // a tombstone of delete.lua
   if (status === 'exists') return new JobExists(jobId);
+  // {'nogroup', id}: no group of the id a create named (or read as one);
+  // {'closed', id}: it takes no more children.  `field`: the group's id.
+  if (status === 'nogroup') return new GroupNotFound(field !== '?' ? field : jobId);
+  if (status === 'closed') return new GroupClosed(field !== '?' ? field : jobId);
   return new JobberTrackError(`unexpected reply from Redis: ${q(status)}`);
 }
 
@@ -138,6 +160,8 @@ module.exports = {
   JobNotFound,
   JobExpired,
   JobExists,
+  GroupNotFound,
+  GroupClosed,
   CorruptRecord,
   UnknownLayout,
   WaitTimeout,

@@ -5,6 +5,7 @@
 const { STATES, FIELDS } = require('./scripts.cjs');
 const { InvalidData } = require('./errors.cjs');
 const { encodeJson } = require('./calls.cjs');
+const { GROUP_FIELDS, groupValue } = require('./groups.cjs');
 
 // The fields by kind, from the scripts' manifest (fields.py in Python).
 const TIMES = FIELDS.times; // stored name -> get_value() name
@@ -28,6 +29,7 @@ const QUEUE_FIELDS = FIELDS.queue;
 const KEY = 'key';
 const KNOWN = new Set([
   'state', 'token', KEY, 'data', 'result', ...OBJECTS, ...CREATE, ...Object.keys(TIMES), ...Object.keys(DURATIONS), ...QUEUE_FIELDS,
+  ...GROUP_FIELDS, // a group's counts and follow-up job, a child's group (lib/groups.cjs)
 ]);
 const STORED_ONLY = new Set(FIELDS.stored_only);
 // The payloads (any JSON): the input a create stores and the result finish
@@ -208,6 +210,7 @@ function toValue(id, fields) {
     out[name] = ms ? ms / 1000 : null;
   }
   Object.assign(out, queueValue(fields)); // a pushed job's queue and attempts
+  Object.assign(out, groupValue(fields)); // a child's group_id; a group's counts
   if (found.length) out.problems = found;
   const extra = Object.fromEntries(Object.entries(fields).filter(([k]) => !KNOWN.has(k)));
   if (Object.keys(extra).length) out.extra = extra;
@@ -269,4 +272,5 @@ module.exports = {
   earlierAttempts,
   payloadFields,
   PAYLOAD_FIELDS: [INPUT, RESULT],
+  KNOWN,
 };

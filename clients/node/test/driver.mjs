@@ -210,6 +210,23 @@ const OPS = {
     }
     return job ? { id: job.id, value: job.getValue() } : { id };
   },
+  // groups: a group made or read here, and what it does
+  async createGroup(r) {
+    const group = keep(await track.createGroup(r.timeout, r.options || {}));
+    return { value: value(group), isGroup: group instanceof jt.Group, closed: group.closed };
+  },
+  async group(r) {
+    const group = keep(await track.group(r.id));
+    return { value: value(group), isGroup: group instanceof jt.Group, closed: group.closed };
+  },
+  async groupCall(r) { // {id, call: 'counts' | 'progress' | 'close' | 'children' | 'cancel' | 'retryFailed', args}
+    const found = jobs.get(r.id);
+    const group = found instanceof jt.Group ? found : keep(await track.group(r.id));
+    const out = await group[r.call](...(r.args || []));
+    if (out === group) return { value: value(group), closed: group.closed };
+    if (Array.isArray(out)) return { ids: out.map((j) => j.id), values: out.map(value), cursor: out.cursor };
+    return out;
+  },
   async info() {
     return {
       esm: Object.keys(jt).filter((k) => k !== 'default').sort(),

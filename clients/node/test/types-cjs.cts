@@ -12,3 +12,9 @@ export async function example(client: jobbertrack.RedisLike): Promise<string | n
   }
   return job.state;
 }
+
+export async function groups(track: jobbertrack.Handler): Promise<number> {
+  const group: jobbertrack.Group = await track.createGroup(60, { children: [{ data: 1 }] });
+  const progress: jobbertrack.GroupProgress = await group.progress();
+  return progress.total + (await group.counts()).finished;
+}

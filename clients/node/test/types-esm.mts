@@ -6,7 +6,12 @@ import {
   JobCancelled,
   ResourceFactory,
   Resource,
+  Group,
+  GroupClosed,
+  GroupNotFound,
   WaitTimeout,
+  type GroupCounts,
+  type GroupProgress,
   type HistoryStep,
   type JobValue,
   type QueueStats,
@@ -105,4 +110,35 @@ export async function fleetExample(track: Handler): Promise<void> {
   const local: HistoryStep[] = made[0]!.history();
   console.log(steps[0]?.to, steps[0]?.at, local.length);
   console.log(names, stats.oldest_wait_s, stats.paused, all[0]?.last_seen, serving.length, jobs, live, failed, retried, cleaned);
+}
+
+export async function groupExample(track: Handler): Promise<void> {
+  const group: Group = await track.createGroup(60, {
+    name: 'export',
+    data: { user: 42 },
+    then: { queue: 'reports', data: { to: 'a@b.c' }, name: 'summary' },
+  });
+  await track.push({ page: 1 }, { queue: 'pages', timeout: 30, group: group.id });
+  await track.create(30, { data: 'x', group: group.id });
+  await track.createMany(3, 30, { group: group.id });
+  const counts: GroupCounts = await group.counts();
+  const progress: GroupProgress = await group.progress();
+  const closed: boolean = (await group.close()).closed;
+  const page = await group.children({ state: 'failed', limit: 10 });
+  const next = await group.children('failed', { cursor: page.cursor });
+  const retried: number = await group.retryFailed({ delay: 5 });
+  await group.cancel('enough');
+  const again: Group = await track.group(group.id);
+  const value = again.getValue();
+  const info = value.group;
+  const parent: string | undefined = value.group_id;
+  const made = await track.createGroup(60, { children: [{ data: 1, queue: 'pages', retries: 2 }, { data: 2, name: 'b' }] });
+  const read = await track.get(made.id);
+  if (read instanceof Group) console.log(await read.counts());
+  try {
+    await track.create(30, { group: 'nope' });
+  } catch (err) {
+    if (err instanceof GroupNotFound || err instanceof GroupClosed) console.log(err.jobId);
+  }
+  console.log(counts.waiting, progress.current, closed, next.length, retried, info?.then?.id, parent, group.state);
 }

@@ -41,6 +41,7 @@ from typing import Any
 
 from ._core import fields
 from ._core.attempts import QUEUE_FIELDS
+from ._core.group_fields import GROUP_FIELDS
 from ._core.keys import LAYOUT_VERSION, SHARD_KEYS, states_lua
 from ._core.transitions import ALIVE, ENDED, FINAL, INITIAL, MOVES, State
 
@@ -164,6 +165,7 @@ def data_model() -> dict[str, Any]:
             "queue": list(QUEUE_FIELDS),
             "payloads": {"input": "data", "result": "result", "result_in_data_when": fields.FINISHED},
             "stored_only": sorted(fields.STORED_ONLY),
+            "group": sorted(GROUP_FIELDS),
         },
     }
 

@@ -19,11 +19,9 @@ const TOTAL = 'n:total';
 const EXPIRED = 'n:expired';
 /** The follow-up job made when a group ends (`then`). */
 const THEN_FIELDS = Object.freeze(['then_queue', 'then_name', 'then_data', 'then_id', 'then_done']);
-/** Every field a group or a child record may hold besides a job's own
- * (GROUP_FIELDS in group_fields.py; the manifest does not list them). */
-const GROUP_FIELDS = Object.freeze([
-  'kind', 'closed', GROUP, TOTAL, EXPIRED, ...THEN_FIELDS, ...STATES.map((s) => `n:${s}`),
-]);
+/** Every field a group or a child record may hold besides a job's own:
+ * the manifest's list (GROUP_FIELDS in group_fields.py). */
+const GROUP_FIELDS = Object.freeze([...manifest.fields.group]);
 /** Keys a child spec of createGroup({children: [...]}) may have. */
 const CHILD_KEYS = Object.freeze(['data', 'name', 'queue', 'tags', 'timeout', 'retries', 'backoff', 'priority', 'delay']);
 /** How many ids the resource factory may make before one falls in a group's shard. */

@@ -56,7 +56,7 @@ def configure(url: str, visibility: float | None = None) -> jobbertrack.Handler:
     handler = jobbertrack.Handler(client)
     trackings.append(track_tasks(app, handler, tasks=["hang"], lease=SHORT_LEASE, timeout=600))
     trackings.append(track_tasks(app, handler, tasks=["linger"], lease=LONG_LEASE, timeout=600))
-    ordinary = ["add", "boom", "flaky", "report", "late", *KEPT]
+    ordinary = ["add", "boom", "flaky", "report", "late", *KEPT, *CHORDED]
     trackings.append(track_tasks(app, handler, tasks=ordinary, lease=LEASE))
     trackings.append(track_tasks(app, handler, tasks=["stepper"], lease=SHORT_LEASE))
     trackings.append(track_tasks(app, handler, tasks=["spin"], lease=SHORT_LEASE, terminate=True))
@@ -75,6 +75,22 @@ def r() -> Any:
 
 #: The tasks whose results Celery stores (the others ignore them).
 KEPT = ["kept_add", "kept_flaky", "unencodable", "counted"]
+
+
+#: Tasks for chords (their results stored, without the slow receiver of KEPT).
+CHORDED = ["double", "total"]
+
+
+@app.task(name="double", ignore_result=False)
+def double(x: int) -> int:
+    if x < 0:
+        raise ValueError(f"negative: {x}")
+    return 2 * x
+
+
+@app.task(name="total", ignore_result=False)
+def total(values: list[int]) -> int:
+    return sum(values)
 
 
 @app.task(name="kept_add", ignore_result=False)

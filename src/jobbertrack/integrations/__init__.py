@@ -68,12 +68,24 @@ class _GivenId:
         return self.inner.load(client, id, reply)
 
 
-def create_as(handler: Any, job_id: str, timeout: float | None, name: str | None) -> Any:
+def create_as(
+    handler: Any, job_id: str, timeout: float | None, name: str | None, *, group: str | None = None
+) -> Any:
     """A new waiting job with id ``job_id`` (``JobExists`` if taken), made by
-    the handler's own factory so its Resource class is kept."""
+    the handler's own factory so its Resource class is kept; ``group``: the
+    open group it joins (``job_id`` must then fall in the group's shard)."""
     once = copy.copy(handler)
     once.resource_factory = _GivenId(handler.resource_factory, job_id)
-    return once.create(lifetime(handler, timeout), name=name)
+    if group is None:
+        return once.create(lifetime(handler, timeout), name=name)
+    return once.create(lifetime(handler, timeout), name=name, group=group)
+
+
+def create_group_as(handler: Any, group_id: str, timeout: float | None, name: str | None) -> Any:
+    """A new open group with id ``group_id`` (``JobExists`` if taken)."""
+    once = copy.copy(handler)
+    once.resource_factory = _GivenId(handler.resource_factory, group_id)
+    return once.create_group(lifetime(handler, timeout), name=name)
 
 
 def lifetime(handler: Any, timeout: float | None) -> float:

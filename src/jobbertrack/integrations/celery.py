@@ -34,6 +34,41 @@ result backend (``ignore_result``) and the hook's fallback.  A worker killed mid
 heartbeats, so with a ``lease`` the job is failed as ``stalled``; without
 one it stays ``running`` until its record expires.  See
 ``jobbertrack.integrations`` for the rules shared with RQ.
+
+Groups and chords: the tasks of a Celery ``group(...)`` (and of a
+``chord(...)``'s header) are the children of one jobbertrack group whose id
+is the group id Celery gives (``GroupResult.id``; for a chord,
+``AsyncResult.parent.id`` of its body), so the batch has one progress bar
+and exact counts (``track.group(result.id).counts()``).  The group is
+created when its first task is published (its message carries ``group`` and
+``group_index``) and closed once Celery has published all its tasks: when
+``group.apply_async`` makes the ``GroupResult`` it returns (the app's
+``GroupResult`` class is wrapped to tell the tracking; a result made before
+any task was published, by ``freeze()``, closes nothing).  It then ends
+with its children: ``finished`` when all succeeded, else ``failed`` with
+the counts.  Celery's messages do not carry a group's size, which is why
+the close comes from the publishing process.
+
+A child's id must fall in its group's shard (one Redis script moves both),
+and Celery's task ids are random: so the job of a task published in a
+group is not under the bare task id but under ``"<task id>.<n>"``, the
+smallest ``n`` that lands in the group's shard.  It is a pure function of
+the task and group ids (``tracking.job_id(task_id, group_id)``; the job:
+``tracking.find(task_id, group_id)``), so every process finds it, and the
+worker tracks a retry or a lost pool process on that same job.  The other
+options were worse: two records per task (one under the task id, one in
+the group) doubles every write and shows each task twice; task ids cannot
+be chosen in the group's shard (Celery draws them before any signal).  A
+task alone keeps its task id as job id, as before.
+
+Not children of the group: a chord's body (it carries the header's group
+id without an index: its job is under its own task id), the chains of a
+group (their last steps carry the group's id, but workers publish them
+after the group was: each step is tracked alone, under its task id), a task
+published after its group was closed (tracked alone too), and a group
+published in eager mode (``task_always_eager``: nothing is published).  A
+group whose publisher dies midway stays open: its children end, the group
+never does (it expires with its record).
 """
 
 from __future__ import annotations
@@ -43,7 +78,10 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from . import Attempt, WrongArgument, queued
+from jobbertrack import GroupClosed, GroupNotFound, JobberTrackError, JobExists
+from jobbertrack._core.ids import MAX_ID_LENGTH
+
+from . import Attempt, WrongArgument, create_as, create_group_as, log_warning, queued
 
 if TYPE_CHECKING:
     from jobbertrack import Handler
@@ -71,13 +109,46 @@ class CeleryTracking:
         self._attempts: dict[str, Attempt] = {}
         self._reported: set[str] = set()  # tasks whose end the backend hook wrote
         self._hooked: list[list[Callable[..., None]]] = []  # the hook lists this tracking joined
+        # The Celery groups whose tasks this process is publishing: group id ->
+        # True when this tracking made the jobbertrack group (it closes it).
+        self._groups: dict[str, bool] = {}
         self._lock = threading.Lock()
         self._uid = f"jobbertrack-{id(self)}"
 
-    @staticmethod
-    def job_id(task_id: str) -> str:
-        """The id of the job that tracks Celery task ``task_id``: the same."""
-        return task_id
+    def job_id(self, task_id: str, group: str | None = None) -> str | None:
+        """The id of the job that tracks Celery task ``task_id``: the task id
+        itself, or for a task published in Celery group (or chord header)
+        ``group``, ``"<task id>.<n>"`` with the smallest ``n`` that puts it in
+        the group's shard (a child lives in its group's shard).  None when no
+        such id can be stored (a task id too long): the task is then tracked
+        under its task id, outside the group."""
+        if group is None:
+            return task_id
+        keys = self.handler._core.keys
+        shard = keys.shard_of(group)
+        for n in range(_SUFFIXES_PER_SHARD * keys.shards):
+            job_id = f"{task_id}.{n}"
+            if keys.shard_of(job_id) == shard:
+                return job_id if len(job_id) <= MAX_ID_LENGTH else None
+        return None  # never met (a chance of e**-64)
+
+    def find(self, task_id: str, group: str | None = None) -> Any:
+        """The job tracking Celery task ``task_id`` (of Celery group
+        ``group``, if it was published in one), or None."""
+        return self.handler.get(self._job_of(task_id, group))
+
+    def _job_of(self, task_id: str, group: str | None) -> str:
+        """The id of the job of a task about to run (or that ran): the one in
+        its group when the task joined it, else the task id."""
+        job_id = self.job_id(task_id, group)
+        if job_id is None or job_id == task_id:
+            return task_id
+        try:
+            if self.handler.get(job_id) is not None:
+                return job_id
+        except JobberTrackError:
+            return job_id  # Redis away: the attempt logs it
+        return task_id  # published untracked, or it could not join: tracked under the task id
 
     def tracks(self, name: object) -> bool:
         """Whether tasks named ``name`` are tracked (all but Celery's own by default)."""
@@ -90,6 +161,7 @@ class CeleryTracking:
 
         for name in SIGNALS:
             getattr(signals, name).connect(getattr(self, f"_{name}"), weak=False, dispatch_uid=self._uid)
+        self._hook_group_results()
         if self.app.finalized:
             self._guard_tasks()
         else:  # the tasks are all known once the app is finalized (a worker does it before it runs any)
@@ -126,6 +198,9 @@ class CeleryTracking:
                 if self._before_store in hooks:
                     hooks.remove(self._before_store)
             self._hooked.clear()
+            hooks = vars(self.app).get(_GROUP_HOOKS) or []
+            if self._group_published in hooks:
+                hooks.remove(self._group_published)
 
     # -- receivers ------------------------------------------------------------
 
@@ -136,20 +211,99 @@ class CeleryTracking:
         task_id = headers.get("id") or (body.get("id") if isinstance(body, dict) else None)
         if not self.tracks(sender) or not isinstance(task_id, str) or headers.get("retries"):
             return  # a retry is published under the same id: its job exists
-        queued(self.handler, task_id, self.timeout, sender)
+        group = _group_of(headers.get("group"), headers.get("group_index"))
+        if group is not None and _continues_a_chain(body):
+            group = None  # published by a worker, after its group was: see _continues_a_chain
+        if group is None or not self._join(group, task_id, sender):
+            queued(self.handler, task_id, self.timeout, sender)
+
+    def _join(self, group: str, task_id: str, name: str) -> bool:
+        """Create the job of a task published in Celery group ``group`` as a
+        child of the jobbertrack group of that id, which the group's first
+        task creates.  False when it cannot join (the group is closed or
+        unknown, the id cannot be stored): it is then tracked alone."""
+        job_id = self.job_id(task_id, group)
+        if job_id is None:
+            return False
+        try:
+            with self._lock:
+                known = group in self._groups
+            if not known:
+                try:
+                    create_group_as(self.handler, group, self.timeout, name)
+                    made = True
+                except JobExists:  # another tracking (or process) made it: it closes it
+                    made = False
+                with self._lock:
+                    self._groups.setdefault(group, made)
+            create_as(self.handler, job_id, self.timeout, name, group=group)
+        except JobExists:
+            pass  # published again: its job exists
+        except (GroupClosed, GroupNotFound):  # e.g. a task published after its group's end
+            with self._lock:
+                if self._groups.get(group) is False:
+                    del self._groups[group]
+            return False
+        except JobberTrackError as exc:
+            log_warning("job %s: not created when its task was queued in group %s: %s", job_id, group, exc)
+        return True
+
+    # -- closing a group once Celery has published all its tasks --------------
+
+    def _hook_group_results(self) -> None:
+        """Join the hooks run when the app makes a ``GroupResult`` (installed
+        once per app, shared by every tracking): ``group.apply_async`` (and
+        so a chord's header) makes its result once every task of the group
+        is published, with every task's result in it."""
+        app = self.app
+        with self._lock:
+            hooks = vars(app).get(_GROUP_HOOKS)
+            if hooks is None:
+                hooks = []
+                base = app.GroupResult
+
+                class GroupResult(base):  # type: ignore[misc, valid-type]
+                    def __init__(self, *args: Any, **kwargs: Any) -> None:
+                        super().__init__(*args, **kwargs)
+                        for hook in list(hooks):
+                            hook(self)
+
+                GroupResult.__name__ = GroupResult.__qualname__ = base.__name__
+                app.GroupResult = GroupResult
+                setattr(app, _GROUP_HOOKS, hooks)
+            if self._group_published not in hooks:
+                hooks.append(self._group_published)
+
+    def _group_published(self, result: Any) -> None:
+        """The app made the result of group ``result.id``: if this tracking
+        made its jobbertrack group while its tasks were published, they all
+        are now: close it (it ends once its children have).  A result made
+        before any task was published (``freeze()``) finds no group here."""
+        group = getattr(result, "id", None)
+        if not isinstance(group, str):
+            return
+        with self._lock:
+            made = self._groups.pop(group, False)
+        if not made:
+            return
+        try:
+            self.handler.group(group).close()
+        except JobberTrackError as exc:
+            log_warning("group %s: not closed once its tasks were published: %s", group, exc)
 
     def _ours(self, task: Any) -> bool:
         return self.tracks(getattr(task, "name", None)) and getattr(task, "app", None) is self.app
 
     def _task_prerun(self, sender: Any = None, task_id: Any = None, **_: Any) -> None:
         if self._ours(sender) and isinstance(task_id, str):
+            request = getattr(sender, "request", None)
             attempt = Attempt(
                 self.handler,
-                task_id,
+                self._job_of(task_id, _group_of_request(request)),
                 timeout=self.timeout,
                 lease=self.lease,
                 name=sender.name,
-                on_cancel=self._stop if self.terminate else None,
+                on_cancel=(lambda _job_id: self._stop(task_id)) if self.terminate else None,
             )
             self._attempts[task_id] = attempt.begin()
             self._hook_backend(sender)
@@ -157,11 +311,13 @@ class CeleryTracking:
     def _current(self, sender: Any, task_id: Any = None) -> Attempt | None:
         if task_id is None:
             task_id = getattr(getattr(sender, "request", None), "id", None)
-        return self._attempts.get(task_id) if isinstance(task_id, str) else None
+        if not isinstance(task_id, str) or task_id in self._reported:
+            return None  # the backend hook wrote its end
+        return self._attempts.get(task_id)
 
     def _task_success(self, sender: Any = None, result: Any = None, **_: Any) -> None:
         attempt = self._current(sender)
-        if attempt is not None and attempt.job_id not in self._reported:
+        if attempt is not None:
             attempt.succeeded(result)
 
     def _task_failure(self, sender: Any = None, task_id: Any = None, exception: Any = None, **_: Any) -> None:
@@ -169,14 +325,18 @@ class CeleryTracking:
             return
         attempt = self._current(sender, task_id)
         if attempt is None and self._ours(sender) and isinstance(task_id, str):
-            # reported by the worker's main process: its pool process was lost (WorkerLostError)
-            attempt = Attempt(self.handler, task_id, timeout=None, lease=None, name=None).resume()
+            # reported by the worker's main process: its pool process was lost
+            # (WorkerLostError); Celery pushed the task's request for this signal
+            request = getattr(sender, "request", None)
+            group = _group_of_request(request) if getattr(request, "id", None) == task_id else None
+            job_id = self._job_of(task_id, group)
+            attempt = Attempt(self.handler, job_id, timeout=None, lease=None, name=None).resume()
         if attempt is not None:
             attempt.failed(exception)
 
     def _task_retry(self, sender: Any = None, request: Any = None, reason: Any = None, **_: Any) -> None:
         attempt = self._current(sender, getattr(request, "id", None))
-        if attempt is not None and attempt.job_id not in self._reported:
+        if attempt is not None:
             attempt.retrying(_said(getattr(reason, "exc", None) or reason), _attempt_of(request))
 
     def _task_postrun(self, sender: Any = None, task_id: Any = None, **_: Any) -> None:
@@ -236,6 +396,37 @@ class CeleryTracking:
 _HOOKS = "_jobbertrack_before_store"
 #: The attribute marking a task's ``run`` wrapped by ``_guard``.
 _GUARDED = "_jobbertrack_guarded"
+#: The attribute of a Celery app holding the hooks run when it makes a ``GroupResult``.
+_GROUP_HOOKS = "_jobbertrack_group_results"
+#: How many suffixes ``job_id`` tries per shard before giving up.
+_SUFFIXES_PER_SHARD = 64
+
+
+def _group_of(group: object, index: object) -> str | None:
+    """The Celery group a task was published in, from its message's
+    ``group`` and ``group_index``, which the tasks of a group and of a
+    chord's header carry.  A chord's body carries the header's group id
+    without an index: it is no task of the group."""
+    if isinstance(group, str) and group and isinstance(index, int) and not isinstance(index, bool):
+        return group
+    return None
+
+
+def _continues_a_chain(body: Any) -> bool:
+    """Whether a message is the next step of a chain, published by the
+    worker that ran the step before (its body's ``chain``: the steps left, a
+    list, where a task published by ``group.apply_async`` has None).  The
+    last step of a chain inside a group carries the group's id and index,
+    but the group was published long before (its ``GroupResult`` made, the
+    steps not yet run): no jobbertrack group would close for it, so it is
+    tracked alone."""
+    embed = body[2] if isinstance(body, (tuple, list)) and len(body) == 3 else None
+    return isinstance(embed, dict) and isinstance(embed.get("chain"), list)
+
+
+def _group_of_request(request: Any) -> str | None:
+    """``_group_of`` a running task's request."""
+    return _group_of(getattr(request, "group", None), getattr(request, "group_index", None))
 
 
 def _guard(task: Any, run: Callable[..., Any], tracking: CeleryTracking) -> Callable[..., Any]:

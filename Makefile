@@ -16,7 +16,7 @@ LOCK_INPUTS := pyproject.toml requirements/tools.in
 UV_COMPILE = $(BIN)/uv pip compile $(LOCK_INPUTS) --quiet --extra dev --universal \
 	--python-version 3.10 --generate-hashes --custom-compile-command "make lock"
 
-.PHONY: scripts test test-fast test-lowest test-newest lock demo lint typecheck pytest node bench bench-observe bench-lifecycle bench-web bench-server-cost bench-queue bench-finding screenshots clean
+.PHONY: scripts test test-fast test-lowest test-newest lock demo lint typecheck pytest node bench bench-observe bench-lifecycle bench-web bench-server-cost bench-queue bench-finding bench-groups screenshots clean
 
 $(VENV)/.locked: $(LOCK)
 	rm -rf $(VENV)
@@ -159,5 +159,8 @@ bench-queue: $(BENCH_STAMP)
 # with two tags vs none (fills 1M jobs: a few minutes, ~2 GB of Redis memory).
 bench-finding: $(BENCH_STAMP)
 	$(BIN)/python bench/finding.py
+
+bench-groups: $(BENCH_STAMP)
+	$(BIN)/python bench/groups.py
 
 bench: bench-observe bench-server-cost bench-lifecycle bench-web bench-queue bench-finding

@@ -112,3 +112,12 @@ def test_finding_benchmark_runs() -> None:
     for label in ('state="failed", tag="t3" | first page', 'name="job-7-"', "created_after=middle | page 4"):
         assert label in out
     assert "## Targets" in out and "lifecycle with two tags vs none: in-command µs" in out
+
+
+def test_groups_benchmark_runs() -> None:
+    """bench/groups.py (issue 24) at a tiny size: both parts report, both
+    targets are judged."""
+    out = bench([sys.executable, str(ROOT / "bench" / "groups.py"), "--quick", "--no-save"], timeout=180)
+    assert "## A child's lifecycle vs a plain job's" in out and "| in-command µs |" in out
+    assert "## group.counts() at 10 vs 2,000 children" in out
+    assert "## Targets" in out and "child / plain in-command µs" in out and "counts at 2,000 / at 10" in out

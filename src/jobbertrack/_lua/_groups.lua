@@ -157,6 +157,15 @@ local function group_admit(gid, expires)
   return expires
 end
 
+-- The expiry of a new job made with `given` (create_fields): `expires`,
+-- capped at its group's when it names one; or nil and the reply refusing
+-- it (see group_admit).
+local function group_join(given, expires)
+  local gid = group_given(given)
+  if not gid then return expires end
+  return group_admit(gid, expires)
+end
+
 -- The child ID of group `gid` moved from `from` (nil: it is new) to `to`:
 -- one HMGET and one HSET of the group's record, the `open` entry when it
 -- ends or comes back, and the group's own move when its counts call for one.

@@ -33,12 +33,9 @@ end
 local dead = key_dead(key)
 if dead then return dead end
 local expires = now + tonumber(ARGV[5])
-local gid = group_given(given)
-if gid then  -- a child lives no longer than its group
-  local capped, refused_by = group_admit(gid, expires)
-  if not capped then return refused_by end
-  expires = capped
-end
+local capped, refused_by = group_join(given, expires)  -- a child lives no longer than its group
+if not capped then return refused_by end
+expires = capped
 -- one create in four (by the clock's microseconds, which no caller's period
 -- lines up with) tidies one state's index, a batch at a time: far more than
 -- jobs can expire between them (sweep does all)

@@ -43,12 +43,9 @@ end
 local dead = key_dead(key)
 if dead then return dead end
 local expires = now + lifetime
-local gid = group_given(given)
-if gid then  -- a child lives no longer than its group
-  local capped, refused_by = group_admit(gid, expires)
-  if not capped then return refused_by end
-  expires = capped
-end
+local capped, refused_by = group_join(given, expires)  -- a child lives no longer than its group
+if not capped then return refused_by end
+expires = capped
 local ready = now + delay
 local fields = {'state', INITIAL, 'created', now, 'expires', expires, 'queue', queue, 'attempt', 1,
   'retries', ARGV[8], 'backoff', ARGV[9], 'ready', ready}

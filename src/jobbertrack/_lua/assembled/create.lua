@@ -720,6 +720,15 @@ local function group_admit(gid, expires)
   return expires
 end
 
+-- The expiry of a new job made with `given` (create_fields): `expires`,
+-- capped at its group's when it names one; or nil and the reply refusing
+-- it (see group_admit).
+local function group_join(given, expires)
+  local gid = group_given(given)
+  if not gid then return expires end
+  return group_admit(gid, expires)
+end
+
 -- The child ID of group `gid` moved from `from` (nil: it is new) to `to`:
 -- one HMGET and one HSET of the group's record, the `open` entry when it
 -- ends or comes back, and the group's own move when its counts call for one.
@@ -824,12 +833,9 @@ end
 local dead = key_dead(key)
 if dead then return dead end
 local expires = now + tonumber(ARGV[5])
-local gid = group_given(given)
-if gid then  -- a child lives no longer than its group
-  local capped, refused_by = group_admit(gid, expires)
-  if not capped then return refused_by end
-  expires = capped
-end
+local capped, refused_by = group_join(given, expires)  -- a child lives no longer than its group
+if not capped then return refused_by end
+expires = capped
 -- one create in four (by the clock's microseconds, which no caller's period
 -- lines up with) tidies one state's index, a batch at a time: far more than
 -- jobs can expire between them (sweep does all)

@@ -131,7 +131,9 @@ def test_sixteen_workers_keep_a_groups_counts_exact_and_it_ends_once(
     worked = Counter[str]()
     for r in results:
         worked.update(r)
-    assert worked["finished"] >= n - fails and worked["failed"] >= fails * (RETRIES + 1)
+    # every attempt of a failing child was failed by its worker, or lost to the stall rule
+    # on a loaded host (which fails it as well)
+    assert worked["finished"] >= n - fails and worked["failed"] + worked["lost"] >= fails * (RETRIES + 1)
     assert worked["stalled"] == plan.count("stall")
     # the group ended once: one ending event of its own, and one follow-up job
     ends = [

@@ -85,6 +85,7 @@ TWINS = ("Handler", "Resource", "ResourceFactory")
 NOT_AWAITED = {"events", "get_value", "set_value", "set_default_timeout", "running", "job"}
 NOT_AWAITED |= {"keep_alive", "as_current", "stop_work"}  # stop_work only sets a flag
 NOT_AWAITED |= {"register_worker"}  # returns an async context manager
+NOT_AWAITED |= {"child_id"}  # computes an id: no I/O
 
 
 def _public_attributes(cls: type) -> dict[str, object]:

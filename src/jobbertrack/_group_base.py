@@ -16,6 +16,7 @@ from ._core.groups import (
     children_after,
     children_cursor,
     counts_of,
+    derived_in_shard,
     group_fields,
     in_shard,
     progress_of,
@@ -63,6 +64,14 @@ class GroupsBase:
 
         in_shard(one, shard, keys.shard_of, keys.shards)
         return self._adopt(made[-1])  # type: ignore[attr-defined]
+
+    def child_id(self, base: str, group: str) -> str:
+        """An id made from ``base``, ``"<base>.<n>"`` with the smallest n,
+        that falls in the shard of ``group``: the id to create a child of
+        that group with when its id must follow from another one (an
+        integration's task id); ``InvalidJobId`` when it would be too long."""
+        keys = self._core.keys  # type: ignore[attr-defined]
+        return derived_in_shard(check_id(base), keys.shard_of(check_id(group)), keys.shard_of, keys.shards)
 
     def _child_call(self, spec: dict[str, Any], group: str, timeout: float | None) -> tuple[Any, Call]:
         """A child of ``create_group(children=[...])``: pushed when its spec

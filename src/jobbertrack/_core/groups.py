@@ -13,6 +13,7 @@ from .._exceptions import InvalidData, JobberTrackError
 from .codec import read_json
 from .fields import check_name
 from .group_fields import EXPIRED, GROUP, GROUP_KIND, TOTAL
+from .ids import check_id
 from .queue import check_queue
 from .transitions import ENDED, State
 
@@ -125,6 +126,16 @@ def in_shard(make_id: Callable[[], str], shard: int, shard_of: Callable[[str], i
         f"the resource factory made {ID_TRIES_PER_SHARD * shards} ids and none fell in the group's "
         "shard: a child's id must hash to its group's shard (docs/data-model.md, Groups)"
     )
+
+
+def derived_in_shard(base: str, shard: int, shard_of: Callable[[str], int], shards: int) -> str:
+    """``"<base>.<n>"`` with the smallest n that falls in ``shard``: a
+    child's id derived from an id given elsewhere (a Celery task's)."""
+    for n in range(ID_TRIES_PER_SHARD * shards):
+        job_id = check_id(f"{base}.{n}")
+        if shard_of(job_id) == shard:
+            return job_id
+    raise JobberTrackError(f"no id {base!r}.<n> falls in the group's shard")  # a chance of e**-64
 
 
 def children_cursor(member: str) -> str:

@@ -79,7 +79,6 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from jobbertrack import GroupClosed, GroupNotFound, JobberTrackError, JobExists
-from jobbertrack._core.ids import MAX_ID_LENGTH
 
 from . import Attempt, WrongArgument, create_as, create_group_as, log_warning, queued
 
@@ -124,13 +123,10 @@ class CeleryTracking:
         under its task id, outside the group."""
         if group is None:
             return task_id
-        keys = self.handler._core.keys
-        shard = keys.shard_of(group)
-        for n in range(_SUFFIXES_PER_SHARD * keys.shards):
-            job_id = f"{task_id}.{n}"
-            if keys.shard_of(job_id) == shard:
-                return job_id if len(job_id) <= MAX_ID_LENGTH else None
-        return None  # never met (a chance of e**-64)
+        try:
+            return str(self.handler.child_id(task_id, group))
+        except JobberTrackError:  # too long an id, or one that cannot be stored
+            return None
 
     def find(self, task_id: str, group: str | None = None) -> Any:
         """The job tracking Celery task ``task_id`` (of Celery group
@@ -398,8 +394,6 @@ _HOOKS = "_jobbertrack_before_store"
 _GUARDED = "_jobbertrack_guarded"
 #: The attribute of a Celery app holding the hooks run when it makes a ``GroupResult``.
 _GROUP_HOOKS = "_jobbertrack_group_results"
-#: How many suffixes ``job_id`` tries per shard before giving up.
-_SUFFIXES_PER_SHARD = 64
 
 
 def _group_of(group: object, index: object) -> str | None:

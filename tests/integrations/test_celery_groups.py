@@ -199,3 +199,33 @@ def test_a_group_of_chains_tracks_each_step_alone(worker: Worker, jt: jobbertrac
         assert (job.state, job.data) == ("finished", 2 * i + 1)
         assert "group_id" not in job.get_value()
     assert jt.get(result.id) is None
+
+
+def test_a_workers_memory_of_received_groups_stays_bounded(app: Any) -> None:
+    """The main process remembers the group of each grouped task it receives
+    (for a lost pool process' failure, which old Celery reports without the
+    request); tasks it no longer holds are forgotten once the map doubles."""
+    from types import SimpleNamespace
+
+    from celery.worker import state
+
+    from jobbertrack.integrations import celery as integration
+
+    watched = tracking("linger")
+    kept = integration._RECEIVED_KEPT
+    held = SimpleNamespace(id="held-task", task_name="linger", group="g", group_index=0)
+    state.requests[held.id] = held
+    try:
+        watched._task_received(request=held)
+        for n in range(3 * kept):
+            done = SimpleNamespace(id=f"t{n}", task_name=held.task_name, group="g", group_index=n + 1)
+            watched._task_received(request=done)
+            assert len(watched._received) <= 2 * kept + 1
+        assert watched._received["held-task"] == "g"  # still held by the worker: kept
+        assert "t0" not in watched._received  # ended long ago: forgotten
+        alone = SimpleNamespace(id="alone", task_name=held.task_name, group=None, group_index=None)
+        watched._task_received(request=alone)
+        assert "alone" not in watched._received  # not in a group: nothing to remember
+    finally:
+        del state.requests[held.id]
+        watched._received.clear()

@@ -86,7 +86,20 @@ if TYPE_CHECKING:
     from jobbertrack import Handler
 
 #: The signals connected, each to the method of the same name with a leading "_".
-SIGNALS = ("before_task_publish", "task_prerun", "task_success", "task_failure", "task_retry", "task_postrun")
+SIGNALS = (
+    "before_task_publish",
+    "task_received",
+    "task_prerun",
+    "task_success",
+    "task_failure",
+    "task_retry",
+    "task_postrun",
+)
+
+#: How many grouped tasks a worker's main process remembers the group of
+#: (see ``CeleryTracking._task_received``) before it forgets the ones it no
+#: longer holds.
+_RECEIVED_KEPT = 1024
 
 
 class CeleryTracking:
@@ -111,6 +124,10 @@ class CeleryTracking:
         # The Celery groups whose tasks this process is publishing: group id ->
         # True when this tracking made the jobbertrack group (it closes it).
         self._groups: dict[str, bool] = {}
+        # In a worker's main process, the group of each grouped task it holds
+        # (received, not yet known ended): task id -> group id.
+        self._received: dict[str, str] = {}
+        self._received_cap = _RECEIVED_KEPT  # twice what the last pruning kept, at least _RECEIVED_KEPT
         self._lock = threading.Lock()
         self._uid = f"jobbertrack-{id(self)}"
 
@@ -290,6 +307,28 @@ class CeleryTracking:
     def _ours(self, task: Any) -> bool:
         return self.tracks(getattr(task, "name", None)) and getattr(task, "app", None) is self.app
 
+    def _task_received(self, sender: Any = None, request: Any = None, **_: Any) -> None:
+        """A worker's main process took a task from the broker: remember the
+        group of a tracked grouped one.  Should its pool process be lost, the
+        main process reports the failure, and Celery before 5.6 gives that
+        ``task_failure`` no request to read the group from.  Forgotten when
+        that failure comes, or once the worker no longer holds the task
+        (checked when the map doubles, from ``_RECEIVED_KEPT`` up)."""
+        task_id = getattr(request, "id", None)
+        group = _group_of_request(request)
+        if group is None or not isinstance(task_id, str):
+            return
+        if not self.tracks(getattr(request, "task_name", None)):
+            return
+        with self._lock:
+            self._received[task_id] = group
+            if len(self._received) > self._received_cap:
+                from celery.worker import state
+
+                held = state.requests
+                self._received = {t: g for t, g in self._received.items() if t in held or t == task_id}
+                self._received_cap = max(_RECEIVED_KEPT, 2 * len(self._received))
+
     def _task_prerun(self, sender: Any = None, task_id: Any = None, **_: Any) -> None:
         if self._ours(sender) and isinstance(task_id, str):
             request = getattr(sender, "request", None)
@@ -325,7 +364,9 @@ class CeleryTracking:
             # (WorkerLostError); Celery pushed the task's request for this signal
             request = getattr(sender, "request", None)
             group = _group_of_request(request) if getattr(request, "id", None) == task_id else None
-            job_id = self._job_of(task_id, group)
+            with self._lock:
+                received = self._received.pop(task_id, None)
+            job_id = self._job_of(task_id, group or received)
             attempt = Attempt(self.handler, job_id, timeout=None, lease=None, name=None).resume()
         if attempt is not None:
             attempt.failed(exception)

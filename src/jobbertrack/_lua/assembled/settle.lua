@@ -528,10 +528,17 @@ local function as_job(id, fn)
 end
 
 -- The group whose record is `gjob`, read in one HMGET: {kind, state,
--- expires, closed, c = {state -> children, total, expired}}.
-local G_READ = {'kind', 'state', 'expires', 'closed', 'n:total', 'n:expired'}
-for _, state in ipairs(STATES) do G_READ[#G_READ + 1] = 'n:' .. state end
+-- expires, closed, c = {state -> children, total, expired}}.  The field
+-- list and G_ENDED (ENDED as a table: state -> true, for the lookups of a
+-- child's every move, cheaper than in_set) are made at the first read of
+-- a script, not by every script that includes this file.
+local G_READ, G_ENDED = nil, nil
 local function group_read(gjob)
+  if not G_READ then
+    G_READ, G_ENDED = {'kind', 'state', 'expires', 'closed', 'n:total', 'n:expired'}, {}
+    for _, state in ipairs(STATES) do G_READ[#G_READ + 1] = 'n:' .. state end
+    for state in string.gmatch(ENDED, '%S+') do G_ENDED[state] = true end
+  end
   local got = redis.call('HMGET', gjob, unpack(G_READ))
   local c = {total = tonumber(got[5] or '') or 0, expired = tonumber(got[6] or '') or 0}
   for i, state in ipairs(STATES) do c[state] = tonumber(got[6 + i] or '') or 0 end
@@ -552,7 +559,7 @@ end
 local function group_target(g)
   local c, ended = g.c, 0
   for _, state in ipairs(STATES) do
-    if in_set(ENDED, state) then ended = ended + c[state] end
+    if G_ENDED[state] then ended = ended + c[state] end
   end
   local target
   if g.closed and ended >= c.total then
@@ -560,7 +567,7 @@ local function group_target(g)
   elseif ended > 0 or c[G_RUNNING] > 0 then
     target = G_RUNNING
   end
-  if not target or target == g.state or (in_set(ENDED, g.state) and in_set(ENDED, target)) then return nil end
+  if not target or target == g.state or (G_ENDED[g.state] and G_ENDED[target]) then return nil end
   return target
 end
 
@@ -639,7 +646,7 @@ local function group_moved(gid, from, to, expires, now)
   if g.kind ~= GROUP_KIND or not g.expires then return end  -- its group is gone: nothing left to count
   local ended_before = 0
   for _, state in ipairs(STATES) do
-    if in_set(ENDED, state) then ended_before = ended_before + g.c[state] end
+    if G_ENDED[state] then ended_before = ended_before + g.c[state] end
   end
   local open_before = g.c.total - ended_before  -- children in `open` (or expired, not yet counted)
   local changed = {to}
@@ -656,7 +663,7 @@ local function group_moved(gid, from, to, expires, now)
     if g.c.total == 1 then redis.call('PEXPIREAT', ingroup_key(gid), g.expires + TOMB_TTL) end
   end
   group_write(gjob, g, changed)
-  local ends, was_ended = in_set(ENDED, to), from ~= nil and in_set(ENDED, from)
+  local ends, was_ended = G_ENDED[to] == true, from ~= nil and G_ENDED[from] == true
   if ends and not was_ended then
     redis.call('ZREM', open_key(gid), ID)
   elseif not ends and (from == nil or was_ended) then  -- new, or retried: open until it ends

@@ -15,6 +15,7 @@ from typing import Any
 
 from ._acancel import uncancellable_by_redis
 from ._client_state import ClientState
+from ._core.calls import split_woken
 from ._core.deadlines import wake_chunk_s
 from ._exceptions import JobberTrackError, translate
 from ._layout import layout_fill, layout_take
@@ -45,17 +46,23 @@ async def arun_one(cs: ClientState, op: Op) -> Any:
     script = cs.script(call.script)
     try:
         try:
-            return await cs.client.evalsha(script.sha, len(call.keys), *call.keys, *call.args)
+            reply = await cs.client.evalsha(script.sha, len(call.keys), *call.keys, *call.args)
         except Exception as exc:
             if not is_noscript(exc):
                 raise
-            return await cs.client.eval(script.script, len(call.keys), *call.keys, *call.args)
+            reply = await cs.client.eval(script.script, len(call.keys), *call.keys, *call.args)
     except Exception as exc:
         if modern and is_compile_error(exc):
             if cs.modern:
                 cs.downgrade()
             return await arun_one(cs, call)
         raise translate(exc) from exc
+    if not call.wakes:
+        return reply
+    woken, reply = split_woken(call, reply)
+    for key in woken:  # a group's follow-up job was pushed: wake one of its queue's workers
+        await notify(cs.client, key)
+    return reply
 
 
 async def _arun_batch(cs: ClientState, ops: Sequence[Op], *, each: bool = False) -> Batch:
@@ -76,6 +83,8 @@ async def _arun_batch(cs: ClientState, ops: Sequence[Op], *, each: bool = False)
                     raise
                 raise translate(exc) from exc
             batch.fail_todo(translate(exc))
+    for key in batch.woken():  # a group's follow-up job was pushed: wake one of its queue's workers
+        await notify(cs.client, key)
     return batch
 
 

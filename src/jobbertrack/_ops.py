@@ -15,7 +15,7 @@ from collections.abc import Generator, Sequence
 from typing import Any, NamedTuple, TypeVar
 
 from ._client_state import ClientState
-from ._core.calls import Call
+from ._core.calls import Call, split_woken
 from ._exceptions import RedisCommandError, translate
 from ._log import log_warning
 from ._scripts import is_compile_error
@@ -116,6 +116,16 @@ class Batch:
         self.todo = again
         if self.todo and self.rounds >= 4:
             raise RedisCommandError("Redis keeps refusing jobbertrack's scripts")
+
+    def woken(self) -> list[str]:
+        """The wake-up lists the replies name (``split_woken``), each
+        once; the replies are left as their readers know them."""
+        keys: list[str] = []
+        for i, call in enumerate(self.calls):
+            if isinstance(call, Call) and call.wakes:
+                woken, self.results[i] = split_woken(call, self.results[i])
+                keys.extend(k for k in woken if k not in keys)
+        return keys
 
     def result(self) -> list[Any]:
         error = next((r for r in self.results if isinstance(r, BaseException)), None)

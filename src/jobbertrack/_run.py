@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ._client_state import ClientState
-from ._core.calls import Call
+from ._core.calls import Call, split_woken
 from ._core.deadlines import wake_chunk_s
 from ._exceptions import translate
 from ._layout import layout_fill, layout_take
@@ -43,17 +43,23 @@ def run(cs: ClientState, call: Call) -> Any:
     script = cs.script(call.script)
     try:
         try:
-            return cs.client.evalsha(script.sha, len(call.keys), *call.keys, *call.args)
+            reply = cs.client.evalsha(script.sha, len(call.keys), *call.keys, *call.args)
         except Exception as exc:
             if not is_noscript(exc):
                 raise
-            return cs.client.eval(script.script, len(call.keys), *call.keys, *call.args)
+            reply = cs.client.eval(script.script, len(call.keys), *call.keys, *call.args)
     except Exception as exc:
         if modern and is_compile_error(exc):
             if cs.modern:
                 cs.downgrade()
             return run(cs, call)
         raise translate(exc) from exc
+    if not call.wakes:
+        return reply
+    woken, reply = split_woken(call, reply)
+    for key in woken:  # a group's follow-up job was pushed: wake one of its queue's workers
+        notify(cs.client, key)
+    return reply
 
 
 def run_many(cs: ClientState, calls: Sequence[Op]) -> list[Any]:
@@ -70,6 +76,8 @@ def run_many(cs: ClientState, calls: Sequence[Op]) -> list[Any]:
         except Exception as exc:
             raise translate(exc) from exc
         batch.take(replies)
+    for key in batch.woken():  # a group's follow-up job was pushed: wake one of its queue's workers
+        notify(cs.client, key)
     return batch.result()
 
 

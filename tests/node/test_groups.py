@@ -226,8 +226,11 @@ def test_the_follow_up_job_is_pushed_once_and_popped_by_python(
     assert py.pop_and_start("after") is None  # not before the group ends
     other = next(k for k in kids if k.queue is None)
     js("move", id=other.id, move="start")
+    woken = py._core.keys.wake_key("after")
+    assert client.llen(woken) == 0
     js("move", id=other.id, move="finish", data="ok")
     assert py.get(gid).state == "finished"  # type: ignore[union-attr]
+    assert client.llen(woken) == 1  # Node's move ended the group: a worker of its follow-up queue is woken
     follow = py.pop_and_start("after")
     assert follow is not None and follow.id == then["id"] and follow.name == "summary"
     assert follow.input == {

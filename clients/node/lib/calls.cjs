@@ -245,7 +245,8 @@ class Commands {
       maxRuntimeMs === null ? '' : String(maxRuntimeMs),
     ];
     while (args[args.length - 1] === '') args.pop(); // ARGV 6-9 left out from the end mean ''
-    return { script: 'transition', keys: this.keys.jobKeys(id), args, id, target, data: stored, clears: move.clears, stores: 'result' };
+    const wakes = this.keys.wakeKey(''); // the reply may name a queue to wake (splitWoken)
+    return { script: 'transition', keys: this.keys.jobKeys(id), args, id, target, data: stored, clears: move.clears, stores: 'result', wakes };
   }
 
   /** A heartbeat, or with `progress` a progress report (also a heartbeat). */
@@ -289,7 +290,7 @@ class Commands {
    * first, so no child may join (group in _core/calls.py). */
   group(id, close = false) {
     const args = [...this.head(checkId(id), ''), close ? 'close' : ''];
-    return { script: 'group', keys: this.keys.jobKeys(id), args, id, target: '' };
+    return { script: 'group', keys: this.keys.jobKeys(id), args, id, target: '', wakes: this.keys.wakeKey('') };
   }
 
   /** Up to `want` ids of the group's live children (in `state`, '' = any),

@@ -37,12 +37,13 @@ async function run(client, call) {
   const modern = cs.modern;
   const s = scriptOf(cs, call.script);
   const options = { keys: call.keys, arguments: call.args };
+  let reply;
   try {
     try {
-      return await client.evalSha(s.sha, options);
+      reply = await client.evalSha(s.sha, options);
     } catch (err) {
       if (!isNoScript(err)) throw err;
-      return await client.eval(s.text, options);
+      reply = await client.eval(s.text, options);
     }
   } catch (err) {
     if (modern && isCompileError(err)) {
@@ -51,6 +52,24 @@ async function run(client, call) {
     }
     throw translate(err);
   }
+  if (!call.wakes) return reply;
+  const [woken, rest] = splitWoken(call, reply);
+  for (const key of woken) await notify(client, key); // a group's follow-up job was pushed
+  return rest;
+}
+
+/** Where the reply of a script that may end a group names the queues its
+ * follow-up job was pushed on (WOKE in _groups.lua), when it pushed one:
+ * the element after the reply's usual ones (_WOKE_AT in _core/calls.py). */
+const WOKE_AT = { transition: 3, group: 2 };
+
+/** The wake-up lists to notify after `call`, and the reply without them,
+ * as its readers know it (split_woken in _core/calls.py). */
+function splitWoken(call, reply) {
+  const at = call.wakes ? WOKE_AT[call.script] : undefined;
+  if (at === undefined || !Array.isArray(reply) || reply.length <= at) return [[], reply];
+  const queues = reply[at];
+  return [Array.isArray(queues) ? queues.map((q) => call.wakes + String(q)) : [], reply.slice(0, at)];
 }
 
 /** Check the namespace's layout version once per client (and write it on
@@ -106,4 +125,4 @@ async function notify(client, key) {
   }
 }
 
-module.exports = { run, checkLayout, clientState, notify };
+module.exports = { run, checkLayout, clientState, notify, splitWoken };

@@ -62,6 +62,7 @@ class Call(NamedTuple):
     clears: tuple[str, ...] = ()  # fields it deletes
     action: str = ""  # what a refusal says was tried, when not a move ("report progress")
     stores: str = "data"  # the field ``data`` lands in: the input (create, push), the result (a move)
+    wakes: str = ""  # the wake-up lists' prefix, when the reply may name queues to wake (split_woken)
 
 
 def error_for(
@@ -140,6 +141,23 @@ class Outcome(NamedTuple):
 def _int_option(name: str, value: object, low: int, high: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise JobberTrackError(f"{name} must be an int from {low} to {high}, not {value!r}")
+
+
+#: Where the reply of a script that may end a group names the queues its
+#: follow-up job was pushed on (``WOKE`` in _groups.lua): the element after
+#: the reply's usual ones, present only when a queue was pushed on.
+_WOKE_AT = {"transition": 3, "group": 2}
+
+
+def split_woken(call: Call, reply: Any) -> tuple[list[str], Any]:
+    """The wake-up lists to notify after ``call`` (a group it ended pushed
+    its follow-up job: one of its queue's workers is woken, as after a
+    push), and the reply without them, as its readers know it."""
+    at = _WOKE_AT.get(call.script) if call.wakes else None
+    if at is None or not isinstance(reply, list) or len(reply) <= at:
+        return [], reply
+    queues = reply[at]
+    return [call.wakes + text(q) for q in queues] if isinstance(queues, list) else [], reply[:at]
 
 
 def outcome(reply: Any) -> Outcome:
@@ -340,6 +358,7 @@ class Commands:
             NO_FIELDS,
             cleared,
             stores="result",
+            wakes=self.keys.wake_key(""),
         )
 
     def cancel(self, job_id: str, reason: object = None) -> Call:
@@ -391,7 +410,7 @@ class Commands:
         """Read a group (its expired children counted first); ``close``:
         close it first, so no child may join."""
         args = (*self._head(check_id(job_id), ""), "close" if close else "")
-        return Call("group", self.keys.job_keys(job_id), args, None, job_id)
+        return Call("group", self.keys.job_keys(job_id), args, None, job_id, wakes=self.keys.wake_key(""))
 
     def children(self, group_id: str, state: str, want: int, after: str, budget: int) -> Call:
         """Up to ``want`` ids of the group's live children (in ``state``, ''

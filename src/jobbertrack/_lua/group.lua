@@ -8,7 +8,10 @@
 --       3 events, 4 tomb, 5 queue, 6.. the state indexes)
 -- ARGV[1..4]: id, token (unused), event cap, tombstone lifetime ms
 -- ARGV[5]  'close': no child may join from now on; '' = read only
--- Returns {'ok', fields...}   the group's record (flat HGETALL, data included)
+-- Returns {'ok', fields...}   the group's record (flat HGETALL, data included);
+--                             {'ok', fields, queues} when it ended now and
+--                             pushed its follow-up job on queues[1] (WOKE:
+--                             the caller wakes that queue, and strips it)
 --         {'nogroup', id}     the record is not a group's; nothing written
 --         {'expired'} | {'gone'} | {'deleted'}: no record (see missing())
 --         {'corrupt', field}  a field it relies on is malformed
@@ -23,4 +26,5 @@ if ARGV[5] == 'close' and redis.call('HEXISTS', JOB, 'closed') == 0 then
   redis.call('HSET', JOB, 'closed', now)
 end
 group_settle(ID, now, 1000)
+if #WOKE > 0 then return {'ok', snapshot(true), WOKE} end  -- its follow-up job was pushed
 return {'ok', snapshot(true)}

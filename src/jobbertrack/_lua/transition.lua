@@ -29,6 +29,10 @@
 -- back on it (a new entry: an older entry of it is dropped when popped).
 -- Returns {'ok', fields, 1}    the move happened: the fields written (flat,
 --                              without the result)
+--         {'ok', fields, 1, queues}  the same, and the move ended the job's
+--                              group, whose follow-up job was pushed on
+--                              queues[1] (WOKE in _groups.lua: the caller
+--                              wakes that queue, and strips it)
 --         {'ok', fields...}   a replay of a call that did: the whole record
 --                              (without data and result)
 --         {'bad', fields...}  the state found does not allow the move: the
@@ -86,4 +90,5 @@ if err ~= '' then
 else
   emit(target, now)
 end
+if #WOKE > 0 then return {'ok', fields, 1, WOKE} end  -- a group's follow-up job was pushed
 return {'ok', fields, 1}

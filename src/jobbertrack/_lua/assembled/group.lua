@@ -517,6 +517,12 @@ local function counts_json(c)
   return '{' .. table.concat(parts, ',') .. '}'
 end
 
+-- The queues a follow-up job was pushed on in this script, in order: a
+-- script that may end a group (transition, group) returns them last in its
+-- reply, so the caller wakes a worker of each (the wake-up lists are in
+-- another slot: no script touches them).  Callers strip them from the reply.
+local WOKE = {}
+
 -- The follow-up job of the ended group JOB (`h`, its HEAD fields; `c`,
 -- its counts), pushed once: on `then_queue`, with data {"group": id,
 -- "counts": {...}, "data": then_data}, living as long as the group was made to.
@@ -536,6 +542,7 @@ local function group_then(h, c, now)
     if t[4] then given.fields = {'name', t[4]} end
     new_record(fields, given, expires, now)
     enqueue(t[1], now, expires, now, 0)
+    WOKE[#WOKE + 1] = t[1]
     emit(INITIAL, now, expires)
   end)
 end
@@ -668,7 +675,10 @@ end
 --       3 events, 4 tomb, 5 queue, 6.. the state indexes)
 -- ARGV[1..4]: id, token (unused), event cap, tombstone lifetime ms
 -- ARGV[5]  'close': no child may join from now on; '' = read only
--- Returns {'ok', fields...}   the group's record (flat HGETALL, data included)
+-- Returns {'ok', fields...}   the group's record (flat HGETALL, data included);
+--                             {'ok', fields, queues} when it ended now and
+--                             pushed its follow-up job on queues[1] (WOKE:
+--                             the caller wakes that queue, and strips it)
 --         {'nogroup', id}     the record is not a group's; nothing written
 --         {'expired'} | {'gone'} | {'deleted'}: no record (see missing())
 --         {'corrupt', field}  a field it relies on is malformed
@@ -683,4 +693,5 @@ if ARGV[5] == 'close' and redis.call('HEXISTS', JOB, 'closed') == 0 then
   redis.call('HSET', JOB, 'closed', now)
 end
 group_settle(ID, now, 1000)
+if #WOKE > 0 then return {'ok', snapshot(true), WOKE} end  -- its follow-up job was pushed
 return {'ok', snapshot(true)}

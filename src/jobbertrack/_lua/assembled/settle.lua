@@ -579,6 +579,12 @@ local function counts_json(c)
   return '{' .. table.concat(parts, ',') .. '}'
 end
 
+-- The queues a follow-up job was pushed on in this script, in order: a
+-- script that may end a group (transition, group) returns them last in its
+-- reply, so the caller wakes a worker of each (the wake-up lists are in
+-- another slot: no script touches them).  Callers strip them from the reply.
+local WOKE = {}
+
 -- The follow-up job of the ended group JOB (`h`, its HEAD fields; `c`,
 -- its counts), pushed once: on `then_queue`, with data {"group": id,
 -- "counts": {...}, "data": then_data}, living as long as the group was made to.
@@ -598,6 +604,7 @@ local function group_then(h, c, now)
     if t[4] then given.fields = {'name', t[4]} end
     new_record(fields, given, expires, now)
     enqueue(t[1], now, expires, now, 0)
+    WOKE[#WOKE + 1] = t[1]
     emit(INITIAL, now, expires)
   end)
 end

@@ -640,6 +640,12 @@ local function counts_json(c)
   return '{' .. table.concat(parts, ',') .. '}'
 end
 
+-- The queues a follow-up job was pushed on in this script, in order: a
+-- script that may end a group (transition, group) returns them last in its
+-- reply, so the caller wakes a worker of each (the wake-up lists are in
+-- another slot: no script touches them).  Callers strip them from the reply.
+local WOKE = {}
+
 -- The follow-up job of the ended group JOB (`h`, its HEAD fields; `c`,
 -- its counts), pushed once: on `then_queue`, with data {"group": id,
 -- "counts": {...}, "data": then_data}, living as long as the group was made to.
@@ -659,6 +665,7 @@ local function group_then(h, c, now)
     if t[4] then given.fields = {'name', t[4]} end
     new_record(fields, given, expires, now)
     enqueue(t[1], now, expires, now, 0)
+    WOKE[#WOKE + 1] = t[1]
     emit(INITIAL, now, expires)
   end)
 end
@@ -797,6 +804,10 @@ GROUP.gone = group_gone
 -- back on it (a new entry: an older entry of it is dropped when popped).
 -- Returns {'ok', fields, 1}    the move happened: the fields written (flat,
 --                              without the result)
+--         {'ok', fields, 1, queues}  the same, and the move ended the job's
+--                              group, whose follow-up job was pushed on
+--                              queues[1] (WOKE in _groups.lua: the caller
+--                              wakes that queue, and strips it)
 --         {'ok', fields...}   a replay of a call that did: the whole record
 --                              (without data and result)
 --         {'bad', fields...}  the state found does not allow the move: the
@@ -854,4 +865,5 @@ if err ~= '' then
 else
   emit(target, now)
 end
+if #WOKE > 0 then return {'ok', fields, 1, WOKE} end  -- a group's follow-up job was pushed
 return {'ok', fields, 1}

@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 
 import jobbertrack
 from jobbertrack._core.keys import Keyspace
-from tests.helpers import wait_for
+from tests.helpers import all_keys, wait_for
 
 SPACES = itertools.count()
-NAMES = [None, "a", "ab", "abc", "b", "ba", "nightly-1", "nightly-2"]
+NAMES = [None, "a", "ab", "abc", "b", "ba", "nightly-1", "nightly-2", "nightly-1-x", "nightly-10.y"]
 TAGS = ["t1", "t2", "user:42"]
 QUEUES = [None, "q1", "q2"]
 ENDS = ["waiting", "running", "finished", "failed", "cancelled", "deleted", "expired"]
@@ -110,7 +110,7 @@ query = st.fixed_dictionaries(
             st.sampled_from(TAGS), st.lists(st.sampled_from(TAGS), min_size=1, max_size=2, unique=True)
         ),
         "queue": st.sampled_from(["q1", "q2", "none"]),
-        "name": st.sampled_from(["a", "ab", "b", "nightly-", "zz"]),
+        "name": st.sampled_from(["a", "ab", "b", "nightly-", "nightly-1", "nightly-1-", "zz"]),
         "order": st.sampled_from(["created", "expires"]),
     },
 )
@@ -276,6 +276,31 @@ def test_a_name_prefix_with_a_segment_reads_its_own_index(track: Any, client: An
     assert {k.rsplit(b":", 1)[1] for k in segments} <= {b"nightly-", b"hourly-"}
     track.delete(nightly[0].id)
     assert nightly[0].id not in [j.id for j in track.list(name="nightly-")]
+
+
+def test_a_prefix_with_two_segments_reads_the_second_ones_index(track: Any, client: Any) -> None:
+    # "job-7-" has an index of its own, so a page of it never reads the
+    # jobs of "job-70-" or "job-8-" (the first segment's index holds them all)
+    names = ["job-7-1", "job-7-2.a", "job-70-1", "job-8-1", "job-7-3-b-c", "job-7", "job7-1"]
+    jobs = {name: track.create(60, name=name) for name in names}
+    sevens = [jobs[n].id for n in ("job-7-3-b-c", "job-7-2.a", "job-7-1")]
+    assert [j.id for j in track.list(name="job-7-")] == sevens
+    assert [j.id for j in track.list(name="job-7-3")] == [jobs["job-7-3-b-c"].id]
+    job_7 = [jobs[n].id for n in reversed(names[:6]) if n != "job-8-1"]
+    assert [j.id for j in track.list(name="job-7")] == job_7
+    assert track.list(name="job-7-3-b-c-") == []
+    if hasattr(client, "keys"):
+        entries: dict[bytes, set[bytes]] = {}
+        for k in all_keys(client, "*:nameseg:*"):  # one key per shard holding such names
+            entries.setdefault(k.split(b":nameseg:", 1)[1], set()).update(client.zrange(k, 0, -1))
+        assert set(entries) == {b"job-", b"job-7-", b"job-70-", b"job-8-", b"job7-"}
+        assert entries[b"job-7-"] == {i.encode() for i in sevens}
+        assert len(entries[b"job-"]) == 6
+    for job in jobs.values():
+        track.delete(job.id)
+    assert track.list(name="job-") == []
+    if hasattr(client, "keys"):
+        assert all_keys(client, "*:nameseg:*") == []
 
 
 def test_pages_through_a_batch_made_in_one_millisecond(track: Any, client: Any) -> None:

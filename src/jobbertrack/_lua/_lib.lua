@@ -100,10 +100,16 @@ local function created_key(state) return PREFIX .. 'created:' .. state end
 local function tag_key(tag) return PREFIX .. 'tag:' .. tag end
 local function inqueue_key(queue) return PREFIX .. 'inqueue:' .. queue end
 local function tally_key(kind, value) return PREFIX .. 'tally:' .. kind .. ':' .. value end
--- A name's first segment: up to and including its first `-`, `_`, `.`, `:`,
--- `/` or space (nil for a name without one); `nameseg:<segment>` holds the
--- jobs whose name starts so, scored by `created`: "nightly-*" is one index.
-local function name_segment(name) return string.match(name, '^[^%-_%.:/ ]*[%-_%.:/ ]') end
+-- A name's segments: the name up to and including its first `-`, `_`, `.`,
+-- `:`, `/` or space, and up to and including its second one (none, one or
+-- two of them); `nameseg:<segment>` holds the jobs whose name starts so,
+-- scored by `created`: "nightly-*" is one index, "job-7-*" another.
+local function name_segments(name)
+  local first = string.match(name, '^[^%-_%.:/ ]*[%-_%.:/ ]')
+  if not first then return {} end
+  local second = string.match(name, '^[^%-_%.:/ ]*[%-_%.:/ ]', #first + 1)
+  return second and {first, first .. second} or {first}
+end
 local function segment_key(segment) return PREFIX .. 'nameseg:' .. segment end
 
 -- The tags stored on a job (`tags`, a JSON list of strings), as a list.
@@ -194,8 +200,7 @@ local function index_new(group, name, expires, now)
   if name then
     redis.call('ZADD', NAMES, 0, name .. '\0' .. ID)
     keep_until(NAMES, expires + TOMB_TTL, now)
-    local segment = name_segment(name)
-    if segment then
+    for _, segment in ipairs(name_segments(name)) do
       redis.call('ZADD', segment_key(segment), created, ID)
       keep_until(segment_key(segment), expires + TOMB_TTL, now)
     end
@@ -235,8 +240,7 @@ local function unindex(id, state, now, deleted)
   if not ok or type(meta) ~= 'table' then return end
   if type(meta.n) == 'string' then
     redis.call('ZREM', NAMES, meta.n .. '\0' .. id)
-    local segment = name_segment(meta.n)
-    if segment then redis.call('ZREM', segment_key(segment), id) end
+    for _, segment in ipairs(name_segments(meta.n)) do redis.call('ZREM', segment_key(segment), id) end
   end
   local queue = type(meta.q) == 'string' and meta.q or nil
   local tags = {}

@@ -47,9 +47,9 @@ meta = next(meta) and cjson.encode(meta) or nil
 -- the indexes every job joins (docs/data-model.md, "Finding jobs"): key ->
 -- pending score, member pairs (`meta`: field, value pairs), sent 1000 at a time
 local adds = {[KEYS[IDX[INITIAL]]] = {}, [BY_CREATED] = {}, [created_key(INITIAL)] = {}}
-local segment = named.name and name_segment(named.name)
+local segments = named.name and name_segments(named.name) or {}
 if named.name then adds[NAMES] = {} end
-if segment then adds[segment_key(segment)] = {} end
+for _, segment in ipairs(segments) do adds[segment_key(segment)] = {} end
 for _, tag in ipairs(tags) do adds[tag_key(tag)] = {} end
 if gid then
   adds[open_key(gid)] = {}
@@ -77,7 +77,7 @@ for i = 1, n do
   add(BY_CREATED, now, id)
   add(created_key(INITIAL), now, id)
   if named.name then add(NAMES, 0, named.name .. '\0' .. id) end
-  if segment then add(segment_key(segment), now, id) end
+  for _, segment in ipairs(segments) do add(segment_key(segment), now, id) end
   for _, tag in ipairs(tags) do add(tag_key(tag), now, id) end
   if gid then
     add(open_key(gid), expires, id)

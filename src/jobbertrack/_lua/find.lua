@@ -142,7 +142,10 @@ if by_created then
     choices[#choices].tag = tag
   end
   if queue then consider({inqueue_key(queue)}, sized({inqueue_key(queue)})) end
-  local segment = prefix and name_segment(prefix)
+  -- the longest segment the prefix holds (`job-7-` of `job-7-1`): its index
+  -- holds every job whose name has the prefix, and the fewest others
+  local segments = prefix and name_segments(prefix) or {}
+  local segment = segments[#segments]
   if segment then consider({segment_key(segment)}, sized({segment_key(segment)})) end
 else
   for state in pairs(wanted) do state_keys[#state_keys + 1] = KEYS[IDX[state]] end

@@ -124,10 +124,16 @@ local function created_key(state) return PREFIX .. 'created:' .. state end
 local function tag_key(tag) return PREFIX .. 'tag:' .. tag end
 local function inqueue_key(queue) return PREFIX .. 'inqueue:' .. queue end
 local function tally_key(kind, value) return PREFIX .. 'tally:' .. kind .. ':' .. value end
--- A name's first segment: up to and including its first `-`, `_`, `.`, `:`,
--- `/` or space (nil for a name without one); `nameseg:<segment>` holds the
--- jobs whose name starts so, scored by `created`: "nightly-*" is one index.
-local function name_segment(name) return string.match(name, '^[^%-_%.:/ ]*[%-_%.:/ ]') end
+-- A name's segments: the name up to and including its first `-`, `_`, `.`,
+-- `:`, `/` or space, and up to and including its second one (none, one or
+-- two of them); `nameseg:<segment>` holds the jobs whose name starts so,
+-- scored by `created`: "nightly-*" is one index, "job-7-*" another.
+local function name_segments(name)
+  local first = string.match(name, '^[^%-_%.:/ ]*[%-_%.:/ ]')
+  if not first then return {} end
+  local second = string.match(name, '^[^%-_%.:/ ]*[%-_%.:/ ]', #first + 1)
+  return second and {first, first .. second} or {first}
+end
 local function segment_key(segment) return PREFIX .. 'nameseg:' .. segment end
 
 -- The tags stored on a job (`tags`, a JSON list of strings), as a list.
@@ -218,8 +224,7 @@ local function index_new(group, name, expires, now)
   if name then
     redis.call('ZADD', NAMES, 0, name .. '\0' .. ID)
     keep_until(NAMES, expires + TOMB_TTL, now)
-    local segment = name_segment(name)
-    if segment then
+    for _, segment in ipairs(name_segments(name)) do
       redis.call('ZADD', segment_key(segment), created, ID)
       keep_until(segment_key(segment), expires + TOMB_TTL, now)
     end
@@ -259,8 +264,7 @@ local function unindex(id, state, now, deleted)
   if not ok or type(meta) ~= 'table' then return end
   if type(meta.n) == 'string' then
     redis.call('ZREM', NAMES, meta.n .. '\0' .. id)
-    local segment = name_segment(meta.n)
-    if segment then redis.call('ZREM', segment_key(segment), id) end
+    for _, segment in ipairs(name_segments(meta.n)) do redis.call('ZREM', segment_key(segment), id) end
   end
   local queue = type(meta.q) == 'string' and meta.q or nil
   local tags = {}
@@ -777,9 +781,9 @@ meta = next(meta) and cjson.encode(meta) or nil
 -- the indexes every job joins (docs/data-model.md, "Finding jobs"): key ->
 -- pending score, member pairs (`meta`: field, value pairs), sent 1000 at a time
 local adds = {[KEYS[IDX[INITIAL]]] = {}, [BY_CREATED] = {}, [created_key(INITIAL)] = {}}
-local segment = named.name and name_segment(named.name)
+local segments = named.name and name_segments(named.name) or {}
 if named.name then adds[NAMES] = {} end
-if segment then adds[segment_key(segment)] = {} end
+for _, segment in ipairs(segments) do adds[segment_key(segment)] = {} end
 for _, tag in ipairs(tags) do adds[tag_key(tag)] = {} end
 if gid then
   adds[open_key(gid)] = {}
@@ -807,7 +811,7 @@ for i = 1, n do
   add(BY_CREATED, now, id)
   add(created_key(INITIAL), now, id)
   if named.name then add(NAMES, 0, named.name .. '\0' .. id) end
-  if segment then add(segment_key(segment), now, id) end
+  for _, segment in ipairs(segments) do add(segment_key(segment), now, id) end
   for _, tag in ipairs(tags) do add(tag_key(tag), now, id) end
   if gid then
     add(open_key(gid), expires, id)

@@ -60,10 +60,16 @@ local BY_CREATED, NAMES, META = PREFIX .. 'created', PREFIX .. 'names', PREFIX .
 local function created_key(state) return PREFIX .. 'created:' .. state end
 local function tag_key(tag) return PREFIX .. 'tag:' .. tag end
 local function inqueue_key(queue) return PREFIX .. 'inqueue:' .. queue end
--- A name's first segment: up to and including its first `-`, `_`, `.`, `:`,
--- `/` or space (nil for a name without one); `nameseg:<segment>` holds the
--- jobs whose name starts so, scored by `created`: "nightly-*" is one index.
-local function name_segment(name) return string.match(name, '^[^%-_%.:/ ]*[%-_%.:/ ]') end
+-- A name's segments: the name up to and including its first `-`, `_`, `.`,
+-- `:`, `/` or space, and up to and including its second one (none, one or
+-- two of them); `nameseg:<segment>` holds the jobs whose name starts so,
+-- scored by `created`: "nightly-*" is one index, "job-7-*" another.
+local function name_segments(name)
+  local first = string.match(name, '^[^%-_%.:/ ]*[%-_%.:/ ]')
+  if not first then return {} end
+  local second = string.match(name, '^[^%-_%.:/ ]*[%-_%.:/ ]', #first + 1)
+  return second and {first, first .. second} or {first}
+end
 local function segment_key(segment) return PREFIX .. 'nameseg:' .. segment end
 
 
@@ -212,7 +218,10 @@ if by_created then
     choices[#choices].tag = tag
   end
   if queue then consider({inqueue_key(queue)}, sized({inqueue_key(queue)})) end
-  local segment = prefix and name_segment(prefix)
+  -- the longest segment the prefix holds (`job-7-` of `job-7-1`): its index
+  -- holds every job whose name has the prefix, and the fewest others
+  local segments = prefix and name_segments(prefix) or {}
+  local segment = segments[#segments]
   if segment then consider({segment_key(segment)}, sized({segment_key(segment)})) end
 else
   for state in pairs(wanted) do state_keys[#state_keys + 1] = KEYS[IDX[state]] end

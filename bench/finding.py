@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -170,6 +171,7 @@ def index_sizes(client: Any, track: jobbertrack.Handler, query: dict[str, Any]) 
     state = query.get("state")
     tags = query.get("tag") or []
     tags = [tags] if isinstance(tags, str) else list(tags)
+    segment = name_segment(query.get("name") or "")
     sizes: dict[str, int] = {}
     pipe = client.pipeline(transaction=False)
     for shard in range(keys.shards):
@@ -179,17 +181,27 @@ def index_sizes(client: Any, track: jobbertrack.Handler, query: dict[str, Any]) 
             pipe.zcount(prefix + f"tag:{tag}", lo, "+inf")
         if "queue" in query:
             pipe.zcount(prefix + f"inqueue:{query['queue']}", lo, "+inf")
+        if segment:
+            pipe.zcount(prefix + f"nameseg:{segment}", lo, "+inf")
         if "name" in query:
             name = query["name"].encode()
             pipe.zlexcount(prefix + "names", b"[" + name, b"(" + name + b"\xff")
     replies = iter(pipe.execute())
     names = ["created" if state is None else f"created:{state}", *(f"tag:{t}" for t in tags)]
     names += ["inqueue:" + query["queue"]] if "queue" in query else []
+    names += [f"nameseg:{segment}"] if segment else []
     names += ["names (prefix)"] if "name" in query else []
     for _ in range(keys.shards):
         for name in names:
             sizes[name] = sizes.get(name, 0) + int(next(replies))
     return sizes
+
+
+def name_segment(prefix: str) -> str | None:
+    """The segment index ``find.lua`` weighs for a name prefix: its longest
+    segment, at most the second (``name_segments`` in ``_lib.lua``)."""
+    found = re.match(r"[^-_.:/ ]*[-_.:/ ](?:[^-_.:/ ]*[-_.:/ ])?", prefix)
+    return found.group(0) if found else None
 
 
 def picked(sizes: dict[str, int]) -> str:

@@ -90,6 +90,20 @@ def test_the_plan_pops_a_ready_entry_and_follows_a_lost_race() -> None:
     assert [c.script for c in next(later)] == ["peek", "peek"]
 
 
+def test_a_pop_that_started_another_entry_instead_returns_that_job() -> None:
+    core = Commands(keys.Keyspace("ns", 1))
+    hints = Hints()
+    plan = pop_plan(core, "q", 5000, None, hints, 100.0)
+    next(plan)
+    a, b, c = member("q", 100, 9999, "a"), member("q", 101, 9999, "b"), member("q", 102, 9999, "c")
+    call = plan.send([_peek(200, a)])
+    assert call.job_id == "a"
+    with pytest.raises(StopIteration) as done:  # a was taken: the script started b
+        plan.send([b"instead", [b"state", b"running"], b.encode(), c.encode(), 200])
+    assert done.value.value == (("b", [b"state", b"running"]), None)
+    assert hints.ready == [c] and hints.sticky == c
+
+
 def test_the_plan_says_when_to_look_again_and_settles_due_jobs() -> None:
     core = Commands(keys.Keyspace("ns", 2))
     plan = pop_plan(core, "q", None, None)

@@ -228,6 +228,55 @@ def test_a_replayed_pop_answers_as_the_first_did(client: Any) -> None:
     assert run(cs, other)[0] == b"taken"
 
 
+def test_a_pop_that_lost_its_race_starts_the_shards_next_ready_job_in_the_same_script(
+    client: Any,
+) -> None:
+    from jobbertrack._client_state import client_state
+    from jobbertrack._core.calls import Commands
+    from jobbertrack._core.queue import entry_id, pop_call
+    from jobbertrack._run import run
+
+    track = jobbertrack.Handler(client, shards=1)
+    jobs = [track.push(i, timeout=30) for i in range(3)]
+    member = client.zrange("jt:{0.0}:queue", 0, 0)[0].decode()
+    cs = client_state(client)
+    mine = pop_call(Commands(track._core.keys), member, "default", 5000, None)
+    other = pop_call(Commands(track._core.keys), member, "default", 5000, None)  # saw the same entry
+    assert run(cs, mine)[0] == b"popped"
+    before = command_calls(client, "evalsha")
+    reply = run(cs, other)
+    assert command_calls(client, "evalsha") - before == 1
+    assert reply[0] == b"instead" and entry_id(reply[2].decode(), "default") == jobs[1].id
+    record = dict(zip(reply[1][::2], reply[1][1::2], strict=True))
+    assert record[b"state"] == b"running" and record[b"data"] == b"1"
+    assert entry_id(reply[3].decode(), "default") == jobs[2].id  # the shard's next entry
+    assert [track.get(j.id).state for j in jobs] == ["running", "running", "waiting"]
+    again = run(cs, other)  # as redis-py resends after a lost reply: the same job, nothing more
+    assert again[0] == b"instead" and again[2] == reply[2]
+    assert [track.get(j.id).state for j in jobs] == ["running", "running", "waiting"]
+    assert 0 < client.pttl(f"jt:{{0.0}}:popped:{other.token}") <= 60_000
+    third = pop_call(Commands(track._core.keys), member, "default", 5000, None)
+    assert run(cs, third)[0] == b"instead" and track.get(jobs[2].id).state == "running"
+    last = pop_call(Commands(track._core.keys), member, "default", 5000, None)
+    assert run(cs, last)[:2] == [b"taken", b""]  # nothing ready: nothing written
+    track.pause("default")
+    late = track.push("late", timeout=30)
+    paused = pop_call(Commands(track._core.keys), member, "default", 5000, None)
+    assert run(cs, paused)[0] == b"paused" and track.get(late.id).state == "waiting"
+
+
+def test_a_worker_whose_hint_another_took_gets_the_next_job_in_one_pop(
+    make_handler: Any, client: Any
+) -> None:
+    a, b = make_handler(shards=1), make_handler(shards=1)
+    jobs = [a.push(i, timeout=30) for i in range(3)]
+    assert a.pop_and_start().id == jobs[0].id  # a now holds the shard's next entry (jobs[1]) as a hint
+    assert b.pop_and_start().id == jobs[1].id
+    before = command_calls(client, "evalsha")
+    assert a.pop_and_start().id == jobs[2].id
+    assert command_calls(client, "evalsha") - before == 1  # one pop: no lost race, no peek
+
+
 def _waiting_entries(client: Any, queue: str = "default") -> int:
     """The queue's waiting entries in the one shard (its running entries,
     ``<queue> \\x01 …``, are counted by ``queue_stats``)."""

@@ -271,3 +271,22 @@ def test_a_dead_workers_job_goes_back_on_its_queue_for_the_other_side(
     js("pop", queue="stall", options={"lease": 0.3})
     third = py.pop_and_start("stall", block=5)
     assert third is not None and third.id == node_job["id"] and third.get_value()["attempt"] == 2
+
+
+def test_a_node_pop_whose_hint_python_took_starts_the_next_job(
+    make_node: Any, backend: Any, client: Any
+) -> None:
+    """A lost race (pop.lua's 'instead'): the entry Node holds as its next
+    was popped by Python, so Node's pop starts the one after, in one script."""
+    from tests.helpers import command_calls
+    from tests.node.conftest import app_client
+
+    js = make_node(shards=1)
+    py = jobbertrack.Handler(app_client(backend, client), shards=1)
+    jobs = [py.push(i, timeout=30, queue="race") for i in range(3)]
+    assert js("pop", queue="race")["id"] == jobs[0].id  # Node now holds jobs[1]'s entry as its next
+    assert py.pop_and_start("race").id == jobs[1].id  # type: ignore[union-attr]
+    before = command_calls(client, "evalsha")
+    popped = js("pop", queue="race")
+    assert popped["id"] == jobs[2].id and popped["state"] == "running" and popped["data"] == 2
+    assert command_calls(client, "evalsha") - before == 1

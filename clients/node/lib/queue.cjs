@@ -168,13 +168,13 @@ async function tryPop(commands, exec, queue, leaseMs, maxrtMs, member, hints, mo
       hints.ready.length = 0;
       return null;
     }
-    if (status === 'popped') {
+    if (status === 'popped' || status === 'instead') { // instead: taken, the shard's first ready entry was
       hints.sticky = null;
       if (next && entryReady(next, queue) <= now) {
         hints.ready.push(next);
         hints.sticky = next;
       }
-      return [entryId(member, queue), reply[1]];
+      return [entryId(status === 'instead' ? text(reply[2]) : member, queue), reply[1]];
     }
     if (status === 'taken') hints.contended = monoNow; // another worker took it: spread out for a while
     if (status === 'early' || !next || entryReady(next, queue) > now) return null;

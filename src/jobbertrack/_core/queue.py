@@ -7,15 +7,17 @@ in ``_lua/_lib.lua``, ``qmember``).  A script may touch only the keys it is
 given, so a pop is two steps: a pipelined ``peek`` of every shard (each
 queue's first entry, Redis' time, due running jobs), then ``pop`` of one
 entry with that job's keys, which re-checks everything and starts the job
-with its lease in one script.  A lost race answers with the shard's new
-first entry, tried next.
+with its lease in one script.  A lost race takes the shard's first ready
+entry instead, in the same script (``instead``); when the shard has none,
+it answers with the shard's new first entry, tried next.
 
 Order: within a shard, a queue pops its highest priority first (``push``'s
 ``priority``), and within a priority strictly by ready time (push time plus
 delay, or the retry time).  Across shards a pop takes the first of the
 ready first entries it knows of (priority, ready time, then id: ``Hints``), so one
 worker pops in push order at any shard count.  Several workers race for
-the oldest entry; one that loses takes random known entries for a while
+the oldest entry; the loser's script starts the next ready entry of that
+shard instead; one whose shard has none takes random known entries for a while
 (``CONTENDED_S``), so they spread over the shards: then jobs start in
 roughly, not strictly, push order (README, "Order").
 """
@@ -181,11 +183,13 @@ class Hints:
     Order: ``take`` gives the oldest known entry (ready time, then id, which
     orders one client's jobs made in one ms), so one worker pops in push
     order across the shards.  Many workers would all race for that one
-    entry: after a lost race (``contended``) a handler keeps to the shard it
-    last popped from while that shard has ready entries, else takes a random
-    known entry, for ``CONTENDED_S``: the workers spread over the shards, each
-    draining its own, instead of racing for one entry (each lost race costs a
-    whole ``pop`` script)."""
+    entry: the script of a pop that lost it starts the shard's next ready
+    entry instead (``instead``), and after a pop that found the shard with
+    none (``taken``, ``contended``) a handler keeps to the shard it last
+    popped from while that shard has ready entries, else takes a random
+    known entry, for ``CONTENDED_S``: the workers spread over the shards,
+    each draining its own, instead of racing for one entry (each such lost
+    race costs a whole ``pop`` script)."""
 
     __slots__ = ("contended", "peeked", "ready", "sticky")
 
@@ -236,12 +240,12 @@ def _try(
         if status == "paused":  # pause.lua: no entry of the queue is taken until resume
             hints.ready.clear()
             return None
-        if status == "popped":
+        if status in ("popped", "instead"):  # instead: it was taken, the shard's first ready entry was
             hints.sticky = None
             if nxt and entry_ready(nxt, queue) <= now:
                 hints.ready.append(nxt)
                 hints.sticky = nxt
-            return (entry_id(member, queue), reply[1])
+            return (entry_id(text(reply[2]) if status == "instead" else member, queue), reply[1])
         if status == "taken":  # another worker took it: spread out for a while
             hints.contended = mono_now
         if status == "early" or not nxt or entry_ready(nxt, queue) > now:

@@ -17,8 +17,15 @@
 --                                 record, data and result included); the entry is gone
 --         where the queue's `next` entry is the one qfirst() (in _lib.lua)
 --         picks: highest priority, then oldest ready time
---         {'taken', next, now}    the entry is no longer in the queue
---                                 (another worker took it)
+--         {'instead', record, entry, next, now}
+--                                 the entry is no longer in the queue
+--                                 (another worker took it), so the pop took
+--                                 the shard's first ready `entry` instead
+--                                 (its job, now running: as 'popped'); a
+--                                 lost race costs no second script
+--         {'taken', next, now}    the entry is no longer in the queue and
+--                                 the shard has no ready entry (or the
+--                                 queue is paused): nothing written
 --         {'paused', '', now}     the queue is paused (pause.lua): nothing written
 --         {'early', next, now}    the entry is not ready yet
 --         {'dropped', next, now}  the entry was removed without starting a
@@ -28,7 +35,9 @@
 --                                 entry is stale)
 --         where next is the queue's first entry now ('' if it is empty) and
 --         now Redis' time (ms), so the caller knows whether next is ready.
---         A replay of a pop that took effect answers {'popped', record, '', now}.
+--         A replay of a pop that took effect answers {'popped', record, '', now},
+--         or {'instead', record, entry, '', now}: the job an 'instead' pop
+--         started is kept under `popped:<token>` in the shard for a minute.
 if #ARGV > 8 then return redis.error_reply('ERR pop: ARGV stop at 8') end
 local START_TO, START_FROM = move_row('start')
 local queue, member = ARGV[5], ARGV[6]
@@ -36,9 +45,31 @@ local now = now_ms()
 local function first()
   return qfirst(queue, now)
 end
+local INSTEAD_KEY, INSTEAD_MS = PREFIX .. 'popped:' .. TOKEN, 60000
+local instead = false
+-- Act on job `id` of this shard from here on (JOB and ID are _lib.lua's).
+local function become(id)
+  ID, JOB = id, PREFIX .. 'job:' .. id
+end
 if redis.call('ZSCORE', QUEUE, member) == false then
-  if TOKEN ~= '' and redis.call('HGET', JOB, 'token') == TOKEN then return {'popped', snapshot(true), '', now} end
-  return {'taken', first(), now}
+  if TOKEN ~= '' then
+    if redis.call('HGET', JOB, 'token') == TOKEN then return {'popped', snapshot(true), '', now} end
+    local took = redis.call('GET', INSTEAD_KEY)
+    if took then
+      local entry = string.match(took, '^[^\n]*\n(.*)$')
+      become(string.match(took, '^[^\n]*'))
+      if redis.call('HGET', JOB, 'token') == TOKEN then return {'instead', snapshot(true), entry, '', now} end
+      return {'taken', first(), now}
+    end
+  end
+  -- another worker took it: take the shard's first entry when it is ready
+  local nxt = first()
+  if nxt == '' then return {'taken', nxt, now} end
+  local at = qready_at(queue, nxt)
+  local ready = tonumber(string.sub(nxt, at, at + 14))
+  if not ready or ready > now or TOKEN == '' then return {'taken', nxt, now} end
+  member, instead = nxt, true
+  become(string.sub(nxt, at + 32))
 end
 if redis.call('ZSCORE', QUEUE, pmember(queue)) then return {'paused', '', now} end
 local h = head()
@@ -65,4 +96,8 @@ if due then
   keep_until(DUE, expires + TOMB_TTL, now)
 end
 emit(START_TO, now)
+if instead then
+  redis.call('SET', INSTEAD_KEY, ID .. '\n' .. member, 'PX', INSTEAD_MS)
+  return {'instead', snapshot(true), member, first(), now}
+end
 return {'popped', snapshot(true), first(), now}

@@ -24,6 +24,7 @@ roughly, not strictly, push order (README, "Order").
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Generator
 from typing import Any
@@ -117,6 +118,7 @@ def entry_id(member: str, queue: str) -> str:
     return member[_ready_at(member, queue) + 32 :]
 
 
+@functools.lru_cache(maxsize=4096)  # a hint is weighed at every pop while it waits: parse it once
 def entry_order(member: str, queue: str) -> tuple[int, int, str]:
     """Where an entry stands in its queue across shards: highest priority
     first, then its ready time, then its job id (default ids grow within one
